@@ -1,0 +1,48 @@
+#pragma once
+
+// One round over every BIRD control socket: query, parse, resolve times, track state.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "exporter/config.h"
+#include "exporter/snapshot.h"
+#include "exporter/state_tracker.h"
+#include "probes/bird_client.h"
+#include "probes/clock.h"
+#include "probes/net/stream.h"
+
+namespace cbe {
+
+class BirdRound {
+ public:
+  BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock);
+
+  // Queries every socket once, in order. Never throws; failures become `up = false`.
+  std::shared_ptr<const BirdSnapshot> Run();
+
+ private:
+  struct Daemon {
+    std::unique_ptr<bird::Client> client;
+    StateTracker tracker;
+    std::uint64_t unparsed_total = 0;
+    std::optional<bool> last_up;  // For logging transitions once.
+    std::string last_error;
+  };
+
+  DaemonSnapshot Query(const std::string& socket, Daemon* d);
+
+  BirdConfig config_;
+  net::StreamConnector* connector_;
+  const Clock* clock_;
+  std::map<std::string, Daemon> daemons_;  // By socket path.
+};
+
+// Builds a daemon's snapshot from parsed replies (pure but for the tracker's memory).
+DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status& status,
+                                   const bird::Protocols& protocols,
+                                   std::chrono::system_clock::time_point observed,
+                                   StateTracker* tracker);
+
+}  // namespace cbe

@@ -1,0 +1,210 @@
+#include "exporter/collector.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <array>
+#include <initializer_list>
+#include <string>
+#include <utility>
+
+#include "version.h"
+
+namespace cbe {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+using Labels = std::vector<ClientMetric::Label>;
+
+class Family {
+ public:
+  Family(std::string name, std::string help, MetricType type = MetricType::Gauge) {
+    family_.name = std::move(name);
+    family_.help = std::move(help);
+    family_.type = type;
+  }
+
+  void Add(Labels labels, double value) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    if (family_.type == MetricType::Counter) {
+      m.counter.value = value;
+    } else {
+      m.gauge.value = value;
+    }
+    family_.metric.push_back(std::move(m));
+  }
+
+  void Reserve(std::size_t n) { family_.metric.reserve(n); }
+
+  // Families without series are left out of the exposition.
+  void MoveTo(std::vector<MetricFamily>* out) {
+    if (!family_.metric.empty()) {
+      out->push_back(std::move(family_));
+    }
+  }
+
+ private:
+  MetricFamily family_;
+};
+
+Labels PeerLabels(const DaemonSnapshot& d, const PeerSnapshot& p) {
+  return {{"daemon", d.daemon}, {"protocol", p.protocol}, {"peer", p.peer}};
+}
+
+Labels With(Labels labels, std::initializer_list<ClientMetric::Label> more) {
+  labels.insert(labels.end(), more);
+  return labels;
+}
+
+void AddProbeRun(const ProbeRun& run, Family* success, Family* duration, Family* last_run) {
+  const Labels labels = {{"probe", run.probe}};
+  success->Add(labels, run.success ? 1 : 0);
+  duration->Add(labels, run.duration_seconds);
+  last_run->Add(labels, run.last_run_timestamp);
+}
+
+}  // namespace
+
+std::string CompilerName() {
+#if defined(__clang__)
+  return "clang-" + std::string(__clang_version__).substr(0, std::string(__clang_version__).find(' '));
+#elif defined(__GNUC__)
+  return "gcc-" + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
+         std::to_string(__GNUC_PATCHLEVEL__);
+#else
+  return "unknown";
+#endif
+}
+
+std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
+  constexpr std::string_view kRound = " (from the last BIRD round).";
+  const auto help = [&](std::string_view text) { return std::string(text) + std::string(kRound); };
+
+  Family build_info("calico_bgp_exporter_build_info",
+                    "Version, revision and compiler of calico-bgp-exporter; always 1.");
+  build_info.Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", CompilerName()}},
+                 1);
+
+  Family bird_up("calico_bgp_bird_up",
+                 help("1 if the last query of this BIRD control socket succeeded, else 0"));
+  Family bird_info("calico_bgp_bird_info", help("BIRD's version and router ID; always 1"));
+  Family reboot("calico_bgp_bird_last_reboot_timestamp_seconds",
+                help("Unix time of BIRD's last start"));
+  Family reconf("calico_bgp_bird_last_reconfiguration_timestamp_seconds",
+                help("Unix time of BIRD's last reconfiguration"));
+  Family gr("calico_bgp_bird_graceful_restart_recovery",
+            help("1 while BIRD's graceful restart recovery is in progress"));
+  Family unparsed("calico_bgp_bird_unparsed_lines_total",
+                  "Lines of BIRD replies the exporter did not understand, since it started.",
+                  MetricType::Counter);
+  Family peer_up("calico_bgp_peer_up", help("1 when the BGP session is Established, else 0"));
+  Family peer_state("calico_bgp_peer_state",
+                    help("The BGP session's state, named by the state label; always 1"));
+  Family peer_info("calico_bgp_peer_info",
+                   help("AS numbers, router ID and session kind of a BGP peer; always 1"));
+  Family since("calico_bgp_peer_state_change_timestamp_seconds",
+               help("Unix time of the protocol's last state change as BIRD reports it"));
+  Family last_error("calico_bgp_peer_last_error_info",
+                    help("BIRD's last error for the session, while BIRD shows one; always 1"));
+  Family hold("calico_bgp_peer_hold_time_seconds",
+              help("Negotiated hold time of an Established session"));
+  Family keepalive("calico_bgp_peer_keepalive_time_seconds",
+                   help("Negotiated keepalive time of an Established session"));
+  Family routes("calico_bgp_peer_routes",
+                help("Routes of the session by kind: imported, exported, preferred, filtered"));
+  Family changes("calico_bgp_peer_state_changes_total",
+                 "BGP state changes of the session the exporter saw since it started.",
+                 MetricType::Counter);
+  Family probe_success("calico_bgp_probe_success",
+                       "1 if the last run of the probe succeeded, else 0.");
+  Family probe_duration("calico_bgp_probe_duration_seconds",
+                        "How long the last run of the probe took.");
+  Family probe_last_run("calico_bgp_probe_last_run_timestamp_seconds",
+                        "Unix time the last run of the probe finished.");
+
+  if (const BirdSnapshot* b = snapshot.bird.get()) {
+    std::size_t peers = 0;
+    for (const DaemonSnapshot& d : b->daemons) {
+      peers += d.peers.size();
+    }
+    for (Family* f : {&peer_up, &peer_state, &peer_info, &since, &changes}) {
+      f->Reserve(peers);
+    }
+    routes.Reserve(peers * 3);
+    for (const DaemonSnapshot& d : b->daemons) {
+      const Labels daemon = {{"daemon", d.daemon}};
+      bird_up.Add(daemon, d.up ? 1 : 0);
+      unparsed.Add(daemon, static_cast<double>(d.unparsed_lines_total));
+      if (!d.up) {
+        continue;
+      }
+      bird_info.Add(With(daemon, {{"version", d.version}, {"router_id", d.router_id}}), 1);
+      if (d.last_reboot_timestamp) {
+        reboot.Add(daemon, *d.last_reboot_timestamp);
+      }
+      if (d.last_reconfiguration_timestamp) {
+        reconf.Add(daemon, *d.last_reconfiguration_timestamp);
+      }
+      gr.Add(daemon, d.graceful_restart_recovery ? 1 : 0);
+      for (const PeerSnapshot& p : d.peers) {
+        const Labels labels = PeerLabels(d, p);
+        peer_up.Add(With(labels, {{"peer_type", p.peer_type}}), p.up ? 1 : 0);
+        peer_state.Add(With(labels, {{"state", p.state}}), 1);
+        peer_info.Add(With(labels, {{"peer_type", p.peer_type},
+                                    {"neighbor_as", p.neighbor_as},
+                                    {"local_as", p.local_as},
+                                    {"neighbor_router_id", p.neighbor_router_id},
+                                    {"session", p.session}}),
+                      1);
+        if (p.state_change_timestamp) {
+          since.Add(labels, *p.state_change_timestamp);
+        }
+        if (!p.error_class.empty() || !p.error_message.empty()) {
+          last_error.Add(With(labels, {{"class", p.error_class}, {"message", p.error_message}}),
+                         1);
+        }
+        if (p.hold_time_seconds) {
+          hold.Add(labels, *p.hold_time_seconds);
+        }
+        if (p.keepalive_time_seconds) {
+          keepalive.Add(labels, *p.keepalive_time_seconds);
+        }
+        const std::array<std::pair<const char*, const std::optional<std::uint64_t>*>, 4> kinds = {
+            {{"imported", &p.routes.imported},
+             {"exported", &p.routes.exported},
+             {"preferred", &p.routes.preferred},
+             {"filtered", &p.routes.filtered}}};
+        for (const auto& [kind, count] : kinds) {
+          if (*count) {
+            routes.Add(With(labels, {{"route", kind}}), static_cast<double>(**count));
+          }
+        }
+        changes.Add(labels, static_cast<double>(p.state_changes_total));
+      }
+    }
+    AddProbeRun(b->run, &probe_success, &probe_duration, &probe_last_run);
+  }
+
+  std::vector<MetricFamily> out;
+  out.reserve(24);
+  for (Family* f : {&build_info, &bird_up, &bird_info, &reboot, &reconf, &gr, &unparsed,
+                    &peer_up, &peer_state, &peer_info, &since, &last_error, &hold, &keepalive,
+                    &routes, &changes, &probe_success, &probe_duration, &probe_last_run}) {
+    f->MoveTo(&out);
+  }
+  return out;
+}
+
+std::vector<MetricFamily> Collector::Collect() const {
+  const std::shared_ptr<const Snapshot> snapshot = store_->Get();
+  return BuildFamilies(*snapshot);
+}
+
+std::string SerializeSnapshot(const Snapshot& snapshot) {
+  return prometheus::TextSerializer().Serialize(BuildFamilies(snapshot));
+}
+
+}  // namespace cbe

@@ -1,0 +1,238 @@
+#include "exporter/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "exporter/duration.h"
+
+namespace cbe {
+namespace {
+
+constexpr std::string_view kCalicoSockets[] = {"/var/run/calico/bird.ctl",
+                                               "/var/run/calico/bird6.ctl"};
+constexpr std::string_view kBirdSocketDirs[] = {"/var/run/bird", "/run/bird"};
+
+class Validator {
+ public:
+  explicit Validator(std::vector<ConfigError>* errors) : errors_(errors) {}
+
+  void Fail(const YAML::Node& node, std::string key, std::string message) {
+    ConfigError e;
+    if (node.IsDefined()) {
+      const YAML::Mark mark = node.Mark();
+      if (mark.line >= 0) {
+        e.line = mark.line + 1;
+        e.column = mark.column + 1;
+      }
+    }
+    e.key = std::move(key);
+    e.message = std::move(message);
+    errors_->push_back(std::move(e));
+  }
+
+  // Checks that `node` is a map whose keys are all in `known`.
+  bool ExpectMap(const YAML::Node& node, const std::string& path,
+                 std::initializer_list<std::string_view> known) {
+    if (!node.IsMap()) {
+      Fail(node, path, "must be a map");
+      return false;
+    }
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string expected;
+        for (std::string_view k : known) {
+          expected += expected.empty() ? "" : ", ";
+          expected += k;
+        }
+        Fail(kv.first, Join(path, key), "unknown key (expected one of: " + expected + ")");
+      }
+    }
+    return true;
+  }
+
+  void Duration(const YAML::Node& node, const std::string& path, std::chrono::milliseconds* out) {
+    if (!node.IsDefined() || node.IsNull()) {
+      return;
+    }
+    if (!node.IsScalar()) {
+      Fail(node, path, "must be a duration such as 5s or 100ms");
+      return;
+    }
+    auto d = ParseDuration(node.Scalar());
+    if (!d) {
+      Fail(node, path,
+           "invalid duration \"" + node.Scalar() + "\" (use a number and a unit: 5s, 100ms, 1m)");
+      return;
+    }
+    if (d->count() <= 0) {
+      Fail(node, path, "must be greater than zero");
+      return;
+    }
+    *out = *d;
+  }
+
+  void Size(const YAML::Node& node, const std::string& path, std::size_t* out) {
+    if (!node.IsDefined() || node.IsNull()) {
+      return;
+    }
+    std::size_t v = 0;
+    if (!node.IsScalar() || !YAML::convert<std::size_t>::decode(node, v) || v == 0 ||
+        node.Scalar().find('-') != std::string::npos) {
+      Fail(node, path, "must be a positive number of bytes");
+      return;
+    }
+    *out = v;
+  }
+
+  static std::string Join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+ private:
+  std::vector<ConfigError>* errors_;
+};
+
+void ParseBird(const YAML::Node& node, Validator* v, BirdConfig* bird) {
+  if (!v->ExpectMap(node, "bird", {"sockets", "interval", "timeout", "max_reply_bytes"})) {
+    return;
+  }
+  if (const YAML::Node sockets = node["sockets"]; sockets.IsDefined() && !sockets.IsNull()) {
+    if (!sockets.IsSequence()) {
+      v->Fail(sockets, "bird.sockets", "must be a list of socket paths");
+    } else {
+      std::set<std::string> daemons;
+      for (std::size_t i = 0; i < sockets.size(); ++i) {
+        const YAML::Node s = sockets[i];
+        const std::string key = "bird.sockets[" + std::to_string(i) + "]";
+        if (!s.IsScalar() || s.Scalar().empty()) {
+          v->Fail(s, key, "must be a socket path");
+          continue;
+        }
+        const std::string path = s.Scalar();
+        if (path.front() != '/') {
+          v->Fail(s, key, "must be an absolute path, got \"" + path + "\"");
+          continue;
+        }
+        if (path.size() >= 108) {
+          v->Fail(s, key, "path longer than a unix socket address allows (107 bytes)");
+          continue;
+        }
+        const std::string daemon = DaemonName(path);
+        if (!daemons.insert(daemon).second) {
+          v->Fail(s, key,
+                  "another socket already has the daemon name \"" + daemon +
+                      "\" (the file name without extension labels the series)");
+          continue;
+        }
+        bird->sockets.push_back(path);
+      }
+    }
+  }
+  v->Duration(node["interval"], "bird.interval", &bird->interval);
+  v->Duration(node["timeout"], "bird.timeout", &bird->timeout);
+  v->Size(node["max_reply_bytes"], "bird.max_reply_bytes", &bird->max_reply_bytes);
+  if (bird->timeout > bird->interval) {
+    v->Fail(node["timeout"].IsDefined() ? node["timeout"] : node, "bird.timeout",
+            "must not exceed bird.interval (" + FormatDuration(bird->interval) + ")");
+  }
+}
+
+}  // namespace
+
+std::string ConfigError::Format(std::string_view file) const {
+  std::ostringstream out;
+  out << file;
+  if (line > 0) {
+    out << ':' << line << ':' << column;
+  }
+  out << ": ";
+  if (!key.empty()) {
+    out << key << ": ";
+  }
+  out << message;
+  return out.str();
+}
+
+ConfigResult ParseConfig(std::string_view yaml) {
+  ConfigResult result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    ConfigError err;
+    err.line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
+    err.column = e.mark.column >= 0 ? e.mark.column + 1 : 0;
+    err.message = "invalid YAML: " + e.msg;
+    result.errors.push_back(std::move(err));
+    return result;
+  }
+  Validator v(&result.errors);
+  if (!root.IsDefined() || root.IsNull()) {
+    return result;  // An empty file: all defaults.
+  }
+  try {
+    if (!v.ExpectMap(root, "", {"bird"})) {
+      return result;
+    }
+    if (const YAML::Node bird = root["bird"]; bird.IsDefined() && !bird.IsNull()) {
+      ParseBird(bird, &v, &result.config.bird);
+    }
+  } catch (const YAML::Exception& e) {
+    v.Fail(root, "", std::string("invalid config: ") + e.what());
+  }
+  return result;
+}
+
+ConfigResult LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigResult r;
+    r.errors.push_back(ConfigError{0, 0, "", "cannot read the config file"});
+    return r;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return ParseConfig(buf.str());
+}
+
+std::string DaemonName(std::string_view socket_path) {
+  return std::filesystem::path(socket_path).stem().string();
+}
+
+std::vector<std::string> DefaultBirdSockets() {
+  std::vector<std::string> found;
+  std::set<std::string> daemons;
+  std::error_code ec;
+  const auto add = [&](const std::string& path) {
+    if (std::filesystem::is_socket(path, ec) && daemons.insert(DaemonName(path)).second) {
+      found.push_back(path);
+    }
+  };
+  for (std::string_view s : kCalicoSockets) {
+    add(std::string(s));
+  }
+  for (std::string_view dir : kBirdSocketDirs) {
+    std::vector<std::string> in_dir;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      if (entry.path().extension() == ".ctl") {
+        in_dir.push_back(entry.path().string());
+      }
+    }
+    std::sort(in_dir.begin(), in_dir.end());
+    for (const auto& p : in_dir) {
+      add(p);
+    }
+  }
+  if (found.empty()) {
+    found.emplace_back(kCalicoSockets[0]);
+  }
+  return found;
+}
+
+}  // namespace cbe

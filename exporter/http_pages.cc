@@ -1,0 +1,202 @@
+#include "exporter/http_pages.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <sstream>
+
+#include "exporter/logging.h"
+#include "version.h"
+
+namespace cbe {
+namespace {
+
+std::atomic<const HttpPages*> g_pages{nullptr};
+
+double NowUnix() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string FormatUtc(double unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string FormatAge(double seconds) {
+  if (seconds < 0) {
+    seconds = 0;
+  }
+  const auto s = static_cast<long long>(seconds);
+  std::ostringstream out;
+  if (s >= 86400) {
+    out << s / 86400 << "d" << (s % 86400) / 3600 << "h";
+  } else if (s >= 3600) {
+    out << s / 3600 << "h" << (s % 3600) / 60 << "m";
+  } else if (s >= 60) {
+    out << s / 60 << "m" << s % 60 << "s";
+  } else {
+    out << s << "s";
+  }
+  return out.str();
+}
+
+void Send(mg_connection* conn, int status, const char* reason, const char* content_type,
+          const std::string& body, bool head) {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+            "Connection: close\r\n\r\n",
+            status, reason, content_type, body.size());
+  if (!head) {
+    mg_write(conn, body.data(), body.size());
+  }
+}
+
+}  // namespace
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+HttpPages::HttpPages(HttpPagesOptions options, const SnapshotStore* store)
+    : options_(std::move(options)), store_(store), started_unix_(NowUnix()) {
+  callbacks_.begin_request = &HttpPages::BeginRequest;
+  callbacks_.log_message = &HttpPages::LogMessage;
+}
+
+const CivetCallbacks* HttpPages::Callbacks() {
+  g_pages = this;
+  return &callbacks_;
+}
+
+std::pair<int, std::string> HttpPages::Health(double now_unix) const {
+  const auto snapshot = store_->Get();
+  const double interval = std::chrono::duration<double>(options_.bird_interval).count();
+  // Rounds may stall only while BIRD's deadlines run; three intervals plus a minute is a hang.
+  const double allowed = 3 * interval + 60;
+  const double last = snapshot->bird ? snapshot->bird->run.last_run_timestamp : started_unix_;
+  if (now_unix - last > allowed) {
+    return {503, "BIRD rounds stalled: the last one finished " + FormatAge(now_unix - last) +
+                     " ago\n"};
+  }
+  return {200, "ok\n"};
+}
+
+std::string HttpPages::LandingPage(double now_unix) const {
+  const auto snapshot = store_->Get();
+  std::ostringstream h;
+  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+       "<title>calico-bgp-exporter</title><style>"
+       "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+       "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
+       ".up{color:#070}.down{color:#b00}</style></head><body>\n"
+       "<h1>calico-bgp-exporter</h1>\n<p>Version "
+    << HtmlEscape(kVersion) << " (" << HtmlEscape(kRevision) << "). <a href=\""
+    << HtmlEscape(options_.telemetry_path) << "\">Metrics</a> &middot; <a href=\"/healthz\">"
+    << "Health</a></p>\n";
+  const BirdSnapshot* b = snapshot->bird.get();
+  if (b == nullptr) {
+    h << "<p>The first BIRD round has not finished yet.</p>\n";
+  } else {
+    h << "<p>Last BIRD round: " << FormatUtc(b->run.last_run_timestamp) << " ("
+      << FormatAge(now_unix - b->run.last_run_timestamp) << " ago, took "
+      << static_cast<long long>(std::round(b->run.duration_seconds * 1000)) << " ms).</p>\n";
+    for (const DaemonSnapshot& d : b->daemons) {
+      h << "<h2>" << HtmlEscape(d.daemon) << " <small>" << HtmlEscape(d.socket) << "</small></h2>\n";
+      if (!d.up) {
+        h << "<p class=\"down\">BIRD is down: " << HtmlEscape(d.error) << "</p>\n";
+        continue;
+      }
+      h << "<p class=\"up\">BIRD " << HtmlEscape(d.version) << ", router ID "
+        << HtmlEscape(d.router_id) << ": " << HtmlEscape(d.daemon_message) << "</p>\n";
+      h << "<table><tr><th>Protocol</th><th>Peer</th><th>Type</th><th>State</th>"
+           "<th>Since</th><th>Neighbor AS</th><th>Last error</th></tr>\n";
+      for (const PeerSnapshot& p : d.peers) {
+        h << "<tr><td>" << HtmlEscape(p.protocol) << "</td><td>" << HtmlEscape(p.peer)
+          << "</td><td>" << HtmlEscape(p.peer_type) << "</td><td class=\""
+          << (p.up ? "up" : "down") << "\">" << HtmlEscape(p.state) << "</td><td>";
+        if (p.state_change_timestamp) {
+          h << (p.state_change_exact ? "" : "&ge; ")
+            << FormatAge(now_unix - *p.state_change_timestamp);
+        }
+        h << "</td><td>" << HtmlEscape(p.neighbor_as) << "</td><td>";
+        if (!p.error_message.empty()) {
+          h << HtmlEscape(p.error_class) << ": " << HtmlEscape(p.error_message);
+        }
+        h << "</td></tr>\n";
+      }
+      h << "</table>\n";
+    }
+  }
+  h << "</body></html>\n";
+  return h.str();
+}
+
+int HttpPages::BeginRequest(mg_connection* conn) {
+  const HttpPages* self = g_pages.load();
+  const mg_request_info* info = mg_get_request_info(conn);
+  if (self == nullptr || info == nullptr || info->local_uri == nullptr) {
+    return 0;
+  }
+  const std::string_view uri = info->local_uri;
+  if (uri == self->options_.telemetry_path) {
+    return 0;  // prometheus-cpp's handler.
+  }
+  const std::string_view method = info->request_method ? info->request_method : "";
+  const bool head = method == "HEAD";
+  if (uri != "/" && uri != "/healthz") {
+    Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", head);
+    return 404;
+  }
+  if (method != "GET" && !head) {
+    Send(conn, 405, "Method Not Allowed", "text/plain; charset=utf-8",
+         "405 method not allowed: use GET\n", false);
+    return 405;
+  }
+  const double now = NowUnix();
+  if (uri == "/healthz") {
+    auto [status, body] = self->Health(now);
+    Send(conn, status, status == 200 ? "OK" : "Service Unavailable", "text/plain; charset=utf-8",
+         body, head);
+    return status;
+  }
+  Send(conn, 200, "OK", "text/html; charset=utf-8", self->LandingPage(now), head);
+  return 200;
+}
+
+int HttpPages::LogMessage(const mg_connection* /*conn*/, const char* message) {
+  logging::Warn("HTTP server", {{"err", message ? message : ""}});
+  return 1;
+}
+
+}  // namespace cbe

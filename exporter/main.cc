@@ -1,0 +1,173 @@
+// calico-bgp-exporter: flags -> config -> wiring -> run. No logic of its own.
+
+#include <CLI/CLI.hpp>
+#include <prometheus/exposer.h>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "exporter/bird_round.h"
+#include "exporter/collector.h"
+#include "exporter/config.h"
+#include "exporter/duration.h"
+#include "exporter/http_pages.h"
+#include "exporter/listen_address.h"
+#include "exporter/logging.h"
+#include "exporter/scheduler.h"
+#include "exporter/snapshot.h"
+#include "probes/clock.h"
+#include "probes/net/stream.h"
+#include "version.h"
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kWebThreads = 16;  // civetweb's default of 2 stalls with 3 concurrent scrapers.
+
+struct Flags {
+  std::string listen_address = ":10179";
+  std::string telemetry_path = "/metrics";
+  std::string config_file;
+  bool config_check = false;
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+};
+
+int Run(const Flags& flags) {
+  const auto format = cbe::logging::ParseFormat(flags.log_format);
+  const auto level = cbe::logging::ParseLevel(flags.log_level);
+  if (!format || !level) {
+    std::cerr << "calico-bgp-exporter: --log.format must be logfmt or json and --log.level one of "
+                 "debug, info, warn, error\n";
+    return kExitUsage;
+  }
+  cbe::logging::Init(*format, *level);
+
+  cbe::Config config;
+  if (!flags.config_file.empty()) {
+    cbe::ConfigResult loaded = cbe::LoadConfigFile(flags.config_file);
+    if (!loaded.ok()) {
+      for (const auto& e : loaded.errors) {
+        std::cerr << e.Format(flags.config_file) << "\n";
+      }
+      return kExitUsage;
+    }
+    config = std::move(loaded.config);
+  }
+  if (flags.config_check) {
+    std::cout << (flags.config_file.empty() ? std::string("defaults") : flags.config_file)
+              << ": config OK\n";
+    return 0;
+  }
+  const auto port = cbe::CivetwebListeningPort(flags.listen_address);
+  if (!port) {
+    std::cerr << "calico-bgp-exporter: --web.listen-address: expected [host]:port with an IP "
+                 "address as host, got \""
+              << flags.listen_address << "\"\n";
+    return kExitUsage;
+  }
+  if (flags.telemetry_path.empty() || flags.telemetry_path.front() != '/' ||
+      flags.telemetry_path == "/" || flags.telemetry_path == "/healthz") {
+    std::cerr << "calico-bgp-exporter: --web.telemetry-path must start with / and not be / or "
+                 "/healthz\n";
+    return kExitUsage;
+  }
+
+  // Signals go to sigwait() below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  cbe::SystemClock clock;
+  cbe::net::UnixStreamConnector connector;
+  cbe::SnapshotStore store;
+  cbe::BirdRound bird_round(config.bird, &connector, &clock);
+  cbe::PeriodicTask bird_task("bird", config.bird.interval,
+                              [&] { store.PublishBird(bird_round.Run()); });
+
+  cbe::HttpPages pages({flags.telemetry_path, config.bird.interval}, &store);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(
+        std::vector<std::string>{"listening_ports", *port, "num_threads",
+                                 std::to_string(kWebThreads), "request_timeout_ms", "10000"},
+        pages.Callbacks());
+  } catch (const std::exception& e) {
+    cbe::logging::Error("cannot listen", {{"address", flags.listen_address}, {"err", e.what()}});
+    return 1;
+  }
+  auto collector = std::make_shared<cbe::Collector>(&store);
+  exposer->RegisterCollectable(collector, flags.telemetry_path);
+
+  std::string sockets;
+  for (const auto& s : config.bird.sockets) {
+    sockets += (sockets.empty() ? "" : ",") + s;
+  }
+  std::string ports;
+  for (int p : exposer->GetListeningPorts()) {
+    ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  }
+  cbe::logging::Info("starting calico-bgp-exporter",
+                     {{"version", cbe::kVersion},
+                      {"revision", cbe::kRevision},
+                      {"address", flags.listen_address},
+                      {"ports", ports},
+                      {"sockets", sockets.empty() ? "auto" : sockets},
+                      {"interval", cbe::FormatDuration(config.bird.interval)}});
+  bird_task.Start();
+
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) {
+      continue;
+    }
+    if (sig == SIGHUP) {
+      cbe::logging::Warn("SIGHUP ignored: restart the exporter to apply a new config");
+      continue;
+    }
+    cbe::logging::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    break;
+  }
+  bird_task.Stop();
+  exposer.reset();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  CLI::App app{"calico-bgp-exporter: Prometheus exporter for Calico's BIRD BGP sessions.",
+               "calico-bgp-exporter"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--web.listen-address", flags.listen_address,
+                 "Address to listen on for /metrics, the landing page and /healthz");
+  app.add_option("--web.telemetry-path", flags.telemetry_path, "Path of the metrics");
+  app.add_option("--config.file", flags.config_file,
+                 "YAML config file (default: built-in defaults)");
+  app.add_flag("--config.check", flags.config_check, "Validate the config file and exit");
+  app.add_option("--log.level", flags.log_level, "debug, info, warn or error");
+  app.add_option("--log.format", flags.log_format, "logfmt or json");
+  app.set_version_flag("--version",
+                       std::string("calico-bgp-exporter ") + cbe::kVersion + " (revision " +
+                           cbe::kRevision + ", " + cbe::CompilerName() + ")");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  return Run(flags);
+}

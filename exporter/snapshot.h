@@ -1,0 +1,92 @@
+#pragma once
+
+// What one round of each probe found. Immutable once published: a scrape serialises the latest
+// snapshot and never waits on BIRD or the network.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probes/bird_parser.h"
+
+namespace cbe {
+
+struct PeerSnapshot {
+  std::string protocol;
+  std::string peer;  // The neighbour address.
+  std::string peer_type;  // node_mesh, node_specific, global, other.
+  std::string state;      // BGP state: Established, Active, ..., Down.
+  std::string protocol_state;  // BIRD's protocol state: up, start, down, ...
+  bool up = false;
+  std::string neighbor_as;
+  std::string local_as;
+  std::string neighbor_router_id;
+  std::string session;  // ibgp, ebgp or "".
+  std::optional<double> state_change_timestamp;
+  bool state_change_exact = true;
+  std::string error_class;  // Empty: no last error.
+  std::string error_message;
+  std::optional<double> hold_time_seconds;
+  std::optional<double> keepalive_time_seconds;
+  bird::RouteCounts routes;
+  std::uint64_t state_changes_total = 0;
+};
+
+struct DaemonSnapshot {
+  std::string daemon;  // The socket's file stem: bird, bird6.
+  std::string socket;
+  bool up = false;
+  std::string error;  // Why the last query failed.
+  std::string version;
+  std::string router_id;
+  std::optional<double> last_reboot_timestamp;
+  std::optional<double> last_reconfiguration_timestamp;
+  bool graceful_restart_recovery = false;
+  std::string daemon_message;
+  std::vector<PeerSnapshot> peers;
+  std::uint64_t unparsed_lines_total = 0;
+};
+
+// Self-metrics of one probe kind (node_exporter's scrape_collector_*).
+struct ProbeRun {
+  std::string probe;
+  bool success = false;
+  double duration_seconds = 0;
+  double last_run_timestamp = 0;
+};
+
+struct BirdSnapshot {
+  std::vector<DaemonSnapshot> daemons;
+  ProbeRun run;
+};
+
+struct Snapshot {
+  std::shared_ptr<const BirdSnapshot> bird;  // Null until the first round finished.
+};
+
+// Holds the latest snapshot. Producers publish their part; readers get an immutable copy.
+class SnapshotStore {
+ public:
+  SnapshotStore() : current_(std::make_shared<const Snapshot>()) {}
+
+  std::shared_ptr<const Snapshot> Get() const {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+
+  void PublishBird(std::shared_ptr<const BirdSnapshot> bird) {
+    std::lock_guard lock(mu_);
+    auto next = std::make_shared<Snapshot>(*current_);
+    next->bird = std::move(bird);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> current_;
+};
+
+}  // namespace cbe

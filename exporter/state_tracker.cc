@@ -1,0 +1,66 @@
+#include "exporter/state_tracker.h"
+
+#include <chrono>
+#include <cmath>
+
+namespace cbe {
+namespace {
+
+// BIRD 1.6 prints whole seconds derived from its monotonic clock: the same instant can come
+// out one second apart in two queries.
+constexpr double kJitterSeconds = 1.5;
+
+double Seconds(const bird::ResolvedTime& t) {
+  return std::chrono::duration<double>(t.at.time_since_epoch()).count();
+}
+
+}  // namespace
+
+StateTracker::Observation StateTracker::Observe(const std::string& protocol,
+                                                std::string_view state,
+                                                std::string_view since_text,
+                                                std::optional<bird::ResolvedTime> since) {
+  Observation obs;
+  auto [it, inserted] = entries_.try_emplace(protocol);
+  Entry& e = it->second;
+  if (inserted) {
+    e.state = state;
+    e.since_text = since_text;
+    e.since = since;
+  } else {
+    obs.previous_state = e.state;
+    bool moved = false;  // BIRD's since moved: the protocol changed state between rounds.
+    if (since_text != e.since_text) {
+      if (!since || !e.since) {
+        moved = since.has_value() != e.since.has_value();
+      } else if (!since->exact) {
+        // A time of day turned into a bare date: the same change, now older than 20 hours.
+        moved = e.since->exact ? false : since->at != e.since->at;
+      } else {
+        moved = !e.since->exact || std::fabs(Seconds(*since) - Seconds(*e.since)) > kJitterSeconds;
+      }
+    }
+    const bool state_changed = state != e.state;
+    if (state_changed || moved) {
+      ++e.changes;
+      obs.changed = true;
+    }
+    if (moved) {
+      e.since = since;
+    }
+    e.state = state;
+    e.since_text = since_text;
+  }
+  obs.changes = e.changes;
+  if (e.since) {
+    obs.state_change_timestamp = Seconds(*e.since);
+    obs.timestamp_exact = e.since->exact;
+  }
+  return obs;
+}
+
+void StateTracker::Retain(const std::set<std::string>& present) {
+  std::erase_if(entries_, [&](const auto& kv) { return !present.contains(kv.first); });
+}
+
+}  // namespace cbe

@@ -1,0 +1,140 @@
+#include "probes/bird_client.h"
+
+#include <utility>
+
+#include "probes/bird_framing.h"
+
+namespace cbe::bird {
+namespace {
+
+constexpr int kCodeGreeting = 1;
+constexpr int kCodeRestricted = 16;
+
+}  // namespace
+
+bool IsReadOnlyCommand(std::string_view command) {
+  if (command.find_first_of("\n\r;") != std::string_view::npos) {
+    return false;
+  }
+  return command.substr(0, 5) == "show ";
+}
+
+Client::Client(ClientOptions options, net::StreamConnector* connector, const Clock* clock)
+    : options_(std::move(options)), connector_(connector), clock_(clock) {}
+
+net::Deadline Client::NewDeadline() const { return clock_->Monotonic() + options_.timeout; }
+
+Result<bool> Client::Connect() {
+  stream_.reset();
+  const net::Deadline deadline = NewDeadline();
+  auto stream = connector_->Connect(options_.socket_path, deadline);
+  if (!stream) {
+    return stream.error();
+  }
+  stream_ = std::move(*stream);
+  auto greeting = ReadReply(deadline);
+  if (!greeting) {
+    stream_.reset();
+    return Error{"greeting: " + greeting.error().message};
+  }
+  ReplyLineReader reader(*greeting);
+  ReplyLine line;
+  if (!reader.Next(&line) || line.code != kCodeGreeting) {
+    stream_.reset();
+    return Error{"unexpected greeting: \"" + std::string(FinalLineText(*greeting)) + "\""};
+  }
+  // "BIRD 1.6.8 ready." -> "1.6.8".
+  std::string_view text = line.text;
+  if (text.substr(0, 5) == "BIRD ") {
+    text.remove_prefix(5);
+  }
+  if (const auto sp = text.find(' '); sp != std::string_view::npos) {
+    text = text.substr(0, sp);
+  }
+  greeting_version_ = text;
+
+  if (auto w = stream_->WriteAll("restrict\n", deadline); !w) {
+    stream_.reset();
+    return Error{"restrict: " + w.error().message};
+  }
+  auto restricted = ReadReply(deadline);
+  if (!restricted) {
+    stream_.reset();
+    return Error{"restrict: " + restricted.error().message};
+  }
+  ReplyLineReader rr(*restricted);
+  if (!rr.Next(&line) || line.code != kCodeRestricted) {
+    stream_.reset();
+    return Error{"BIRD did not accept `restrict`: \"" +
+                 std::string(FinalLineText(*restricted)) + "\""};
+  }
+  return true;
+}
+
+Result<std::string> Client::ReadReply(net::Deadline deadline) {
+  std::string buffer;
+  buffer.reserve(last_reply_size_ + last_reply_size_ / 4 + 4096);
+  ReplyScanner scanner;
+  constexpr std::size_t kChunk = 64 * 1024;
+  while (true) {
+    const std::size_t old_size = buffer.size();
+    buffer.resize(old_size + kChunk);
+    auto n = stream_->Read(buffer.data() + old_size, kChunk, deadline);
+    if (!n) {
+      return n.error();
+    }
+    buffer.resize(old_size + *n);
+    if (*n == 0) {
+      return Error{buffer.empty() ? "connection closed by BIRD"
+                                  : "connection closed in the middle of a reply (" +
+                                        std::to_string(buffer.size()) + " bytes received)"};
+    }
+    switch (scanner.Scan(buffer)) {
+      case ReplyScanner::Status::kNeedMore:
+        if (buffer.size() > options_.max_reply_bytes) {
+          return Error{"reply larger than the cap of " +
+                       std::to_string(options_.max_reply_bytes) + " bytes"};
+        }
+        continue;
+      case ReplyScanner::Status::kMalformed:
+        return Error{"malformed reply: " + scanner.error()};
+      case ReplyScanner::Status::kComplete:
+        if (scanner.reply_size() != buffer.size()) {
+          return Error{"unexpected bytes after the end of a reply"};
+        }
+        last_reply_size_ = buffer.size();
+        return buffer;
+    }
+  }
+}
+
+Result<std::string> Client::Query(std::string_view command) {
+  if (!IsReadOnlyCommand(command)) {
+    return Error{"refusing to send a command that is not a read-only `show` command: \"" +
+                 std::string(command.substr(0, 40)) + "\""};
+  }
+  std::string line(command);
+  line += '\n';
+  // A kept connection may have died with a BIRD restart: then try once more on a new one.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = stream_ != nullptr;
+    if (!stream_) {
+      if (auto c = Connect(); !c) {
+        return c.error();
+      }
+    }
+    const net::Deadline deadline = NewDeadline();
+    auto w = stream_->WriteAll(line, deadline);
+    Result<std::string> reply = w ? ReadReply(deadline) : Result<std::string>(w.error());
+    if (reply) {
+      return reply;
+    }
+    stream_.reset();  // The connection's state is unknown: start afresh.
+    if (!reused || clock_->Monotonic() >= deadline) {
+      return reply;
+    }
+  }
+  return Error{"unreachable"};
+}
+
+}  // namespace cbe::bird

@@ -1,0 +1,55 @@
+#pragma once
+
+// A client of BIRD's control socket. It sends `restrict` right after the greeting, so BIRD
+// refuses any command that would change it, and it only ever sends `show` commands itself.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "probes/clock.h"
+#include "probes/net/stream.h"
+#include "probes/result.h"
+
+namespace cbe::bird {
+
+struct ClientOptions {
+  std::string socket_path;
+  std::chrono::milliseconds timeout{2000};     // Connect, and each command's reply.
+  std::size_t max_reply_bytes = 64 << 20;      // A reply larger than this is an error.
+};
+
+// True for the read-only commands the client will send ("show ...").
+bool IsReadOnlyCommand(std::string_view command);
+
+class Client {
+ public:
+  Client(ClientOptions options, net::StreamConnector* connector, const Clock* clock);
+
+  // Sends one command and returns its complete reply. Connects first when needed (and again
+  // after any failure, e.g. a BIRD restart). An error reply (8xxx/9xxx) is a reply, not an
+  // error of the client: the parsers judge it.
+  Result<std::string> Query(std::string_view command);
+
+  // BIRD's version from the greeting ("1.6.8", "v0.3.3+birdv1.6.8", "2.0.12").
+  const std::string& greeting_version() const { return greeting_version_; }
+  bool connected() const { return stream_ != nullptr; }
+  void Disconnect() { stream_.reset(); }
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  Result<bool> Connect();
+  Result<std::string> ReadReply(net::Deadline deadline);
+  net::Deadline NewDeadline() const;
+
+  ClientOptions options_;
+  net::StreamConnector* connector_;
+  const Clock* clock_;
+  std::unique_ptr<net::Stream> stream_;
+  std::string greeting_version_;
+  std::size_t last_reply_size_ = 0;  // To size the next buffer.
+};
+
+}  // namespace cbe::bird

@@ -1,0 +1,73 @@
+#pragma once
+
+// The BIRD control-socket reply framing, below any table parsing.
+//
+// A reply is a sequence of '\n'-terminated lines:
+//   "DDDD-text"  a line with code DDDD, more lines follow;
+//   " text"      a continuation of the previous line's code;
+//   "DDDD text"  the last line of the reply (a space after the code).
+// Codes 8xxx are run-time errors and 9xxx syntax/parse errors.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace cbe::bird {
+
+enum class LineKind { kMore, kContinuation, kLast };
+
+struct ReplyLine {
+  int code = 0;  // For a continuation: the code of the line it continues.
+  LineKind kind = LineKind::kMore;
+  std::string_view text;  // Without the code, separator and '\n'.
+};
+
+inline bool IsErrorCode(int code) { return code >= 8000; }
+
+// Walks the lines of a buffer. Stops at the end of the buffer, after the last line of a
+// reply (kLast), or at a malformed line.
+class ReplyLineReader {
+ public:
+  explicit ReplyLineReader(std::string_view data) : data_(data) {}
+
+  // Reads the next complete line. Returns false at the end of the complete lines, after a
+  // reply's last line, or on a malformed line (then error() is non-empty).
+  bool Next(ReplyLine* line);
+
+  // Bytes consumed so far (complete lines only).
+  std::size_t offset() const { return pos_; }
+  bool finished() const { return finished_; }  // The reply's last line was read.
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string_view data_;
+  std::size_t pos_ = 0;
+  int last_code_ = -1;
+  bool finished_ = false;
+  std::string error_;
+};
+
+// Finds the end of one reply in a buffer that grows with each read(). Scans each byte once.
+class ReplyScanner {
+ public:
+  enum class Status { kNeedMore, kComplete, kMalformed };
+
+  // `buffer` is everything received so far for this reply; it only grows between calls.
+  Status Scan(std::string_view buffer);
+
+  std::size_t reply_size() const { return offset_; }  // Valid when kComplete.
+  int final_code() const { return final_code_; }       // Valid when kComplete.
+  const std::string& error() const { return error_; }  // Valid when kMalformed.
+  void Reset() { *this = ReplyScanner(); }
+
+ private:
+  std::size_t offset_ = 0;
+  int last_code_ = -1;
+  int final_code_ = -1;
+  std::string error_;
+};
+
+// The text of the last line of a complete reply, e.g. "No protocols match" for 8003.
+std::string_view FinalLineText(std::string_view reply);
+
+}  // namespace cbe::bird

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <chrono>
+
+namespace cbe {
+
+// Time goes through this interface so tests inject it and never sleep.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Wall clock: for timestamps exported to Prometheus.
+  virtual std::chrono::system_clock::time_point Now() const = 0;
+  // Monotonic clock: for deadlines and durations.
+  virtual std::chrono::steady_clock::time_point Monotonic() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override {
+    return std::chrono::system_clock::now();
+  }
+  std::chrono::steady_clock::time_point Monotonic() const override {
+    return std::chrono::steady_clock::now();
+  }
+};
+
+// Seconds since the Unix epoch, as Prometheus timestamps want them.
+inline double ToUnixSeconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+}  // namespace cbe

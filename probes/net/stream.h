@@ -1,0 +1,39 @@
+#pragma once
+
+// A thin byte-stream layer so the BIRD client can be tested with fakes.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "probes/result.h"
+
+namespace cbe::net {
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Writes all of `data` before `deadline`.
+  virtual Result<bool> WriteAll(std::string_view data, Deadline deadline) = 0;
+  // Reads what is available (at most `size` bytes), waiting until `deadline`. 0 means EOF.
+  virtual Result<std::size_t> Read(char* buffer, std::size_t size, Deadline deadline) = 0;
+};
+
+class StreamConnector {
+ public:
+  virtual ~StreamConnector() = default;
+  virtual Result<std::unique_ptr<Stream>> Connect(const std::string& address,
+                                                  Deadline deadline) = 0;
+};
+
+// Unix stream sockets (the BIRD control socket).
+class UnixStreamConnector final : public StreamConnector {
+ public:
+  Result<std::unique_ptr<Stream>> Connect(const std::string& path, Deadline deadline) override;
+};
+
+}  // namespace cbe::net

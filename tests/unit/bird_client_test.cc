@@ -1,0 +1,174 @@
+#include "probes/bird_client.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/unit/fake_stream.h"
+#include "tests/unit/fixtures.h"
+
+namespace cbe::bird {
+namespace {
+
+using testing::FakeBird;
+using testing::FakeClock;
+using testing::FakeConnector;
+
+struct Harness {
+  FakeBird bird;
+  FakeClock clock;
+  FakeConnector connector{&bird};
+  Client client{ClientOptions{"/run/bird/bird.ctl", std::chrono::milliseconds(500), 1 << 20},
+                &connector, &clock};
+  Harness() { bird.clock = &clock; }
+};
+
+TEST_CASE("client: greeting, restrict, then the command", "[unit]") {
+  Harness h;
+  const std::string status = testing::ReadFixture("bird1/show_status__all_states.raw");
+  h.bird.replies.push_back(status);
+  auto r = h.client.Query("show status");
+  REQUIRE(r.ok());
+  CHECK(*r == status);
+  CHECK(h.bird.written == std::vector<std::string>{"restrict", "show status"});
+  CHECK(h.client.greeting_version() == "1.6.8");
+  CHECK(h.client.connected());
+}
+
+TEST_CASE("client: replies arriving one byte at a time", "[unit]") {
+  Harness h;
+  h.bird.chunk = 1;
+  const std::string all = testing::ReadFixture("bird2/show_protocols_all__all_states.raw");
+  h.bird.greeting = testing::ReadFixture("bird2/greeting__bird2.raw");
+  h.bird.replies.push_back(all);
+  auto r = h.client.Query("show protocols all");
+  REQUIRE(r.ok());
+  CHECK(*r == all);
+  CHECK(h.client.greeting_version() == "2.0.12");
+}
+
+TEST_CASE("client: one connection serves many commands", "[unit]") {
+  Harness h;
+  h.bird.replies = {"0013 Daemon is up and running\n", "0000 \n"};
+  REQUIRE(h.client.Query("show status").ok());
+  REQUIRE(h.client.Query("show protocols all").ok());
+  CHECK(h.bird.connects == 1);
+}
+
+TEST_CASE("client: Calico's fork banner", "[unit]") {
+  Harness h;
+  h.bird.greeting = "0001 BIRD v0.3.3+birdv1.6.8 ready.\n";
+  h.bird.replies.push_back("0013 Daemon is up and running\n");
+  REQUIRE(h.client.Query("show status").ok());
+  CHECK(h.client.greeting_version() == "v0.3.3+birdv1.6.8");
+}
+
+TEST_CASE("client: only read-only show commands are ever sent", "[unit]") {
+  Harness h;
+  for (const char* cmd : {"configure", "disable Mesh_10_99_0_1", "restart all", "down",
+                          "show status\nconfigure", "show status; configure", "showstatus",
+                          "", "enable all", "debug all all", "eval 1", "graceful restart"}) {
+    CAPTURE(cmd);
+    auto r = h.client.Query(cmd);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.rfind("refusing to send", 0) == 0);
+  }
+  CHECK(h.bird.written.empty());
+  CHECK(IsReadOnlyCommand("show protocols all"));
+  CHECK(IsReadOnlyCommand("show status"));
+}
+
+TEST_CASE("client: BIRD refusing restrict is an error and nothing else is sent", "[unit]") {
+  Harness h;
+  h.bird.restrict_reply = "9001 syntax error\n";
+  h.bird.replies.push_back("0013 Daemon is up and running\n");
+  auto r = h.client.Query("show status");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "BIRD did not accept `restrict`: \"syntax error\"");
+  CHECK(h.bird.written == std::vector<std::string>{"restrict"});
+  CHECK_FALSE(h.client.connected());
+}
+
+TEST_CASE("client: a greeting that is not BIRD's", "[unit]") {
+  Harness h;
+  h.bird.greeting = "0013 Daemon is up and running\n";
+  auto r = h.client.Query("show status");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "unexpected greeting: \"Daemon is up and running\"");
+}
+
+TEST_CASE("client: silence until the deadline", "[unit]") {
+  Harness h;  // No reply queued for the command.
+  auto r = h.client.Query("show status");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "read: deadline exceeded");
+  CHECK_FALSE(h.client.connected());
+}
+
+TEST_CASE("client: a reply that stops half-way", "[unit]") {
+  Harness h;
+  h.bird.replies.push_back("1000-BIRD 1.6.8\n1011-Router ID is 10.0.0.1\n");
+  auto r = h.client.Query("show status");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "read: deadline exceeded");
+  CHECK_FALSE(h.client.connected());
+}
+
+TEST_CASE("client: a reply cut short by a closed connection", "[unit]") {
+  Harness h;
+  h.bird.close_after_reply = true;
+  h.bird.replies.push_back("1000-BIRD 1.6.8\n1011-Router ID is 10.0.0.1\n");
+  auto r = h.client.Query("show status");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "connection closed in the middle of a reply (43 bytes received)");
+  CHECK(h.bird.connects == 1);  // A new connection is not retried for a fresh one.
+}
+
+TEST_CASE("client: a reply larger than the cap", "[unit]") {
+  FakeBird bird;
+  FakeClock clock;
+  bird.clock = &clock;
+  bird.chunk = 4096;
+  FakeConnector connector(&bird);
+  Client client(ClientOptions{"/x.ctl", std::chrono::milliseconds(500), 1000}, &connector, &clock);
+  std::string big = "2002-name proto table state since info\n";
+  while (big.size() < 5000) {
+    big += "1002-Mesh_10_99_0_1 BGP master up 06:47:46 Established\n";
+  }
+  big += "0000 \n";
+  bird.replies.push_back(big);
+  auto r = client.Query("show protocols all");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "reply larger than the cap of 1000 bytes");
+}
+
+TEST_CASE("client: a malformed reply", "[unit]") {
+  Harness h;
+  h.bird.replies.push_back("HTTP/1.1 400 Bad Request\n");
+  auto r = h.client.Query("show status");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message ==
+        "malformed reply: line is neither coded nor a continuation: \"HTTP/1.1 400 Bad Request\"");
+}
+
+TEST_CASE("client: no socket", "[unit]") {
+  Harness h;
+  h.bird.refuse_connect = true;
+  auto r = h.client.Query("show status");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "connect /run/bird/bird.ctl: Connection refused");
+}
+
+TEST_CASE("client: BIRD restarted between two queries: one retry on a new connection",
+          "[unit]") {
+  Harness h;
+  h.bird.close_after_reply = true;  // The first connection dies after this query.
+  h.bird.replies = {"0013 Daemon is up and running\n", "0013 Daemon is up and running\n"};
+  REQUIRE(h.client.Query("show status").ok());
+  auto r = h.client.Query("show status");
+  REQUIRE(r.ok());
+  CHECK(h.bird.connects == 2);
+  CHECK(h.bird.written ==
+        std::vector<std::string>{"restrict", "show status", "restrict", "show status"});
+}
+
+}  // namespace
+}  // namespace cbe::bird

@@ -1,0 +1,358 @@
+#include "probes/bird_parser.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "tests/unit/fixtures.h"
+
+namespace cbe::bird {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+std::map<std::string, Protocol> ByName(const Protocols& ps) {
+  std::map<std::string, Protocol> out;
+  for (const auto& p : ps.protocols) {
+    out[p.name] = p;
+  }
+  return out;
+}
+
+Protocols MustParse(std::string_view fixture) {
+  auto r = ParseShowProtocols(testing::ReadFixture(fixture));
+  INFO(fixture);
+  REQUIRE(r.ok());
+  return *r;
+}
+
+TEST_CASE("parser: every recorded protocols reply parses with no unknown line", "[unit]") {
+  for (const char* dir : {"bird1", "bird2"}) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::string(CBE_FIXTURES_DIR) + "/" + dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("show_protocols", 0) != 0 || name.find("__error") != std::string::npos) {
+        continue;
+      }
+      CAPTURE(name);
+      auto r = ParseShowProtocols(testing::ReadFixture(std::string(dir) + "/" + name));
+      REQUIRE(r.ok());
+      CHECK(r->unparsed.lines == 0);
+      CHECK(r->unparsed.first.empty());
+      CHECK_FALSE(r->protocols.empty());
+      for (const auto& p : r->protocols) {
+        CAPTURE(p.name);
+        CHECK(p.since.has_value());
+        if (p.is_bgp()) {
+          CHECK_FALSE(p.bgp_state.empty());
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("parser: BIRD 1.6 show protocols all, every state", "[unit]") {
+  const Protocols ps = MustParse("bird1/show_protocols_all__all_states.raw");
+  auto by = ByName(ps);
+  REQUIRE(ps.protocols.size() == 12);
+  CHECK(by["static1"].proto == "Static");
+  CHECK_FALSE(by["static1"].is_bgp());
+  CHECK(by["kernel1"].routes.exported == 4u);
+
+  const Protocol& b = by["Mesh_10_99_0_1"];
+  CHECK(b.is_bgp());
+  CHECK(b.table == "master");
+  CHECK(b.state == "up");
+  CHECK(b.since_text == "06:47:46");
+  CHECK(b.since == BirdTime{BirdTime::Kind::kTimeOfDay, hours(6) + minutes(47) + seconds(46)});
+  CHECK(b.bgp_state == "Established");
+  CHECK(b.established());
+  CHECK(b.neighbor_address == "10.99.0.1");
+  CHECK(b.neighbor_as == 64512u);
+  CHECK_FALSE(b.local_as.has_value());  // BIRD 1.6 does not print it.
+  CHECK(b.neighbor_id == "10.99.0.1");
+  CHECK(b.session == "internal multihop AS4 add-path-rx add-path-tx");
+  CHECK(SessionKind(b) == "ibgp");
+  CHECK(b.hold_time == 240.0);
+  CHECK(b.keepalive_time == 80.0);
+  CHECK(b.last_error.empty());
+  CHECK(b.routes.imported == 1u);
+  CHECK(b.routes.exported == 2u);
+  CHECK(b.routes.preferred == 1u);
+  CHECK_FALSE(b.routes.filtered.has_value());
+
+  const Protocol& c = by["Mesh_10_99_0_2"];
+  CHECK(c.state == "start");
+  CHECK(c.bgp_state == "Active");
+  CHECK(c.last_error == "Socket: Connection refused");
+  CHECK_FALSE(c.hold_time.has_value());
+  CHECK(c.neighbor_id.empty());
+  CHECK(SessionKind(c).empty());  // No Session line and no local AS.
+
+  CHECK(by["Mesh_10_99_0_3"].bgp_state == "Connect");
+  CHECK(by["Mesh_10_99_0_3"].last_error.empty());
+
+  const Protocol& e = by["Global_10_99_0_4"];
+  CHECK(e.bgp_state == "Idle");
+  CHECK(e.neighbor_as == 65000u);
+  CHECK(e.last_error == "BGP Error: Bad peer AS");
+  CHECK(PeerTypeFromName(e.name) == PeerType::kGlobal);
+
+  CHECK(by["Mesh_10_99_0_6"].last_error == "BGP Error: Bad BGP identifier");
+  CHECK(by["Mesh_10_99_0_8"].bgp_state == "Passive");
+
+  const Protocol& i = by["Node_10_99_0_9"];
+  CHECK(i.neighbor_as == 65009u);
+  CHECK(SessionKind(i) == "ebgp");
+  CHECK(PeerTypeFromName(i.name) == PeerType::kNodeSpecific);
+}
+
+TEST_CASE("parser: BIRD 2.0 show protocols all, every state", "[unit]") {
+  const Protocols ps = MustParse("bird2/show_protocols_all__all_states.raw");
+  auto by = ByName(ps);
+  REQUIRE(ps.protocols.size() == 17);
+  CHECK(by["device1"].table == "---");
+
+  const Protocol& b = by["Mesh_10_99_0_1"];
+  CHECK(b.since == BirdTime{BirdTime::Kind::kTimeOfDay,
+                            hours(6) + minutes(50) + seconds(37) + milliseconds(619)});
+  CHECK(b.local_as == 64512u);
+  CHECK(b.neighbor_id == "10.99.0.1");
+  CHECK(b.hold_time == 240.0);
+  CHECK(b.keepalive_time == 80.0);
+  CHECK(b.session == "internal multihop AS4");
+  CHECK(b.routes.imported == 1u);
+  CHECK(b.routes.exported == 2u);
+
+  // Two channels: routes are summed.
+  const Protocol& i = by["Node_10_99_0_9"];
+  CHECK(i.routes.imported == 2u);
+  CHECK(i.routes.exported == 5u);
+  CHECK(i.routes.preferred == 2u);
+  CHECK(SessionKind(i) == "ebgp");
+
+  // Down channels print no Routes line: no counts rather than zeros.
+  const Protocol& c = by["Mesh_10_99_0_2"];
+  CHECK_FALSE(c.routes.imported.has_value());
+  CHECK(c.last_error == "Socket: Connection refused");
+  CHECK(SessionKind(c) == "ibgp");  // From the AS numbers BIRD 2 prints.
+
+  const Protocol& e = by["Global_10_99_0_4"];
+  CHECK(e.last_error == "BGP Error: Bad peer AS");
+  CHECK(SessionKind(e) == "ebgp");  // As configured: 65000 vs 64512.
+
+  const Protocol& v6 = by["Mesh_fd00_99__1"];
+  CHECK(v6.neighbor_address == "fd00:99::1");
+  CHECK(v6.neighbor_id == "10.99.0.1");
+  CHECK(v6.established());
+}
+
+TEST_CASE("parser: a disabled protocol is Down", "[unit]") {
+  for (const char* f : {"bird1/show_protocols_all_Mesh_10_99_0_7__protocol_disabled.raw",
+                        "bird2/show_protocols_all_Mesh_10_99_0_7__protocol_disabled.raw"}) {
+    CAPTURE(f);
+    const Protocols ps = MustParse(f);
+    REQUIRE(ps.protocols.size() == 1);
+    const Protocol& p = ps.protocols[0];
+    CHECK(p.state == "down");
+    CHECK(p.bgp_state == "Down");
+    CHECK(p.last_error.empty());
+    CHECK(p.neighbor_address == "10.99.0.7");
+  }
+  // The summary table has no details: the row alone says Down.
+  auto by = ByName(MustParse("bird1/show_protocols__protocol_disabled.raw"));
+  CHECK(by["Mesh_10_99_0_7"].bgp_state == "Down");
+}
+
+TEST_CASE("parser: a down protocol's info is only its last error", "[unit]") {
+  auto r = ParseShowProtocols(
+      "2002-name     proto    table    state  since       info\n"
+      "1002-Mesh_10_99_0_1 BGP      master   down   06:47:46    Automatic shutdown: Route limit "
+      "exceeded\n0000 \n");
+  REQUIRE(r.ok());
+  CHECK(r->protocols[0].bgp_state == "Down");
+  CHECK(r->protocols[0].last_error == "Automatic shutdown: Route limit exceeded");
+}
+
+TEST_CASE("parser: show protocols (summary) rows", "[unit]") {
+  auto by1 = ByName(MustParse("bird1/show_protocols__all_states.raw"));
+  CHECK(by1.size() == 12);
+  CHECK(by1["Mesh_10_99_0_2"].bgp_state == "Active");
+  CHECK(by1["Mesh_10_99_0_2"].last_error == "Socket: Connection refused");
+  CHECK(by1["Global_10_99_0_4"].last_error == "BGP Error: Bad peer AS");
+  auto by2 = ByName(MustParse("bird2/show_protocols__all_states.raw"));
+  CHECK(by2.size() == 17);
+  CHECK(by2["Mesh_fd00_99__8"].bgp_state == "Passive");
+}
+
+TEST_CASE("parser: error replies are errors with BIRD's text", "[unit]") {
+  auto r1 = ParseShowProtocols(
+      testing::ReadFixture("bird1/show_protocols_all_NoSuchProto__error_no_such_protocol.raw"));
+  REQUIRE_FALSE(r1.ok());
+  CHECK(r1.error().message == "BIRD answered 9002 NoSuchProto is not a protocol");
+  auto r2 = ParseShowProtocols(
+      testing::ReadFixture("bird2/show_protocols_Zzz__error_pattern_matches_nothing.raw"));
+  REQUIRE_FALSE(r2.ok());
+  CHECK(r2.error().message == "BIRD answered 8003 No protocols match");
+  auto r3 = ParseShowStatus(testing::ReadFixture("bird1/show_protocolz__error_syntax.raw"));
+  REQUIRE_FALSE(r3.ok());
+  CHECK(r3.error().message == "BIRD answered 9001 syntax error");
+}
+
+TEST_CASE("parser: truncated and malformed replies", "[unit]") {
+  const std::string full = testing::ReadFixture("bird1/show_protocols_all__all_states.raw");
+  auto cut = ParseShowProtocols(std::string_view(full).substr(0, full.size() / 2));
+  REQUIRE_FALSE(cut.ok());
+  CHECK(cut.error().message == "reply ends before its last line");
+  auto bad = ParseShowProtocols("2002-name proto\nnonsense\n0000 \n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message ==
+        "malformed reply: line is neither coded nor a continuation: \"nonsense\"");
+  auto empty = ParseShowProtocols("");
+  CHECK_FALSE(empty.ok());
+}
+
+TEST_CASE("parser: unknown lines are counted, not dropped", "[unit]") {
+  auto r = ParseShowProtocols(
+      "2002-name     proto    table    state  since       info\n"
+      "1002-Mesh_10_99_0_1 BGP      master   up     06:47:46    Established   \n"
+      "1006-  BGP state:          Established\n"
+      "     Neighbor address: 10.99.0.1\n"
+      "     Frobnication:     on\n"
+      "     Hold timer:       soon\n"
+      " \n"
+      "1099-What is this\n"
+      "0000 \n");
+  REQUIRE(r.ok());
+  CHECK(r->unparsed.lines == 3);
+  CHECK(r->unparsed.first == "    Frobnication:     on");
+  CHECK(r->protocols[0].neighbor_address == "10.99.0.1");
+  CHECK_FALSE(r->protocols[0].hold_time.has_value());
+}
+
+TEST_CASE("parser: a since in an unknown time format keeps the row and counts it", "[unit]") {
+  // BIRD 1.6 `timeformat protocol old short` prints "Jan05".
+  auto r = ParseShowProtocols(
+      "2002-name     proto    table    state  since       info\n"
+      "1002-Mesh_10_99_0_1 BGP      master   up     Jan05       Established   \n0000 \n");
+  REQUIRE(r.ok());
+  REQUIRE(r->protocols.size() == 1);
+  CHECK_FALSE(r->protocols[0].since.has_value());
+  CHECK(r->protocols[0].since_text == "Jan05");
+  CHECK(r->protocols[0].established());
+  CHECK(r->unparsed.lines == 1);
+}
+
+TEST_CASE("parser: timeformat protocol iso long gives a two-token since", "[unit]") {
+  auto r = ParseShowProtocols(
+      "2002-Name       Proto      Table      State  Since         Info\n"
+      "1002-Mesh_10_99_0_1 BGP        ---        up     2026-11-24 06:50:37.619  Established   \n"
+      " Mesh_10_99_0_2 BGP        ---        start  2026-11-24 06:50:36  Active        Socket: "
+      "Connection refused\n0000 \n");
+  REQUIRE(r.ok());
+  REQUIRE(r->protocols.size() == 2);
+  CHECK(r->protocols[0].since_text == "2026-11-24 06:50:37.619");
+  CHECK(r->protocols[0].since->kind == BirdTime::Kind::kDateTime);
+  CHECK(r->protocols[0].bgp_state == "Established");
+  CHECK(r->protocols[1].since_text == "2026-11-24 06:50:36");
+  CHECK(r->protocols[1].last_error == "Socket: Connection refused");
+}
+
+TEST_CASE("parser: after 20 hours the since is a bare date", "[unit]") {
+  auto r = ParseShowProtocols(
+      "2002-name     proto    table    state  since       info\n"
+      "1002-Mesh_10_99_0_1 BGP      master   up     2026-11-24  Established   \n0000 \n");
+  REQUIRE(r.ok());
+  CHECK(r->protocols[0].since->kind == BirdTime::Kind::kDate);
+  CHECK(r->protocols[0].bgp_state == "Established");
+}
+
+TEST_CASE("parser: import keep filtered adds a filtered count", "[unit]") {
+  auto r = ParseShowProtocols(
+      "2002-name     proto    table    state  since       info\n"
+      "1002-Mesh_10_99_0_1 BGP      master   up     06:47:46    Established   \n"
+      "1006-  Routes:         3 imported, 2 filtered, 5 exported, 1 preferred\n"
+      " \n0000 \n");
+  REQUIRE(r.ok());
+  CHECK(r->protocols[0].routes.imported == 3u);
+  CHECK(r->protocols[0].routes.filtered == 2u);
+  CHECK(r->protocols[0].routes.exported == 5u);
+  CHECK(r->protocols[0].routes.preferred == 1u);
+  CHECK(r->unparsed.lines == 0);
+}
+
+TEST_CASE("parser: a heading without a table column", "[unit]") {
+  auto r = ParseShowProtocols(
+      "2002-Name       Proto      State  Since         Info\n"
+      "1002-Mesh_10_99_0_1 BGP        up     06:50:37.619  Established   \n0000 \n");
+  REQUIRE(r.ok());
+  CHECK(r->protocols[0].table.empty());
+  CHECK(r->protocols[0].state == "up");
+  CHECK(r->protocols[0].established());
+}
+
+TEST_CASE("parser: show status of BIRD 1.6 and 2.0", "[unit]") {
+  auto s1 = ParseShowStatus(testing::ReadFixture("bird1/show_status__all_states.raw"));
+  REQUIRE(s1.ok());
+  CHECK(s1->version == "1.6.8");
+  CHECK(s1->router_id == "10.99.0.5");
+  CHECK(s1->daemon_up);
+  CHECK(s1->daemon_message == "Daemon is up and running");
+  CHECK(s1->server_time == ParseBirdTime("2026-11-26 06:48:42"));
+  CHECK(s1->last_reboot == ParseBirdTime("2026-11-26 06:47:44"));
+  CHECK(s1->last_reconfiguration == ParseBirdTime("2026-11-26 06:47:44"));
+  CHECK_FALSE(s1->graceful_restart_recovery);
+  CHECK(s1->unparsed.lines == 0);
+
+  auto s2 = ParseShowStatus(testing::ReadFixture("bird2/show_status__all_states.raw"));
+  REQUIRE(s2.ok());
+  CHECK(s2->version == "2.0.12");
+  CHECK(s2->hostname == "vm");
+  CHECK(s2->server_time == ParseBirdTime("2026-11-26 06:51:24.770"));
+  CHECK(s2->unparsed.lines == 0);
+}
+
+TEST_CASE("parser: show status of Calico's fork during graceful restart recovery", "[unit]") {
+  // The layout of nest/cmds.c and graceful_restart_show_status() in projectcalico/bird.
+  auto s = ParseShowStatus(
+      "1000-BIRD v0.3.3+birdv1.6.8\n"
+      "1011-Router ID is 10.0.0.5\n"
+      " Current server time is 2026-11-26 06:48:42\n"
+      " Last reboot on 2026-11-26 06:47:44\n"
+      " Last reconfiguration on 2026-11-26 06:47:44\n"
+      "0024-Graceful restart recovery in progress\n"
+      "   Waiting for 2 protocols to recover\n"
+      "   Wait timer is 215/240\n"
+      "0013 Reconfiguration in progress\n");
+  REQUIRE(s.ok());
+  CHECK(s->version == "v0.3.3+birdv1.6.8");
+  CHECK(s->graceful_restart_recovery);
+  CHECK(s->daemon_message == "Reconfiguration in progress");
+  CHECK(s->unparsed.lines == 0);
+}
+
+TEST_CASE("parser: last error classes", "[unit]") {
+  CHECK(SplitLastError("BGP Error: Bad peer AS").error_class == "BGP Error");
+  CHECK(SplitLastError("BGP Error: Bad peer AS").message == "Bad peer AS");
+  CHECK(SplitLastError("Received: Bad BGP identifier").error_class == "Received");
+  CHECK(SplitLastError("Socket: Connection refused").message == "Connection refused");
+  CHECK(SplitLastError("Error: No listening socket").error_class == "Error");
+  CHECK(SplitLastError("Something odd").error_class.empty());
+  CHECK(SplitLastError("Something odd").message == "Something odd");
+}
+
+TEST_CASE("parser: Calico peer types from protocol names", "[unit]") {
+  CHECK(PeerTypeName(PeerTypeFromName("Mesh_10_0_0_1")) == "node_mesh");
+  CHECK(PeerTypeName(PeerTypeFromName("Node_10_0_0_1")) == "node_specific");
+  CHECK(PeerTypeName(PeerTypeFromName("Global_10_0_0_1")) == "global");
+  CHECK(PeerTypeName(PeerTypeFromName("bgp1")) == "other");
+  CHECK(PeerTypeName(PeerTypeFromName("mesh_lowercase")) == "other");
+}
+
+}  // namespace
+}  // namespace cbe::bird

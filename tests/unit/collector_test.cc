@@ -1,0 +1,147 @@
+#include "exporter/collector.h"
+
+#include <catch2/catch.hpp>
+#include <prometheus/text_serializer.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "exporter/bird_round.h"
+#include "tests/unit/fixtures.h"
+
+namespace cbe {
+namespace {
+
+// The exporter's clock when it read BIRD's "Current server time" (BIRD runs in UTC here).
+std::chrono::system_clock::time_point Observed(std::string_view server_time) {
+  auto t = bird::ParseBirdTime(server_time);
+  return std::chrono::system_clock::time_point(t->value);
+}
+
+DaemonSnapshot FromFixtures(const std::string& socket, const std::string& status_file,
+                            const std::string& protocols_file, StateTracker* tracker) {
+  auto status = bird::ParseShowStatus(testing::ReadFixture(status_file));
+  auto protocols = bird::ParseShowProtocols(testing::ReadFixture(protocols_file));
+  REQUIRE(status.ok());
+  REQUIRE(protocols.ok());
+  const std::string server_time = status_file.rfind("bird2", 0) == 0 ? "2026-11-26 06:51:24.770"
+                                                                      : "2026-11-26 06:48:42";
+  return BuildDaemonSnapshot(socket, *status, *protocols, Observed(server_time), tracker);
+}
+
+Snapshot Bird1Snapshot() {
+  static StateTracker t4;
+  static StateTracker t6;
+  auto b = std::make_shared<BirdSnapshot>();
+  b->daemons.push_back(FromFixtures("/var/run/calico/bird.ctl",
+                                    "bird1/show_status__all_states.raw",
+                                    "bird1/show_protocols_all__all_states.raw", &t4));
+  b->daemons.push_back(FromFixtures("/var/run/calico/bird6.ctl",
+                                    "bird1/show_status__bird6_all_states.raw",
+                                    "bird1/show_protocols_all__bird6_all_states.raw", &t6));
+  b->run = ProbeRun{"bird", true, 0.004, 1795668522};
+  Snapshot s;
+  s.bird = b;
+  return s;
+}
+
+// The exposition without build_info, whose revision and compiler vary.
+std::string Exposition(const Snapshot& s) {
+  auto families = BuildFamilies(s);
+  std::erase_if(families, [](const auto& f) { return f.name == "calico_bgp_exporter_build_info"; });
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+void CheckGolden(const std::string& actual, const std::string& name) {
+  const std::string path = std::string(CBE_FIXTURES_DIR) + "/golden/" + name;
+  if (std::getenv("CBE_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(path, std::ios::binary) << actual;
+  }
+  CHECK(actual == testing::ReadFixture("golden/" + name));
+}
+
+TEST_CASE("collector: golden exposition of BIRD 1.6 (bird and bird6)", "[unit]") {
+  CheckGolden(Exposition(Bird1Snapshot()), "metrics_bird1.prom");
+}
+
+TEST_CASE("collector: golden exposition of BIRD 2.0", "[unit]") {
+  StateTracker t;
+  auto b = std::make_shared<BirdSnapshot>();
+  b->daemons.push_back(FromFixtures("/run/bird/bird.ctl", "bird2/show_status__all_states.raw",
+                                    "bird2/show_protocols_all__all_states.raw", &t));
+  b->run = ProbeRun{"bird", true, 0.006, 1795668684};
+  Snapshot s;
+  s.bird = b;
+  CheckGolden(Exposition(s), "metrics_bird2.prom");
+}
+
+TEST_CASE("collector: values of one peer", "[unit]") {
+  const std::string text = Exposition(Bird1Snapshot());
+  const auto has = [&](const std::string& line) {
+    INFO(line);
+    CHECK(text.find(line + "\n") != std::string::npos);
+  };
+  has("calico_bgp_bird_up{daemon=\"bird\"} 1");
+  has("calico_bgp_bird_info{daemon=\"bird\",version=\"1.6.8\",router_id=\"10.99.0.5\"} 1");
+  has("calico_bgp_peer_up{daemon=\"bird\",protocol=\"Mesh_10_99_0_1\",peer=\"10.99.0.1\","
+      "peer_type=\"node_mesh\"} 1");
+  has("calico_bgp_peer_state{daemon=\"bird\",protocol=\"Mesh_10_99_0_2\",peer=\"10.99.0.2\","
+      "state=\"Active\"} 1");
+  has("calico_bgp_peer_last_error_info{daemon=\"bird\",protocol=\"Global_10_99_0_4\","
+      "peer=\"10.99.0.4\",class=\"BGP Error\",message=\"Bad peer AS\"} 1");
+  has("calico_bgp_peer_hold_time_seconds{daemon=\"bird\",protocol=\"Mesh_10_99_0_1\","
+      "peer=\"10.99.0.1\"} 240");
+  // 06:47:46, read when BIRD said 06:48:42 (UTC, Unix 1795675722): 56 s earlier.
+  has("calico_bgp_peer_state_change_timestamp_seconds{daemon=\"bird\","
+      "protocol=\"Mesh_10_99_0_1\",peer=\"10.99.0.1\"} 1795675666");
+  has("calico_bgp_bird_last_reboot_timestamp_seconds{daemon=\"bird\"} 1795675664");
+  has("calico_bgp_peer_up{daemon=\"bird6\",protocol=\"Mesh_fd00_99__1\",peer=\"fd00:99::1\","
+      "peer_type=\"node_mesh\"} 1");
+}
+
+TEST_CASE("collector: BIRD down shows bird_up 0 and no peers", "[unit]") {
+  auto b = std::make_shared<BirdSnapshot>();
+  DaemonSnapshot d;
+  d.daemon = "bird";
+  d.up = false;
+  d.error = "connect: No such file or directory";
+  b->daemons.push_back(d);
+  b->run = ProbeRun{"bird", false, 0.001, 1795668522};
+  Snapshot s;
+  s.bird = b;
+  const std::string text = Exposition(s);
+  CHECK(text.find("calico_bgp_bird_up{daemon=\"bird\"} 0\n") != std::string::npos);
+  CHECK(text.find("calico_bgp_probe_success{probe=\"bird\"} 0\n") != std::string::npos);
+  CHECK(text.find("calico_bgp_peer_") == std::string::npos);
+  CHECK(text.find("calico_bgp_bird_info") == std::string::npos);
+}
+
+TEST_CASE("collector: before the first round only build_info", "[unit]") {
+  auto families = BuildFamilies(Snapshot{});
+  REQUIRE(families.size() == 1);
+  CHECK(families[0].name == "calico_bgp_exporter_build_info");
+}
+
+TEST_CASE("collector: series per peer stay small", "[unit]") {
+  const auto families = BuildFamilies(Bird1Snapshot());
+  std::map<std::string, std::size_t> per_protocol;
+  for (const auto& f : families) {
+    for (const auto& m : f.metric) {
+      for (const auto& l : m.label) {
+        if (l.name == "protocol") {
+          ++per_protocol[l.value];
+        }
+      }
+    }
+  }
+  REQUIRE_FALSE(per_protocol.empty());
+  for (const auto& [protocol, n] : per_protocol) {
+    CAPTURE(protocol);
+    CHECK(n <= 12);
+  }
+}
+
+}  // namespace
+}  // namespace cbe

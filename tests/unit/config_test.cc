@@ -1,0 +1,107 @@
+#include "exporter/config.h"
+
+#include <catch2/catch.hpp>
+
+namespace cbe {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string Errors(const ConfigResult& r) {
+  std::string out;
+  for (const auto& e : r.errors) {
+    out += e.Format("c.yml") + "\n";
+  }
+  return out;
+}
+
+TEST_CASE("config: an empty file gives the defaults", "[unit]") {
+  for (const char* yaml : {"", "---\n", "# nothing\n", "bird:\n"}) {
+    CAPTURE(yaml);
+    ConfigResult r = ParseConfig(yaml);
+    REQUIRE(r.ok());
+    CHECK(r.config.bird.sockets.empty());
+    CHECK(r.config.bird.interval == milliseconds(5000));
+    CHECK(r.config.bird.timeout == milliseconds(2000));
+  }
+}
+
+TEST_CASE("config: every key", "[unit]") {
+  ConfigResult r = ParseConfig(
+      "bird:\n"
+      "  sockets: [/var/run/calico/bird.ctl, /var/run/calico/bird6.ctl]\n"
+      "  interval: 10s\n"
+      "  timeout: 1500ms\n"
+      "  max_reply_bytes: 1048576\n");
+  INFO(Errors(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.bird.sockets ==
+        std::vector<std::string>{"/var/run/calico/bird.ctl", "/var/run/calico/bird6.ctl"});
+  CHECK(r.config.bird.interval == milliseconds(10000));
+  CHECK(r.config.bird.timeout == milliseconds(1500));
+  CHECK(r.config.bird.max_reply_bytes == 1048576u);
+}
+
+TEST_CASE("config: invalid files and their exact messages", "[unit]") {
+  struct Case {
+    const char* yaml;
+    const char* errors;
+  };
+  const Case cases[] = {
+      {"bird:\n  intervall: 5s\n",
+       "c.yml:2:3: bird.intervall: unknown key (expected one of: sockets, interval, timeout, "
+       "max_reply_bytes)\n"},
+      {"birds: {}\n", "c.yml:1:1: birds: unknown key (expected one of: bird)\n"},
+      {"bird:\n  interval: 5x\n",
+       "c.yml:2:13: bird.interval: invalid duration \"5x\" (use a number and a unit: 5s, 100ms, "
+       "1m)\n"},
+      {"bird:\n  interval: 0s\n", "c.yml:2:13: bird.interval: must be greater than zero\n"},
+      {"bird:\n  interval: [5s]\n",
+       "c.yml:2:13: bird.interval: must be a duration such as 5s or 100ms\n"},
+      {"bird:\n  interval: 1s\n  timeout: 2s\n",
+       "c.yml:3:12: bird.timeout: must not exceed bird.interval (1s)\n"},
+      {"bird:\n  sockets: /var/run/calico/bird.ctl\n",
+       "c.yml:2:12: bird.sockets: must be a list of socket paths\n"},
+      {"bird:\n  sockets: [bird.ctl]\n",
+       "c.yml:2:13: bird.sockets[0]: must be an absolute path, got \"bird.ctl\"\n"},
+      {"bird:\n  sockets: [/a/bird.ctl, /b/bird.ctl]\n",
+       "c.yml:2:26: bird.sockets[1]: another socket already has the daemon name \"bird\" (the "
+       "file name without extension labels the series)\n"},
+      {"bird:\n  sockets: [{path: /x}]\n", "c.yml:2:13: bird.sockets[0]: must be a socket path\n"},
+      {"bird:\n  max_reply_bytes: -1\n",
+       "c.yml:2:20: bird.max_reply_bytes: must be a positive number of bytes\n"},
+      {"bird: [1, 2]\n", "c.yml:1:7: bird: must be a map\n"},
+      {"- a\n- b\n", "c.yml:1:1: must be a map\n"},
+      {"bird:\n  interval: 5s\n   timeout: 1s\n",
+       "c.yml:3:11: invalid YAML: illegal map value\n"},
+      {"bird: {interval: 5x, timeout: nope, extra: 1}\n",
+       "c.yml:1:37: bird.extra: unknown key (expected one of: sockets, interval, timeout, "
+       "max_reply_bytes)\n"
+       "c.yml:1:18: bird.interval: invalid duration \"5x\" (use a number and a unit: 5s, 100ms, "
+       "1m)\n"
+       "c.yml:1:31: bird.timeout: invalid duration \"nope\" (use a number and a unit: 5s, 100ms, "
+       "1m)\n"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.yaml);
+    ConfigResult r = ParseConfig(c.yaml);
+    CHECK_FALSE(r.ok());
+    CHECK(Errors(r) == c.errors);
+  }
+}
+
+TEST_CASE("config: an unreadable file", "[unit]") {
+  ConfigResult r = LoadConfigFile("/nonexistent/config.yml");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.errors[0].Format("/nonexistent/config.yml") ==
+        "/nonexistent/config.yml: cannot read the config file");
+}
+
+TEST_CASE("config: daemon names are socket file stems", "[unit]") {
+  CHECK(DaemonName("/var/run/calico/bird.ctl") == "bird");
+  CHECK(DaemonName("/var/run/calico/bird6.ctl") == "bird6");
+  CHECK(DaemonName("/run/bird/bird") == "bird");
+}
+
+}  // namespace
+}  // namespace cbe

@@ -1,0 +1,86 @@
+#include "exporter/state_tracker.h"
+
+#include <catch2/catch.hpp>
+
+namespace cbe {
+namespace {
+
+using std::chrono::seconds;
+using std::chrono::system_clock;
+
+bird::ResolvedTime At(long long s, bool exact = true) {
+  return {system_clock::time_point(seconds(s)), exact};
+}
+
+TEST_CASE("tracker: first sighting is not a change", "[unit]") {
+  StateTracker t;
+  auto o = t.Observe("Mesh_1", "Established", "06:47:46", At(1000));
+  CHECK_FALSE(o.changed);
+  CHECK(o.changes == 0);
+  CHECK(o.state_change_timestamp == 1000.0);
+  CHECK(o.timestamp_exact);
+}
+
+TEST_CASE("tracker: a state change counts once and is reported once", "[unit]") {
+  StateTracker t;
+  t.Observe("Mesh_1", "Established", "06:47:46", At(1000));
+  auto o = t.Observe("Mesh_1", "Active", "07:00:00", At(1734));
+  CHECK(o.changed);
+  CHECK(o.previous_state == "Established");
+  CHECK(o.changes == 1);
+  CHECK(o.state_change_timestamp == 1734.0);
+  auto again = t.Observe("Mesh_1", "Active", "07:00:00", At(1734));
+  CHECK_FALSE(again.changed);
+  CHECK(again.changes == 1);
+}
+
+TEST_CASE("tracker: BIRD 1.6's one-second jitter keeps the first time", "[unit]") {
+  StateTracker t;
+  t.Observe("Mesh_1", "Established", "06:47:46", At(1000));
+  auto o = t.Observe("Mesh_1", "Established", "06:47:47", At(1001));
+  CHECK_FALSE(o.changed);
+  CHECK(o.state_change_timestamp == 1000.0);
+}
+
+TEST_CASE("tracker: a since that moves with the same state is a hidden flap", "[unit]") {
+  StateTracker t;
+  t.Observe("Mesh_1", "Established", "06:47:46", At(1000));
+  auto o = t.Observe("Mesh_1", "Established", "06:52:10", At(1264));
+  CHECK(o.changed);
+  CHECK(o.changes == 1);
+  CHECK(o.previous_state == "Established");
+  CHECK(o.state_change_timestamp == 1264.0);
+}
+
+TEST_CASE("tracker: after 20 hours the date keeps the exact time seen before", "[unit]") {
+  StateTracker t;
+  t.Observe("Mesh_1", "Established", "06:47:46", At(1000));
+  auto o = t.Observe("Mesh_1", "Established", "2026-11-25", At(900, false));
+  CHECK_FALSE(o.changed);
+  CHECK(o.state_change_timestamp == 1000.0);
+  CHECK(o.timestamp_exact);
+}
+
+TEST_CASE("tracker: a date seen first is an estimate and stays stable", "[unit]") {
+  StateTracker t;
+  auto first = t.Observe("Mesh_1", "Established", "2026-11-20", At(5000, false));
+  CHECK_FALSE(first.timestamp_exact);
+  CHECK(first.state_change_timestamp == 5000.0);
+  auto later = t.Observe("Mesh_1", "Established", "2026-11-20", At(5005, false));
+  CHECK(later.state_change_timestamp == 5000.0);
+  CHECK_FALSE(later.changed);
+}
+
+TEST_CASE("tracker: vanished protocols are forgotten", "[unit]") {
+  StateTracker t;
+  t.Observe("Mesh_1", "Established", "06:47:46", At(1000));
+  t.Observe("Mesh_2", "Active", "06:47:46", At(1000));
+  t.Retain({"Mesh_2"});
+  CHECK(t.size() == 1);
+  auto o = t.Observe("Mesh_1", "Idle", "08:00:00", At(2000));
+  CHECK_FALSE(o.changed);  // A new sighting.
+  CHECK(o.changes == 0);
+}
+
+}  // namespace
+}  // namespace cbe
