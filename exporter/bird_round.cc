@@ -15,9 +15,9 @@ std::string AsString(const std::optional<std::uint32_t>& v) {
 // Exported states are BIRD's BGP states. Anything else is reported as "Unknown" to keep the
 // label's values bounded.
 std::string StateLabel(std::string_view bgp_state) {
-  static constexpr std::string_view kStates[] = {"Idle",        "Connect",     "Active",
-                                                 "OpenSent",    "OpenConfirm", "Established",
-                                                 "Close",       "Passive",     "Down"};
+  static constexpr std::string_view kStates[] = {"Idle",     "Connect",     "Active",
+                                                 "OpenSent", "OpenConfirm", "Established",
+                                                 "Close",    "Passive",     "Down"};
   for (std::string_view s : kStates) {
     if (bgp_state == s) {
       return std::string(s);
@@ -52,7 +52,8 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
     return tracker->Observe(key, "", text, bird::ResolveBirdTime(*t, *status.server_time, observed))
         .state_change_timestamp;
   };
-  d.last_reboot_timestamp = stable_time(" last reboot", status.last_reboot, status.last_reboot_text);
+  d.last_reboot_timestamp =
+      stable_time(" last reboot", status.last_reboot, status.last_reboot_text);
   d.last_reconfiguration_timestamp = stable_time(
       " last reconfiguration", status.last_reconfiguration, status.last_reconfiguration_text);
 
@@ -86,19 +87,17 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
     if (p.since && status.server_time) {
       since = bird::ResolveBirdTime(*p.since, *status.server_time, observed);
     }
-    const StateTracker::Observation obs =
-        tracker->Observe(p.name, peer.state, p.since_text, since);
+    const StateTracker::Observation obs = tracker->Observe(p.name, peer.state, p.since_text, since);
     peer.state_change_timestamp = obs.state_change_timestamp;
     peer.state_change_exact = obs.timestamp_exact;
     peer.state_changes_total = obs.changes;
     if (obs.changed && obs.previous_state != peer.state) {
-      logging::Info("BGP session changed state",
-                    {{"daemon", d.daemon},
-                     {"protocol", p.name},
-                     {"peer", peer.peer},
-                     {"from", obs.previous_state},
-                     {"to", peer.state},
-                     {"last_error", p.last_error}});
+      logging::Info("BGP session changed state", {{"daemon", d.daemon},
+                                                  {"protocol", p.name},
+                                                  {"peer", peer.peer},
+                                                  {"from", obs.previous_state},
+                                                  {"to", peer.state},
+                                                  {"last_error", p.last_error}});
     } else if (obs.changed) {
       logging::Info("BGP session restarted between two rounds",
                     {{"daemon", d.daemon}, {"protocol", p.name}, {"peer", peer.peer}});
@@ -145,9 +144,7 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d) {
         const std::string& first =
             status->unparsed.lines > 0 ? status->unparsed.first : protocols->unparsed.first;
         logging::Debug("BIRD reply has lines the exporter does not understand",
-                       {{"daemon", daemon},
-                        {"lines", std::to_string(unparsed)},
-                        {"first", first}});
+                       {{"daemon", daemon}, {"lines", std::to_string(unparsed)}, {"first", first}});
       }
       d->unparsed_total += unparsed;
       snap = BuildDaemonSnapshot(socket, *status, *protocols, observed, &d->tracker);
@@ -195,8 +192,7 @@ std::shared_ptr<const BirdSnapshot> BirdRound::Run() {
   });
   snap->run.probe = "bird";
   snap->run.success = all_up;
-  snap->run.duration_seconds =
-      std::chrono::duration<double>(clock_->Monotonic() - start).count();
+  snap->run.duration_seconds = std::chrono::duration<double>(clock_->Monotonic() - start).count();
   snap->run.last_run_timestamp = ToUnixSeconds(clock_->Now());
   return snap;
 }

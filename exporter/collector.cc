@@ -70,7 +70,8 @@ void AddProbeRun(const ProbeRun& run, Family* success, Family* duration, Family*
 
 std::string CompilerName() {
 #if defined(__clang__)
-  return "clang-" + std::string(__clang_version__).substr(0, std::string(__clang_version__).find(' '));
+  return "clang-" +
+         std::string(__clang_version__).substr(0, std::string(__clang_version__).find(' '));
 #elif defined(__GNUC__)
   return "gcc-" + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
          std::to_string(__GNUC_PATCHLEVEL__);
@@ -85,8 +86,7 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
 
   Family build_info("calico_bgp_exporter_build_info",
                     "Version, revision and compiler of calico-bgp-exporter; always 1.");
-  build_info.Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", CompilerName()}},
-                 1);
+  build_info.Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", CompilerName()}}, 1);
 
   Family bird_up("calico_bgp_bird_up",
                  help("1 if the last query of this BIRD control socket succeeded, else 0"));
@@ -163,8 +163,7 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
           since.Add(labels, *p.state_change_timestamp);
         }
         if (!p.error_class.empty() || !p.error_message.empty()) {
-          last_error.Add(With(labels, {{"class", p.error_class}, {"message", p.error_message}}),
-                         1);
+          last_error.Add(With(labels, {{"class", p.error_class}, {"message", p.error_message}}), 1);
         }
         if (p.hold_time_seconds) {
           hold.Add(labels, *p.hold_time_seconds);
@@ -190,9 +189,9 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
 
   std::vector<MetricFamily> out;
   out.reserve(24);
-  for (Family* f : {&build_info, &bird_up, &bird_info, &reboot, &reconf, &gr, &unparsed,
-                    &peer_up, &peer_state, &peer_info, &since, &last_error, &hold, &keepalive,
-                    &routes, &changes, &probe_success, &probe_duration, &probe_last_run}) {
+  for (Family* f : {&build_info, &bird_up, &bird_info, &reboot, &reconf, &gr, &unparsed, &peer_up,
+                    &peer_state, &peer_info, &since, &last_error, &hold, &keepalive, &routes,
+                    &changes, &probe_success, &probe_duration, &probe_last_run}) {
     f->MoveTo(&out);
   }
   return out;

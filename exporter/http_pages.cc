@@ -16,8 +16,7 @@ namespace {
 std::atomic<const HttpPages*> g_pages{nullptr};
 
 double NowUnix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string FormatUtc(double unix_seconds) {
@@ -106,8 +105,8 @@ std::pair<int, std::string> HttpPages::Health(double now_unix) const {
   const double allowed = 3 * interval + 60;
   const double last = snapshot->bird ? snapshot->bird->run.last_run_timestamp : started_unix_;
   if (now_unix - last > allowed) {
-    return {503, "BIRD rounds stalled: the last one finished " + FormatAge(now_unix - last) +
-                     " ago\n"};
+    return {503,
+            "BIRD rounds stalled: the last one finished " + FormatAge(now_unix - last) + " ago\n"};
   }
   return {200, "ok\n"};
 }
@@ -132,7 +131,8 @@ std::string HttpPages::LandingPage(double now_unix) const {
       << FormatAge(now_unix - b->run.last_run_timestamp) << " ago, took "
       << static_cast<long long>(std::round(b->run.duration_seconds * 1000)) << " ms).</p>\n";
     for (const DaemonSnapshot& d : b->daemons) {
-      h << "<h2>" << HtmlEscape(d.daemon) << " <small>" << HtmlEscape(d.socket) << "</small></h2>\n";
+      h << "<h2>" << HtmlEscape(d.daemon) << " <small>" << HtmlEscape(d.socket)
+        << "</small></h2>\n";
       if (!d.up) {
         h << "<p class=\"down\">BIRD is down: " << HtmlEscape(d.error) << "</p>\n";
         continue;
@@ -143,8 +143,8 @@ std::string HttpPages::LandingPage(double now_unix) const {
            "<th>Since</th><th>Neighbor AS</th><th>Last error</th></tr>\n";
       for (const PeerSnapshot& p : d.peers) {
         h << "<tr><td>" << HtmlEscape(p.protocol) << "</td><td>" << HtmlEscape(p.peer)
-          << "</td><td>" << HtmlEscape(p.peer_type) << "</td><td class=\""
-          << (p.up ? "up" : "down") << "\">" << HtmlEscape(p.state) << "</td><td>";
+          << "</td><td>" << HtmlEscape(p.peer_type) << "</td><td class=\"" << (p.up ? "up" : "down")
+          << "\">" << HtmlEscape(p.state) << "</td><td>";
         if (p.state_change_timestamp) {
           h << (p.state_change_exact ? "" : "&ge; ")
             << FormatAge(now_unix - *p.state_change_timestamp);

@@ -10,8 +10,7 @@ namespace {
 bool ValidPort(std::string_view port) {
   unsigned value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  return ec == std::errc() && ptr == port.data() + port.size() && value <= 65535 &&
-         !port.empty();
+  return ec == std::errc() && ptr == port.data() + port.size() && value <= 65535 && !port.empty();
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // calico-bgp-exporter: flags -> config -> wiring -> run. No logic of its own.
 
-#include <CLI/CLI.hpp>
 #include <prometheus/exposer.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -154,9 +154,9 @@ int main(int argc, char** argv) {
   app.add_flag("--config.check", flags.config_check, "Validate the config file and exit");
   app.add_option("--log.level", flags.log_level, "debug, info, warn or error");
   app.add_option("--log.format", flags.log_format, "logfmt or json");
-  app.set_version_flag("--version",
-                       std::string("calico-bgp-exporter ") + cbe::kVersion + " (revision " +
-                           cbe::kRevision + ", " + cbe::CompilerName() + ")");
+  app.set_version_flag("--version", std::string("calico-bgp-exporter ") + cbe::kVersion +
+                                        " (revision " + cbe::kRevision + ", " +
+                                        cbe::CompilerName() + ")");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

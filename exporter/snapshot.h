@@ -16,9 +16,9 @@ namespace cbe {
 
 struct PeerSnapshot {
   std::string protocol;
-  std::string peer;  // The neighbour address.
-  std::string peer_type;  // node_mesh, node_specific, global, other.
-  std::string state;      // BGP state: Established, Active, ..., Down.
+  std::string peer;            // The neighbour address.
+  std::string peer_type;       // node_mesh, node_specific, global, other.
+  std::string state;           // BGP state: Established, Active, ..., Down.
   std::string protocol_state;  // BIRD's protocol state: up, start, down, ...
   bool up = false;
   std::string neighbor_as;

@@ -16,8 +16,7 @@ double Seconds(const bird::ResolvedTime& t) {
 
 }  // namespace
 
-StateTracker::Observation StateTracker::Observe(const std::string& protocol,
-                                                std::string_view state,
+StateTracker::Observation StateTracker::Observe(const std::string& protocol, std::string_view state,
                                                 std::string_view since_text,
                                                 std::optional<bird::ResolvedTime> since) {
   Observation obs;

@@ -65,8 +65,8 @@ Result<bool> Client::Connect() {
   ReplyLineReader rr(*restricted);
   if (!rr.Next(&line) || line.code != kCodeRestricted) {
     stream_.reset();
-    return Error{"BIRD did not accept `restrict`: \"" +
-                 std::string(FinalLineText(*restricted)) + "\""};
+    return Error{"BIRD did not accept `restrict`: \"" + std::string(FinalLineText(*restricted)) +
+                 "\""};
   }
   return true;
 }
@@ -92,8 +92,8 @@ Result<std::string> Client::ReadReply(net::Deadline deadline) {
     switch (scanner.Scan(buffer)) {
       case ReplyScanner::Status::kNeedMore:
         if (buffer.size() > options_.max_reply_bytes) {
-          return Error{"reply larger than the cap of " +
-                       std::to_string(options_.max_reply_bytes) + " bytes"};
+          return Error{"reply larger than the cap of " + std::to_string(options_.max_reply_bytes) +
+                       " bytes"};
         }
         continue;
       case ReplyScanner::Status::kMalformed:

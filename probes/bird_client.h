@@ -17,8 +17,8 @@ namespace cbe::bird {
 
 struct ClientOptions {
   std::string socket_path;
-  std::chrono::milliseconds timeout{2000};     // Connect, and each command's reply.
-  std::size_t max_reply_bytes = 64 << 20;      // A reply larger than this is an error.
+  std::chrono::milliseconds timeout{2000};  // Connect, and each command's reply.
+  std::size_t max_reply_bytes = 64 << 20;   // A reply larger than this is an error.
 };
 
 // True for the read-only commands the client will send ("show ...").

@@ -32,10 +32,9 @@ bool ClassifyLine(std::string_view raw, int last_code, ReplyLine* line, std::str
     line->text = raw.substr(1);
     return true;
   }
-  if (raw.size() >= 4 && IsDigit(raw[0]) && IsDigit(raw[1]) && IsDigit(raw[2]) &&
-      IsDigit(raw[3])) {
-    line->code = (raw[0] - '0') * 1000 + (raw[1] - '0') * 100 + (raw[2] - '0') * 10 +
-                 (raw[3] - '0');
+  if (raw.size() >= 4 && IsDigit(raw[0]) && IsDigit(raw[1]) && IsDigit(raw[2]) && IsDigit(raw[3])) {
+    line->code =
+        (raw[0] - '0') * 1000 + (raw[1] - '0') * 100 + (raw[2] - '0') * 10 + (raw[3] - '0');
     if (raw.size() == 4) {  // "DDDD" alone: treat as a last line with no text.
       line->kind = LineKind::kLast;
       line->text = {};

@@ -55,7 +55,7 @@ class ReplyScanner {
   // `buffer` is everything received so far for this reply; it only grows between calls.
   Status Scan(std::string_view buffer);
 
-  std::size_t reply_size() const { return offset_; }  // Valid when kComplete.
+  std::size_t reply_size() const { return offset_; }   // Valid when kComplete.
   int final_code() const { return final_code_; }       // Valid when kComplete.
   const std::string& error() const { return error_; }  // Valid when kMalformed.
   void Reset() { *this = ReplyScanner(); }

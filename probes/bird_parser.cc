@@ -109,16 +109,44 @@ bool ParseRoutes(std::string_view value, RouteCounts* routes) {
 
 // Detail keys that carry nothing the exporter reports, but are understood.
 constexpr std::string_view kKnownDetailKeys[] = {
-    "Description",      "Preference",       "Input filter",      "Output filter",
-    "Import limit",     "Export limit",     "Receive limit",     "Route limit",
-    "Route change stats", "Import updates", "Import withdraws",  "Export updates",
-    "Export withdraws", "Neighbor caps",    "Source address",    "Connect delay",
-    "Error wait",       "Table",            "State",             "BGP Next hop",
-    "IGP IPv4 table",   "IGP IPv6 table",   "IGP table",         "Neighbor port",
-    "Neighbor range",   "Restart timer",    "Send hold timer",   "Local port",
-    "Neighbor graceful restart active", "Neighbor long-lived graceful restart active",
-    "Hostname",         "VRF",              "Message",           "Start delay",
-    "Router ID",        "GR recovery",      "Action",            "Neighbor GR",
+    "Description",
+    "Preference",
+    "Input filter",
+    "Output filter",
+    "Import limit",
+    "Export limit",
+    "Receive limit",
+    "Route limit",
+    "Route change stats",
+    "Import updates",
+    "Import withdraws",
+    "Export updates",
+    "Export withdraws",
+    "Neighbor caps",
+    "Source address",
+    "Connect delay",
+    "Error wait",
+    "Table",
+    "State",
+    "BGP Next hop",
+    "IGP IPv4 table",
+    "IGP IPv6 table",
+    "IGP table",
+    "Neighbor port",
+    "Neighbor range",
+    "Restart timer",
+    "Send hold timer",
+    "Local port",
+    "Neighbor graceful restart active",
+    "Neighbor long-lived graceful restart active",
+    "Hostname",
+    "VRF",
+    "Message",
+    "Start delay",
+    "Router ID",
+    "GR recovery",
+    "Action",
+    "Neighbor GR",
     "LL stale timer",
 };
 
@@ -128,8 +156,8 @@ bool IsKnownDetailKey(std::string_view key) {
       return true;
     }
   }
-  return StartsWith(key, "Channel ") || StartsWith(key, "Import ") ||
-         StartsWith(key, "Export ") || StartsWith(key, "Route ");
+  return StartsWith(key, "Channel ") || StartsWith(key, "Import ") || StartsWith(key, "Export ") ||
+         StartsWith(key, "Route ");
 }
 
 struct DetailState {
@@ -198,8 +226,7 @@ struct Columns {
 
 bool ParseHeading(std::string_view text, Columns* cols) {
   std::string_view rest = text;
-  std::array<std::string_view, 6> expected = {"name", "proto", "table", "state", "since",
-                                              "info"};
+  std::array<std::string_view, 6> expected = {"name", "proto", "table", "state", "since", "info"};
   bool table_seen = false;
   std::size_t matched = 0;
   for (std::string_view tok = NextToken(&rest); !tok.empty(); tok = NextToken(&rest)) {
@@ -237,8 +264,8 @@ bool ParseRow(std::string_view text, const Columns& cols, Protocol* p) {
     std::string_view after = rest;
     const std::string_view time_token = NextToken(&after);
     if (!time_token.empty()) {
-      const std::size_t len = static_cast<std::size_t>(time_token.data() + time_token.size() -
-                                                       since_token.data());
+      const std::size_t len =
+          static_cast<std::size_t>(time_token.data() + time_token.size() - since_token.data());
       const std::string_view both(since_token.data(), len);
       if (auto dt = ParseBirdTime(both); dt && dt->kind == BirdTime::Kind::kDateTime) {
         p->since = dt;
@@ -310,7 +337,8 @@ LastError SplitLastError(std::string_view last_error) {
   if (colon == std::string_view::npos) {
     return {"", std::string(last_error)};
   }
-  return {std::string(last_error.substr(0, colon)), std::string(Trim(last_error.substr(colon + 2)))};
+  return {std::string(last_error.substr(0, colon)),
+          std::string(Trim(last_error.substr(colon + 2)))};
 }
 
 std::string_view SessionKind(const Protocol& p) {

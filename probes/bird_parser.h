@@ -33,7 +33,7 @@ struct Status {
   std::string last_reboot_text;
   std::string last_reconfiguration_text;
   bool graceful_restart_recovery = false;
-  bool daemon_up = false;  // 0013 "Daemon is up and running".
+  bool daemon_up = false;      // 0013 "Daemon is up and running".
   std::string daemon_message;  // The final line, e.g. "Shutdown in progress".
   Unparsed unparsed;
 };
@@ -68,7 +68,7 @@ struct Protocol {
   std::optional<std::uint32_t> neighbor_as;
   std::optional<std::uint32_t> local_as;  // BIRD 2 and later print it; BIRD 1.6 does not.
   std::string neighbor_id;
-  std::string session;  // "internal multihop AS4 ..." (Established only).
+  std::string session;                   // "internal multihop AS4 ..." (Established only).
   std::optional<double> hold_time;       // Negotiated, seconds (the "/240" of "Hold timer").
   std::optional<double> keepalive_time;  // Negotiated, seconds.
   std::string last_error;  // "BGP Error: Bad peer AS", "Socket: Connection refused", ...

@@ -64,8 +64,7 @@ std::optional<milliseconds> ParseDate(std::string_view s) {
   if (!ymd.ok()) {
     return std::nullopt;
   }
-  return std::chrono::duration_cast<milliseconds>(
-      std::chrono::sys_days(ymd).time_since_epoch());
+  return std::chrono::duration_cast<milliseconds>(std::chrono::sys_days(ymd).time_since_epoch());
 }
 
 }  // namespace

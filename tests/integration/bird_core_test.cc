@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -52,12 +53,11 @@ std::string WriteExporterConfig(const Lab& lab) {
   if (lab.Flavour() == BirdFlavour::kBird1) {
     sockets += ", " + lab.SocketPath("a", /*v6=*/true);
   }
-  return lab.WriteFile("exporter.yaml", "bird:\n"
-                                        "  sockets: [" +
-                                            sockets +
-                                            "]\n"
-                                            "  interval: 1s\n"
-                                            "  timeout: 1s\n");
+  std::string yaml = "bird:\n";
+  yaml += "  sockets: [" + sockets + "]\n";
+  yaml += "  interval: 1s\n";
+  yaml += "  timeout: 1s\n";
+  return lab.WriteFile("exporter.yaml", yaml);
 }
 
 std::string LabelsText(const Labels& labels) {
@@ -322,7 +322,8 @@ void RunBirdRestartScenario(BirdFlavour flavour) {
   // SIGKILL: the socket file stays, connect() gets ECONNREFUSED.
   s.lab().BirdKill("a");
   s.RequireValue("calico_bgp_bird_up", {{"daemon", "bird"}}, 0, kBirdDownDeadline, "_bird_");
-  s.Require(s.last_ok(), "/metrics still answers while BIRD is down", "calico_bgp_bird_");
+  s.Scrape();
+  s.Require(s.last_ok(), "/metrics still answers 200 while BIRD is down", "calico_bgp_bird_");
   if (s.bird1()) {
     s.RequireValue("calico_bgp_bird_up", {{"daemon", "bird6"}}, 1, kBirdDownDeadline,
                    "_bird_");

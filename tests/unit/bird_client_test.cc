@@ -64,8 +64,8 @@ TEST_CASE("client: Calico's fork banner", "[unit]") {
 TEST_CASE("client: only read-only show commands are ever sent", "[unit]") {
   Harness h;
   for (const char* cmd : {"configure", "disable Mesh_10_99_0_1", "restart all", "down",
-                          "show status\nconfigure", "show status; configure", "showstatus",
-                          "", "enable all", "debug all all", "eval 1", "graceful restart"}) {
+                          "show status\nconfigure", "show status; configure", "showstatus", "",
+                          "enable all", "debug all all", "eval 1", "graceful restart"}) {
     CAPTURE(cmd);
     auto r = h.client.Query(cmd);
     REQUIRE_FALSE(r.ok());
@@ -157,8 +157,7 @@ TEST_CASE("client: no socket", "[unit]") {
   CHECK(r.error().message == "connect /run/bird/bird.ctl: Connection refused");
 }
 
-TEST_CASE("client: BIRD restarted between two queries: one retry on a new connection",
-          "[unit]") {
+TEST_CASE("client: BIRD restarted between two queries: one retry on a new connection", "[unit]") {
   Harness h;
   h.bird.close_after_reply = true;  // The first connection dies after this query.
   h.bird.replies = {"0013 Daemon is up and running\n", "0013 Daemon is up and running\n"};

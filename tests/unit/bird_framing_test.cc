@@ -1,7 +1,6 @@
 #include "probes/bird_framing.h"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <vector>
 
@@ -75,9 +74,9 @@ TEST_CASE("framing: error replies 8xxx and 9xxx", "[unit]") {
 }
 
 TEST_CASE("framing: a reply split at every byte completes exactly at its end", "[unit]") {
-  for (const char* path : {"bird1/show_protocols_all__all_states.raw",
-                           "bird2/show_protocols_all__all_states.raw",
-                           "bird2/show_status__all_states.raw"}) {
+  for (const char* path :
+       {"bird1/show_protocols_all__all_states.raw", "bird2/show_protocols_all__all_states.raw",
+        "bird2/show_status__all_states.raw"}) {
     CAPTURE(path);
     const std::string reply = testing::ReadFixture(path);
     ReplyScanner scanner;

@@ -1,7 +1,6 @@
 #include "probes/bird_parser.h"
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <map>
 #include <string>

@@ -21,21 +21,23 @@ double UnixSeconds(system_clock::time_point t) {
 TEST_CASE("time: the forms BIRD prints", "[unit]") {
   CHECK(ParseBirdTime("06:47:44")->kind == BirdTime::Kind::kTimeOfDay);
   CHECK(ParseBirdTime("06:47:44")->value == seconds(6 * 3600 + 47 * 60 + 44));
-  CHECK(ParseBirdTime("06:50:36.831")->value == milliseconds((6 * 3600 + 50 * 60 + 36) * 1000 + 831));
+  CHECK(ParseBirdTime("06:50:36.831")->value ==
+        milliseconds((6 * 3600 + 50 * 60 + 36) * 1000 + 831));
   CHECK(ParseBirdTime("06:50:36.831234")->value ==
         milliseconds((6 * 3600 + 50 * 60 + 36) * 1000 + 831));  // iso short us
   CHECK(ParseBirdTime("06:50:36.8")->value == milliseconds((6 * 3600 + 50 * 60 + 36) * 1000 + 800));
   CHECK(ParseBirdTime("2026-11-25")->kind == BirdTime::Kind::kDate);
   CHECK(ParseBirdTime("2026-11-25")->value == seconds(1795564800));
   CHECK(ParseBirdTime("2026-11-26 06:48:42")->kind == BirdTime::Kind::kDateTime);
-  CHECK(ParseBirdTime("2026-11-26 06:48:42")->value == seconds(1795564800 + 86400 + 6 * 3600 + 48 * 60 + 42));
+  CHECK(ParseBirdTime("2026-11-26 06:48:42")->value ==
+        seconds(1795564800 + 86400 + 6 * 3600 + 48 * 60 + 42));
   CHECK(ParseBirdTime("  06:47:44  ").has_value());
 }
 
 TEST_CASE("time: what is not a BIRD time", "[unit]") {
-  for (const char* bad : {"", "6:47:44", "24:00:00", "06:60:00", "06:47:44.", "06:47:44x",
-                          "2026-13-01", "2026-02-30", "Jan05", "2016", "06:47", "2026-11-26T06:48:42",
-                          "2026-11-26  06:48:42", "-06:47:44"}) {
+  for (const char* bad :
+       {"", "6:47:44", "24:00:00", "06:60:00", "06:47:44.", "06:47:44x", "2026-13-01", "2026-02-30",
+        "Jan05", "2016", "06:47", "2026-11-26T06:48:42", "2026-11-26  06:48:42", "-06:47:44"}) {
     CAPTURE(bad);
     CHECK_FALSE(ParseBirdTime(bad).has_value());
   }

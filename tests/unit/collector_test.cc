@@ -1,8 +1,8 @@
 #include "exporter/collector.h"
 
-#include <catch2/catch.hpp>
 #include <prometheus/text_serializer.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -26,8 +26,8 @@ DaemonSnapshot FromFixtures(const std::string& socket, const std::string& status
   auto protocols = bird::ParseShowProtocols(testing::ReadFixture(protocols_file));
   REQUIRE(status.ok());
   REQUIRE(protocols.ok());
-  const std::string server_time = status_file.rfind("bird2", 0) == 0 ? "2026-11-26 06:51:24.770"
-                                                                      : "2026-11-26 06:48:42";
+  const std::string server_time =
+      status_file.rfind("bird2", 0) == 0 ? "2026-11-26 06:51:24.770" : "2026-11-26 06:48:42";
   return BuildDaemonSnapshot(socket, *status, *protocols, Observed(server_time), tracker);
 }
 
@@ -35,8 +35,7 @@ Snapshot Bird1Snapshot() {
   static StateTracker t4;
   static StateTracker t6;
   auto b = std::make_shared<BirdSnapshot>();
-  b->daemons.push_back(FromFixtures("/var/run/calico/bird.ctl",
-                                    "bird1/show_status__all_states.raw",
+  b->daemons.push_back(FromFixtures("/var/run/calico/bird.ctl", "bird1/show_status__all_states.raw",
                                     "bird1/show_protocols_all__all_states.raw", &t4));
   b->daemons.push_back(FromFixtures("/var/run/calico/bird6.ctl",
                                     "bird1/show_status__bird6_all_states.raw",

@@ -72,8 +72,7 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
        "c.yml:2:20: bird.max_reply_bytes: must be a positive number of bytes\n"},
       {"bird: [1, 2]\n", "c.yml:1:7: bird: must be a map\n"},
       {"- a\n- b\n", "c.yml:1:1: must be a map\n"},
-      {"bird:\n  interval: 5s\n   timeout: 1s\n",
-       "c.yml:3:11: invalid YAML: illegal map value\n"},
+      {"bird:\n  interval: 5s\n   timeout: 1s\n", "c.yml:3:11: invalid YAML: illegal map value\n"},
       {"bird: {interval: 5x, timeout: nope, extra: 1}\n",
        "c.yml:1:37: bird.extra: unknown key (expected one of: sockets, interval, timeout, "
        "max_reply_bytes)\n"

@@ -14,8 +14,8 @@ TEST_CASE("duration: Prometheus spellings", "[unit]") {
   CHECK(ParseDuration("1h") == milliseconds(3600000));
   CHECK(ParseDuration("2d") == milliseconds(172800000));
   CHECK(ParseDuration("0s") == milliseconds(0));
-  for (const char* bad : {"", "5", "s", "5x", "-5s", "1.5s", "5s1m", "5s5s", " 5s", "5 s",
-                          "99999999999999999999s"}) {
+  for (const char* bad :
+       {"", "5", "s", "5x", "-5s", "1.5s", "5s1m", "5s5s", " 5s", "5 s", "99999999999999999999s"}) {
     CAPTURE(bad);
     CHECK_FALSE(ParseDuration(bad).has_value());
   }

@@ -30,8 +30,8 @@ class FakeClock final : public Clock {
 struct FakeBird {
   std::string greeting = "0001 BIRD 1.6.8 ready.\n";
   std::string restrict_reply = "0016 Access restricted\n";
-  std::deque<std::string> replies;  // One per command after `restrict`.
-  std::size_t chunk = 7;            // Bytes per read().
+  std::deque<std::string> replies;   // One per command after `restrict`.
+  std::size_t chunk = 7;             // Bytes per read().
   std::vector<std::string> written;  // Every command received, across connections.
   int connects = 0;
   bool refuse_connect = false;
