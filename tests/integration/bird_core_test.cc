@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -12,8 +13,6 @@
 #include <sstream>
 #include <string>
 #include <string_view>
-
-#include <catch2/catch.hpp>
 
 #include "lab.h"
 
@@ -122,10 +121,9 @@ class Scenario {
     message << "expected: " << what << "\n--- last /metrics lines containing '" << needle
             << "' (scrape " << (last_ok_ ? "ok" : "FAILED") << "):\n"
             << (last_ok_ ? GrepLines(last_, needle) : last_) << "--- exporter log ("
-            << exporter_.LogFile() << "), process "
-            << (exporter_.Running() ? "running" : "EXITED") << ":\n"
-            << exporter_.LogTail() << "\n--- lab " << lab_.Prefix() << " (" << lab_.Dir()
-            << "):\n"
+            << exporter_.LogFile() << "), process " << (exporter_.Running() ? "running" : "EXITED")
+            << ":\n"
+            << exporter_.LogTail() << "\n--- lab " << lab_.Prefix() << " (" << lab_.Dir() << "):\n"
             << lab_.Status();
     FAIL(message.str());
   }
@@ -133,8 +131,7 @@ class Scenario {
   void RequireValue(const std::string& name, const Labels& labels, double want,
                     milliseconds deadline, std::string_view needle) {
     std::ostringstream what;
-    what << name << LabelsText(labels) << " == " << want << " within " << deadline.count()
-         << " ms";
+    what << name << LabelsText(labels) << " == " << want << " within " << deadline.count() << " ms";
     Require(WaitForValue(name, labels, want, deadline), what.str(), needle);
   }
 
@@ -187,8 +184,8 @@ void RunCoreScenario(BirdFlavour flavour) {
                  1, kSettleDeadline, "Mesh_10_99_0_1");
   const auto first_seen = std::chrono::system_clock::now();
   s.RequireValue("calico_bgp_peer_state",
-                 {{"daemon", "bird"}, {"protocol", "Mesh_10_99_0_1"}, {"state", "Established"}},
-                 1, kStateDeadline, "Mesh_10_99_0_1");
+                 {{"daemon", "bird"}, {"protocol", "Mesh_10_99_0_1"}, {"state", "Established"}}, 1,
+                 kStateDeadline, "Mesh_10_99_0_1");
   {
     // It came up after the lab was created and before we saw it (1.6 prints whole seconds).
     const std::optional<double> since =
@@ -208,15 +205,14 @@ void RunCoreScenario(BirdFlavour flavour) {
     info["local_as"] = "64512";  // BIRD 1.6 does not print the local AS
   }
   s.RequireValue("calico_bgp_peer_info", info, 1, kStateDeadline, "calico_bgp_peer_info");
-  s.RequireValue("calico_bgp_peer_hold_time_seconds", mesh_b, 240, kStateDeadline,
-                 "_time_seconds");
+  s.RequireValue("calico_bgp_peer_hold_time_seconds", mesh_b, 240, kStateDeadline, "_time_seconds");
   s.RequireValue("calico_bgp_peer_keepalive_time_seconds", mesh_b, 80, kStateDeadline,
                  "_time_seconds");
   s.Require(s.WaitFor(kStateDeadline,
                       [&](const std::string& exposition) {
-                        const auto routes = MetricValue(
-                            exposition, "calico_bgp_peer_routes",
-                            {{"protocol", "Mesh_10_99_0_1"}, {"route", "imported"}});
+                        const auto routes =
+                            MetricValue(exposition, "calico_bgp_peer_routes",
+                                        {{"protocol", "Mesh_10_99_0_1"}, {"route", "imported"}});
                         return routes.has_value() && *routes >= 0;
                       }),
             "calico_bgp_peer_routes{protocol=\"Mesh_10_99_0_1\",route=\"imported\"} >= 0",
@@ -230,22 +226,20 @@ void RunCoreScenario(BirdFlavour flavour) {
   // Peer's BIRD stopped: connection refused.
   s.RequireValue("calico_bgp_peer_up", {{"daemon", "bird"}, {"protocol", "Mesh_10_99_0_2"}}, 0,
                  kStateDeadline, "Mesh_10_99_0_2");
-  s.RequireValue("calico_bgp_peer_last_error_info",
-                 {{"protocol", "Mesh_10_99_0_2"},
-                  {"class", "Socket"},
-                  {"message", "Connection refused"}},
-                 1, kSettleDeadline, "Mesh_10_99_0_2");
+  s.RequireValue(
+      "calico_bgp_peer_last_error_info",
+      {{"protocol", "Mesh_10_99_0_2"}, {"class", "Socket"}, {"message", "Connection refused"}}, 1,
+      kSettleDeadline, "Mesh_10_99_0_2");
 
   // Wrong AS configured on a. The last error flips to "Socket: Connection reset by peer" for
   // about a second on each retry, so this waits until it is seen.
   s.RequireValue("calico_bgp_peer_up",
-                 {{"daemon", "bird"}, {"protocol", "Global_10_99_0_4"}, {"peer_type", "global"}},
-                 0, kStateDeadline, "Global_10_99_0_4");
-  s.RequireValue("calico_bgp_peer_last_error_info",
-                 {{"protocol", "Global_10_99_0_4"},
-                  {"class", "BGP Error"},
-                  {"message", "Bad peer AS"}},
-                 1, kSettleDeadline, "Global_10_99_0_4");
+                 {{"daemon", "bird"}, {"protocol", "Global_10_99_0_4"}, {"peer_type", "global"}}, 0,
+                 kStateDeadline, "Global_10_99_0_4");
+  s.RequireValue(
+      "calico_bgp_peer_last_error_info",
+      {{"protocol", "Global_10_99_0_4"}, {"class", "BGP Error"}, {"message", "Bad peer AS"}}, 1,
+      kSettleDeadline, "Global_10_99_0_4");
 
   // f uses a's router id.
   s.RequireValue("calico_bgp_peer_last_error_info",
@@ -276,8 +270,7 @@ void RunCoreScenario(BirdFlavour flavour) {
       const auto established = MetricValue(
           exposition, "calico_bgp_peer_state",
           {{"daemon", "bird"}, {"protocol", "Mesh_10_99_0_1"}, {"state", "Established"}});
-      return established == 1.0 && since.has_value() &&
-             *since >= WallSeconds(restart_time) - 1.5;
+      return established == 1.0 && since.has_value() && *since >= WallSeconds(restart_time) - 1.5;
     });
     const double seen_at = WallSeconds(std::chrono::system_clock::now());
     CAPTURE(WallSeconds(restart_time), seen_at, OptionalText(since));
@@ -325,8 +318,7 @@ void RunBirdRestartScenario(BirdFlavour flavour) {
   s.Scrape();
   s.Require(s.last_ok(), "/metrics still answers 200 while BIRD is down", "calico_bgp_bird_");
   if (s.bird1()) {
-    s.RequireValue("calico_bgp_bird_up", {{"daemon", "bird6"}}, 1, kBirdDownDeadline,
-                   "_bird_");
+    s.RequireValue("calico_bgp_bird_up", {{"daemon", "bird6"}}, 1, kBirdDownDeadline, "_bird_");
   }
 
   s.lab().BirdStart("a");
@@ -346,13 +338,11 @@ TEST_CASE("BIRD 2: session states reach /metrics", "[integration][bird][bird2]")
   RunCoreScenario(BirdFlavour::kBird2);
 }
 
-TEST_CASE("BIRD 1.6: killed and restarted under a running exporter",
-          "[integration][bird][bird1]") {
+TEST_CASE("BIRD 1.6: killed and restarted under a running exporter", "[integration][bird][bird1]") {
   RunBirdRestartScenario(BirdFlavour::kBird1);
 }
 
-TEST_CASE("BIRD 2: killed and restarted under a running exporter",
-          "[integration][bird][bird2]") {
+TEST_CASE("BIRD 2: killed and restarted under a running exporter", "[integration][bird][bird2]") {
   RunBirdRestartScenario(BirdFlavour::kBird2);
 }
 

@@ -232,8 +232,8 @@ bool ParseLabelValue(std::string_view line, std::size_t& pos, std::string& value
 }
 
 bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == ':';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == ':';
 }
 
 std::optional<Sample> ParseSampleLine(std::string_view line) {
@@ -279,9 +279,8 @@ std::optional<Sample> ParseSampleLine(std::string_view line) {
     ++pos;
   }
   const std::size_t value_end = line.find(' ', pos);
-  const std::string token(line.substr(pos, value_end == std::string_view::npos
-                                                ? std::string_view::npos
-                                                : value_end - pos));
+  const std::string token(line.substr(
+      pos, value_end == std::string_view::npos ? std::string_view::npos : value_end - pos));
   if (token.empty()) {
     return std::nullopt;
   }
@@ -501,8 +500,8 @@ void Lab::RemoveProtocol(const std::string& node, const std::string& name, bool 
 
 std::string Lab::Status() const {
   try {
-    const CommandResult result = RunLab(
-        {"status", prefix_, std::to_string(static_cast<int>(flavour_)), dir_});
+    const CommandResult result =
+        RunLab({"status", prefix_, std::to_string(static_cast<int>(flavour_)), dir_});
     return result.out + result.err;
   } catch (const std::exception& e) {
     return std::string("lab.sh status failed: ") + e.what();
@@ -524,8 +523,7 @@ std::string Lab::WriteFile(const std::string& name, const std::string& content) 
 // ExporterProcess
 
 ExporterProcess::ExporterProcess(std::string netns, const std::string& config_file, int port,
-                                 std::string log_file,
-                                 const std::vector<std::string>& extra_args)
+                                 std::string log_file, const std::vector<std::string>& extra_args)
     : netns_(std::move(netns)), port_(port), log_file_(std::move(log_file)) {
   const std::string exporter = CBE_EXPORTER_PATH;
   if (::access(exporter.c_str(), X_OK) != 0) {
@@ -577,8 +575,7 @@ bool ExporterProcess::WaitReady(milliseconds deadline) {
       return true;  // give up early, ready stays false
     }
     try {
-      ready = HttpRequest(netns_, "127.0.0.1", port_, "/metrics", milliseconds(2000)).status ==
-              200;
+      ready = HttpRequest(netns_, "127.0.0.1", port_, "/metrics", milliseconds(2000)).status == 200;
     } catch (const std::exception&) {
       ready = false;
     }
@@ -632,8 +629,7 @@ HttpResponse HttpRequest(const std::string& netns, const std::string& host, int 
                          const std::string& path, milliseconds timeout) {
   const auto end = steady_clock::now() + timeout;
   UniqueFd connection = ConnectInNetns(netns, host, port, end);
-  const std::string host_header =
-      host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  const std::string host_header = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   const std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + host_header + ":" +
                               std::to_string(port) +
                               "\r\nUser-Agent: cbe-integration-test\r\nAccept: */*\r\n\r\n";

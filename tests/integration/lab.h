@@ -95,8 +95,8 @@ class Lab {
 // with stdout and stderr to `log_file`. The destructor stops it (SIGTERM, SIGKILL after 5 s).
 class ExporterProcess {
  public:
-  ExporterProcess(std::string netns, const std::string& config_file, int port,
-                  std::string log_file, const std::vector<std::string>& extra_args = {});
+  ExporterProcess(std::string netns, const std::string& config_file, int port, std::string log_file,
+                  const std::vector<std::string>& extra_args = {});
   ~ExporterProcess();
   ExporterProcess(const ExporterProcess&) = delete;
   ExporterProcess& operator=(const ExporterProcess&) = delete;

@@ -23,8 +23,9 @@
 set -euo pipefail
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
 
-readonly kScriptDir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-readonly kRepoRoot="$(cd "${kScriptDir}/../.." && pwd)"
+kScriptDir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+kRepoRoot="$(cd "${kScriptDir}/../.." && pwd)"
+readonly kScriptDir kRepoRoot
 readonly kConfigDir="${kScriptDir}/configs"
 readonly kNodes=(a b c e f g)
 
