@@ -187,11 +187,85 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
     AddProbeRun(b->run, &probe_success, &probe_duration, &probe_last_run);
   }
 
+  Family port_state("calico_bgp_peer_port_state",
+                    "State of the peer's BGP port from the last half-open TCP probe, named by the "
+                    "state label (open, closed, filtered, unreachable, unprobed); always 1.");
+  Family port_rtt("calico_bgp_peer_port_rtt_seconds",
+                  "Time from SYN to the answer in the last TCP probe.");
+  if (const TcpSnapshot* t = snapshot.tcp.get()) {
+    for (const auto& r : t->ports) {
+      const Labels peer = {{"peer", r.peer.ToString()}};
+      port_state.Add(With(peer, {{"state", std::string(probes::PortStateName(r.state))}}), 1);
+      if (r.rtt_seconds) {
+        port_rtt.Add(peer, *r.rtt_seconds);
+      }
+    }
+    AddProbeRun(t->run, &probe_success, &probe_duration, &probe_last_run);
+  }
+  Family icmp_rtt("calico_bgp_peer_icmp_rtt_seconds",
+                  "Mean round trip of the ICMP echo replies of the last probe.");
+  Family icmp_loss("calico_bgp_peer_icmp_loss_ratio",
+                   "Share of the ICMP echoes of the last probe that got no reply.");
+  if (const IcmpSnapshot* i = snapshot.icmp.get()) {
+    for (const auto& r : i->results) {
+      if (!r.probed) {
+        continue;
+      }
+      const Labels peer = {{"peer", r.peer.ToString()}};
+      if (r.rtt_seconds) {
+        icmp_rtt.Add(peer, *r.rtt_seconds);
+      }
+      icmp_loss.Add(peer, r.loss_ratio());
+    }
+    AddProbeRun(i->run, &probe_success, &probe_duration, &probe_last_run);
+  }
+  Family if_mtu("calico_bgp_peer_interface_mtu_bytes",
+                "MTU of the interface of the route to the peer.");
+  Family path_mtu("calico_bgp_peer_path_mtu_bytes",
+                  "Largest packet that reached the peer with don't-fragment set in the last MTU "
+                  "probe.");
+  Family tunnel_mtu("calico_bgp_tunnel_mtu_bytes", "MTU of a Calico tunnel device.");
+  Family tunnel_fits("calico_bgp_tunnel_mtu_fits",
+                     "1 if the tunnel MTU plus its encapsulation overhead fits the underlay MTU.");
+  if (const MtuSnapshot* m = snapshot.mtu.get()) {
+    for (const auto& r : m->results) {
+      const Labels peer = {{"peer", r.peer.ToString()}};
+      if (r.interface_mtu) {
+        if_mtu.Add(With(peer, {{"interface", r.interface}}), *r.interface_mtu);
+      }
+      if (r.path_mtu) {
+        path_mtu.Add(peer, *r.path_mtu);
+      }
+    }
+    for (const auto& t : m->tunnels) {
+      const Labels labels = {{"interface", t.interface}, {"kind", t.kind}};
+      tunnel_mtu.Add(labels, t.mtu);
+      if (t.fits) {
+        tunnel_fits.Add(labels, *t.fits ? 1 : 0);
+      }
+    }
+    AddProbeRun(m->run, &probe_success, &probe_duration, &probe_last_run);
+  }
+  Family listener("calico_bgp_listener_up",
+                  "1 if something on this node listens on the BGP port, by address family.");
+  if (const ListenerSnapshot* l = snapshot.listener.get()) {
+    if (l->result.ipv4_known) {
+      listener.Add({{"family", "ipv4"}}, l->result.ipv4 ? 1 : 0);
+    }
+    if (l->result.ipv6_known) {
+      listener.Add({{"family", "ipv6"}}, l->result.ipv6 ? 1 : 0);
+    }
+    AddProbeRun(l->run, &probe_success, &probe_duration, &probe_last_run);
+  }
+
   std::vector<MetricFamily> out;
-  out.reserve(24);
-  for (Family* f : {&build_info, &bird_up, &bird_info, &reboot, &reconf, &gr, &unparsed, &peer_up,
-                    &peer_state, &peer_info, &since, &last_error, &hold, &keepalive, &routes,
-                    &changes, &probe_success, &probe_duration, &probe_last_run}) {
+  out.reserve(32);
+  for (Family* f :
+       {&build_info, &bird_up,       &bird_info,      &reboot,        &reconf,     &gr,
+        &unparsed,   &peer_up,       &peer_state,     &peer_info,     &since,      &last_error,
+        &hold,       &keepalive,     &routes,         &changes,       &port_state, &port_rtt,
+        &icmp_rtt,   &icmp_loss,     &if_mtu,         &path_mtu,      &tunnel_mtu, &tunnel_fits,
+        &listener,   &probe_success, &probe_duration, &probe_last_run}) {
     f->MoveTo(&out);
   }
   return out;

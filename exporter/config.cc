@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "exporter/duration.h"
+#include "probes/net/address.h"
 
 namespace cbe {
 namespace {
@@ -77,6 +78,32 @@ class Validator {
     *out = *d;
   }
 
+  void Bool(const YAML::Node& node, const std::string& path, bool* out) {
+    if (!node.IsDefined() || node.IsNull()) {
+      return;
+    }
+    bool v = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) {
+      Fail(node, path, "must be true or false");
+      return;
+    }
+    *out = v;
+  }
+
+  template <typename T>
+  void Int(const YAML::Node& node, const std::string& path, T min, T max, T* out) {
+    if (!node.IsDefined() || node.IsNull()) {
+      return;
+    }
+    long long v = 0;
+    if (!node.IsScalar() || !YAML::convert<long long>::decode(node, v) || v < min || v > max) {
+      Fail(node, path,
+           "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+      return;
+    }
+    *out = static_cast<T>(v);
+  }
+
   void Size(const YAML::Node& node, const std::string& path, std::size_t* out) {
     if (!node.IsDefined() || node.IsNull()) {
       return;
@@ -143,6 +170,109 @@ void ParseBird(const YAML::Node& node, Validator* v, BirdConfig* bird) {
   }
 }
 
+void ParseStaticPeers(const YAML::Node& node, Validator* v, std::vector<StaticPeer>* out) {
+  if (!v->ExpectMap(node, "peers", {"static"})) {
+    return;
+  }
+  const YAML::Node list = node["static"];
+  if (!list.IsDefined() || list.IsNull()) {
+    return;
+  }
+  if (!list.IsSequence()) {
+    v->Fail(list, "peers.static", "must be a list of {address, name}");
+    return;
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node p = list[i];
+    const std::string key = "peers.static[" + std::to_string(i) + "]";
+    if (!v->ExpectMap(p, key, {"address", "name"})) {
+      continue;
+    }
+    const YAML::Node addr = p["address"];
+    if (!addr.IsDefined() || !addr.IsScalar()) {
+      v->Fail(addr.IsDefined() ? addr : p, key + ".address", "required: the peer's IP address");
+      continue;
+    }
+    const auto ip = net::IpAddress::Parse(addr.Scalar());
+    if (!ip) {
+      v->Fail(addr, key + ".address", "not an IP address: \"" + addr.Scalar() + "\"");
+      continue;
+    }
+    if (!seen.insert(ip->ToString()).second) {
+      v->Fail(addr, key + ".address", "listed twice: " + ip->ToString());
+      continue;
+    }
+    StaticPeer peer;
+    peer.address = ip->ToString();
+    if (const YAML::Node name = p["name"]; name.IsDefined() && !name.IsNull()) {
+      if (!name.IsScalar()) {
+        v->Fail(name, key + ".name", "must be a string");
+        continue;
+      }
+      peer.name = name.Scalar();
+    }
+    out->push_back(std::move(peer));
+  }
+}
+
+void ParseProbes(const YAML::Node& node, Validator* v, ProbesConfig* probes) {
+  if (!v->ExpectMap(node, "probes", {"tcp", "icmp", "mtu", "listener", "packets_per_second"})) {
+    return;
+  }
+  v->Int(node["packets_per_second"], "probes.packets_per_second", 1, 1000000,
+         &probes->packets_per_second);
+  if (const YAML::Node tcp = node["tcp"]; tcp.IsDefined() && !tcp.IsNull()) {
+    if (v->ExpectMap(tcp, "probes.tcp", {"enabled", "mode", "port", "interval", "timeout"})) {
+      v->Bool(tcp["enabled"], "probes.tcp.enabled", &probes->tcp.enabled);
+      if (const YAML::Node mode = tcp["mode"]; mode.IsDefined() && !mode.IsNull()) {
+        if (mode.IsScalar() && (mode.Scalar() == "syn" || mode.Scalar() == "connect")) {
+          probes->tcp.connect_mode = mode.Scalar() == "connect";
+        } else {
+          v->Fail(mode, "probes.tcp.mode",
+                  "must be syn (half-open, needs CAP_NET_RAW) or connect (risky: a full "
+                  "connect)");
+        }
+      }
+      v->Int<std::uint16_t>(tcp["port"], "probes.tcp.port", 1, 65535, &probes->tcp.port);
+      v->Duration(tcp["interval"], "probes.tcp.interval", &probes->tcp.interval);
+      v->Duration(tcp["timeout"], "probes.tcp.timeout", &probes->tcp.timeout);
+      if (probes->tcp.timeout > probes->tcp.interval) {
+        v->Fail(
+            tcp["timeout"].IsDefined() ? tcp["timeout"] : tcp, "probes.tcp.timeout",
+            "must not exceed probes.tcp.interval (" + FormatDuration(probes->tcp.interval) + ")");
+      }
+    }
+  }
+  if (const YAML::Node icmp = node["icmp"]; icmp.IsDefined() && !icmp.IsNull()) {
+    if (v->ExpectMap(icmp, "probes.icmp", {"enabled", "interval", "count", "timeout"})) {
+      v->Bool(icmp["enabled"], "probes.icmp.enabled", &probes->icmp.enabled);
+      v->Duration(icmp["interval"], "probes.icmp.interval", &probes->icmp.interval);
+      v->Int(icmp["count"], "probes.icmp.count", 1, 100, &probes->icmp.count);
+      v->Duration(icmp["timeout"], "probes.icmp.timeout", &probes->icmp.timeout);
+      if (probes->icmp.timeout > probes->icmp.interval) {
+        v->Fail(
+            icmp["timeout"].IsDefined() ? icmp["timeout"] : icmp, "probes.icmp.timeout",
+            "must not exceed probes.icmp.interval (" + FormatDuration(probes->icmp.interval) + ")");
+      }
+    }
+  }
+  if (const YAML::Node mtu = node["mtu"]; mtu.IsDefined() && !mtu.IsNull()) {
+    if (v->ExpectMap(mtu, "probes.mtu", {"enabled", "interval", "timeout", "max_steps"})) {
+      v->Bool(mtu["enabled"], "probes.mtu.enabled", &probes->mtu.enabled);
+      v->Duration(mtu["interval"], "probes.mtu.interval", &probes->mtu.interval);
+      v->Duration(mtu["timeout"], "probes.mtu.timeout", &probes->mtu.timeout);
+      v->Int(mtu["max_steps"], "probes.mtu.max_steps", 2, 32, &probes->mtu.max_steps);
+    }
+  }
+  if (const YAML::Node l = node["listener"]; l.IsDefined() && !l.IsNull()) {
+    if (v->ExpectMap(l, "probes.listener", {"enabled", "interval"})) {
+      v->Bool(l["enabled"], "probes.listener.enabled", &probes->listener.enabled);
+      v->Duration(l["interval"], "probes.listener.interval", &probes->listener.interval);
+    }
+  }
+}
+
 }  // namespace
 
 std::string ConfigError::Format(std::string_view file) const {
@@ -177,11 +307,17 @@ ConfigResult ParseConfig(std::string_view yaml) {
     return result;  // An empty file: all defaults.
   }
   try {
-    if (!v.ExpectMap(root, "", {"bird"})) {
+    if (!v.ExpectMap(root, "", {"bird", "peers", "probes"})) {
       return result;
     }
     if (const YAML::Node bird = root["bird"]; bird.IsDefined() && !bird.IsNull()) {
       ParseBird(bird, &v, &result.config.bird);
+    }
+    if (const YAML::Node peers = root["peers"]; peers.IsDefined() && !peers.IsNull()) {
+      ParseStaticPeers(peers, &v, &result.config.static_peers);
+    }
+    if (const YAML::Node probes = root["probes"]; probes.IsDefined() && !probes.IsNull()) {
+      ParseProbes(probes, &v, &result.config.probes);
     }
   } catch (const YAML::Exception& e) {
     v.Fail(root, "", std::string("invalid config: ") + e.what());

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,8 +19,51 @@ struct BirdConfig {
   std::size_t max_reply_bytes = 64 << 20;
 };
 
+// A peer BIRD does not know, e.g. a top-of-rack router, probed like the BGP neighbours.
+struct StaticPeer {
+  std::string address;
+  std::string name;
+};
+
+struct TcpProbeConfig {
+  bool enabled = true;
+  bool connect_mode = false;  // `mode: connect`: risky, only for peers not Established.
+  std::uint16_t port = 179;   // Calico's listenPort.
+  std::chrono::milliseconds interval{30000};
+  std::chrono::milliseconds timeout{2000};
+};
+
+struct IcmpProbeConfig {
+  bool enabled = true;
+  std::chrono::milliseconds interval{30000};
+  int count = 3;
+  std::chrono::milliseconds timeout{1000};
+};
+
+struct MtuProbeConfig {
+  bool enabled = true;
+  std::chrono::milliseconds interval{300000};
+  std::chrono::milliseconds timeout{1000};
+  int max_steps = 12;
+};
+
+struct ListenerProbeConfig {
+  bool enabled = true;
+  std::chrono::milliseconds interval{30000};
+};
+
+struct ProbesConfig {
+  TcpProbeConfig tcp;
+  IcmpProbeConfig icmp;
+  MtuProbeConfig mtu;
+  ListenerProbeConfig listener;
+  int packets_per_second = 5000;  // Rate limit of each probe kind's packets.
+};
+
 struct Config {
   BirdConfig bird;
+  std::vector<StaticPeer> static_peers;
+  ProbesConfig probes;
 };
 
 // One problem in a config file, located for `file:line:col: path.to.key: message`.

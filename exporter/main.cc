@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include "exporter/http_pages.h"
 #include "exporter/listen_address.h"
 #include "exporter/logging.h"
+#include "exporter/probe_rounds.h"
 #include "exporter/scheduler.h"
 #include "exporter/snapshot.h"
 #include "probes/clock.h"
@@ -89,7 +91,25 @@ int Run(const Flags& flags) {
   cbe::SnapshotStore store;
   cbe::BirdRound bird_round(config.bird, &connector, &clock);
   cbe::PeriodicTask bird_task("bird", config.bird.interval,
-                              [&] { store.PublishBird(bird_round.Run()); });
+                              [&] { store.Publish(&cbe::Snapshot::bird, bird_round.Run()); });
+
+  cbe::ProbeRounds probe_rounds(config, &store, &clock);
+  std::vector<std::unique_ptr<cbe::PeriodicTask>> probe_tasks;
+  const auto add_probe = [&](bool enabled, const char* name, std::chrono::milliseconds interval,
+                             std::function<void()> run) {
+    if (enabled) {
+      probe_tasks.push_back(std::make_unique<cbe::PeriodicTask>(name, interval, std::move(run)));
+    }
+  };
+  const auto& probes = config.probes;
+  add_probe(probes.tcp.enabled, "tcp", probes.tcp.interval,
+            [&] { store.Publish(&cbe::Snapshot::tcp, probe_rounds.RunTcp()); });
+  add_probe(probes.icmp.enabled, "icmp", probes.icmp.interval,
+            [&] { store.Publish(&cbe::Snapshot::icmp, probe_rounds.RunIcmp()); });
+  add_probe(probes.mtu.enabled, "mtu", probes.mtu.interval,
+            [&] { store.Publish(&cbe::Snapshot::mtu, probe_rounds.RunMtu()); });
+  add_probe(probes.listener.enabled, "listener", probes.listener.interval,
+            [&] { store.Publish(&cbe::Snapshot::listener, probe_rounds.RunListener()); });
 
   cbe::HttpPages pages({flags.telemetry_path, config.bird.interval}, &store);
   std::unique_ptr<prometheus::Exposer> exposer;
@@ -121,6 +141,9 @@ int Run(const Flags& flags) {
                       {"sockets", sockets.empty() ? "auto" : sockets},
                       {"interval", cbe::FormatDuration(config.bird.interval)}});
   bird_task.Start();
+  for (auto& t : probe_tasks) {
+    t->Start();
+  }
 
   while (true) {
     int sig = 0;
@@ -133,6 +156,9 @@ int Run(const Flags& flags) {
     }
     cbe::logging::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;
+  }
+  for (auto& t : probe_tasks) {
+    t->Stop();
   }
   bird_task.Stop();
   exposer.reset();

@@ -11,6 +11,9 @@
 #include <vector>
 
 #include "probes/bird_parser.h"
+#include "probes/listener_probe.h"
+#include "probes/mtu_probe.h"
+#include "probes/peer_result.h"
 
 namespace cbe {
 
@@ -63,8 +66,34 @@ struct BirdSnapshot {
   ProbeRun run;
 };
 
+struct TcpSnapshot {
+  std::vector<probes::PortResult> ports;
+  ProbeRun run;
+};
+
+struct IcmpSnapshot {
+  std::vector<probes::IcmpResult> results;
+  ProbeRun run;
+};
+
+struct MtuSnapshot {
+  std::vector<probes::MtuResult> results;
+  std::vector<probes::TunnelResult> tunnels;
+  ProbeRun run;
+};
+
+struct ListenerSnapshot {
+  probes::ListenerResult result;
+  ProbeRun run;
+};
+
+// Each part is null until its first round finished (or when the probe is disabled).
 struct Snapshot {
-  std::shared_ptr<const BirdSnapshot> bird;  // Null until the first round finished.
+  std::shared_ptr<const BirdSnapshot> bird;
+  std::shared_ptr<const TcpSnapshot> tcp;
+  std::shared_ptr<const IcmpSnapshot> icmp;
+  std::shared_ptr<const MtuSnapshot> mtu;
+  std::shared_ptr<const ListenerSnapshot> listener;
 };
 
 // Holds the latest snapshot. Producers publish their part; readers get an immutable copy.
@@ -77,10 +106,12 @@ class SnapshotStore {
     return current_;
   }
 
-  void PublishBird(std::shared_ptr<const BirdSnapshot> bird) {
+  // Replaces one part, e.g. Publish(&Snapshot::tcp, result).
+  template <typename T>
+  void Publish(std::shared_ptr<const T> Snapshot::*part, std::shared_ptr<const T> value) {
     std::lock_guard lock(mu_);
     auto next = std::make_shared<Snapshot>(*current_);
-    next->bird = std::move(bird);
+    (*next).*part = std::move(value);
     current_ = std::move(next);
   }
 

@@ -523,7 +523,8 @@ std::string Lab::WriteFile(const std::string& name, const std::string& content) 
 // ExporterProcess
 
 ExporterProcess::ExporterProcess(std::string netns, const std::string& config_file, int port,
-                                 std::string log_file, const std::vector<std::string>& extra_args)
+                                 std::string log_file, const std::vector<std::string>& extra_args,
+                                 const std::vector<std::string>& wrapper)
     : netns_(std::move(netns)), port_(port), log_file_(std::move(log_file)) {
   const std::string exporter = CBE_EXPORTER_PATH;
   if (::access(exporter.c_str(), X_OK) != 0) {
@@ -533,6 +534,7 @@ ExporterProcess::ExporterProcess(std::string netns, const std::string& config_fi
   if (!netns_.empty()) {
     argv = {IpBinary(), "netns", "exec", netns_};
   }
+  argv.insert(argv.end(), wrapper.begin(), wrapper.end());
   argv.push_back(exporter);
   argv.push_back("--config.file=" + config_file);
   argv.push_back("--web.listen-address=127.0.0.1:" + std::to_string(port_));
@@ -758,6 +760,29 @@ std::string GrepLines(std::string_view text, std::string_view needle) {
     start = end + 1;
   }
   return lines;
+}
+
+void RunInNetns(const std::string& netns, const std::function<void()>& fn) {
+  std::exception_ptr failure;
+  std::thread worker([&] {
+    try {
+      const std::string path = "/var/run/netns/" + netns;
+      UniqueFd ns_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (ns_fd.Get() < 0) {
+        throw std::runtime_error(ErrnoText("open " + path, errno));
+      }
+      if (::setns(ns_fd.Get(), CLONE_NEWNET) != 0) {
+        throw std::runtime_error(ErrnoText("setns " + path, errno));
+      }
+      fn();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  worker.join();
+  if (failure) {
+    std::rethrow_exception(failure);
+  }
 }
 
 }  // namespace cbe::testing

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -95,8 +96,11 @@ class Lab {
 // with stdout and stderr to `log_file`. The destructor stops it (SIGTERM, SIGKILL after 5 s).
 class ExporterProcess {
  public:
+  // `wrapper` runs the exporter through another program inside the namespace, e.g. setpriv to
+  // drop privileges.
   ExporterProcess(std::string netns, const std::string& config_file, int port, std::string log_file,
-                  const std::vector<std::string>& extra_args = {});
+                  const std::vector<std::string>& extra_args = {},
+                  const std::vector<std::string>& wrapper = {});
   ~ExporterProcess();
   ExporterProcess(const ExporterProcess&) = delete;
   ExporterProcess& operator=(const ExporterProcess&) = delete;
@@ -166,6 +170,10 @@ inline constexpr std::chrono::milliseconds kPollInterval{100};
 
 // Calls pred() every ~100 ms until it returns true (-> true) or `deadline` has passed
 // (-> false). pred() is called at least once. Never use a fixed sleep to wait for state.
+// Runs `fn` on a thread that has entered network namespace `netns`: sockets it creates live
+// there. Rethrows what `fn` throws.
+void RunInNetns(const std::string& netns, const std::function<void()>& fn);
+
 template <class F>
 bool PollUntil(std::chrono::milliseconds deadline, F pred) {
   const auto end = std::chrono::steady_clock::now() + deadline;

@@ -1,0 +1,121 @@
+#include "probes/net/route.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace cbe::net {
+namespace {
+
+struct RouteAttrs {
+  int oif = 0;
+  int mtu = 0;
+};
+
+int MetricsCallback(const nlattr* attr, void* data) {
+  if (mnl_attr_get_type(attr) == RTAX_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+    static_cast<RouteAttrs*>(data)->mtu = static_cast<int>(mnl_attr_get_u32(attr));
+  }
+  return MNL_CB_OK;
+}
+
+int AttrCallback(const nlattr* attr, void* data) {
+  auto* out = static_cast<RouteAttrs*>(data);
+  switch (mnl_attr_get_type(attr)) {
+    case RTA_OIF:
+      if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+        out->oif = static_cast<int>(mnl_attr_get_u32(attr));
+      }
+      break;
+    case RTA_METRICS:
+      mnl_attr_parse_nested(attr, MetricsCallback, data);
+      break;
+    default:
+      break;
+  }
+  return MNL_CB_OK;
+}
+
+int RouteCallback(const nlmsghdr* nlh, void* data) {
+  mnl_attr_parse(nlh, sizeof(rtmsg), AttrCallback, data);
+  return MNL_CB_OK;
+}
+
+}  // namespace
+
+std::optional<int> InterfaceMtu(const std::string& name) {
+  // An ioctl, not /sys/class/net: sysfs shows the network namespace of whoever mounted it.
+  if (name.empty() || name.size() >= IF_NAMESIZE) {
+    return std::nullopt;
+  }
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  ifreq req{};
+  std::memcpy(req.ifr_name, name.c_str(), name.size());
+  const int rc = ::ioctl(fd, SIOCGIFMTU, &req);
+  ::close(fd);
+  if (rc != 0 || req.ifr_mtu <= 0) {
+    return std::nullopt;
+  }
+  return req.ifr_mtu;
+}
+
+Result<Route> LookupRoute(const IpAddress& destination) {
+  std::unique_ptr<mnl_socket, decltype(&mnl_socket_close)> nl(mnl_socket_open(NETLINK_ROUTE),
+                                                              &mnl_socket_close);
+  if (!nl) {
+    return Error{std::string("netlink socket: ") + std::strerror(errno)};
+  }
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+    return Error{std::string("netlink bind: ") + std::strerror(errno)};
+  }
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = RTM_GETROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  const unsigned seq = static_cast<unsigned>(time(nullptr));
+  nlh->nlmsg_seq = seq;
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = static_cast<unsigned char>(destination.family());
+  rtm->rtm_dst_len = static_cast<unsigned char>(destination.size() * 8);
+  mnl_attr_put(nlh, RTA_DST, destination.size(), destination.bytes());
+  if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
+    return Error{std::string("netlink send: ") + std::strerror(errno)};
+  }
+  const unsigned portid = mnl_socket_get_portid(nl.get());
+  RouteAttrs attrs;
+  const ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
+  if (n < 0) {
+    return Error{std::string("netlink receive: ") + std::strerror(errno)};
+  }
+  if (mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, portid, RouteCallback, &attrs) < 0) {
+    return Error{"no route to " + destination.ToString() + ": " + std::strerror(errno)};
+  }
+  if (attrs.oif == 0) {
+    return Error{"no route to " + destination.ToString()};
+  }
+  Route r;
+  r.ifindex = attrs.oif;
+  r.route_mtu = attrs.mtu;
+  char name[IF_NAMESIZE] = {};
+  if (if_indextoname(static_cast<unsigned>(attrs.oif), name) == nullptr) {
+    return Error{"interface " + std::to_string(attrs.oif) + ": " + std::strerror(errno)};
+  }
+  r.interface = name;
+  r.interface_mtu = InterfaceMtu(r.interface).value_or(0);
+  return r;
+}
+
+}  // namespace cbe::net

@@ -1,0 +1,41 @@
+#pragma once
+
+// What the probes found for one peer address. Plain data: no prometheus-cpp here.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "probes/net/address.h"
+
+namespace cbe::probes {
+
+enum class PortState { kOpen, kClosed, kFiltered, kUnreachable, kUnprobed };
+std::string_view PortStateName(PortState state);
+
+struct PortResult {
+  net::IpAddress peer;
+  PortState state = PortState::kUnprobed;
+  std::optional<double> rtt_seconds;  // SYN to answer.
+  std::string reason;  // "SYN-ACK", "RST", "no answer within 2s", "icmp type 3 code 13 ...".
+};
+
+struct IcmpResult {
+  net::IpAddress peer;
+  bool probed = false;
+  int sent = 0;
+  int received = 0;
+  std::optional<double> rtt_seconds;  // Mean round trip of the replies.
+  std::string reason;                 // Why not probed, or the last error.
+  double loss_ratio() const { return sent == 0 ? 0 : 1.0 - static_cast<double>(received) / sent; }
+};
+
+struct MtuResult {
+  net::IpAddress peer;
+  std::string interface;  // Of the route to the peer.
+  std::optional<int> interface_mtu;
+  std::optional<int> path_mtu;  // Largest packet that got through with don't-fragment.
+  std::string reason;
+};
+
+}  // namespace cbe::probes

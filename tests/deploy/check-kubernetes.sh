@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Kubernetes manifests: both variants (deploy/kubernetes with a ServiceMonitor,
+# deploy/kubernetes/podmonitor) render with `kubectl kustomize`; every object type-checks
+# against kubernetes-models' types (unknown fields included) or, for prometheus-operator's
+# kinds, monitoring-v1.ts, under `tsc --strict`; built-in kinds pass kubernetes-models'
+# validate(); check_kubernetes.py's invariants hold; the exporter binary accepts the
+# DaemonSet's args with the ConfigMap's config (--config.check).
+#
+#   check-kubernetes.sh [EXPORTER_BINARY]   (default: build/calico-bgp-exporter)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+exporter="${1:-${kRepoRoot}/build/calico-bgp-exporter}"
+need kubectl "kubectl (1.32 on the machine image; Debian's kubernetes-client is too old)"
+need_python_yaml
+ensure_node_modules
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "${kDeployTests}/generated"
+
+wait_for_binary() {  # the binary may be rebuilt under us: wait up to 2 minutes
+  local i
+  for ((i = 0; i < 120; i++)); do
+    [[ -x "$exporter" ]] && return 0
+    sleep 1
+  done
+  die "exporter binary $exporter not found (build it first: make build)"
+}
+
+for variant in base podmonitor; do
+  dir="${kRepoRoot}/deploy/kubernetes"
+  [[ "$variant" == podmonitor ]] && dir="${dir}/podmonitor"
+  step "kubectl kustomize ${dir#"${kRepoRoot}/"}"
+  kubectl kustomize "$dir" >"${work}/${variant}.yaml" || die "kubectl kustomize $dir failed"
+  "$kPython" -c 'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' \
+    <"${work}/${variant}.yaml" >"${work}/${variant}.json" || die "rendered YAML of $variant does not parse"
+
+  step "types: kubernetes-models + monitoring-v1.ts (tsc --strict), $variant"
+  ts="${kDeployTests}/generated/k8s-${variant}.ts"
+  node "${kDeployTests}/k8s-to-ts.mjs" "${work}/${variant}.json" "$ts" || die "k8s-to-ts ($variant)"
+  tsc_check "$ts" || die "manifests ($variant) do not type-check (unknown field or wrong type above; generated file: ${ts#"${kRepoRoot}/"})"
+
+  step "schema: kubernetes-models validate() + CRD checks, $variant"
+  node "${kDeployTests}/validate-k8s.mjs" "${work}/${variant}.json" || die "schema validation ($variant)"
+
+  step "invariants, $variant"
+  "$kPython" "${kDeployTests}/check_kubernetes.py" "$kRepoRoot" "${work}/${variant}.json" \
+    "${work}/${variant}-run" || die "manifest invariants ($variant)"
+
+  step "exporter accepts the DaemonSet's args and config, $variant"
+  wait_for_binary
+  mapfile -t args <"${work}/${variant}-run/args"
+  echo "calico-bgp-exporter ${args[*]} --config.check"
+  out="$("$exporter" "${args[@]}" --config.check 2>&1)" ||
+    die "the exporter rejects the DaemonSet's args/config: $out"
+  echo "$out"
+done
+
+step "dashboards ConfigMap up to date"
+"${kRepoRoot}/dashboards/render-configmap" --check || die "stale dashboards ConfigMap"
+step "PrometheusRule up to date"
+"${kRepoRoot}/deploy/prometheus/render-prometheusrule" --check || die "stale PrometheusRule"
+echo "PASS: kubernetes manifests"

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Structural checks of dashboards/*.json that the schema types cannot express:
+
+- unique dashboard uids, tag calico-bgp (the dashboards link each other by tag);
+- a `datasource` variable (type datasource, prometheus) and a `node` query variable over the
+  `node` label; every panel and target queries through ${datasource};
+- panel ids unique, panels inside the 24-column grid and not overlapping;
+- every target has a unique refId and an expr that filters on $node.
+
+    check_dashboards.py REPO_ROOT
+"""
+import glob
+import json
+import os
+import sys
+
+kDs = "${datasource}"
+
+
+def panels_of(d):
+    out = []
+    for p in d.get("panels", []):
+        out.append(p)
+        out.extend(p.get("panels", []))
+    return out
+
+
+def main():
+    root = sys.argv[1]
+    errors = []
+    uids = {}
+    paths = sorted(glob.glob(os.path.join(root, "dashboards/*.json")))
+    if not paths:
+        errors.append("no dashboards/*.json")
+    for path in paths:
+        name = os.path.basename(path)
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+        e = lambda msg: errors.append(f"{name}: {msg}")  # noqa: E731
+        uid = d.get("uid")
+        if not uid or uid in uids:
+            e(f"uid {uid!r} missing or also used by {uids.get(uid)}")
+        uids[uid] = name
+        if "calico-bgp" not in d.get("tags", []):
+            e("needs the tag calico-bgp")
+        variables = {v.get("name"): v for v in d.get("templating", {}).get("list", [])}
+        ds = variables.get("datasource", {})
+        if ds.get("type") != "datasource" or ds.get("query") != "prometheus":
+            e("needs a variable `datasource` of type datasource for prometheus")
+        node = variables.get("node", {})
+        q = node.get("query")
+        q = q.get("query", "") if isinstance(q, dict) else (q or "")
+        if node.get("type") != "query" or not q.startswith("label_values(") or not q.rstrip().endswith(", node)"):
+            e("needs a query variable `node` = label_values(<metric>, node)")
+        for v in variables.values():
+            if v.get("type") == "query" and v.get("datasource", {}).get("uid") != kDs:
+                e(f"variable {v.get('name')} must query ${{datasource}}")
+        ids = set()
+        cells = {}
+        for p in panels_of(d):
+            title = p.get("title")
+            pe = lambda msg: e(f"panel {p.get('id')} \"{title}\": {msg}")  # noqa: E731
+            if not title:
+                pe("no title")
+            if p.get("id") in ids:
+                pe("duplicate id")
+            ids.add(p.get("id"))
+            if p.get("type") == "row":
+                continue
+            g = p.get("gridPos", {})
+            if not all(isinstance(g.get(k), int) for k in "xywh") or g["x"] + g["w"] > 24:
+                pe(f"gridPos {g} outside the 24-column grid")
+            else:
+                for x in range(g["x"], g["x"] + g["w"]):
+                    for y in range(g["y"], g["y"] + g["h"]):
+                        if (x, y) in cells:
+                            pe(f"overlaps panel {cells[(x, y)]}")
+                            break
+                        cells[(x, y)] = p.get("id")
+                    else:
+                        continue
+                    break
+            if p.get("datasource", {}).get("uid") != kDs:
+                pe("datasource must be ${datasource}")
+            targets = p.get("targets", [])
+            if not targets:
+                pe("no targets")
+            refs = set()
+            for t in targets:
+                if t.get("refId") in refs or not t.get("refId"):
+                    pe(f"refId {t.get('refId')!r} missing or duplicate")
+                refs.add(t.get("refId"))
+                if t.get("datasource", {}).get("uid") != kDs:
+                    pe(f"target {t.get('refId')}: datasource must be ${{datasource}}")
+                if "$node" not in t.get("expr", ""):
+                    pe(f"target {t.get('refId')}: expr does not filter on $node: {t.get('expr')}")
+    for msg in errors:
+        print(f"FAIL: {msg}", file=sys.stderr)
+    if not errors:
+        print(f"{len(paths)} dashboards: variables, datasources, grid, targets")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# End to end with real components: a BIRD 1.6 lab in network namespaces
+# (tests/integration/lab.sh), the exporter on nodes a, b, e, g of the lab, and inside node a's
+# namespace Prometheus (Debian `prometheus`), Alertmanager (`prometheus-alertmanager`) and a
+# webhook receiver (webhook_receiver.py). Prometheus scrapes the exporters (a on 127.0.0.1,
+# the others on their lab addresses, each target with a static `node` label) and loads
+# deploy/prometheus/alerts.yaml with every `for:` shortened (a test copy; the shipped file is
+# not changed), scrape and evaluation interval 1s.
+#
+# Scenario: stop b's BIRD -> CalicoBGPPeerDown for a's Mesh_10_99_0_1 arrives at the webhook
+# with state and last error, and CalicoBGPBirdDown for b; start it again -> the resolved
+# notification arrives. The lab's
+# configuration errors fire CalicoBGPPeerASMismatch on both ends (both naming a as the node to
+# fix) and
+# CalicoBGPRouterIDConflict. Then every dashboard query and variable and every rule
+# expression is evaluated against this Prometheus (e2e_helper.py evaluate).
+#
+# Needs root (namespaces). Only namespace addresses are used (127.0.0.1 inside P-a,
+# 10.99.0.0/24 of the lab). Everything started is stopped on exit, also on failure
+# (CBE_KEEP_E2E_DIR=1 keeps the directory with logs and configs).
+#
+#   prometheus-alertmanager-e2e.sh [EXPORTER_BINARY]   (default: build/calico-bgp-exporter)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../deploy/common.sh"
+exporter="${1:-${kRepoRoot}/build/calico-bgp-exporter}"
+lab="${kRepoRoot}/tests/integration/lab.sh"
+helper="${kRepoRoot}/tests/e2e/e2e_helper.py"
+[[ "$(id -u)" == 0 ]] || die "needs root (network namespaces)"
+need prometheus prometheus
+need prometheus-alertmanager prometheus-alertmanager
+need promtool prometheus
+need ip iproute2
+need /usr/sbin/bird bird
+need_python_yaml
+
+prefix="cbee$$"
+prefix="${prefix:0:16}"
+dir="${CBE_LAB_ROOT:-/tmp}/${prefix}"
+ns="${prefix}-a"
+prom="http://127.0.0.1:9090"
+am="http://127.0.0.1:9093"
+hook_port=9095
+export_port=9842
+pids=()
+started=$SECONDS
+
+in_ns() { ip netns exec "$ns" "$@"; }
+elapsed() { echo "$((SECONDS - started))s"; }
+
+cleanup() {
+  local rc=$?
+  set +e
+  if ((rc != 0)); then
+    echo "=== e2e failed after $(elapsed); logs from ${dir}:" >&2
+    for f in "${dir}"/exporter-*.log "${dir}/prometheus.log" "${dir}/alertmanager.log" "${dir}/webhook.log"; do
+      [[ -f "$f" ]] && { echo "--- $f (tail)" >&2; tail -n 15 "$f" >&2; }
+    done
+    [[ -f "${dir}/webhook.jsonl" ]] && echo "--- webhook received $(wc -l <"${dir}/webhook.jsonl") notifications" >&2
+    "$lab" status "$prefix" 1 "$dir" >&2 2>&1 | head -40
+  fi
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  "$lab" down "$prefix" >/dev/null 2>&1
+  if [[ "${CBE_KEEP_E2E_DIR:-0}" == 1 ]]; then
+    echo "kept ${dir}" >&2
+  else
+    rm -rf "$dir"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for ((i = 0; i < 120; i++)); do [[ -x "$exporter" ]] && break; sleep 1; done
+[[ -x "$exporter" ]] || die "exporter binary $exporter not found (make build)"
+
+step "lab up (BIRD 1.6), prefix $prefix"
+"$lab" up "$prefix" 1 "$dir" || die "lab.sh up failed"
+
+step "exporters on a (127.0.0.1:${export_port}), b, e, g (their lab addresses)"
+declare -A addr=([a]=127.0.0.1 [b]=10.99.0.1 [e]=10.99.0.4 [g]=10.99.0.7)
+for node in a b e g; do
+  sockets="[${dir}/${node}/bird.ctl"
+  [[ -f "${dir}/${node}/bird6.conf" ]] && sockets+=", ${dir}/${node}/bird6.ctl"
+  sockets+="]"
+  cat >"${dir}/exporter-${node}.yml" <<CONF
+bird:
+  sockets: ${sockets}
+  interval: 1s
+  timeout: 1s
+CONF
+  ip netns exec "${prefix}-${node}" "$exporter" --config.file="${dir}/exporter-${node}.yml" \
+    --web.listen-address="${addr[$node]}:${export_port}" --log.level=info \
+    >"${dir}/exporter-${node}.log" 2>&1 &
+  pids+=($!)
+done
+
+step "webhook receiver, Alertmanager, Prometheus in ${ns}"
+in_ns /usr/bin/python3 "${kRepoRoot}/tests/e2e/webhook_receiver.py" 127.0.0.1 "$hook_port" \
+  "${dir}/webhook.jsonl" >"${dir}/webhook.log" 2>&1 &
+pids+=($!)
+
+cat >"${dir}/alertmanager.yml" <<CONF
+route:
+  receiver: webhook
+  group_by: [alertname, node, protocol]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: webhook
+    webhook_configs:
+      - url: http://127.0.0.1:${hook_port}/hook
+        send_resolved: true
+CONF
+in_ns prometheus-alertmanager --config.file="${dir}/alertmanager.yml" \
+  --storage.path="${dir}/alertmanager" --web.listen-address=127.0.0.1:9093 \
+  --cluster.listen-address= >"${dir}/alertmanager.log" 2>&1 &
+pids+=($!)
+
+# The shipped rules with every `for:` at 2s (the test override); intervals below are 1s.
+"$kPython" "$helper" override-rules "${kRepoRoot}/deploy/prometheus/alerts.yaml" \
+  "${dir}/rules.yaml" 2s
+promtool check rules "${dir}/rules.yaml" >/dev/null || die "the overridden rules do not load"
+cat >"${dir}/prometheus.yml" <<CONF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ["127.0.0.1:9093"]
+rule_files: ["${dir}/rules.yaml"]
+scrape_configs:
+  - job_name: calico-bgp-exporter
+    static_configs:
+      - {targets: ["127.0.0.1:${export_port}"], labels: {node: lab-a}}
+      - {targets: ["10.99.0.1:${export_port}"], labels: {node: lab-b}}
+      - {targets: ["10.99.0.4:${export_port}"], labels: {node: lab-e}}
+      - {targets: ["10.99.0.7:${export_port}"], labels: {node: lab-g}}
+CONF
+promtool check config "${dir}/prometheus.yml" >/dev/null || die "prometheus.yml does not load"
+in_ns prometheus --config.file="${dir}/prometheus.yml" --storage.tsdb.path="${dir}/prometheus" \
+  --web.listen-address=127.0.0.1:9090 --rules.alert.resend-delay=1s \
+  >"${dir}/prometheus.log" 2>&1 &
+pids+=($!)
+
+in_ns "$kPython" "$helper" wait-ready "http://127.0.0.1:${hook_port}/" 20 || die "webhook receiver"
+in_ns "$kPython" "$helper" wait-ready "${am}/-/ready" 30 || die "Alertmanager not ready"
+in_ns "$kPython" "$helper" wait-ready "${prom}/-/ready" 30 || die "Prometheus not ready"
+echo "ready after $(elapsed)"
+
+step "scraped: all 4 exporters up, a-b session Established"
+in_ns "$kPython" "$helper" wait-query "$prom" 'count(up{job="calico-bgp-exporter"} == 1) == 4' 40 ||
+  die "not all exporters are scraped (see prometheus.log / exporter-*.log)"
+in_ns "$kPython" "$helper" wait-query "$prom" \
+  'calico_bgp_peer_up{node="lab-a",protocol="Mesh_10_99_0_1"} == 1' 40 ||
+  die "a's Mesh_10_99_0_1 never Established in Prometheus"
+echo "after $(elapsed)"
+
+step "stop b's BIRD: CalicoBGPPeerDown for a's Mesh_10_99_0_1 arrives at the webhook"
+"$lab" bird-stop "$prefix" b
+in_ns "$kPython" "$helper" wait-webhook "${dir}/webhook.jsonl" 60 firing \
+  alertname=CalicoBGPPeerDown node=lab-a protocol=Mesh_10_99_0_1 peer=10.99.0.1 \
+  severity=critical >"${dir}/firing.json" || die "peer-down notification missing"
+cat "${dir}/firing.json"
+"$kPython" - "${dir}/firing.json" <<'PY' || die "peer-down notification lacks state/last error"
+import json, sys
+a = json.load(open(sys.argv[1]))["annotations"]
+assert a.get("state") not in (None, "", "unknown", "Established"), f"state annotation: {a.get('state')!r}"
+assert a.get("last_error") not in (None, ""), f"last_error annotation: {a.get('last_error')!r}"
+assert a.get("runbook_url", "").endswith("docs/runbook.md#calicobgppeerdown"), a.get("runbook_url")
+print(f"state={a['state']!r} last_error={a['last_error']!r}")
+PY
+in_ns "$kPython" "$helper" wait-webhook "${dir}/webhook.jsonl" 60 firing \
+  alertname=CalicoBGPBirdDown node=lab-b daemon=bird >/dev/null ||
+  die "BIRD-down notification for b missing"
+echo "CalicoBGPBirdDown for lab-b received after $(elapsed)"
+
+step "start b's BIRD: the alert resolves"
+"$lab" bird-start "$prefix" 1 "$dir" b
+in_ns "$kPython" "$helper" wait-webhook "${dir}/webhook.jsonl" 60 resolved \
+  alertname=CalicoBGPPeerDown node=lab-a protocol=Mesh_10_99_0_1 >/dev/null ||
+  die "resolved notification missing"
+echo "resolved notification received after $(elapsed)"
+
+step "the lab's configuration errors fire their alerts"
+in_ns "$kPython" "$helper" check-alerts "$prom" 30 CalicoBGPPeerASMismatch \
+  node=lab-a protocol=Global_10_99_0_4 -- misconfigured_node=lab-a || die "AS mismatch alert (a)"
+# e's end of the same session says "Received: Bad peer AS": the node to fix is still a.
+in_ns "$kPython" "$helper" check-alerts "$prom" 30 CalicoBGPPeerASMismatch \
+  node=lab-e protocol=Mesh_10_99_0_5 -- misconfigured_node=lab-a || die "AS mismatch alert (e)"
+in_ns "$kPython" "$helper" check-alerts "$prom" 30 CalicoBGPRouterIDConflict \
+  node=lab-a protocol=Mesh_10_99_0_6 || die "router ID conflict alert"
+in_ns "$kPython" "$helper" check-alerts "$prom" 30 CalicoBGPPeerDown \
+  node=lab-a protocol=Mesh_10_99_0_2 -- "last_error=Socket: Connection refused" ||
+  die "peer down alert for the never-started c"
+
+step "every dashboard query, variable and rule expression against this Prometheus"
+in_ns "$kPython" "$helper" evaluate "$prom" "$kRepoRoot" 20 || die "queries failed (see above)"
+echo "PASS: e2e in $(elapsed)"
