@@ -5,9 +5,9 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 
 RUN_PACKAGES := cmake g++ make pkg-config prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev \
-  libspdlog-dev libcli11-dev catch2 zlib1g-dev libmnl-dev
+  libspdlog-dev libcli11-dev catch2 zlib1g-dev libmnl-dev nlohmann-json3-dev
 TEST_PACKAGES := $(RUN_PACKAGES) bird iproute2 iptables prometheus prometheus-alertmanager curl \
-  libssh-gcrypt-4 libreadline8 python3-yaml util-linux systemd
+  libssh-gcrypt-4 libreadline8 python3-yaml util-linux systemd chrony faketime
 
 .PHONY: all build run test unit integration deps test-deps bird2 clean format lint
 

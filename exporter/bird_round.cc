@@ -1,5 +1,6 @@
 #include "exporter/bird_round.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -91,6 +92,7 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
     peer.state_change_timestamp = obs.state_change_timestamp;
     peer.state_change_exact = obs.timestamp_exact;
     peer.state_changes_total = obs.changes;
+    peer.bgp_error = tracker->StickyBgpError(p.name, p.established(), p.last_error);
     if (obs.changed && obs.previous_state != peer.state) {
       logging::Info("BGP session changed state", {{"daemon", d.daemon},
                                                   {"protocol", p.name},
@@ -159,6 +161,9 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d) {
     snap.socket = socket;
     snap.up = false;
     snap.error = error;
+    snap.last_known_peers = d->last_peers;
+  } else {
+    d->last_peers = snap.peers;
   }
   snap.unparsed_lines_total = d->unparsed_total;
 
@@ -177,12 +182,27 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d) {
 
 std::shared_ptr<const BirdSnapshot> BirdRound::Run() {
   const auto start = clock_->Monotonic();
-  const std::vector<std::string> sockets =
-      config_.sockets.empty() ? DefaultBirdSockets() : config_.sockets;
+  std::vector<std::string> sockets = config_.sockets;
+  if (sockets.empty()) {
+    // Detected sockets, and those seen before: a BIRD that stopped (and removed its socket)
+    // is reported down rather than forgotten.
+    sockets = DefaultBirdSockets();
+    for (const auto& s : seen_sockets_) {
+      if (std::find(sockets.begin(), sockets.end(), s) == sockets.end()) {
+        sockets.push_back(s);
+      }
+    }
+    if (sockets.empty()) {
+      sockets.push_back(FallbackBirdSocket());
+    }
+  }
   auto snap = std::make_shared<BirdSnapshot>();
   bool all_up = true;
   for (const std::string& socket : sockets) {
     DaemonSnapshot d = Query(socket, &daemons_[socket]);
+    if (config_.sockets.empty() && d.up) {
+      seen_sockets_.insert(socket);
+    }
     all_up = all_up && d.up;
     snap->daemons.push_back(std::move(d));
   }

@@ -3,6 +3,7 @@
 // One round over every BIRD control socket: query, parse, resolve times, track state.
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,7 @@ class BirdRound {
     std::uint64_t unparsed_total = 0;
     std::optional<bool> last_up;  // For logging transitions once.
     std::string last_error;
+    std::vector<PeerSnapshot> last_peers;
   };
 
   DaemonSnapshot Query(const std::string& socket, Daemon* d);
@@ -37,6 +39,7 @@ class BirdRound {
   net::StreamConnector* connector_;
   const Clock* clock_;
   std::map<std::string, Daemon> daemons_;  // By socket path.
+  std::set<std::string> seen_sockets_;     // Detected sockets that answered once.
 };
 
 // Builds a daemon's snapshot from parsed replies (pure but for the tracker's memory).

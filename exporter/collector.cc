@@ -4,9 +4,11 @@
 
 #include <array>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <utility>
 
+#include "exporter/diagnosis.h"
 #include "version.h"
 
 namespace cbe {
@@ -258,6 +260,36 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
     AddProbeRun(l->run, &probe_success, &probe_duration, &probe_last_run);
   }
 
+  Family diagnosis("calico_bgp_peer_diagnosis",
+                   "The diagnosed cause of the BGP session's state, named by the cause label "
+                   "(docs/runbook.md); always 1.");
+  Family peers_by_cause("calico_bgp_peers", "BGP sessions by diagnosed cause.");
+  if (const DiagnosisSnapshot* dg = snapshot.diagnosis.get()) {
+    std::map<std::string, std::map<std::string_view, int>> counts;
+    diagnosis.Reserve(dg->peers.size());
+    for (const PeerDiagnosis& p : dg->peers) {
+      const std::string_view cause = CauseName(p.diagnosis.cause);
+      diagnosis.Add({{"daemon", p.daemon},
+                     {"protocol", p.protocol},
+                     {"peer", p.peer},
+                     {"cause", std::string(cause)}},
+                    1);
+      ++counts[p.daemon][cause];
+    }
+    if (snapshot.bird) {
+      for (const DaemonSnapshot& d : snapshot.bird->daemons) {
+        counts[d.daemon];  // Every daemon gets its zeros.
+      }
+    }
+    for (const auto& [daemon, by_cause] : counts) {
+      for (Cause c : AllCauses()) {
+        const auto it = by_cause.find(CauseName(c));
+        peers_by_cause.Add({{"daemon", daemon}, {"cause", std::string(CauseName(c))}},
+                           it == by_cause.end() ? 0 : it->second);
+      }
+    }
+  }
+
   std::vector<MetricFamily> out;
   out.reserve(32);
   for (Family* f :
@@ -265,7 +297,8 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
         &unparsed,   &peer_up,       &peer_state,     &peer_info,     &since,      &last_error,
         &hold,       &keepalive,     &routes,         &changes,       &port_state, &port_rtt,
         &icmp_rtt,   &icmp_loss,     &if_mtu,         &path_mtu,      &tunnel_mtu, &tunnel_fits,
-        &listener,   &probe_success, &probe_duration, &probe_last_run}) {
+        &listener,   &diagnosis,     &peers_by_cause, &probe_success, &probe_duration,
+        &probe_last_run}) {
     f->MoveTo(&out);
   }
   return out;

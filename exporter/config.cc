@@ -365,10 +365,9 @@ std::vector<std::string> DefaultBirdSockets() {
       add(p);
     }
   }
-  if (found.empty()) {
-    found.emplace_back(kCalicoSockets[0]);
-  }
   return found;
 }
+
+std::string FallbackBirdSocket() { return std::string(kCalicoSockets[0]); }
 
 }  // namespace cbe

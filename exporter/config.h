@@ -89,8 +89,9 @@ ConfigResult ParseConfig(std::string_view yaml);
 ConfigResult LoadConfigFile(const std::string& path);
 
 // The default sockets: those that exist of Calico's and /var/run/bird/*.ctl (and /run/bird).
-// When none exists, Calico's IPv4 socket, so that the exporter reports BIRD down.
 std::vector<std::string> DefaultBirdSockets();
+// Reported (as down) when no socket was ever found: Calico's IPv4 socket.
+std::string FallbackBirdSocket();
 
 // The `daemon` label of a socket: its file name without extension ("bird6").
 std::string DaemonName(std::string_view socket_path);

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "exporter/diagnosis.h"
 #include "exporter/logging.h"
 #include "version.h"
 
@@ -47,12 +48,12 @@ std::string FormatAge(double seconds) {
 }
 
 void Send(mg_connection* conn, int status, const char* reason, const char* content_type,
-          const std::string& body, bool head) {
+          const std::string& body, bool head, const std::string& extra_headers = "") {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s"
             "Connection: close\r\n\r\n",
-            status, reason, content_type, body.size());
+            status, reason, content_type, body.size(), extra_headers.c_str());
   if (!head) {
     mg_write(conn, body.data(), body.size());
   }
@@ -127,21 +128,45 @@ std::string HttpPages::LandingPage(double now_unix) const {
   if (b == nullptr) {
     h << "<p>The first BIRD round has not finished yet.</p>\n";
   } else {
-    h << "<p>Last BIRD round: " << FormatUtc(b->run.last_run_timestamp) << " ("
-      << FormatAge(now_unix - b->run.last_run_timestamp) << " ago, took "
-      << static_cast<long long>(std::round(b->run.duration_seconds * 1000)) << " ms).</p>\n";
+    h << "<p>Last rounds:";
+    const ProbeRun* runs[] = {&b->run, snapshot->tcp ? &snapshot->tcp->run : nullptr,
+                              snapshot->icmp ? &snapshot->icmp->run : nullptr,
+                              snapshot->mtu ? &snapshot->mtu->run : nullptr,
+                              snapshot->listener ? &snapshot->listener->run : nullptr};
+    for (const ProbeRun* run : runs) {
+      if (run != nullptr) {
+        h << " " << HtmlEscape(run->probe) << " " << FormatAge(now_unix - run->last_run_timestamp)
+          << " ago (" << static_cast<long long>(std::round(run->duration_seconds * 1000))
+          << " ms" << (run->success ? "" : ", failed") << ");";
+      }
+    }
+    h << " " << FormatUtc(now_unix) << ".</p>\n";
     for (const DaemonSnapshot& d : b->daemons) {
       h << "<h2>" << HtmlEscape(d.daemon) << " <small>" << HtmlEscape(d.socket)
         << "</small></h2>\n";
       if (!d.up) {
         h << "<p class=\"down\">BIRD is down: " << HtmlEscape(d.error) << "</p>\n";
+        if (!d.last_known_peers.empty()) {
+          h << "<p>Its " << d.last_known_peers.size()
+            << " BGP sessions are diagnosed <code>bird_down</code>: "
+            << HtmlEscape(NextStep(Cause::kBirdDown)) << "</p>\n";
+        }
         continue;
       }
       h << "<p class=\"up\">BIRD " << HtmlEscape(d.version) << ", router ID "
         << HtmlEscape(d.router_id) << ": " << HtmlEscape(d.daemon_message) << "</p>\n";
       h << "<table><tr><th>Protocol</th><th>Peer</th><th>Type</th><th>State</th>"
-           "<th>Since</th><th>Neighbor AS</th><th>Last error</th></tr>\n";
+           "<th>Since</th><th>Neighbor AS</th><th>Last error</th><th>Cause</th>"
+           "<th>Next step</th></tr>\n";
       for (const PeerSnapshot& p : d.peers) {
+        const PeerDiagnosis* dg = nullptr;
+        if (snapshot->diagnosis) {
+          for (const PeerDiagnosis& x : snapshot->diagnosis->peers) {
+            if (x.daemon == d.daemon && x.protocol == p.protocol) {
+              dg = &x;
+            }
+          }
+        }
         h << "<tr><td>" << HtmlEscape(p.protocol) << "</td><td>" << HtmlEscape(p.peer)
           << "</td><td>" << HtmlEscape(p.peer_type) << "</td><td class=\"" << (p.up ? "up" : "down")
           << "\">" << HtmlEscape(p.state) << "</td><td>";
@@ -152,6 +177,14 @@ std::string HttpPages::LandingPage(double now_unix) const {
         h << "</td><td>" << HtmlEscape(p.neighbor_as) << "</td><td>";
         if (!p.error_message.empty()) {
           h << HtmlEscape(p.error_class) << ": " << HtmlEscape(p.error_message);
+        }
+        h << "</td><td>";
+        if (dg != nullptr) {
+          h << "<span title=\"" << HtmlEscape(dg->diagnosis.evidence) << "\">"
+            << HtmlEscape(CauseName(dg->diagnosis.cause)) << "</span></td><td>"
+            << HtmlEscape(NextStep(dg->diagnosis.cause));
+        } else {
+          h << "</td><td>";
         }
         h << "</td></tr>\n";
       }
@@ -169,28 +202,39 @@ int HttpPages::BeginRequest(mg_connection* conn) {
     return 0;
   }
   const std::string_view uri = info->local_uri;
+  const std::string_view method = info->request_method ? info->request_method : "";
+  const bool head = method == "HEAD";
+  // Every path needs the credentials, as with exporter-toolkit: unknown ones too (401 before
+  // 404), and the telemetry path, which prometheus-cpp's RegisterAuth checks again.
+  const PageAccess* access = self->access_.load();
+  const std::string extra = access != nullptr ? access->ExtraHeaders() : "";
+  if (access != nullptr && !access->Authorized(mg_get_header(conn, "Authorization"))) {
+    Send(conn, 401, "Unauthorized", "text/plain; charset=utf-8", "401 Unauthorized\n", head,
+         "WWW-Authenticate: Basic realm=\"" + std::string(kAuthRealm) + "\", charset=\"UTF-8\"\r\n" +
+             extra);
+    return 401;
+  }
   if (uri == self->options_.telemetry_path) {
     return 0;  // prometheus-cpp's handler.
   }
-  const std::string_view method = info->request_method ? info->request_method : "";
-  const bool head = method == "HEAD";
   if (uri != "/" && uri != "/healthz") {
-    Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", head);
+    Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", head,
+         extra);
     return 404;
   }
   if (method != "GET" && !head) {
     Send(conn, 405, "Method Not Allowed", "text/plain; charset=utf-8",
-         "405 method not allowed: use GET\n", false);
+         "405 method not allowed: use GET\n", false, extra);
     return 405;
   }
   const double now = NowUnix();
   if (uri == "/healthz") {
     auto [status, body] = self->Health(now);
     Send(conn, status, status == 200 ? "OK" : "Service Unavailable", "text/plain; charset=utf-8",
-         body, head);
+         body, head, extra);
     return status;
   }
-  Send(conn, 200, "OK", "text/html; charset=utf-8", self->LandingPage(now), head);
+  Send(conn, 200, "OK", "text/html; charset=utf-8", self->LandingPage(now), head, extra);
   return 200;
 }
 

@@ -10,15 +10,19 @@
 #include <string>
 
 #include "exporter/bird_round.h"
+#include "exporter/check.h"
+#include "exporter/diagnosis.h"
 #include "exporter/collector.h"
 #include "exporter/config.h"
 #include "exporter/duration.h"
 #include "exporter/http_pages.h"
 #include "exporter/listen_address.h"
 #include "exporter/logging.h"
+#include "exporter/privileges.h"
 #include "exporter/probe_rounds.h"
 #include "exporter/scheduler.h"
 #include "exporter/snapshot.h"
+#include "exporter/web_server.h"
 #include "probes/clock.h"
 #include "probes/net/stream.h"
 #include "version.h"
@@ -29,12 +33,15 @@ constexpr int kExitUsage = 2;
 constexpr int kWebThreads = 16;  // civetweb's default of 2 stalls with 3 concurrent scrapers.
 
 struct Flags {
+  bool check = false;
+  std::string check_output = "table";
   std::string listen_address = ":10179";
   std::string telemetry_path = "/metrics";
   std::string config_file;
   bool config_check = false;
   std::string log_level = "info";
   std::string log_format = "logfmt";
+  std::string web_config_file;
 };
 
 int Run(const Flags& flags) {
@@ -45,7 +52,9 @@ int Run(const Flags& flags) {
                  "debug, info, warn, error\n";
     return kExitUsage;
   }
-  cbe::logging::Init(*format, *level);
+  // `check` prints for a person on stdout: only errors go to stderr by default.
+  cbe::logging::Init(*format, flags.check && flags.log_level == "info" ? spdlog::level::err
+                                                                       : *level);
 
   cbe::Config config;
   if (!flags.config_file.empty()) {
@@ -57,6 +66,12 @@ int Run(const Flags& flags) {
       return kExitUsage;
     }
     config = std::move(loaded.config);
+  }
+  if (flags.check) {
+    return cbe::RunCheck(config,
+                         flags.check_output == "json" ? cbe::CheckOutput::kJson
+                                                      : cbe::CheckOutput::kTable,
+                         std::cout);
   }
   if (flags.config_check) {
     std::cout << (flags.config_file.empty() ? std::string("defaults") : flags.config_file)
@@ -89,6 +104,12 @@ int Run(const Flags& flags) {
   cbe::SystemClock clock;
   cbe::net::UnixStreamConnector connector;
   cbe::SnapshotStore store;
+  const cbe::DiagnosisOptions diagnosis_options;
+  store.SetDeriver([&](cbe::Snapshot* s) {
+    auto d = std::make_shared<cbe::DiagnosisSnapshot>();
+    d->peers = cbe::DiagnoseSnapshot(*s, diagnosis_options, cbe::ToUnixSeconds(clock.Now()));
+    s->diagnosis = std::move(d);
+  });
   cbe::BirdRound bird_round(config.bird, &connector, &clock);
   cbe::PeriodicTask bird_task("bird", config.bird.interval,
                               [&] { store.Publish(&cbe::Snapshot::bird, bird_round.Run()); });
@@ -112,25 +133,32 @@ int Run(const Flags& flags) {
             [&] { store.Publish(&cbe::Snapshot::listener, probe_rounds.RunListener()); });
 
   cbe::HttpPages pages({flags.telemetry_path, config.bird.interval}, &store);
-  std::unique_ptr<prometheus::Exposer> exposer;
-  try {
-    exposer = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", *port, "num_threads",
-                                 std::to_string(kWebThreads), "request_timeout_ms", "10000"},
-        pages.Callbacks());
-  } catch (const std::exception& e) {
-    cbe::logging::Error("cannot listen", {{"address", flags.listen_address}, {"err", e.what()}});
+  // Least privilege before the first thread starts: CAP_NET_RAW for the probes, nothing else.
+  if (auto caps = cbe::DropCapabilities(cbe::NeededCapabilities(flags.listen_address)); !caps) {
+    cbe::logging::Error("cannot drop capabilities", {{"err", caps.error().message}});
     return 1;
+  } else if (caps->changed) {
+    cbe::logging::Info("dropped capabilities",
+                       {{"kept", caps->kept}, {"before", caps->before}, {"after", caps->after}});
   }
   auto collector = std::make_shared<cbe::Collector>(&store);
-  exposer->RegisterCollectable(collector, flags.telemetry_path);
+  cbe::WebServer::StartResult started = cbe::WebServer::Start(
+      {flags.listen_address, flags.telemetry_path, flags.web_config_file, kWebThreads}, &pages,
+      collector);
+  if (!started.server) {
+    for (const auto& e : started.errors) {
+      std::cerr << e << "\n";
+    }
+    return started.exit_code;
+  }
+  std::unique_ptr<cbe::WebServer>& web = started.server;  // web->Reload() re-reads its file.
 
   std::string sockets;
   for (const auto& s : config.bird.sockets) {
     sockets += (sockets.empty() ? "" : ",") + s;
   }
   std::string ports;
-  for (int p : exposer->GetListeningPorts()) {
+  for (int p : web->ListeningPorts()) {
     ports += (ports.empty() ? "" : ",") + std::to_string(p);
   }
   cbe::logging::Info("starting calico-bgp-exporter",
@@ -161,7 +189,7 @@ int Run(const Flags& flags) {
     t->Stop();
   }
   bird_task.Stop();
-  exposer.reset();
+  web.reset();
   return 0;
 }
 
@@ -180,6 +208,17 @@ int main(int argc, char** argv) {
   app.add_flag("--config.check", flags.config_check, "Validate the config file and exit");
   app.add_option("--log.level", flags.log_level, "debug, info, warn or error");
   app.add_option("--log.format", flags.log_format, "logfmt or json");
+  app.add_option("--web.config.file", flags.web_config_file,
+                 "exporter-toolkit web config: TLS, client certificates, basic auth, headers "
+                 "(docs/tls.md); re-read when it changes");
+  CLI::App* check = app.add_subcommand(
+      "check",
+      "Run one round now (BIRD and every enabled probe), print each session with its diagnosed "
+      "cause and next step, exit 0 if all are healthy, 1 if not, 2 on usage or config errors");
+  check->fallthrough();
+  check->add_option("--output", flags.check_output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+  check->callback([&] { flags.check = true; });
   app.set_version_flag("--version", std::string("calico-bgp-exporter ") + cbe::kVersion +
                                         " (revision " + cbe::kRevision + ", " +
                                         cbe::CompilerName() + ")");

@@ -4,6 +4,7 @@
 // snapshot and never waits on BIRD or the network.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,9 @@ struct PeerSnapshot {
   std::optional<double> keepalive_time_seconds;
   bird::RouteCounts routes;
   std::uint64_t state_changes_total = 0;
+  // The last BGP-level error ("BGP Error: ...", "Received: ...") since the session was last
+  // Established: BIRD replaces it with socket errors while it retries.
+  std::string bgp_error;
 };
 
 struct DaemonSnapshot {
@@ -50,6 +54,8 @@ struct DaemonSnapshot {
   bool graceful_restart_recovery = false;
   std::string daemon_message;
   std::vector<PeerSnapshot> peers;
+  // While BIRD is down: the sessions of its last good round, for the diagnosis only.
+  std::vector<PeerSnapshot> last_known_peers;
   std::uint64_t unparsed_lines_total = 0;
 };
 
@@ -87,6 +93,9 @@ struct ListenerSnapshot {
   ProbeRun run;
 };
 
+struct PeerDiagnosis;
+struct DiagnosisSnapshot;
+
 // Each part is null until its first round finished (or when the probe is disabled).
 struct Snapshot {
   std::shared_ptr<const BirdSnapshot> bird;
@@ -94,12 +103,21 @@ struct Snapshot {
   std::shared_ptr<const IcmpSnapshot> icmp;
   std::shared_ptr<const MtuSnapshot> mtu;
   std::shared_ptr<const ListenerSnapshot> listener;
+  // Derived from the parts above each time one of them changes.
+  std::shared_ptr<const DiagnosisSnapshot> diagnosis;
 };
 
 // Holds the latest snapshot. Producers publish their part; readers get an immutable copy.
 class SnapshotStore {
  public:
+  // Computes derived parts (the diagnosis) of a new snapshot before it is published.
+  using Deriver = std::function<void(Snapshot*)>;
+
   SnapshotStore() : current_(std::make_shared<const Snapshot>()) {}
+  void SetDeriver(Deriver deriver) {
+    std::lock_guard lock(mu_);
+    deriver_ = std::move(deriver);
+  }
 
   std::shared_ptr<const Snapshot> Get() const {
     std::lock_guard lock(mu_);
@@ -112,12 +130,16 @@ class SnapshotStore {
     std::lock_guard lock(mu_);
     auto next = std::make_shared<Snapshot>(*current_);
     (*next).*part = std::move(value);
+    if (deriver_) {
+      deriver_(next.get());
+    }
     current_ = std::move(next);
   }
 
  private:
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> current_;
+  Deriver deriver_;
 };
 
 }  // namespace cbe

@@ -58,6 +58,21 @@ StateTracker::Observation StateTracker::Observe(const std::string& protocol, std
   return obs;
 }
 
+std::string StateTracker::StickyBgpError(const std::string& protocol, bool established,
+                                         std::string_view last_error) {
+  auto it = entries_.find(protocol);
+  if (it == entries_.end()) {
+    return "";  // Observe() first.
+  }
+  Entry& e = it->second;
+  if (established) {
+    e.bgp_error.clear();
+  } else if (last_error.starts_with("BGP Error:") || last_error.starts_with("Received:")) {
+    e.bgp_error = last_error;
+  }
+  return e.bgp_error;
+}
+
 void StateTracker::Retain(const std::set<std::string>& present) {
   std::erase_if(entries_, [&](const auto& kv) { return !present.contains(kv.first); });
 }

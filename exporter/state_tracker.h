@@ -28,6 +28,10 @@ class StateTracker {
   Observation Observe(const std::string& protocol, std::string_view state,
                       std::string_view since_text, std::optional<bird::ResolvedTime> since);
 
+  // The last BGP-level error of a session that is not Established ("" once it is).
+  std::string StickyBgpError(const std::string& protocol, bool established,
+                             std::string_view last_error);
+
   // Forgets protocols not in `present`, so their series vanish and memory stays flat.
   void Retain(const std::set<std::string>& present);
 
@@ -39,6 +43,7 @@ class StateTracker {
     std::string since_text;
     std::optional<bird::ResolvedTime> since;
     std::uint64_t changes = 0;
+    std::string bgp_error;
   };
   std::unordered_map<std::string, Entry> entries_;
 };

@@ -84,3 +84,23 @@ TEST_CASE("tracker: vanished protocols are forgotten", "[unit]") {
 
 }  // namespace
 }  // namespace cbe
+
+namespace cbe {
+namespace {
+
+TEST_CASE("tracker: a BGP error outlives the socket errors of the retries", "[unit]") {
+  StateTracker t;
+  t.Observe("Global_1", "Idle", "06:00:00", std::nullopt);
+  CHECK(t.StickyBgpError("Global_1", false, "BGP Error: Bad peer AS") == "BGP Error: Bad peer AS");
+  CHECK(t.StickyBgpError("Global_1", false, "Socket: Connection reset by peer") ==
+        "BGP Error: Bad peer AS");
+  CHECK(t.StickyBgpError("Global_1", false, "Received: Bad BGP identifier") ==
+        "Received: Bad BGP identifier");
+  CHECK(t.StickyBgpError("Global_1", true, "") == "");
+  CHECK(t.StickyBgpError("Global_1", false, "Socket: Connection refused") == "");
+  CHECK(t.StickyBgpError("Unknown", false, "BGP Error: Bad peer AS") == "");
+  CHECK(t.size() == 1);
+}
+
+}  // namespace
+}  // namespace cbe

@@ -1,0 +1,515 @@
+#!/usr/bin/python3
+"""The benchmark of issue 7, run by bench/run inside the lab's observed namespace (P-a).
+
+bench/run creates the namespaces P-a, P-b, P-c (see birdlab.py) and calls this with
+`ip netns exec P-a`; everything this script starts is a child of P-a or runs in P-b, so
+bench/run's EXIT trap can clean up by namespace. Results: JSON for report.py.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import birdlab  # noqa: E402
+import measure  # noqa: E402
+
+OURS_PORT = 19101
+THEIRS_PORT = 19102
+FAKE_GREETING = {1: "BIRD 1.6.8", 2: "BIRD 2.0.12"}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Plan:
+    """How many samples to take; each phase also stops at its time budget."""
+
+    def __init__(self, quick):
+        self.quick = quick
+        self.seq_max, self.seq_budget = (40, 4.0) if quick else (200, 12.0)
+        self.conc_max_per_thread, self.conc_budget = (10, 4.0) if quick else (40, 12.0)
+        self.plain_max, self.plain_budget = (10, 2.0) if quick else (50, 4.0)
+        self.min_samples = 8
+        self.threads = 8
+        self.round_interval_s = 0.2
+        self.round_window_s = 3.0 if quick else 6.0
+        self.answer_reps = 7 if quick else 15
+
+
+# --- Phases ---------------------------------------------------------------------------------
+
+def timed_sequential(port, max_count, budget_s, min_count, gzip=True):
+    lat = []
+    deadline = time.monotonic() + budget_s
+    while len(lat) < max_count and (len(lat) < min_count or time.monotonic() < deadline):
+        lat += measure.sequential(port, 1, gzip=gzip)
+    return lat
+
+
+def latency_summary(lat):
+    return {"n": len(lat), "p50_ms": measure.percentile(lat, 50) * 1e3,
+            "p99_ms": measure.percentile(lat, 99) * 1e3, "max_ms": max(lat) * 1e3}
+
+
+def scrape_phases(port, pid, plan, n, rounds_cpu_per_s=0.0):
+    """Warm-up, sequential (gzip), sequential (identity), 8 concurrent; CPU over the first."""
+    for _ in range(5 if n >= 1000 else 20):
+        measure.scrape(port)
+    rss_warm = measure.rss_kib(pid)
+    meter = measure.CpuMeter(pid)
+    seq = timed_sequential(port, plan.seq_max, plan.seq_budget, plan.min_samples)
+    cpu = meter.stop()
+    # Background BIRD rounds that ran during the phase (ours only) are not scrape cost.
+    round_share = rounds_cpu_per_s * cpu["wall_s"]
+    cpu_per_scrape = {"sched_ms": max(0.0, cpu["sched_s"] - round_share) / len(seq) * 1e3,
+                      "stat_ms": max(0.0, cpu["stat_s"] - round_share) / len(seq) * 1e3,
+                      "raw_sched_s": cpu["sched_s"], "raw_stat_s": cpu["stat_s"],
+                      "rounds_subtracted_s": round_share, "scrapes": len(seq)}
+    rss_seq = measure.rss_kib(pid)
+    plain = timed_sequential(port, plan.plain_max, plan.plain_budget, plan.min_samples,
+                             gzip=False)
+    conc = measure.concurrent(port, plan.threads, plan.conc_max_per_thread, plan.conc_budget,
+                              max(1, plan.min_samples // 4), gzip=True)
+    _, status, body = measure.scrape(port, gzip=False)
+    _, _, gz = measure.scrape(port, gzip=True)
+    return {"seq": latency_summary(seq), "plain": latency_summary(plain),
+            "conc": latency_summary(conc), "cpu_per_scrape": cpu_per_scrape,
+            "bytes": len(body), "gzip_bytes": len(gz), "body": body.decode(errors="replace"),
+            "rss_warm_kib": rss_warm, "rss_seq_kib": rss_seq, "rss_kib": measure.rss_kib(pid)}
+
+
+PROBE_KINDS = ("tcp", "icmp", "mtu", "listener")
+
+
+def ours_config(sock, interval, timeout, probes):
+    """probes: None (no `probes:` key: a binary without probes), "off" (all disabled: the BIRD
+    path alone), "fast" (the defaults, but every probe every 2 s so its series fill quickly)."""
+    text = f"bird:\n  sockets: [{sock}]\n  interval: {interval}\n  timeout: {timeout}\n"
+    if probes == "off":
+        text += "probes:\n" + "".join(f"  {k}: {{enabled: false}}\n" for k in PROBE_KINDS)
+    elif probes == "fast":
+        text += "probes:\n" + "".join(f"  {k}: {{interval: 2s}}\n" for k in PROBE_KINDS)
+    return text
+
+
+def exporter_has_probes(args):
+    """True if the binary accepts the `probes:` section (the probes landed after issue 2)."""
+    path = os.path.join(args.work, "probe-check.yml")
+    with open(path, "w") as f:
+        f.write(ours_config("/tmp/x.ctl", "5s", "2s", "off"))
+    r = subprocess.run([args.exporter, f"--config.file={path}", "--config.check"],
+                       capture_output=True, text=True)
+    return r.returncode == 0
+
+
+def start_ours(args, work, tag, sock, interval, timeout, n, env=None, probes="off"):
+    conf = os.path.join(work, f"ours-{tag}.yml")
+    with open(conf, "w") as f:
+        f.write(ours_config(sock, interval, timeout, probes if args.has_probes else None))
+    proc = measure.Process([args.exporter, f"--config.file={conf}",
+                            f"--web.listen-address=127.0.0.1:{OURS_PORT}"],
+                           os.path.join(work, f"ours-{tag}.log"), env=env)
+
+    def ready():
+        _, status, body = measure.scrape(OURS_PORT, gzip=False, timeout=5)
+        text = body.decode(errors="replace")
+        return status == 200 and text.count("\ncalico_bgp_peer_up{") == n
+
+    measure.wait_until(ready, 30, f"calico-bgp-exporter sees {n} peers", proc)
+    if probes == "fast" and args.has_probes:
+        def probed():
+            _, _, body = measure.scrape(OURS_PORT, gzip=False, timeout=5)
+            text = body.decode(errors="replace")
+            return (text.count("\ncalico_bgp_peer_port_state{") >= n and
+                    text.count("\ncalico_bgp_peer_icmp_loss_ratio{") >= n)
+
+        measure.wait_until(probed, 60, f"probe series for {n} peers", proc, interval=0.5)
+        time.sleep(2.5)  # One more round of every probe (the MTU one is the slowest).
+    return proc
+
+
+def measure_ours(args, work, sock, n, plan):
+    res = {"exporter": "calico-bgp-exporter"}
+    # 1. Rounds: a short interval, no scrapes in the CPU window.
+    interval_ms = int(plan.round_interval_s * 1000)
+    proc = start_ours(args, work, "rounds", sock, f"{interval_ms}ms", f"{interval_ms}ms", n)
+    try:
+        time.sleep(1.0)
+        meter = measure.CpuMeter(proc.pid)
+        time.sleep(plan.round_window_s)
+        cpu = meter.stop()
+        durations = []
+        for _ in range(10):
+            _, _, body = measure.scrape(OURS_PORT, gzip=False)
+            durations += measure.sample_values(
+                body.decode(), 'calico_bgp_probe_duration_seconds{probe="bird"}')
+            time.sleep(plan.round_interval_s * 1.05)
+        round_wall = measure.median(durations)
+        rounds = cpu["wall_s"] / max(plan.round_interval_s, round_wall)
+        res["round"] = {"interval_s": plan.round_interval_s, "window_s": cpu["wall_s"],
+                        "rounds": rounds,
+                        "cpu_sched_ms": cpu["sched_s"] / rounds * 1e3,
+                        "cpu_stat_ms": cpu["stat_s"] / rounds * 1e3,
+                        "wall_ms": round_wall * 1e3,
+                        "wall_samples_ms": sorted(d * 1e3 for d in durations),
+                        "overran": round_wall > plan.round_interval_s * 0.8,
+                        "rss_kib": measure.rss_kib(proc.pid)}
+    finally:
+        proc.stop()
+    # 2. Scrapes: the default interval (5 s), the rounds that fall into a phase subtracted.
+    proc = start_ours(args, work, "scrapes", sock, "5s", "2s", n)
+    try:
+        per_s = res["round"]["cpu_sched_ms"] / 1e3 / 5.0
+        res.update(scrape_phases(OURS_PORT, proc.pid, plan, n, rounds_cpu_per_s=per_s))
+    finally:
+        proc.stop()
+    res.update(measure.analyse_exposition(res["body"]))
+    return res
+
+
+def measure_ours_variant(args, work, sock, n, plan, variant, round_cpu_ms):
+    """The scrape phases again in another setting (an experiment, not the product's numbers)."""
+    res = {"exporter": "calico-bgp-exporter", "variant": variant}
+    proc = start_ours(args, work, "variant-" + variant["tag"], sock, "5s", "2s", n,
+                      env=variant.get("env"), probes=variant.get("probes", "off"))
+    try:
+        res.update(scrape_phases(OURS_PORT, proc.pid, plan, n,
+                                 rounds_cpu_per_s=round_cpu_ms / 1e3 / 5.0))
+    finally:
+        proc.stop()
+    res.update(measure.analyse_exposition(res["body"]))
+    return res
+
+
+def measure_theirs(args, work, sock, version, n, plan):
+    argv = ["prometheus-bird-exporter", f"-bird.socket={sock}",
+            f"-web.listen-address=127.0.0.1:{THEIRS_PORT}", "-format.new=true"]
+    argv += ["-bird.v2"] if version >= 2 else ["-bird.ipv6=false"]
+    proc = measure.Process(argv, os.path.join(work, "bird_exporter.log"))
+
+    def ready():
+        _, status, body = measure.scrape(THEIRS_PORT, gzip=False, timeout=30)
+        text = body.decode(errors="replace")
+        up = [ln for ln in text.splitlines()
+              if ln.startswith("bird_protocol_up{") and 'proto="BGP"' in ln]
+        return status == 200 and len(up) == n
+
+    try:
+        measure.wait_until(ready, 60, f"bird_exporter sees {n} BGP protocols", proc)
+        res = {"exporter": "bird_exporter", "argv": argv}
+        res.update(scrape_phases(THEIRS_PORT, proc.pid, plan, n))
+    finally:
+        proc.stop()
+    res.update(measure.analyse_exposition(res["body"], bgp_only_label='proto="BGP"'))
+    # A scrape is a BIRD round for bird_exporter (one `show protocols all` per scrape).
+    res["round"] = {"cpu_sched_ms": res["cpu_per_scrape"]["sched_ms"],
+                    "cpu_stat_ms": res["cpu_per_scrape"]["stat_ms"],
+                    "wall_ms": res["plain"]["p50_ms"], "is_scrape": True}
+    return res
+
+
+def bird_answer(sock, reps):
+    """BIRD's own answer time for `show protocols all` (one connection, after the greeting)."""
+    times = []
+    with birdlab.BirdSocket(sock) as s:
+        status, _ = s.query("show status")
+        for _ in range(reps):
+            reply, dt = s.query("show protocols all")
+            times.append(dt)
+    return {"median_ms": measure.median(times) * 1e3, "min_ms": min(times) * 1e3,
+            "max_ms": max(times) * 1e3, "reps": reps, "reply_bytes": len(reply)}, reply, status
+
+
+def strip_bodies(case):
+    for key in ("ours", "theirs"):
+        case[key].pop("body", None)
+    for v in case.get("variants", []):
+        v.pop("body", None)
+    return case
+
+
+def variants(args):
+    out = []
+    if args.variant_env:
+        k, v = args.variant_env.split("=", 1)
+        out.append({"tag": "env", "label": f"..with {k}={v}", "env": {k: v}, "cpu_valid": True})
+    if args.has_probes and args.variant_probes:
+        out.append({"tag": "probes", "label": "..probes on (2s)", "probes": "fast",
+                    "cpu_valid": False})
+    return out
+
+
+def run_pair(args, work, sock, version, n, plan, case):
+    log(f"  calico-bgp-exporter ...")
+    case["ours"] = measure_ours(args, work, sock, n, plan)
+    if n >= args.variant_min_n:
+        case["variants"] = []
+        for variant in variants(args):
+            log(f"  calico-bgp-exporter {variant['label']} (experiment) ...")
+            case["variants"].append(measure_ours_variant(
+                args, work, sock, n, plan, variant, case["ours"]["round"]["cpu_sched_ms"]))
+    log(f"  bird_exporter ...")
+    case["theirs"] = measure_theirs(args, work, sock, version, n, plan)
+    o, t = case["ours"], case["theirs"]
+    log(f"  seq p50 {o['seq']['p50_ms']:.2f} vs {t['seq']['p50_ms']:.2f} ms, "
+        f"bytes {o['bytes']} vs {t['bytes']}, RSS {o['rss_kib']} vs {t['rss_kib']} KiB")
+    return strip_bodies(case)
+
+
+def run_lab_case(args, version, n, plan):
+    work = os.path.join(args.work, f"bird{version}-n{n}")
+    os.makedirs(os.path.join(work, "a"), exist_ok=True)
+    os.makedirs(os.path.join(work, "b"), exist_ok=True)
+    binary = birdlab.BIRD1 if version == 1 else os.path.join(args.bird2, "usr/sbin/bird")
+    files = {}
+    for node, text in (("a", birdlab.observed_config(version, n, f"{work}/a/bird.log",
+                                                      args.connects_per_second)),
+                       ("b", birdlab.peer_config(version, n, f"{work}/b/bird.log"))):
+        files[node] = (f"{work}/{node}/bird.conf", f"{work}/{node}/bird.ctl",
+                       f"{work}/{node}/bird.pid")
+        with open(files[node][0], "w") as f:
+            f.write(text)
+    peer = birdlab.Daemon(binary, f"{args.netns_prefix}-b", *files["b"])
+    observed = birdlab.Daemon(binary, None, *files["a"])
+    case = {"source": "lab", "version": version, "n": n}
+    log(f"BIRD {version} lab, N={n}: starting")
+    try:
+        peer.start()
+        observed.start()
+        case["establish_s"] = birdlab.wait_established(
+            files["a"][1], n // 2, n, args.establish_deadline, progress=log)
+        est, total = birdlab.count_bgp_states(files["a"][1])
+        case["established"], case["bgp_protocols"] = est, total
+        log(f"  {est}/{total} Established after {case['establish_s']:.1f} s")
+        time.sleep(1.0)  # Let the last OPEN/UPDATE exchanges settle.
+        case["bird_answer"], reply, status = bird_answer(files["a"][1], plan.answer_reps)
+        log(f"  BIRD answers `show protocols all` ({len(reply)} bytes) in "
+            f"{case['bird_answer']['median_ms']:.2f} ms (median)")
+        if n == max(args.sizes):
+            rec = os.path.join(args.work, "recorded")
+            os.makedirs(rec, exist_ok=True)
+            with open(f"{rec}/bird{version}-n{n}-show_protocols_all.raw", "wb") as f:
+                f.write(reply)
+            with open(f"{rec}/bird{version}-n{n}-show_status.raw", "wb") as f:
+                f.write(status)
+        run_pair(args, work, files["a"][1], version, n, plan, case)
+        est2, total2 = birdlab.count_bgp_states(files["a"][1])
+        case["established_after"] = est2
+        if est2 != est:
+            log(f"  WARNING: {est2} Established after the measurements (was {est})")
+    finally:
+        observed.stop()
+        peer.stop()
+    return case
+
+
+def start_fake(args, work, version, protocols_file, status_file):
+    sock = os.path.join(work, "bird.ctl")
+    proc = measure.Process([sys.executable, os.path.join(args.bench_dir, "fake_bird.py"),
+                            "serve", "--socket", sock, "--greeting", FAKE_GREETING[version],
+                            "--status", status_file, "--protocols", protocols_file],
+                           os.path.join(work, "fake_bird.log"))
+
+    def ready():
+        with birdlab.BirdSocket(sock, timeout=2):
+            return True
+
+    measure.wait_until(ready, 20, "fake BIRD answers", proc)
+    return proc, sock
+
+
+def fake_stats(sock):
+    with birdlab.BirdSocket(sock, timeout=5) as s:
+        reply, _ = s.query("fake stats")
+    text = reply.decode().strip()[5:]
+    return {k: int(v) for k, v in (kv.split("=", 1) for kv in text.split())}
+
+
+def recorded(args, version):
+    rec = os.path.join(args.work, "recorded")
+    n = max(args.sizes)
+    p = f"{rec}/bird{version}-n{n}-show_protocols_all.raw"
+    s = f"{rec}/bird{version}-n{n}-show_status.raw"
+    if not (os.path.exists(p) and os.path.exists(s)):
+        raise RuntimeError(f"no recording of the BIRD {version} N={n} lab in this run")
+    return p, s, n
+
+
+def run_fake_case(args, version, n, plan):
+    work = os.path.join(args.work, f"fake{version}-n{n}")
+    os.makedirs(work, exist_ok=True)
+    src, status, src_n = recorded(args, version)
+    scaled = os.path.join(work, "show_protocols_all.raw")
+    subprocess.run([sys.executable, os.path.join(args.bench_dir, "fake_bird.py"), "scale",
+                    "--in", src, "--out", scaled, "--protocols", str(n)], check=True)
+    log(f"fake BIRD {version}, N={n} (recorded N={src_n} lab reply, scaled): starting")
+    proc, sock = start_fake(args, work, version, scaled, status)
+    case = {"source": "fake", "version": version, "n": n, "recorded_from_n": src_n}
+    try:
+        case["bird_answer"], reply, _ = bird_answer(sock, plan.answer_reps)
+        log(f"  fake BIRD answers ({len(reply)} bytes) in "
+            f"{case['bird_answer']['median_ms']:.2f} ms (median)")
+        run_pair(args, work, sock, version, n, plan, case)
+    finally:
+        proc.stop()
+    return case
+
+
+def run_soak(args, version, rounds):
+    work = os.path.join(args.work, "soak")
+    os.makedirs(work, exist_ok=True)
+    src, status, n = recorded(args, version)
+    log(f"soak: calico-bgp-exporter, {rounds} rounds at 10ms against fake BIRD {version} N={n}")
+    fake, sock = start_fake(args, work, version, src, status)
+    res = {"version": version, "n": n, "interval": "10ms", "timeout": "10ms",
+           "rounds_target": rounds, "samples": []}
+    try:
+        proc = start_ours(args, work, "soak", sock, "10ms", "10ms", n)
+        try:
+            t0 = time.monotonic()
+            base = fake_stats(sock).get("show_protocols_all", 0)
+            next_mark = 100
+            while True:
+                done = fake_stats(sock).get("show_protocols_all", 0) - base
+                if done >= next_mark:
+                    res["samples"].append({"rounds": done, "rss_kib": measure.rss_kib(proc.pid),
+                                           "t_s": time.monotonic() - t0})
+                    if next_mark >= rounds:
+                        break
+                    next_mark = 1000 if next_mark == 100 else next_mark + 1000
+                if not proc.alive():
+                    raise RuntimeError("calico-bgp-exporter died during the soak")
+                if time.monotonic() - t0 > args.soak_deadline:
+                    raise TimeoutError(f"soak: only {done} rounds in {args.soak_deadline} s")
+                time.sleep(0.05)
+            _, _, body = measure.scrape(OURS_PORT, gzip=False)
+            text = body.decode()
+            res["bird_up_at_end"] = measure.metric_values(text, "calico_bgp_bird_up")
+            res["peers_at_end"] = text.count("\ncalico_bgp_peer_up{")
+            res["wall_s"] = time.monotonic() - t0
+            with open(f"/proc/{proc.pid}/status") as f:
+                res["vmhwm_kib"] = int(next(ln for ln in f if ln.startswith("VmHWM:")).split()[1])
+        finally:
+            proc.stop()
+        with open(os.path.join(work, "ours-soak.log"), errors="replace") as f:
+            logtext = f.read()
+        res["bird_down_transitions"] = len(re.findall(r'msg="BIRD is down"', logtext))
+    finally:
+        fake.stop()
+    s = res["samples"]
+    res["rss_start_kib"], res["rss_end_kib"] = s[0]["rss_kib"], s[-1]["rss_kib"]
+    res["rss_max_kib"] = max(x["rss_kib"] for x in s)
+    log(f"  RSS {res['rss_start_kib']} KiB at {s[0]['rounds']} rounds -> "
+        f"{res['rss_end_kib']} KiB at {s[-1]['rounds']} rounds ({res['wall_s']:.0f} s)")
+    return res
+
+
+def run_parser_bench(args):
+    if not args.parser_bench:
+        return {"skipped": "no parser_bench binary"}
+    env = dict(os.environ)
+    rec = os.path.join(args.work, "recorded")
+    if os.path.isdir(rec):
+        env["CBE_BENCH_RECORDED"] = ":".join(
+            os.path.join(rec, f) for f in sorted(os.listdir(rec)) if "show_protocols_all" in f)
+    out = os.path.join(args.work, "parser_bench.json")
+    log("parser_bench ...")
+    subprocess.run([args.parser_bench, "--benchmark_format=console",
+                    f"--benchmark_out={out}", "--benchmark_out_format=json",
+                    f"--benchmark_min_time={0.05 if args.quick else 0.3}"],
+                   env=env, check=True, stdout=sys.stderr)
+    with open(out) as f:
+        data = json.load(f)
+    return {"context": {k: data["context"].get(k) for k in
+                        ("num_cpus", "mhz_per_cpu", "library_build_type", "cpu_scaling_enabled")},
+            "benchmarks": [{"name": b["name"], "bytes_per_second": b.get("bytes_per_second"),
+                            "real_time": b.get("real_time"), "time_unit": b.get("time_unit"),
+                            "bytes": b.get("bytes")}
+                           for b in data["benchmarks"] if b.get("run_type") != "aggregate"]}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--work", required=True)
+    p.add_argument("--netns-prefix", required=True)
+    p.add_argument("--bench-dir", default=os.path.dirname(os.path.abspath(__file__)))
+    p.add_argument("--exporter", required=True)
+    p.add_argument("--bird2", required=True, help="dpkg -x of bird2 (usr/sbin/bird inside)")
+    p.add_argument("--parser-bench", default="")
+    p.add_argument("--versions", default="1,2")
+    p.add_argument("--sizes", default="10,100,1000")
+    p.add_argument("--fake-sizes", default="5000")
+    p.add_argument("--fake-versions", default="2")
+    p.add_argument("--soak-rounds", type=int, default=10000)
+    p.add_argument("--soak-deadline", type=float, default=400)
+    p.add_argument("--establish-deadline", type=float, default=300)
+    p.add_argument("--connects-per-second", type=int, default=100)
+    p.add_argument("--variant-env", default="MALLOC_ARENA_MAX=1",
+                   help="an extra run of ours with this VAR=VALUE (empty: none)")
+    p.add_argument("--variant-probes", type=int, default=1,
+                   help="1: an extra run of ours with its probes on (if the binary has them)")
+    p.add_argument("--variant-min-n", type=int, default=1000)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    args.sizes = [int(x) for x in args.sizes.split(",") if x]
+    versions = [int(x) for x in args.versions.split(",") if x]
+    fake_sizes = [int(x) for x in args.fake_sizes.split(",") if x]
+    fake_versions = [int(x) for x in args.fake_versions.split(",") if x]
+    plan = Plan(args.quick)
+    args.has_probes = exporter_has_probes(args)
+
+    started = time.time()
+    results = {"meta": {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                        "loadavg_start": os.getloadavg(),
+                        "host": platform.node(), "kernel": platform.release(),
+                        "cpus": os.cpu_count(), "quick": args.quick,
+                        "exporter": args.exporter, "exporter_has_probes": args.has_probes,
+                        "versions": {}},
+               "cases": [], "soak": None, "parser": None}
+    for cmd in ([args.exporter, "--version"], ["prometheus-bird-exporter", "-version"],
+                [birdlab.BIRD1, "--version"],
+                [os.path.join(args.bird2, "usr/sbin/bird"), "--version"]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        out = (r.stdout + r.stderr).strip().splitlines()
+        text = " ".join(out[:2]) if out and out[0] == "bird_exporter" else out[0]
+        results["meta"]["versions"][os.path.basename(cmd[0]) + (
+            "2" if "bird2" in cmd[0] else "")] = text
+
+    def save():
+        results["meta"]["duration_s"] = time.time() - started
+        results["meta"]["loadavg_end"] = os.getloadavg()
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+
+    def add(case_fn, *a):
+        load0 = os.getloadavg()[0]
+        case = case_fn(*a)
+        case["loadavg1"] = [load0, os.getloadavg()[0]]
+        results["cases"].append(case)
+        save()
+
+    for version in versions:
+        for n in args.sizes:
+            add(run_lab_case, args, version, n, plan)
+    for version in fake_versions:
+        for n in fake_sizes:
+            add(run_fake_case, args, version, n, plan)
+    if args.soak_rounds > 0:
+        results["soak"] = run_soak(args, fake_versions[0] if fake_versions else versions[-1],
+                                   args.soak_rounds)
+        save()
+    results["parser"] = run_parser_bench(args)
+    save()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Measuring an exporter process: scrapes (latency, bytes, series), RSS, CPU."""
+
+import http.client
+import os
+import re
+import statistics
+import subprocess
+import threading
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+def scrape(port, path="/metrics", gzip=True, timeout=60.0):
+    """One scrape on a new connection, as Prometheus does it (Accept-Encoding: gzip).
+
+    Returns (seconds from connect to the last body byte, HTTP status, body bytes).
+    """
+    headers = {"Accept": "text/plain;version=0.0.4;q=1,*/*;q=0.1",
+               "Accept-Encoding": "gzip" if gzip else "identity",
+               "User-Agent": "cbe-bench"}
+    start = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        status = resp.status
+    finally:
+        conn.close()
+    return time.perf_counter() - start, status, body
+
+
+def sequential(port, count, gzip=True):
+    lat = []
+    for _ in range(count):
+        dt, status, _ = scrape(port, gzip=gzip)
+        if status != 200:
+            raise RuntimeError(f"HTTP {status} from :{port}")
+        lat.append(dt)
+    return lat
+
+
+def concurrent(port, threads, max_per_thread, budget_s, min_per_thread, gzip=True):
+    """`threads` scrapers, each scraping back to back until it has `max_per_thread` samples
+    or the budget is spent (but at least `min_per_thread`). Returns all latencies."""
+    lat = []
+    errors = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+    box = {}
+
+    def worker():
+        mine = []
+        try:
+            barrier.wait()
+            if "deadline" not in box:
+                box.setdefault("deadline", time.monotonic() + budget_s)
+            while len(mine) < max_per_thread and (
+                    len(mine) < min_per_thread or time.monotonic() < box["deadline"]):
+                dt, status, _ = scrape(port, gzip=gzip)
+                if status != 200:
+                    raise RuntimeError(f"HTTP {status}")
+                mine.append(dt)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        with lock:
+            lat.extend(mine)
+
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} scraper(s) failed: {errors[0]}")
+    return lat
+
+
+def percentile(values, p):
+    """Nearest-rank percentile (p in 0..100)."""
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = max(0, min(len(v) - 1, int(-(-p * len(v) // 100)) - 1))
+    return v[k]
+
+
+# --- /proc ----------------------------------------------------------------------------------
+
+def cpu_stat_seconds(pid):
+    """utime + stime of the whole process (all threads, dead ones included), 1/CLK_TCK steps."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_sched_seconds(pid):
+    """Sum of the threads' sum_exec_runtime (/proc/PID/task/*/schedstat, nanoseconds)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError):
+            pass
+    return total / 1e9
+
+
+class CpuMeter:
+    """CPU of a process over a window, both ways (schedstat: ns; stat: clock ticks)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.sched0 = cpu_sched_seconds(pid)
+        self.stat0 = cpu_stat_seconds(pid)
+        self.t0 = time.monotonic()
+
+    def stop(self):
+        return {"sched_s": cpu_sched_seconds(self.pid) - self.sched0,
+                "stat_s": cpu_stat_seconds(self.pid) - self.stat0,
+                "wall_s": time.monotonic() - self.t0}
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+# --- Exposition -----------------------------------------------------------------------------
+
+SERIES_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+\S+")
+
+
+def analyse_exposition(text, bgp_only_label=None):
+    """Counts series, and those of one peer (a `protocol=`, `peer=` or `name=` label).
+
+    bgp_only_label: a label that must also be present for a series to count as per-peer
+    (bird_exporter: `proto="BGP"`, so its Kernel/Device/Static/Direct series do not count).
+    """
+    series = per_protocol = 0
+    families = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = SERIES_RE.match(line)
+        if not m:
+            continue
+        series += 1
+        labels = m.group(2) or ""
+        if re.search(r'[{,](protocol|peer|name)="', labels) and (
+                bgp_only_label is None or bgp_only_label in labels):
+            per_protocol += 1
+            families[m.group(1)] = families.get(m.group(1), 0) + 1
+    return {"series": series, "per_protocol_series": per_protocol, "families": families}
+
+
+def metric_values(text, name):
+    """All sample values of one metric name (any labels)."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            out.append(float(line.rsplit(None, 1)[1]))
+    return out
+
+
+def sample_values(text, series):
+    """Values of the samples whose line starts with `series` (a name with labels)."""
+    return [float(line.rsplit(None, 1)[1]) for line in text.splitlines()
+            if line.startswith(series + " ")]
+
+
+# --- Processes ------------------------------------------------------------------------------
+
+class Process:
+    """A started exporter; output goes to a log file."""
+
+    def __init__(self, argv, log_path, env=None):
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        full_env = dict(os.environ, **env) if env else None
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=full_env)
+        self.pid = self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+
+
+def wait_until(predicate, deadline_s, what, proc=None, interval=0.05):
+    deadline = time.monotonic() + deadline_s
+    last_err = None
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            with open(proc.log_path, "rb") as f:
+                tail = f.read()[-2000:].decode(errors="replace")
+            raise RuntimeError(f"{what}: process exited ({proc.argv[0]}): {tail}")
+        try:
+            if predicate():
+                return
+        except (OSError, http.client.HTTPException) as e:
+            last_err = e
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not reached within {deadline_s:.0f} s (last error: {last_err})")
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")

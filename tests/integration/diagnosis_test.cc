@@ -1,0 +1,171 @@
+// One diagnosis per session against real BIRD 1.6 daemons in the lab (lab.sh): every cause the
+// lab can produce, each reported within a few rounds, and `check` printing it with exit code 1.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "lab.h"
+
+namespace cbe::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kPort = 9844;
+// Rounds of 1 s (BIRD and every probe): two rounds plus the probes' own timeouts.
+constexpr auto kCauseDeadline = 10s;
+
+std::string Config(const Lab& lab) {
+  return lab.WriteFile("diagnosis.yml",
+                       "bird:\n"
+                       "  sockets: [" + lab.SocketPath("a") + "]\n"
+                       "  interval: 1s\n"
+                       "  timeout: 1s\n"
+                       "probes:\n"
+                       "  tcp: {interval: 1s, timeout: 500ms}\n"
+                       "  icmp: {interval: 1s, timeout: 500ms, count: 2}\n"
+                       "  mtu: {interval: 5s, timeout: 300ms}\n"
+                       "  listener: {interval: 1s}\n");
+}
+
+void Append(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::app) << text;
+}
+
+class Diagnosed {
+ public:
+  Diagnosed()
+      : lab_(BirdFlavour::kBird1),
+        exporter_(lab_.Netns("a"), Config(lab_), kPort, lab_.Dir() + "/exporter.log") {}
+
+  Lab& lab() { return lab_; }
+
+  // Waits until the exporter reports `cause` for `protocol`.
+  void ExpectCause(const std::string& protocol, const std::string& cause) {
+    std::string metrics;
+    const bool ok = PollUntil(kCauseDeadline, [&] {
+      try {
+        metrics = exporter_.Get("/metrics");
+      } catch (const std::exception& e) {
+        metrics = e.what();
+        return false;
+      }
+      return MetricValue(metrics, "calico_bgp_peer_diagnosis",
+                         {{"protocol", protocol}, {"cause", cause}}) == 1.0;
+    });
+    INFO(protocol << " expected " << cause << "\n"
+                  << GrepLines(metrics, "calico_bgp_peer_diagnosis") << "--- page ---\n"
+                  << GrepLines(metrics, "port_state") << "--- lab ---\n"
+                  << lab_.Status() << "--- log ---\n"
+                  << exporter_.LogTail(3000));
+    CHECK(ok);
+  }
+
+  // `check` in node a's namespace: its output and exit code.
+  CommandResult Check() {
+    return RunCommand({"ip", "netns", "exec", lab_.Netns("a"), CBE_EXPORTER_PATH, "check",
+                       "--config.file=" + lab_.Dir() + "/diagnosis.yml"},
+                      30s);
+  }
+
+ private:
+  Lab lab_;
+  ExporterProcess exporter_;
+};
+
+TEST_CASE("diagnosis: one cause per session on real BIRD", "[integration][diagnosis]") {
+  Diagnosed d;
+  // A peer with no route at all: added to a's config.
+  Append(d.lab().Dir() + "/a/bird.conf",
+         "protocol bgp Global_10_97_0_1 from bgp_template {\n"
+         "  neighbor 10.97.0.1 as 64512;\n"
+         "  source address 10.99.0.5;\n"
+         "}\n");
+  d.lab().Birdc("a", "configure");
+
+  d.ExpectCause("Mesh_10_99_0_1", "healthy");
+  d.ExpectCause("Mesh_10_99_0_2", "port_closed");         // c: no BIRD at all.
+  d.ExpectCause("Global_10_99_0_4", "as_mismatch");       // a says AS 65000, e is 64512.
+  d.ExpectCause("Mesh_10_99_0_6", "router_id_conflict");  // f uses a's router ID.
+  d.ExpectCause("Mesh_10_99_0_8", "peer_unreachable");    // h does not exist.
+  d.ExpectCause("Global_10_97_0_1", "peer_unreachable");  // No route.
+
+  SECTION("check prints the causes and exits 1") {
+    const CommandResult r = d.Check();
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("Global_10_99_0_4") != std::string::npos);
+    CHECK(r.out.find("as_mismatch") != std::string::npos);
+    CHECK(r.out.find("router_id_conflict") != std::string::npos);
+    CHECK(r.out.find("port_closed") != std::string::npos);
+    CHECK(r.out.find("next step:") != std::string::npos);
+  }
+  SECTION("an operator's disable") {
+    d.lab().Birdc("a", "disable Mesh_10_99_0_7");
+    d.ExpectCause("Mesh_10_99_0_7", "admin_down");
+  }
+  SECTION("a firewall dropping 179 on the peer") {
+    RunCommand({"ip", "netns", "exec", d.lab().Netns("b"), "iptables", "-A", "INPUT", "-p", "tcp",
+                "--dport", "179", "-j", "DROP"});
+    d.lab().Birdc("a", "restart Mesh_10_99_0_1");
+    d.ExpectCause("Mesh_10_99_0_1", "port_filtered");
+  }
+  SECTION("a firewall rejecting 179 on the peer") {
+    RunCommand({"ip", "netns", "exec", d.lab().Netns("b"), "iptables", "-A", "INPUT", "-p", "tcp",
+                "--dport", "179", "-j", "REJECT"});
+    d.lab().Birdc("a", "restart Mesh_10_99_0_1");
+    d.ExpectCause("Mesh_10_99_0_1", "port_filtered");
+  }
+  SECTION("the peer's BIRD stopped") {
+    d.lab().BirdStop("b");
+    d.ExpectCause("Mesh_10_99_0_1", "port_closed");
+  }
+  SECTION("this node's BIRD does not listen on 179") {
+    // g connects to a (a is passive towards g); with a listening elsewhere g is refused.
+    Append(d.lab().Dir() + "/a/bird.conf", "listen bgp port 1179;\n");
+    d.lab().BirdStop("a");
+    d.lab().BirdStart("a");
+    d.ExpectCause("Mesh_10_99_0_7", "local_not_listening");
+  }
+  SECTION("this node's BIRD killed") {
+    d.lab().BirdKill("a");
+    d.ExpectCause("Mesh_10_99_0_1", "bird_down");
+    d.ExpectCause("Global_10_99_0_4", "bird_down");
+    const CommandResult r = d.Check();
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("DOWN") != std::string::npos);
+  }
+}
+
+TEST_CASE("diagnosis: check exits 0 when every session is healthy", "[integration][diagnosis]") {
+  Lab lab(BirdFlavour::kBird1);
+  // Only the healthy sessions of a: drop the others from its config.
+  for (const char* name : {"Mesh_10_99_0_2", "Global_10_99_0_4", "Mesh_10_99_0_6",
+                           "Mesh_10_99_0_8"}) {
+    lab.RemoveProtocol("a", name);
+  }
+  const std::string config = Config(lab);
+  CommandResult r;
+  const bool healthy = PollUntil(40s, [&] {
+    r = RunCommand({"ip", "netns", "exec", lab.Netns("a"), CBE_EXPORTER_PATH, "check",
+                    "--config.file=" + config, "--output", "json"},
+                   30s);
+    return r.exit_code == 0;
+  });
+  INFO(r.out << r.err);
+  CHECK(healthy);
+  CHECK(r.out.find("\"healthy\": true") != std::string::npos);
+  const CommandResult usage = RunCommand({CBE_EXPORTER_PATH, "check", "--output", "yaml"});
+  CHECK(usage.exit_code == 2);
+  const CommandResult bad_config =
+      RunCommand({CBE_EXPORTER_PATH, "check", "--config.file=/nonexistent.yml"});
+  CHECK(bad_config.exit_code == 2);
+}
+
+}  // namespace
+}  // namespace cbe::testing

@@ -1,0 +1,265 @@
+#include "exporter/diagnosis.h"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "exporter/check.h"
+
+namespace cbe {
+namespace {
+
+using probes::PortState;
+
+// A session that is down, with no evidence at all yet.
+Evidence Down() {
+  Evidence e;
+  e.protocol_state = "start";
+  e.bgp_state = "Active";
+  e.state_age_seconds = 3600;
+  return e;
+}
+
+struct Row {
+  const char* name;
+  Evidence evidence;
+  Cause expected;
+};
+
+std::vector<Row> Table() {
+  std::vector<Row> rows;
+  const auto add = [&](const char* name, Cause expected, auto&& edit) {
+    Evidence e = Down();
+    edit(e);
+    rows.push_back({name, e, expected});
+  };
+  add("Established is healthy", Cause::kHealthy, [](Evidence& e) {
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+    e.port = PortState::kFiltered;  // A port check does not override a working session.
+  });
+  add("BIRD down beats everything", Cause::kBirdDown, [](Evidence& e) {
+    e.bird_up = false;
+    e.bgp_state = "Established";
+  });
+  add("disabled: down with no error", Cause::kAdminDown, [](Evidence& e) {
+    e.protocol_state = "down";
+    e.bgp_state = "Down";
+    e.port = PortState::kClosed;
+  });
+  add("wrong AS on this side", Cause::kAsMismatch, [](Evidence& e) {
+    e.last_error = "BGP Error: Bad peer AS";
+    e.port = PortState::kOpen;
+  });
+  add("wrong AS on the other side", Cause::kAsMismatch,
+      [](Evidence& e) { e.last_error = "Received: Bad peer AS"; });
+  add("wrong AS seen earlier, a socket error now", Cause::kAsMismatch, [](Evidence& e) {
+    e.last_error = "Socket: Connection reset by peer";
+    e.bgp_error = "BGP Error: Bad peer AS";
+  });
+  add("AS mismatch beats a filtered port", Cause::kAsMismatch, [](Evidence& e) {
+    e.last_error = "BGP Error: Bad peer AS";
+    e.port = PortState::kFiltered;
+  });
+  add("duplicate router ID", Cause::kRouterIdConflict,
+      [](Evidence& e) { e.last_error = "BGP Error: Bad BGP identifier"; });
+  add("hold timer with a smaller path MTU", Cause::kHoldTimerExpiredMtu, [](Evidence& e) {
+    e.last_error = "BGP Error: Hold timer expired";
+    e.interface_mtu = 1500;
+    e.path_mtu = 1400;
+  });
+  add("hold timer, MTU fine", Cause::kHoldTimerExpired, [](Evidence& e) {
+    e.last_error = "Received: Hold timer expired";
+    e.interface_mtu = 1500;
+    e.path_mtu = 1500;
+  });
+  add("hold timer, MTU not measured", Cause::kHoldTimerExpired,
+      [](Evidence& e) { e.last_error = "BGP Error: Hold timer expired"; });
+  add("ICMP host unreachable", Cause::kPeerUnreachable, [](Evidence& e) {
+    e.port = PortState::kUnreachable;
+    e.port_reason = "icmp type 3 code 1 (host unreachable)";
+  });
+  add("no answer on 179 and no echo either", Cause::kPeerUnreachable, [](Evidence& e) {
+    e.port = PortState::kFiltered;
+    e.icmp_loss_ratio = 1.0;
+  });
+  add("filtered port, the peer answers echo", Cause::kPortFiltered, [](Evidence& e) {
+    e.bgp_state = "Connect";
+    e.port = PortState::kFiltered;
+    e.icmp_loss_ratio = 0.0;
+  });
+  add("filtered port, ICMP not measured", Cause::kPortFiltered,
+      [](Evidence& e) { e.port = PortState::kFiltered; });
+  add("closed port", Cause::kPortClosed, [](Evidence& e) {
+    e.port = PortState::kClosed;
+    e.last_error = "Socket: Connection refused";
+  });
+  add("passive and nothing listens here", Cause::kLocalNotListening, [](Evidence& e) {
+    e.bgp_state = "Passive";
+    e.local_listener = false;
+    e.port = PortState::kOpen;
+  });
+  add("the peer listens but we do not", Cause::kLocalNotListening, [](Evidence& e) {
+    e.local_listener = false;
+    e.port = PortState::kOpen;
+  });
+  add("not listening here, but the peer's port is closed: the peer first", Cause::kPortClosed,
+      [](Evidence& e) {
+        e.local_listener = false;
+        e.port = PortState::kClosed;
+      });
+  add("peer clock off by 2.5 s", Cause::kClockSkew, [](Evidence& e) {
+    e.port = PortState::kOpen;
+    e.peer_clock_offset_seconds = -2.5;
+  });
+  add("NTP offset beyond the threshold", Cause::kClockSkew, [](Evidence& e) {
+    e.port = PortState::kOpen;
+    e.ntp_offset_seconds = 0.3;
+  });
+  add("a small offset is no cause", Cause::kUnknown, [](Evidence& e) {
+    e.port = PortState::kOpen;
+    e.peer_clock_offset_seconds = 0.01;
+  });
+  add("OpenSent", Cause::kNegotiating, [](Evidence& e) {
+    e.bgp_state = "OpenSent";
+    e.port = PortState::kOpen;
+  });
+  add("OpenConfirm", Cause::kNegotiating, [](Evidence& e) { e.bgp_state = "OpenConfirm"; });
+  add("changed seconds ago", Cause::kNegotiating, [](Evidence& e) {
+    e.port = PortState::kOpen;
+    e.state_age_seconds = 5;
+  });
+  add("a firewall beats a recent change", Cause::kPortFiltered, [](Evidence& e) {
+    e.port = PortState::kFiltered;
+    e.state_age_seconds = 5;
+  });
+  add("nothing measured", Cause::kUnknown, [](Evidence&) {});
+  add("open port, no error, long down", Cause::kUnknown,
+      [](Evidence& e) { e.port = PortState::kOpen; });
+  return rows;
+}
+
+TEST_CASE("diagnosis: evidence to cause, with precedence", "[unit]") {
+  for (const Row& row : Table()) {
+    CAPTURE(row.name);
+    const Diagnosis d = Diagnose(row.evidence);
+    CAPTURE(d.evidence);
+    CHECK(CauseName(d.cause) == CauseName(row.expected));
+    CHECK_FALSE(d.evidence.empty());
+  }
+}
+
+TEST_CASE("diagnosis: the table covers every cause", "[unit]") {
+  std::set<Cause> covered;
+  for (const Row& row : Table()) {
+    covered.insert(row.expected);
+  }
+  for (Cause c : AllCauses()) {
+    CAPTURE(CauseName(c));
+    CHECK(covered.contains(c));
+    CHECK_FALSE(NextStep(c).empty());
+  }
+}
+
+TEST_CASE("diagnosis: unknown keeps the raw evidence", "[unit]") {
+  Evidence e = Down();
+  e.last_error = "Socket: Connection closed";
+  e.port = PortState::kOpen;
+  e.icmp_loss_ratio = 0.0;
+  const Diagnosis d = Diagnose(e);
+  CHECK(d.cause == Cause::kUnknown);
+  CHECK(d.evidence ==
+        "state start/Active, last error: Socket: Connection closed, port 179: open, ICMP loss 0");
+}
+
+Snapshot Diagnosed() {
+  auto bird = std::make_shared<BirdSnapshot>();
+  DaemonSnapshot up;
+  up.daemon = "bird";
+  up.socket = "/var/run/calico/bird.ctl";
+  up.up = true;
+  up.version = "1.6.8";
+  up.router_id = "10.0.0.5";
+  PeerSnapshot ok;
+  ok.protocol = "Mesh_10_0_0_1";
+  ok.peer = "10.0.0.1";
+  ok.peer_type = "node_mesh";
+  ok.state = "Established";
+  ok.protocol_state = "up";
+  ok.up = true;
+  ok.state_change_timestamp = 1000;
+  PeerSnapshot bad = ok;
+  bad.protocol = "Mesh_10_0_0_2";
+  bad.peer = "10.0.0.2";
+  bad.state = "Active";
+  bad.protocol_state = "start";
+  bad.up = false;
+  up.peers = {ok, bad};
+  DaemonSnapshot down;
+  down.daemon = "bird6";
+  down.socket = "/var/run/calico/bird6.ctl";
+  down.up = false;
+  down.error = "connect: Connection refused";
+  PeerSnapshot v6 = ok;
+  v6.protocol = "Mesh_fd00__1";
+  v6.peer = "fd00::1";
+  down.last_known_peers = {v6};
+  bird->daemons = {up, down};
+  auto tcp = std::make_shared<TcpSnapshot>();
+  tcp->ports.push_back({*net::IpAddress::Parse("10.0.0.2"), PortState::kFiltered, std::nullopt,
+                        "no answer within 2s"});
+  Snapshot s;
+  s.bird = bird;
+  s.tcp = tcp;
+  auto d = std::make_shared<DiagnosisSnapshot>();
+  d->peers = DiagnoseSnapshot(s, DiagnosisOptions{}, 1000 + 7200);
+  s.diagnosis = d;
+  return s;
+}
+
+TEST_CASE("diagnosis: a snapshot's sessions, and the last known ones of a BIRD that is down",
+          "[unit]") {
+  const Snapshot s = Diagnosed();
+  REQUIRE(s.diagnosis->peers.size() == 3);
+  CHECK(s.diagnosis->peers[0].diagnosis.cause == Cause::kHealthy);
+  CHECK(s.diagnosis->peers[1].diagnosis.cause == Cause::kPortFiltered);
+  CHECK(s.diagnosis->peers[2].protocol == "Mesh_fd00__1");
+  CHECK(s.diagnosis->peers[2].diagnosis.cause == Cause::kBirdDown);
+  CHECK_FALSE(AllHealthy(s));
+}
+
+TEST_CASE("check: the table for a person", "[unit]") {
+  const std::string table = FormatCheckTable(Diagnosed(), 1000 + 7200);
+  CHECK(table ==
+        "BIRD bird (/var/run/calico/bird.ctl): 1.6.8, router ID 10.0.0.5, 2 BGP sessions\n"
+        "BIRD bird6 (/var/run/calico/bird6.ctl): DOWN: connect: Connection refused\n"
+        "\n"
+        "DAEMON  PROTOCOL       PEER ADDRESS  PEER TYPE  STATE        SINCE  CAUSE\n"
+        "bird    Mesh_10_0_0_1  10.0.0.1      node_mesh  Established  2h0m   healthy\n"
+        "bird    Mesh_10_0_0_2  10.0.0.2      node_mesh  Active       2h0m   port_filtered\n"
+        "bird6   Mesh_fd00__1   fd00::1       node_mesh  ?                   bird_down\n"
+        "\n"
+        "NEXT STEPS\n"
+        "\n"
+        "Mesh_10_0_0_2 (10.0.0.2): port_filtered\n"
+        "  evidence:  port 179: no answer within 2s\n"
+        "  next step: " +
+            std::string(NextStep(Cause::kPortFiltered)) +
+            "\n"
+            "\n"
+            "Mesh_fd00__1 (fd00::1): bird_down\n"
+            "  evidence:  BIRD's control socket does not answer\n"
+            "  next step: " +
+            std::string(NextStep(Cause::kBirdDown)) + "\n");
+}
+
+TEST_CASE("check: JSON for scripts", "[unit]") {
+  const std::string json = FormatCheckJson(Diagnosed(), 8200);
+  CHECK(json.find("\"healthy\": false") != std::string::npos);
+  CHECK(json.find("\"cause\": \"port_filtered\"") != std::string::npos);
+  CHECK(json.find("\"cause\": \"bird_down\"") != std::string::npos);
+  CHECK(json.find("\"error\": \"connect: Connection refused\"") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace cbe
