@@ -55,8 +55,8 @@ std::optional<std::string> DecodeBase64(std::string_view in) {
       }
     }
     const unsigned bits = (static_cast<unsigned>(v[0]) << 18) |
-                          (static_cast<unsigned>(v[1]) << 12) |
-                          (static_cast<unsigned>(v[2]) << 6) | static_cast<unsigned>(v[3]);
+                          (static_cast<unsigned>(v[1]) << 12) | (static_cast<unsigned>(v[2]) << 6) |
+                          static_cast<unsigned>(v[3]);
     out += static_cast<char>((bits >> 16) & 0xff);
     if (pad < 2) {
       out += static_cast<char>((bits >> 8) & 0xff);
@@ -131,13 +131,12 @@ bool BasicAuth::Check(std::string_view user, std::string_view password) const {
     EVP_MD_CTX* md = EVP_MD_CTX_new();
     unsigned int len = 0;
     const unsigned char sep = 0;
-    const bool ok = md != nullptr && EVP_DigestInit_ex(md, EVP_sha256(), nullptr) == 1 &&
-                    EVP_DigestUpdate(md, user.data(), user.size()) == 1 &&
-                    EVP_DigestUpdate(md, &sep, 1) == 1 &&
-                    EVP_DigestUpdate(md, hash.data(), hash.size()) == 1 &&
-                    EVP_DigestUpdate(md, &sep, 1) == 1 &&
-                    EVP_DigestUpdate(md, password.data(), password.size()) == 1 &&
-                    EVP_DigestFinal_ex(md, key.data(), &len) == 1 && len == key.size();
+    const bool ok =
+        md != nullptr && EVP_DigestInit_ex(md, EVP_sha256(), nullptr) == 1 &&
+        EVP_DigestUpdate(md, user.data(), user.size()) == 1 && EVP_DigestUpdate(md, &sep, 1) == 1 &&
+        EVP_DigestUpdate(md, hash.data(), hash.size()) == 1 && EVP_DigestUpdate(md, &sep, 1) == 1 &&
+        EVP_DigestUpdate(md, password.data(), password.size()) == 1 &&
+        EVP_DigestFinal_ex(md, key.data(), &len) == 1 && len == key.size();
     EVP_MD_CTX_free(md);
     if (!ok) {
       return false;

@@ -159,7 +159,7 @@ int RunCheck(const Config& config, CheckOutput output, std::ostream& out) {
   SystemClock clock;
   net::UnixStreamConnector connector;
   SnapshotStore store;
-  const DiagnosisOptions options;
+  const DiagnosisOptions options = DiagnosisOptionsFor(config);
   store.SetDeriver([&](Snapshot* s) {
     auto d = std::make_shared<DiagnosisSnapshot>();
     d->peers = DiagnoseSnapshot(*s, options, ToUnixSeconds(clock.Now()));
@@ -172,6 +172,7 @@ int RunCheck(const Config& config, CheckOutput output, std::ostream& out) {
   std::future<std::shared_ptr<const TcpSnapshot>> tcp;
   std::future<std::shared_ptr<const IcmpSnapshot>> icmp;
   std::future<std::shared_ptr<const MtuSnapshot>> mtu;
+  auto clock_round = std::async(std::launch::async, [&] { return probes.RunClock(); });
   if (p.tcp.enabled) {
     tcp = std::async(std::launch::async, [&] { return probes.RunTcp(); });
   }
@@ -193,6 +194,7 @@ int RunCheck(const Config& config, CheckOutput output, std::ostream& out) {
   if (mtu.valid()) {
     store.Publish(&Snapshot::mtu, mtu.get());
   }
+  store.Publish(&Snapshot::clock, clock_round.get());
   const auto snapshot = store.Get();
   const double now = ToUnixSeconds(clock.Now());
   out << (output == CheckOutput::kJson ? FormatCheckJson(*snapshot, now)

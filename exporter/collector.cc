@@ -260,6 +260,76 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
     AddProbeRun(l->run, &probe_success, &probe_duration, &probe_last_run);
   }
 
+  Family clock_sync("calico_bgp_clock_synchronized",
+                    "1 if the kernel clock is synchronised (adjtimex: STA_UNSYNC clear and maximum "
+                    "error below 16 s, as ntpstat decides).");
+  Family clock_est("calico_bgp_clock_estimated_error_seconds",
+                   "The kernel clock's estimated error (adjtimex).");
+  Family clock_max("calico_bgp_clock_max_error_seconds",
+                   "The kernel clock's maximum error (adjtimex).");
+  Family clock_offset("calico_bgp_clock_offset_seconds",
+                      "Offset the kernel still corrects: reference minus this clock (adjtimex).");
+  Family ntp_up("calico_bgp_ntp_up", "1 if the NTP server answered and passed every check.");
+  Family ntp_offset("calico_bgp_ntp_offset_seconds",
+                    "The NTP server's clock minus this node's clock.");
+  Family ntp_rtt("calico_bgp_ntp_rtt_seconds", "Round-trip delay to the NTP server.");
+  Family ntp_stratum("calico_bgp_ntp_stratum", "Stratum the NTP server reports.");
+  Family chrony_up("calico_bgp_chrony_up", "1 if chronyd's command port answered a tracking "
+                                           "request.");
+  Family chrony_offset("calico_bgp_chrony_offset_seconds",
+                       "chronyd's reference clock minus this node's clock (its system time "
+                       "correction).");
+  Family chrony_stratum("calico_bgp_chrony_stratum", "chronyd's stratum.");
+  Family chrony_delay("calico_bgp_chrony_root_delay_seconds", "chronyd's root delay.");
+  Family chrony_dispersion("calico_bgp_chrony_root_dispersion_seconds",
+                           "chronyd's root dispersion.");
+  Family chrony_info("calico_bgp_chrony_tracking_info",
+                     "chronyd's reference and leap status; always 1.");
+  Family peer_clock("calico_bgp_peer_clock_offset_seconds",
+                    "The peer's clock minus this node's clock, from ICMP timestamps.");
+  if (const ClockSnapshot* c = snapshot.clock.get()) {
+    const auto& r = c->result;
+    if (r.kernel) {
+      clock_sync.Add({}, r.kernel->synchronized ? 1 : 0);
+      clock_est.Add({}, r.kernel->estimated_error_seconds);
+      clock_max.Add({}, r.kernel->max_error_seconds);
+      clock_offset.Add({}, r.kernel->offset_seconds);
+    }
+    for (const auto& n : r.ntp) {
+      const Labels server = {{"server", n.server}};
+      ntp_up.Add(server, n.up ? 1 : 0);
+      if (n.offset_seconds) {
+        ntp_offset.Add(server, *n.offset_seconds);
+      }
+      if (n.rtt_seconds) {
+        ntp_rtt.Add(server, *n.rtt_seconds);
+      }
+      if (n.stratum) {
+        ntp_stratum.Add(server, *n.stratum);
+      }
+    }
+    if (r.chrony_enabled) {
+      chrony_up.Add({}, r.chrony ? 1 : 0);
+      if (r.chrony) {
+        chrony_offset.Add({}, r.chrony->offset_seconds);
+        chrony_stratum.Add({}, r.chrony->stratum);
+        chrony_delay.Add({}, r.chrony->root_delay_seconds);
+        chrony_dispersion.Add({}, r.chrony->root_dispersion_seconds);
+        chrony_info.Add({{"reference", r.chrony->reference_address.empty()
+                                           ? r.chrony->reference_id_hex
+                                           : r.chrony->reference_address},
+                         {"leap", std::string(probes::ChronyLeapName(r.chrony->leap_status))}},
+                        1);
+      }
+    }
+    for (const auto& p : r.peers) {
+      if (p.offset_seconds) {
+        peer_clock.Add({{"peer", p.peer.ToString()}}, *p.offset_seconds);
+      }
+    }
+    AddProbeRun(c->run, &probe_success, &probe_duration, &probe_last_run);
+  }
+
   Family diagnosis("calico_bgp_peer_diagnosis",
                    "The diagnosed cause of the BGP session's state, named by the cause label "
                    "(docs/runbook.md); always 1.");
@@ -297,7 +367,10 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
         &unparsed,   &peer_up,       &peer_state,     &peer_info,     &since,      &last_error,
         &hold,       &keepalive,     &routes,         &changes,       &port_state, &port_rtt,
         &icmp_rtt,   &icmp_loss,     &if_mtu,         &path_mtu,      &tunnel_mtu, &tunnel_fits,
-        &listener,   &diagnosis,     &peers_by_cause, &probe_success, &probe_duration,
+        &listener,   &clock_sync,    &clock_est,      &clock_max,     &clock_offset,
+        &ntp_up,     &ntp_offset,    &ntp_rtt,        &ntp_stratum,   &chrony_up,
+        &chrony_offset, &chrony_stratum, &chrony_delay, &chrony_dispersion, &chrony_info,
+        &peer_clock, &diagnosis,     &peers_by_cause, &probe_success, &probe_duration,
         &probe_last_run}) {
     f->MoveTo(&out);
   }

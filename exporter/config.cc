@@ -273,6 +273,54 @@ void ParseProbes(const YAML::Node& node, Validator* v, ProbesConfig* probes) {
   }
 }
 
+void ParseClock(const YAML::Node& node, Validator* v, ClockConfig* clock) {
+  if (!v->ExpectMap(node, "clock", {"interval", "max_offset", "timeout", "ntp_servers", "chrony",
+                                    "peer_offset"})) {
+    return;
+  }
+  v->Duration(node["interval"], "clock.interval", &clock->interval);
+  v->Duration(node["max_offset"], "clock.max_offset", &clock->max_offset);
+  v->Duration(node["timeout"], "clock.timeout", &clock->timeout);
+  if (clock->timeout > clock->interval) {
+    v->Fail(node["timeout"].IsDefined() ? node["timeout"] : node, "clock.timeout",
+            "must not exceed clock.interval (" + FormatDuration(clock->interval) + ")");
+  }
+  if (const YAML::Node servers = node["ntp_servers"]; servers.IsDefined() && !servers.IsNull()) {
+    if (!servers.IsSequence()) {
+      v->Fail(servers, "clock.ntp_servers", "must be a list of host or host:port");
+    } else {
+      for (std::size_t i = 0; i < servers.size(); ++i) {
+        const YAML::Node s = servers[i];
+        const std::string key = "clock.ntp_servers[" + std::to_string(i) + "]";
+        if (!s.IsScalar() || s.Scalar().empty() ||
+            s.Scalar().find_first_of(" \t/") != std::string::npos) {
+          v->Fail(s, key, "must be a host or host:port, e.g. 10.0.0.53 or ntp.internal:123");
+          continue;
+        }
+        clock->ntp_servers.push_back(s.Scalar());
+      }
+    }
+  }
+  if (const YAML::Node chrony = node["chrony"]; chrony.IsDefined() && !chrony.IsNull()) {
+    if (v->ExpectMap(chrony, "clock.chrony", {"address", "enabled"})) {
+      v->Bool(chrony["enabled"], "clock.chrony.enabled", &clock->chrony_enabled);
+      if (const YAML::Node a = chrony["address"]; a.IsDefined() && !a.IsNull()) {
+        if (!a.IsScalar() || !net::ParseHostPort(a.Scalar(), 323)) {
+          v->Fail(a, "clock.chrony.address",
+                  "must be an IP address with an optional port, e.g. 127.0.0.1:323");
+        } else {
+          clock->chrony_address = a.Scalar();
+        }
+      }
+    }
+  }
+  if (const YAML::Node p = node["peer_offset"]; p.IsDefined() && !p.IsNull()) {
+    if (v->ExpectMap(p, "clock.peer_offset", {"enabled"})) {
+      v->Bool(p["enabled"], "clock.peer_offset.enabled", &clock->peer_offset_enabled);
+    }
+  }
+}
+
 }  // namespace
 
 std::string ConfigError::Format(std::string_view file) const {
@@ -307,7 +355,7 @@ ConfigResult ParseConfig(std::string_view yaml) {
     return result;  // An empty file: all defaults.
   }
   try {
-    if (!v.ExpectMap(root, "", {"bird", "peers", "probes"})) {
+    if (!v.ExpectMap(root, "", {"bird", "peers", "probes", "clock"})) {
       return result;
     }
     if (const YAML::Node bird = root["bird"]; bird.IsDefined() && !bird.IsNull()) {
@@ -318,6 +366,9 @@ ConfigResult ParseConfig(std::string_view yaml) {
     }
     if (const YAML::Node probes = root["probes"]; probes.IsDefined() && !probes.IsNull()) {
       ParseProbes(probes, &v, &result.config.probes);
+    }
+    if (const YAML::Node clock = root["clock"]; clock.IsDefined() && !clock.IsNull()) {
+      ParseClock(clock, &v, &result.config.clock);
     }
   } catch (const YAML::Exception& e) {
     v.Fail(root, "", std::string("invalid config: ") + e.what());

@@ -60,8 +60,19 @@ struct ProbesConfig {
   int packets_per_second = 5000;  // Rate limit of each probe kind's packets.
 };
 
+struct ClockConfig {
+  std::chrono::milliseconds interval{60000};
+  std::chrono::milliseconds max_offset{100};  // Beyond it, a measured offset is a cause.
+  std::chrono::milliseconds timeout{1000};
+  std::vector<std::string> ntp_servers;  // Opt-in: none by default.
+  bool chrony_enabled = true;
+  std::string chrony_address = "127.0.0.1:323";
+  bool peer_offset_enabled = true;
+};
+
 struct Config {
   BirdConfig bird;
+  ClockConfig clock;
   std::vector<StaticPeer> static_peers;
   ProbesConfig probes;
 };

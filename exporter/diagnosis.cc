@@ -1,5 +1,9 @@
 #include "exporter/diagnosis.h"
 
+#include "exporter/config.h"
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -198,6 +202,15 @@ Diagnosis Diagnose(const Evidence& e) {
   return cause(Cause::kUnknown, raw);
 }
 
+DiagnosisOptions DiagnosisOptionsFor(const Config& config) {
+  DiagnosisOptions o;
+  o.max_clock_offset_seconds = std::chrono::duration<double>(config.clock.max_offset).count();
+  // A change younger than two rounds of the slowest of BIRD and the port probe is too recent.
+  const auto round = std::max(config.bird.interval, config.probes.tcp.interval);
+  o.negotiating_window_seconds = std::chrono::duration<double>(2 * round).count();
+  return o;
+}
+
 std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
                                             const DiagnosisOptions& options, double now_unix) {
   std::vector<PeerDiagnosis> out;
@@ -220,6 +233,30 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
   if (snapshot.mtu) {
     for (const auto& r : snapshot.mtu->results) {
       mtu[r.peer.ToString()] = &r;
+    }
+  }
+  // Clock evidence: each peer's offset, and the worst measured offset to NTP or chrony.
+  std::map<std::string, double> peer_clock;
+  std::optional<double> reference_offset;
+  if (snapshot.clock) {
+    const auto& c = snapshot.clock->result;
+    for (const auto& p : c.peers) {
+      if (p.offset_seconds) {
+        peer_clock[p.peer.ToString()] = *p.offset_seconds;
+      }
+    }
+    const auto worst = [&](double v) {
+      if (!reference_offset || std::fabs(v) > std::fabs(*reference_offset)) {
+        reference_offset = v;
+      }
+    };
+    for (const auto& n : c.ntp) {
+      if (n.offset_seconds) {
+        worst(*n.offset_seconds);
+      }
+    }
+    if (c.chrony) {
+      worst(c.chrony->offset_seconds);
     }
   }
   for (const DaemonSnapshot& d : snapshot.bird->daemons) {
@@ -264,6 +301,10 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
           e.local_listener = v6 ? l.ipv6 : l.ipv4;
         }
       }
+      if (auto it = peer_clock.find(peer); it != peer_clock.end()) {
+        e.peer_clock_offset_seconds = it->second;
+      }
+      e.ntp_offset_seconds = reference_offset;
       e.max_clock_offset_seconds = options.max_clock_offset_seconds;
       e.negotiating_window_seconds = options.negotiating_window_seconds;
       PeerDiagnosis pd{d.daemon,  p.protocol, p.peer, p.peer_type, p.state,

@@ -83,6 +83,9 @@ struct DiagnosisOptions {
   double negotiating_window_seconds = 60;
 };
 
+struct Config;
+DiagnosisOptions DiagnosisOptionsFor(const Config& config);
+
 // Every BGP session of the snapshot (and the last known ones of a BIRD that is down).
 std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
                                             const DiagnosisOptions& options, double now_unix);

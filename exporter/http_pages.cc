@@ -210,16 +210,15 @@ int HttpPages::BeginRequest(mg_connection* conn) {
   const std::string extra = access != nullptr ? access->ExtraHeaders() : "";
   if (access != nullptr && !access->Authorized(mg_get_header(conn, "Authorization"))) {
     Send(conn, 401, "Unauthorized", "text/plain; charset=utf-8", "401 Unauthorized\n", head,
-         "WWW-Authenticate: Basic realm=\"" + std::string(kAuthRealm) + "\", charset=\"UTF-8\"\r\n" +
-             extra);
+         "WWW-Authenticate: Basic realm=\"" + std::string(kAuthRealm) +
+             "\", charset=\"UTF-8\"\r\n" + extra);
     return 401;
   }
   if (uri == self->options_.telemetry_path) {
     return 0;  // prometheus-cpp's handler.
   }
   if (uri != "/" && uri != "/healthz") {
-    Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", head,
-         extra);
+    Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", head, extra);
     return 404;
   }
   if (method != "GET" && !head) {

@@ -104,7 +104,7 @@ int Run(const Flags& flags) {
   cbe::SystemClock clock;
   cbe::net::UnixStreamConnector connector;
   cbe::SnapshotStore store;
-  const cbe::DiagnosisOptions diagnosis_options;
+  const cbe::DiagnosisOptions diagnosis_options = cbe::DiagnosisOptionsFor(config);
   store.SetDeriver([&](cbe::Snapshot* s) {
     auto d = std::make_shared<cbe::DiagnosisSnapshot>();
     d->peers = cbe::DiagnoseSnapshot(*s, diagnosis_options, cbe::ToUnixSeconds(clock.Now()));
@@ -131,6 +131,8 @@ int Run(const Flags& flags) {
             [&] { store.Publish(&cbe::Snapshot::mtu, probe_rounds.RunMtu()); });
   add_probe(probes.listener.enabled, "listener", probes.listener.interval,
             [&] { store.Publish(&cbe::Snapshot::listener, probe_rounds.RunListener()); });
+  add_probe(true, "clock", config.clock.interval,
+            [&] { store.Publish(&cbe::Snapshot::clock, probe_rounds.RunClock()); });
 
   cbe::HttpPages pages({flags.telemetry_path, config.bird.interval}, &store);
   // Least privilege before the first thread starts: CAP_NET_RAW for the probes, nothing else.

@@ -214,4 +214,45 @@ std::shared_ptr<const ListenerSnapshot> ProbeRounds::RunListener() {
   return snap;
 }
 
+std::shared_ptr<const ClockSnapshot> ProbeRounds::RunClock() {
+  const auto start = clock_->Monotonic();
+  auto snap = std::make_shared<ClockSnapshot>();
+  snap->run = StartRun("clock");
+  probes::ClockRoundOptions opts;
+  const ClockConfig& c = config_.clock;
+  opts.ntp_servers = c.ntp_servers;
+  opts.chrony_enabled = c.chrony_enabled;
+  opts.chrony_address = c.chrony_address;
+  opts.peer_offset_enabled = c.peer_offset_enabled;
+  opts.timeout = c.timeout;
+  opts.packets_per_second = config_.probes.packets_per_second;
+  std::vector<net::IpAddress> ips;
+  if (c.peer_offset_enabled) {
+    for (const auto& t : Targets()) {
+      ips.push_back(t.ip);
+    }
+  }
+  snap->result = probes::RunClockRound(opts, ips, *clock_);
+  const auto& r = snap->result;
+  // Log what changed: the kernel's sync state, NTP servers and chrony going up or down.
+  std::string summary = r.kernel ? (r.kernel->synchronized ? "kernel synced" : "kernel unsynced")
+                                 : "kernel unknown: " + r.kernel_error;
+  for (const auto& n : r.ntp) {
+    summary += "; ntp " + n.server + (n.up ? " up" : " down: " + n.reason);
+  }
+  if (r.chrony_enabled) {
+    summary += r.chrony ? "; chrony up" : "; chrony down: " + r.chrony_error;
+  }
+  if (summary != last_clock_) {
+    logging::Info("clock state", {{"probe", "clock"}, {"state", summary}});
+  }
+  last_clock_ = summary;
+  bool success = r.kernel.has_value();
+  for (const auto& p : r.peers) {
+    success = success && (p.probed || p.peer.is_v6());
+  }
+  FinishRun(&snap->run, start, success);
+  return snap;
+}
+
 }  // namespace cbe

@@ -33,6 +33,7 @@ class ProbeRounds {
   std::shared_ptr<const IcmpSnapshot> RunIcmp();
   std::shared_ptr<const MtuSnapshot> RunMtu();
   std::shared_ptr<const ListenerSnapshot> RunListener();
+  std::shared_ptr<const ClockSnapshot> RunClock();
 
  private:
   std::vector<ProbeTarget> Targets() const;
@@ -46,6 +47,7 @@ class ProbeRounds {
   std::string last_tcp_error_;
   std::string last_icmp_error_;
   std::string last_listener_;
+  std::string last_clock_;
 };
 
 }  // namespace cbe

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "probes/bird_parser.h"
+#include "probes/clock_probe.h"
 #include "probes/listener_probe.h"
 #include "probes/mtu_probe.h"
 #include "probes/peer_result.h"
@@ -88,6 +89,11 @@ struct MtuSnapshot {
   ProbeRun run;
 };
 
+struct ClockSnapshot {
+  probes::ClockRoundResult result;
+  ProbeRun run;
+};
+
 struct ListenerSnapshot {
   probes::ListenerResult result;
   ProbeRun run;
@@ -103,6 +109,7 @@ struct Snapshot {
   std::shared_ptr<const IcmpSnapshot> icmp;
   std::shared_ptr<const MtuSnapshot> mtu;
   std::shared_ptr<const ListenerSnapshot> listener;
+  std::shared_ptr<const ClockSnapshot> clock;
   // Derived from the parts above each time one of them changes.
   std::shared_ptr<const DiagnosisSnapshot> diagnosis;
 };

@@ -110,8 +110,8 @@ int SansIndex() {
 
 std::vector<std::string> SubjectAltNames(X509* cert) {
   std::vector<std::string> out;
-  auto* names = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names == nullptr) {
     return out;
   }
@@ -145,11 +145,12 @@ int VerifyClient(int preverify_ok, X509_STORE_CTX* store) {
   if (X509_STORE_CTX_get_error_depth(store) != 0) {
     return 1;
   }
-  auto* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  const auto* allowed = ssl == nullptr ? nullptr
-                                       : static_cast<const std::vector<std::string>*>(
-                                             SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), SansIndex()));
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const auto* allowed = ssl == nullptr
+                            ? nullptr
+                            : static_cast<const std::vector<std::string>*>(
+                                  SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), SansIndex()));
   if (allowed == nullptr || allowed->empty()) {
     return 1;
   }
@@ -258,9 +259,9 @@ Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls) {
       SSL_CTX_set_max_proto_version(c, static_cast<int>(tls.max_version)) != 1) {
     return Error{"tls_server_config: cannot set the TLS versions: " + OpenSslErrors()};
   }
-  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                             (tls.prefer_server_cipher_suites ? SSL_OP_CIPHER_SERVER_PREFERENCE
-                                                              : 0));
+  SSL_CTX_set_options(c,
+                      SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                          (tls.prefer_server_cipher_suites ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
   SSL_CTX_set_session_id_context(c, kSessionIdContext, sizeof(kSessionIdContext) - 1);
   if (!tls.cipher_suites.empty()) {
     std::string list;
@@ -320,12 +321,11 @@ Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls) {
     }
   }
   X509* leaf = certs.front().get();
-  out.certificate_summary = SubjectString(leaf) + " not_after=" +
-                            Asn1TimeString(X509_get0_notAfter(leaf));
+  out.certificate_summary =
+      SubjectString(leaf) + " not_after=" + Asn1TimeString(X509_get0_notAfter(leaf));
   if (X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
     out.warnings.push_back(cert_pem->where + ": the certificate expired on " +
-                           Asn1TimeString(X509_get0_notAfter(leaf)) +
-                           " (clients will refuse it)");
+                           Asn1TimeString(X509_get0_notAfter(leaf)) + " (clients will refuse it)");
   } else if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0) {
     out.warnings.push_back(cert_pem->where + ": the certificate is valid only from " +
                            Asn1TimeString(X509_get0_notBefore(leaf)));
@@ -356,8 +356,7 @@ Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls) {
       SSL_CTX_set_verify(c, SSL_VERIFY_PEER, &VerifyClient<true>);
       break;
     case ClientAuth::kRequireAnyClientCert:
-      SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                         &VerifyClient<true>);
+      SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, &VerifyClient<true>);
       break;
     case ClientAuth::kVerifyClientCertIfGiven:
       SSL_CTX_set_verify(c, SSL_VERIFY_PEER, &VerifyClient<false>);

@@ -184,15 +184,15 @@ void ParseVersion(const YAML::Node& node, const std::string& path, Checker* c, T
     *out = TlsVersion::kTls13;
   } else if (name == "TLS10" || name == "TLS11") {
     c->Fail(node, path,
-            name + " is not supported (OpenSSL 3 refuses TLS 1.0 and 1.1 at its default "
-                   "security level): use TLS12 or TLS13");
+            name +
+                " is not supported (OpenSSL 3 refuses TLS 1.0 and 1.1 at its default "
+                "security level): use TLS12 or TLS13");
   } else {
     c->Fail(node, path, "unknown TLS version \"" + name + "\" (expected TLS12 or TLS13)");
   }
 }
 
-void ParseTls(const YAML::Node& node, Checker* c, std::string_view base_dir,
-              TlsServerConfig* tls) {
+void ParseTls(const YAML::Node& node, Checker* c, std::string_view base_dir, TlsServerConfig* tls) {
   const std::string p = "tls_server_config";
   if (!c->ExpectMap(node, p,
                     {"cert_file", "key_file", "cert", "key", "client_ca_file", "client_ca",
@@ -215,10 +215,10 @@ void ParseTls(const YAML::Node& node, Checker* c, std::string_view base_dir,
   std::string auth_name;
   const YAML::Node auth = node["client_auth_type"];
   if (c->String(auth, p + ".client_auth_type", &auth_name)) {
-    static constexpr ClientAuth kAll[] = {
-        ClientAuth::kNoClientCert, ClientAuth::kRequestClientCert,
-        ClientAuth::kRequireAnyClientCert, ClientAuth::kVerifyClientCertIfGiven,
-        ClientAuth::kRequireAndVerifyClientCert};
+    static constexpr ClientAuth kAll[] = {ClientAuth::kNoClientCert, ClientAuth::kRequestClientCert,
+                                          ClientAuth::kRequireAnyClientCert,
+                                          ClientAuth::kVerifyClientCertIfGiven,
+                                          ClientAuth::kRequireAndVerifyClientCert};
     const auto it = std::find_if(std::begin(kAll), std::end(kAll),
                                  [&](ClientAuth a) { return ClientAuthName(a) == auth_name; });
     if (it != std::end(kAll)) {
@@ -247,8 +247,9 @@ void ParseTls(const YAML::Node& node, Checker* c, std::string_view base_dir,
                   if (std::find(std::begin(kTls13Ciphers), std::end(kTls13Ciphers), name) !=
                       std::end(kTls13Ciphers)) {
                     c->Fail(n, key,
-                            name + " is a TLS 1.3 suite: only TLS 1.2 suites can be chosen (as in "
-                                   "exporter-toolkit)");
+                            name +
+                                " is a TLS 1.3 suite: only TLS 1.2 suites can be chosen (as in "
+                                "exporter-toolkit)");
                     return;
                   }
                   c->Fail(n, key,
@@ -292,11 +293,12 @@ void ParseTls(const YAML::Node& node, Checker* c, std::string_view base_dir,
   }
   const bool has_ca = given("client_ca_file") || given("client_ca");
   if (given("client_ca_file") && given("client_ca")) {
-    c->Fail(node["client_ca"], p + ".client_ca", "set either client_ca or client_ca_file, not both");
+    c->Fail(node["client_ca"], p + ".client_ca",
+            "set either client_ca or client_ca_file, not both");
   }
   if (has_ca && tls->client_auth == ClientAuth::kNoClientCert) {
-    const YAML::Node at = node["client_ca_file"].IsDefined() ? node["client_ca_file"]
-                                                             : node["client_ca"];
+    const YAML::Node at =
+        node["client_ca_file"].IsDefined() ? node["client_ca_file"] : node["client_ca"];
     c->Fail(at, p + (node["client_ca_file"].IsDefined() ? ".client_ca_file" : ".client_ca"),
             "a client CA needs a client_auth_type other than NoClientCert");
   }
@@ -307,16 +309,15 @@ void ParseTls(const YAML::Node& node, Checker* c, std::string_view base_dir,
                 " needs client_ca_file (or client_ca): the CA certificates that sign client "
                 "certificates");
   }
-  if (!tls->client_allowed_sans.empty() &&
-      tls->client_auth != ClientAuth::kRequireAnyClientCert &&
+  if (!tls->client_allowed_sans.empty() && tls->client_auth != ClientAuth::kRequireAnyClientCert &&
       tls->client_auth != ClientAuth::kRequireAndVerifyClientCert) {
     c->Fail(node["client_allowed_sans"], p + ".client_allowed_sans",
             "needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert");
   }
   if (static_cast<int>(tls->max_version) < static_cast<int>(tls->min_version)) {
     c->Fail(node["max_version"], p + ".max_version",
-            "must not be lower than min_version (" +
-                std::string(TlsVersionName(tls->min_version)) + ")");
+            "must not be lower than min_version (" + std::string(TlsVersionName(tls->min_version)) +
+                ")");
   }
 }
 
@@ -368,11 +369,10 @@ void ParseHttp(const YAML::Node& node, Checker* c, HttpServerConfig* http) {
       continue;
     }
     if (allowed->values.size() > 0 &&
-        std::find(allowed->values.begin(), allowed->values.end(), value) ==
-            allowed->values.end()) {
-      c->Fail(kv.second, key,
-              "invalid value \"" + value + "\" (expected one of: " + JoinNames(allowed->values) +
-                  ")");
+        std::find(allowed->values.begin(), allowed->values.end(), value) == allowed->values.end()) {
+      c->Fail(
+          kv.second, key,
+          "invalid value \"" + value + "\" (expected one of: " + JoinNames(allowed->values) + ")");
       continue;
     }
     http->headers.emplace_back(name, value);

@@ -24,8 +24,8 @@ std::optional<std::string> ReadFile(const std::string& path) {
 }
 
 std::size_t Mix(std::size_t seed, std::string_view text) {
-  return seed ^ (std::hash<std::string_view>{}(text) + 0x9e3779b97f4a7c15ULL + (seed << 6) +
-                 (seed >> 2));
+  return seed ^
+         (std::hash<std::string_view>{}(text) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
 }
 
 // The files a TLS config names, with their contents: a renewed certificate restarts the server.
@@ -59,8 +59,7 @@ std::string KeepPickedPort(const std::string& civetweb_ports, int picked) {
   if (digits != "0") {
     return civetweb_ports;
   }
-  return civetweb_ports.substr(0, sep == std::string::npos ? 0 : sep + 1) +
-         std::to_string(picked);
+  return civetweb_ports.substr(0, sep == std::string::npos ? 0 : sep + 1) + std::to_string(picked);
 }
 
 std::string JoinLines(const std::vector<std::string>& lines) {
@@ -87,9 +86,8 @@ WebServer::WebServer(WebServerOptions options, HttpPages* pages,
     : options_(std::move(options)), pages_(pages), collector_(std::move(collector)) {
   callbacks_ = *pages_->Callbacks();
   callbacks_.external_ssl_ctx = &ExternalSslContext;
-  access_ = std::make_shared<Access>(Access{std::make_shared<BasicAuth>(
-                                                std::vector<std::pair<std::string, std::string>>{}),
-                                            ""});
+  access_ = std::make_shared<Access>(
+      Access{std::make_shared<BasicAuth>(std::vector<std::pair<std::string, std::string>>{}), ""});
 }
 
 WebServer::StartResult WebServer::Start(WebServerOptions options, HttpPages* pages,
@@ -158,11 +156,6 @@ std::vector<int> WebServer::ListeningPorts() const {
   return exposer_ ? exposer_->GetListeningPorts() : std::vector<int>{};
 }
 
-bool WebServer::tls() const {
-  std::lock_guard lock(server_mutex_);
-  return running_.config.tls.enabled;
-}
-
 std::size_t WebServer::Fingerprint() const {
   if (options_.web_config_file.empty()) {
     return 0;
@@ -172,8 +165,8 @@ std::size_t WebServer::Fingerprint() const {
     return Mix(1, "<unreadable>");
   }
   std::size_t fp = Mix(2, *text);
-  const WebConfigResult parsed = ParseWebConfig(
-      *text, std::filesystem::path(options_.web_config_file).parent_path().string());
+  const WebConfigResult parsed =
+      ParseWebConfig(*text, std::filesystem::path(options_.web_config_file).parent_path().string());
   if (parsed.ok()) {
     fp = Mix(fp, std::to_string(TlsFingerprint(parsed.config.tls)));
   }
@@ -294,10 +287,10 @@ bool WebServer::Reload() {
   for (const auto& w : loaded->tls.warnings) {
     logging::Warn("web config", {{"file", file}, {"warning", w}});
   }
-  const bool restart = !exposer_ || loaded->tls_fingerprint != running_.tls_fingerprint ||
-                       loaded->config.tls != running_.config.tls ||
-                       loaded->config.basic_auth_users.empty() !=
-                           running_.config.basic_auth_users.empty();
+  const bool restart =
+      !exposer_ || loaded->tls_fingerprint != running_.tls_fingerprint ||
+      loaded->config.tls != running_.config.tls ||
+      loaded->config.basic_auth_users.empty() != running_.config.basic_auth_users.empty();
   auto access = std::make_shared<const Access>(
       Access{std::make_shared<BasicAuth>(loaded->config.basic_auth_users),
              HeaderLines(loaded->config.http)});

@@ -53,7 +53,6 @@ class WebServer : public PageAccess {
   WebServer& operator=(const WebServer&) = delete;
 
   std::vector<int> ListeningPorts() const;
-  bool tls() const;
 
   // Re-reads the web config and the files it names now and applies what changed. True when the
   // running config is the file's (unchanged or applied); false when the file is kept out.

@@ -30,11 +30,11 @@ TEST_CASE("ParseBasicAuthorization", "[unit]") {
   CHECK_FALSE(ParseBasicAuthorization(""));
   CHECK_FALSE(ParseBasicAuthorization("Bearer YWxpY2U6cHc="));
   CHECK_FALSE(ParseBasicAuthorization("Basic"));
-  CHECK_FALSE(ParseBasicAuthorization("Basic YWxpY2U"));      // No padding.
+  CHECK_FALSE(ParseBasicAuthorization("Basic YWxpY2U"));        // No padding.
   CHECK_FALSE(ParseBasicAuthorization("Basic YWxpY2U6cHc=="));  // Bad padding.
-  CHECK_FALSE(ParseBasicAuthorization("Basic YWxp=2U6"));     // Data after padding.
+  CHECK_FALSE(ParseBasicAuthorization("Basic YWxp=2U6"));       // Data after padding.
   CHECK_FALSE(ParseBasicAuthorization("Basic YWxpY2U*cHc="));
-  CHECK_FALSE(ParseBasicAuthorization("Basic YWxpY2U="));     // "alice": no colon.
+  CHECK_FALSE(ParseBasicAuthorization("Basic YWxpY2U="));  // "alice": no colon.
 }
 
 TEST_CASE("BasicAuth checks bcrypt hashes with crypt_r", "[unit]") {
@@ -46,7 +46,8 @@ TEST_CASE("BasicAuth checks bcrypt hashes with crypt_r", "[unit]") {
   CHECK_FALSE(auth.Check("alice", "pW"));
   CHECK_FALSE(auth.Check("alice", ""));
   CHECK_FALSE(auth.Check("Alice", "pw"));
-  CHECK_FALSE(auth.Check("mallory", "pw"));  // Unknown users never pass, even with a user's password.
+  CHECK_FALSE(
+      auth.Check("mallory", "pw"));  // Unknown users never pass, even with a user's password.
   CHECK_FALSE(auth.Check("alice", std::string("pw\0x", 4)));
   CHECK(auth.CheckHeader("Basic YWxpY2U6cHc="));
   CHECK_FALSE(auth.CheckHeader("Basic YWxpY2U6cFc="));  // alice:pW

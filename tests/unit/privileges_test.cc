@@ -10,8 +10,7 @@
 namespace cbe {
 namespace {
 
-TEST_CASE("NeededCapabilities: CAP_NET_RAW, and CAP_NET_BIND_SERVICE below port 1024",
-          "[unit]") {
+TEST_CASE("NeededCapabilities: CAP_NET_RAW, and CAP_NET_BIND_SERVICE below port 1024", "[unit]") {
   CHECK(NeededCapabilities(":10179") == std::vector<cap_value_t>{CAP_NET_RAW});
   CHECK(NeededCapabilities("127.0.0.1:0") == std::vector<cap_value_t>{CAP_NET_RAW});
   CHECK(NeededCapabilities("[::1]:443") ==

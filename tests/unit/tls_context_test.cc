@@ -117,8 +117,8 @@ TEST_CASE("BuildServerTlsContext errors name the key and the file", "[unit]") {
   std::filesystem::remove(tls.cert_file);
   ctx = BuildServerTlsContext(tls);
   REQUIRE_FALSE(ctx.ok());
-  CHECK(ctx.error().message ==
-        "tls_server_config.cert_file: " + tls.cert_file + ": cannot read: No such file or directory");
+  CHECK(ctx.error().message == "tls_server_config.cert_file: " + tls.cert_file +
+                                   ": cannot read: No such file or directory");
 
   tls.cert_file = dir.Write("empty.crt", "not a certificate\n");
   ctx = BuildServerTlsContext(tls);

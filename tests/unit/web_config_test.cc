@@ -46,8 +46,9 @@ http_server_config:
     Strict-Transport-Security: max-age=31536000
     Content-Security-Policy: ""
 basic_auth_users:
-  zed: )") + kHash + "\n  alice: " + kHash + "\n",
-                                 "/etc/cbe");
+  zed: )") + kHash + "\n  alice: " + kHash +
+                                    "\n",
+                                "/etc/cbe");
   REQUIRE(r.ok());
   const TlsServerConfig& tls = r.config.tls;
   CHECK(tls.enabled);
@@ -55,7 +56,8 @@ basic_auth_users:
   CHECK(tls.key_file == "/abs/server.key");
   CHECK(tls.client_ca_file == "/etc/ca/clients.crt");
   CHECK(tls.client_auth == ClientAuth::kRequireAndVerifyClientCert);
-  CHECK(tls.client_allowed_sans == std::vector<std::string>{"prometheus.monitoring.svc", "10.0.0.1"});
+  CHECK(tls.client_allowed_sans ==
+        std::vector<std::string>{"prometheus.monitoring.svc", "10.0.0.1"});
   CHECK(tls.min_version == TlsVersion::kTls13);
   CHECK(tls.max_version == TlsVersion::kTls13);
   CHECK(tls.cipher_suites == std::vector<std::string>{"ECDHE-RSA-AES128-GCM-SHA256"});
@@ -98,8 +100,8 @@ TEST_CASE("tls_server_config without any certificate key serves plain HTTP, with
   const auto r = ParseWebConfig("tls_server_config:\n  min_version: TLS13\n", "/");
   REQUIRE(r.ok());
   CHECK_FALSE(r.config.tls.enabled);
-  CHECK(r.warnings == std::vector<std::string>{
-                          "tls_server_config names no certificate: serving plain HTTP"});
+  CHECK(r.warnings ==
+        std::vector<std::string>{"tls_server_config names no certificate: serving plain HTTP"});
 }
 
 // As blackbox_exporter's TestLoadBadConfigs: each invalid file with its exact messages.
@@ -226,8 +228,8 @@ TEST_CASE("invalid web configs", "[unit]") {
 }
 
 TEST_CASE("an invalid web config yields no partial config", "[unit]") {
-  const auto r = ParseWebConfig(
-      std::string("basic_auth_users:\n  alice: ") + kHash + "\n  bob: plain\n", "/");
+  const auto r =
+      ParseWebConfig(std::string("basic_auth_users:\n  alice: ") + kHash + "\n  bob: plain\n", "/");
   CHECK_FALSE(r.ok());
   CHECK(r.config.basic_auth_users.empty());
 }
