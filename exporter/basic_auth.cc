@@ -111,11 +111,8 @@ std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header)
   return BasicCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
 
-BasicAuth::BasicAuth(std::vector<std::pair<std::string, std::string>> users) {
-  for (auto& [user, hash] : users) {
-    users_.emplace(std::move(user), std::move(hash));
-  }
-}
+BasicAuth::BasicAuth(const std::vector<std::pair<std::string, std::string>>& users)
+    : users_(users.begin(), users.end()) {}
 
 bool BasicAuth::Check(std::string_view user, std::string_view password) const {
   if (users_.empty()) {

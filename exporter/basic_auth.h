@@ -28,7 +28,7 @@ std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header)
 class BasicAuth {
  public:
   // user -> bcrypt hash (see IsBcryptHash). No users: every request is allowed.
-  explicit BasicAuth(std::vector<std::pair<std::string, std::string>> users);
+  explicit BasicAuth(const std::vector<std::pair<std::string, std::string>>& users);
 
   bool enabled() const { return !users_.empty(); }
 

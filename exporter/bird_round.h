@@ -3,8 +3,8 @@
 // One round over every BIRD control socket: query, parse, resolve times, track state.
 
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "exporter/config.h"

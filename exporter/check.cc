@@ -1,9 +1,8 @@
 #include "exporter/check.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
 
@@ -97,8 +96,7 @@ std::string FormatCheckTable(const Snapshot& snapshot, double now) {
       {"DAEMON", "PROTOCOL", "PEER ADDRESS", "PEER TYPE", "STATE", "SINCE", "CAUSE"}};
   for (const auto& p : snapshot.diagnosis->peers) {
     rows.push_back({p.daemon, p.protocol, p.peer, p.peer_type, p.state.empty() ? "?" : p.state,
-                    Age(p.state_change_timestamp, now),
-                    std::string(CauseName(p.diagnosis.cause))});
+                    Age(p.state_change_timestamp, now), std::string(CauseName(p.diagnosis.cause))});
   }
   out << "\n" << Table(rows);
   bool header = false;
@@ -110,7 +108,8 @@ std::string FormatCheckTable(const Snapshot& snapshot, double now) {
       out << "\nNEXT STEPS\n";
       header = true;
     }
-    out << "\n" << p.protocol << " (" << p.peer << "): " << CauseName(p.diagnosis.cause) << "\n"
+    out << "\n"
+        << p.protocol << " (" << p.peer << "): " << CauseName(p.diagnosis.cause) << "\n"
         << "  evidence:  " << p.diagnosis.evidence << "\n"
         << "  next step: " << NextStep(p.diagnosis.cause) << "\n";
   }

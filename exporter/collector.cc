@@ -274,8 +274,9 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
                     "The NTP server's clock minus this node's clock.");
   Family ntp_rtt("calico_bgp_ntp_rtt_seconds", "Round-trip delay to the NTP server.");
   Family ntp_stratum("calico_bgp_ntp_stratum", "Stratum the NTP server reports.");
-  Family chrony_up("calico_bgp_chrony_up", "1 if chronyd's command port answered a tracking "
-                                           "request.");
+  Family chrony_up("calico_bgp_chrony_up",
+                   "1 if chronyd's command port answered a tracking "
+                   "request.");
   Family chrony_offset("calico_bgp_chrony_offset_seconds",
                        "chronyd's reference clock minus this node's clock (its system time "
                        "correction).");
@@ -315,11 +316,11 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
         chrony_stratum.Add({}, r.chrony->stratum);
         chrony_delay.Add({}, r.chrony->root_delay_seconds);
         chrony_dispersion.Add({}, r.chrony->root_dispersion_seconds);
-        chrony_info.Add({{"reference", r.chrony->reference_address.empty()
-                                           ? r.chrony->reference_id_hex
-                                           : r.chrony->reference_address},
-                         {"leap", std::string(probes::ChronyLeapName(r.chrony->leap_status))}},
-                        1);
+        chrony_info.Add(
+            {{"reference", r.chrony->reference_address.empty() ? r.chrony->reference_id_hex
+                                                               : r.chrony->reference_address},
+             {"leap", std::string(probes::ChronyLeapName(r.chrony->leap_status))}},
+            1);
       }
     }
     for (const auto& p : r.peers) {
@@ -362,16 +363,29 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
 
   std::vector<MetricFamily> out;
   out.reserve(32);
-  for (Family* f :
-       {&build_info, &bird_up,       &bird_info,      &reboot,        &reconf,     &gr,
-        &unparsed,   &peer_up,       &peer_state,     &peer_info,     &since,      &last_error,
-        &hold,       &keepalive,     &routes,         &changes,       &port_state, &port_rtt,
-        &icmp_rtt,   &icmp_loss,     &if_mtu,         &path_mtu,      &tunnel_mtu, &tunnel_fits,
-        &listener,   &clock_sync,    &clock_est,      &clock_max,     &clock_offset,
-        &ntp_up,     &ntp_offset,    &ntp_rtt,        &ntp_stratum,   &chrony_up,
-        &chrony_offset, &chrony_stratum, &chrony_delay, &chrony_dispersion, &chrony_info,
-        &peer_clock, &diagnosis,     &peers_by_cause, &probe_success, &probe_duration,
-        &probe_last_run}) {
+  for (Family* f : {&build_info,    &bird_up,
+                    &bird_info,     &reboot,
+                    &reconf,        &gr,
+                    &unparsed,      &peer_up,
+                    &peer_state,    &peer_info,
+                    &since,         &last_error,
+                    &hold,          &keepalive,
+                    &routes,        &changes,
+                    &port_state,    &port_rtt,
+                    &icmp_rtt,      &icmp_loss,
+                    &if_mtu,        &path_mtu,
+                    &tunnel_mtu,    &tunnel_fits,
+                    &listener,      &clock_sync,
+                    &clock_est,     &clock_max,
+                    &clock_offset,  &ntp_up,
+                    &ntp_offset,    &ntp_rtt,
+                    &ntp_stratum,   &chrony_up,
+                    &chrony_offset, &chrony_stratum,
+                    &chrony_delay,  &chrony_dispersion,
+                    &chrony_info,   &peer_clock,
+                    &diagnosis,     &peers_by_cause,
+                    &probe_success, &probe_duration,
+                    &probe_last_run}) {
     f->MoveTo(&out);
   }
   return out;

@@ -274,8 +274,9 @@ void ParseProbes(const YAML::Node& node, Validator* v, ProbesConfig* probes) {
 }
 
 void ParseClock(const YAML::Node& node, Validator* v, ClockConfig* clock) {
-  if (!v->ExpectMap(node, "clock", {"interval", "max_offset", "timeout", "ntp_servers", "chrony",
-                                    "peer_offset"})) {
+  if (!v->ExpectMap(
+          node, "clock",
+          {"interval", "max_offset", "timeout", "ntp_servers", "chrony", "peer_offset"})) {
     return;
   }
   v->Duration(node["interval"], "clock.interval", &clock->interval);

@@ -1,12 +1,12 @@
 #include "exporter/diagnosis.h"
 
-#include "exporter/config.h"
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <sstream>
+
+#include "exporter/config.h"
 
 namespace cbe {
 namespace {
@@ -105,12 +105,13 @@ std::string_view NextStep(Cause cause) {
 }
 
 const std::vector<Cause>& AllCauses() {
-  static const std::vector<Cause> kAll = {
-      Cause::kHealthy,          Cause::kBirdDown,         Cause::kAdminDown,
-      Cause::kAsMismatch,       Cause::kRouterIdConflict, Cause::kHoldTimerExpiredMtu,
-      Cause::kHoldTimerExpired, Cause::kPeerUnreachable,  Cause::kPortFiltered,
-      Cause::kPortClosed,       Cause::kLocalNotListening, Cause::kClockSkew,
-      Cause::kNegotiating,      Cause::kUnknown};
+  static const std::vector<Cause> kAll = {Cause::kHealthy,           Cause::kBirdDown,
+                                          Cause::kAdminDown,         Cause::kAsMismatch,
+                                          Cause::kRouterIdConflict,  Cause::kHoldTimerExpiredMtu,
+                                          Cause::kHoldTimerExpired,  Cause::kPeerUnreachable,
+                                          Cause::kPortFiltered,      Cause::kPortClosed,
+                                          Cause::kLocalNotListening, Cause::kClockSkew,
+                                          Cause::kNegotiating,       Cause::kUnknown};
   return kAll;
 }
 
@@ -160,18 +161,18 @@ Diagnosis Diagnose(const Evidence& e) {
   // 5. This node: a passive session waits for a peer that cannot connect to us.
   if (e.local_listener == false &&
       (e.bgp_state == "Passive" || e.port == probes::PortState::kOpen)) {
-    return cause(Cause::kLocalNotListening, "nothing listens on port 179 on this node; session " +
-                                                e.bgp_state);
+    return cause(Cause::kLocalNotListening,
+                 "nothing listens on port 179 on this node; session " + e.bgp_state);
   }
   if (e.port == probes::PortState::kFiltered) {
-    return cause(Cause::kPortFiltered, "port 179: " + e.port_reason +
-                                           (e.icmp_loss_ratio ? "; the peer answers ICMP echo"
-                                                              : ""));
+    return cause(
+        Cause::kPortFiltered,
+        "port 179: " + e.port_reason + (e.icmp_loss_ratio ? "; the peer answers ICMP echo" : ""));
   }
   if (e.port == probes::PortState::kClosed) {
-    return cause(Cause::kPortClosed, "port 179: " + e.port_reason +
-                                         (e.last_error.empty() ? "" : "; last error: " +
-                                                                          e.last_error));
+    return cause(Cause::kPortClosed,
+                 "port 179: " + e.port_reason +
+                     (e.last_error.empty() ? "" : "; last error: " + e.last_error));
   }
   // 6. Clocks, only when measured: an unsynchronised flag alone proves nothing.
   const double max = e.max_clock_offset_seconds;
@@ -188,8 +189,8 @@ Diagnosis Diagnose(const Evidence& e) {
     return cause(Cause::kNegotiating, "BGP state " + e.bgp_state);
   }
   if (e.state_age_seconds && *e.state_age_seconds < e.negotiating_window_seconds) {
-    return cause(Cause::kNegotiating, "state changed " + Format(*e.state_age_seconds, 2) +
-                                          " s ago");
+    return cause(Cause::kNegotiating,
+                 "state changed " + Format(*e.state_age_seconds, 2) + " s ago");
   }
   std::string raw = "state " + e.protocol_state + "/" + e.bgp_state;
   if (!e.last_error.empty()) {
@@ -274,15 +275,15 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
       Evidence e;
       e.protocol_state = p.protocol_state;
       e.bgp_state = p.state;
-      e.last_error = p.error_class.empty() ? p.error_message
-                                           : p.error_class + ": " + p.error_message;
+      e.last_error =
+          p.error_class.empty() ? p.error_message : p.error_class + ": " + p.error_message;
       e.bgp_error = p.bgp_error;
       if (p.state_change_timestamp) {
         e.state_age_seconds = now_unix - *p.state_change_timestamp;
       }
       const std::string peer = p.peer.substr(0, p.peer.find('%'));
-      if (auto it = ports.find(peer); it != ports.end() &&
-                                      it->second->state != probes::PortState::kUnprobed) {
+      if (auto it = ports.find(peer);
+          it != ports.end() && it->second->state != probes::PortState::kUnprobed) {
         e.port = it->second->state;
         e.port_reason = it->second->reason;
       }
@@ -307,8 +308,9 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
       e.ntp_offset_seconds = reference_offset;
       e.max_clock_offset_seconds = options.max_clock_offset_seconds;
       e.negotiating_window_seconds = options.negotiating_window_seconds;
-      PeerDiagnosis pd{d.daemon,  p.protocol, p.peer, p.peer_type, p.state,
-                       p.state_change_timestamp, e.last_error, Diagnose(e)};
+      PeerDiagnosis pd{d.daemon,     p.protocol, p.peer,
+                       p.peer_type,  p.state,    p.state_change_timestamp,
+                       e.last_error, Diagnose(e)};
       out.push_back(std::move(pd));
     }
   }

@@ -41,8 +41,8 @@ struct Evidence {
   std::string protocol_state;  // BIRD's: up, start, stop, down, feed.
   std::string bgp_state;       // Established, Active, ..., Down.
   std::string last_error;      // BIRD's last error, e.g. "Socket: Connection refused".
-  std::string bgp_error;  // The last BGP-level error ("BGP Error: ...", "Received: ...") since
-                          // the session was last Established: it outlives socket errors.
+  std::string bgp_error;       // The last BGP-level error ("BGP Error: ...", "Received: ...") since
+                               // the session was last Established: it outlives socket errors.
   std::optional<double> state_age_seconds;
   std::optional<probes::PortState> port;
   std::string port_reason;

@@ -136,8 +136,8 @@ std::string HttpPages::LandingPage(double now_unix) const {
     for (const ProbeRun* run : runs) {
       if (run != nullptr) {
         h << " " << HtmlEscape(run->probe) << " " << FormatAge(now_unix - run->last_run_timestamp)
-          << " ago (" << static_cast<long long>(std::round(run->duration_seconds * 1000))
-          << " ms" << (run->success ? "" : ", failed") << ");";
+          << " ago (" << static_cast<long long>(std::round(run->duration_seconds * 1000)) << " ms"
+          << (run->success ? "" : ", failed") << ");";
       }
     }
     h << " " << FormatUtc(now_unix) << ".</p>\n";

@@ -11,9 +11,9 @@
 
 #include "exporter/bird_round.h"
 #include "exporter/check.h"
-#include "exporter/diagnosis.h"
 #include "exporter/collector.h"
 #include "exporter/config.h"
+#include "exporter/diagnosis.h"
 #include "exporter/duration.h"
 #include "exporter/http_pages.h"
 #include "exporter/listen_address.h"
@@ -53,8 +53,8 @@ int Run(const Flags& flags) {
     return kExitUsage;
   }
   // `check` prints for a person on stdout: only errors go to stderr by default.
-  cbe::logging::Init(*format, flags.check && flags.log_level == "info" ? spdlog::level::err
-                                                                       : *level);
+  cbe::logging::Init(*format,
+                     flags.check && flags.log_level == "info" ? spdlog::level::err : *level);
 
   cbe::Config config;
   if (!flags.config_file.empty()) {
@@ -68,10 +68,9 @@ int Run(const Flags& flags) {
     config = std::move(loaded.config);
   }
   if (flags.check) {
-    return cbe::RunCheck(config,
-                         flags.check_output == "json" ? cbe::CheckOutput::kJson
-                                                      : cbe::CheckOutput::kTable,
-                         std::cout);
+    return cbe::RunCheck(
+        config, flags.check_output == "json" ? cbe::CheckOutput::kJson : cbe::CheckOutput::kTable,
+        std::cout);
   }
   if (flags.config_check) {
     std::cout << (flags.config_file.empty() ? std::string("defaults") : flags.config_file)

@@ -89,7 +89,7 @@ std::string Asn1TimeString(const ASN1_TIME* t) {
   }
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
+  return {data, static_cast<std::size_t>(len)};
 }
 
 std::string SubjectString(X509* cert) {

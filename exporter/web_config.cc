@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -50,9 +51,9 @@ constexpr CurveName kCurves[] = {
 // exporter-toolkit's configurable headers; an empty list allows any value.
 struct AllowedHeader {
   std::string_view name;
-  std::vector<std::string_view> values;
+  std::array<std::string_view, 2> values;  // Empty entries unused; all empty: any value.
 };
-const AllowedHeader kAllowedHeaders[] = {
+constexpr AllowedHeader kAllowedHeaders[] = {
     {"Strict-Transport-Security", {}},
     {"X-Content-Type-Options", {"nosniff"}},
     {"X-Frame-Options", {"deny", "sameorigin"}},
@@ -64,6 +65,9 @@ template <typename Names>
 std::string JoinNames(const Names& names) {
   std::string out;
   for (std::string_view n : names) {
+    if (n.empty()) {
+      continue;
+    }
     out += out.empty() ? "" : ", ";
     out += n;
   }
@@ -104,7 +108,7 @@ class Checker {
     std::set<std::string> seen;
     for (const auto& kv : node) {
       const std::string key = kv.first.Scalar();
-      const std::string full = path.empty() ? key : path + "." + key;
+      const std::string full = path.empty() ? key : std::string(path).append(".").append(key);
       if (!seen.insert(key).second) {
         Fail(kv.first, full, "duplicate key");
       } else if (std::find(unsupported.begin(), unsupported.end(), key) != unsupported.end()) {
@@ -338,7 +342,7 @@ void ParseHttp(const YAML::Node& node, Checker* c, HttpServerConfig* http) {
   std::set<std::string> seen;
   for (const auto& kv : headers) {
     const std::string name = kv.first.Scalar();
-    const std::string key = p + ".headers." + name;
+    const std::string key = std::string(p).append(".headers.").append(name);
     const auto* allowed = std::find_if(std::begin(kAllowedHeaders), std::end(kAllowedHeaders),
                                        [&](const AllowedHeader& h) { return h.name == name; });
     if (allowed == std::end(kAllowedHeaders)) {
@@ -368,7 +372,7 @@ void ParseHttp(const YAML::Node& node, Checker* c, HttpServerConfig* http) {
       c->Fail(kv.second, key, "must not contain line breaks");
       continue;
     }
-    if (allowed->values.size() > 0 &&
+    if (!allowed->values.front().empty() &&
         std::find(allowed->values.begin(), allowed->values.end(), value) == allowed->values.end()) {
       c->Fail(
           kv.second, key,
@@ -389,7 +393,7 @@ void ParseUsers(const YAML::Node& node, Checker* c,
   std::set<std::string> seen;
   for (const auto& kv : node) {
     const std::string user = kv.first.Scalar();
-    const std::string key = p + "." + user;
+    const std::string key = std::string(p).append(".").append(user);
     if (user.empty()) {
       c->Fail(kv.first, p, "a user name must not be empty");
       continue;

@@ -46,7 +46,7 @@ std::string HeaderLines(const HttpServerConfig& http) {
     if (name == "X-Content-Type-Options") {
       continue;  // The pages always send nosniff, its only allowed value.
     }
-    out += name + ": " + value + "\r\n";
+    out.append(name).append(": ").append(value).append("\r\n");
   }
   return out;
 }

@@ -2,7 +2,6 @@
 // lab can produce, each reported within a few rounds, and `check` printing it with exit code 1.
 
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -22,14 +21,16 @@ constexpr auto kCauseDeadline = 10s;
 std::string Config(const Lab& lab) {
   return lab.WriteFile("diagnosis.yml",
                        "bird:\n"
-                       "  sockets: [" + lab.SocketPath("a") + "]\n"
-                       "  interval: 1s\n"
-                       "  timeout: 1s\n"
-                       "probes:\n"
-                       "  tcp: {interval: 1s, timeout: 500ms}\n"
-                       "  icmp: {interval: 1s, timeout: 500ms, count: 2}\n"
-                       "  mtu: {interval: 5s, timeout: 300ms}\n"
-                       "  listener: {interval: 1s}\n");
+                       "  sockets: [" +
+                           lab.SocketPath("a") +
+                           "]\n"
+                           "  interval: 1s\n"
+                           "  timeout: 1s\n"
+                           "probes:\n"
+                           "  tcp: {interval: 1s, timeout: 500ms}\n"
+                           "  icmp: {interval: 1s, timeout: 500ms, count: 2}\n"
+                           "  mtu: {interval: 5s, timeout: 300ms}\n"
+                           "  listener: {interval: 1s}\n");
 }
 
 void Append(const std::string& path, const std::string& text) {
@@ -145,8 +146,8 @@ TEST_CASE("diagnosis: one cause per session on real BIRD", "[integration][diagno
 TEST_CASE("diagnosis: check exits 0 when every session is healthy", "[integration][diagnosis]") {
   Lab lab(BirdFlavour::kBird1);
   // Only the healthy sessions of a: drop the others from its config.
-  for (const char* name : {"Mesh_10_99_0_2", "Global_10_99_0_4", "Mesh_10_99_0_6",
-                           "Mesh_10_99_0_8"}) {
+  for (const char* name :
+       {"Mesh_10_99_0_2", "Global_10_99_0_4", "Mesh_10_99_0_6", "Mesh_10_99_0_8"}) {
     lab.RemoveProtocol("a", name);
   }
   const std::string config = Config(lab);
@@ -165,6 +166,46 @@ TEST_CASE("diagnosis: check exits 0 when every session is healthy", "[integratio
   const CommandResult bad_config =
       RunCommand({CBE_EXPORTER_PATH, "check", "--config.file=/nonexistent.yml"});
   CHECK(bad_config.exit_code == 2);
+}
+
+}  // namespace
+}  // namespace cbe::testing
+
+namespace cbe::testing {
+namespace {
+
+TEST_CASE("diagnosis: hold timer expiries behind a PMTU black hole", "[integration][diagnosis]") {
+  // a and z both have 1500-byte interfaces; r's link to z carries 1400 and r's ICMP
+  // "fragmentation needed" is dropped. The session comes up (small messages), a's large UPDATEs
+  // (3000 routes) never arrive, z's hold timer expires: a reads "Received: Hold timer expired".
+  NetLab lab({"NETLAB_Z_MTU=1500", "NETLAB_A_ROUTES=3000", "NETLAB_HOLD=6"});
+  lab.Exec("r", {"iptables", "-A", "OUTPUT", "-p", "icmp", "--icmp-type", "fragmentation-needed",
+                 "-j", "DROP"});
+  const std::string config = lab.Dir() + "/exporter.yml";
+  std::ofstream(config) << "bird:\n  sockets: [" << lab.Socket("a") << "]\n"
+                        << "  interval: 1s\n  timeout: 1s\n"
+                        << "probes:\n  tcp: {interval: 1s, timeout: 500ms}\n"
+                        << "  icmp: {interval: 1s, timeout: 500ms}\n"
+                        << "  mtu: {interval: 2s, timeout: 300ms}\n";
+  ExporterProcess exporter(lab.Netns("a"), config, kPort, lab.Dir() + "/exporter.log");
+  REQUIRE(exporter.WaitReady(15s));
+  std::string metrics;
+  const bool seen = PollUntil(60s, [&] {
+    try {
+      metrics = exporter.Get("/metrics");
+    } catch (const std::exception&) {
+      return false;
+    }
+    return MetricValue(metrics, "calico_bgp_peer_diagnosis",
+                       {{"protocol", "Mesh_10_98_2_2"}, {"cause", "hold_timer_expired_mtu"}}) ==
+           1.0;
+  });
+  INFO(GrepLines(metrics, "Mesh_10_98_2_2")
+       << GrepLines(metrics, "mtu_bytes") << exporter.LogTail(3000));
+  CHECK(seen);
+  CHECK(MetricValue(metrics, "calico_bgp_peer_path_mtu_bytes", {{"peer", "10.98.2.2"}}) == 1400);
+  CHECK(MetricValue(metrics, "calico_bgp_peer_interface_mtu_bytes", {{"peer", "10.98.2.2"}}) ==
+        1500);
 }
 
 }  // namespace

@@ -785,4 +785,38 @@ void RunInNetns(const std::string& netns, const std::function<void()>& fn) {
   }
 }
 
+NetLab::NetLab(const std::vector<std::string>& env) : env_(env) {
+  static int counter = 0;
+  prefix_ = "cbn" + std::to_string(::getpid()) + "n" + std::to_string(++counter);
+  dir_ = "/tmp/" + prefix_;
+  Run({"up", prefix_, dir_});
+}
+
+NetLab::~NetLab() {
+  RunCommand({SourceDir() + "/tests/integration/netlab.sh", "down", prefix_});
+  RunCommand({"rm", "-rf", dir_});
+}
+
+void NetLab::Exec(const std::string& node, std::vector<std::string> argv) const {
+  argv.insert(argv.begin(), {"ip", "netns", "exec", Netns(node)});
+  const CommandResult r = RunCommand(argv);
+  if (r.exit_code != 0) {
+    throw std::runtime_error(JoinArgv(argv) + " failed: " + r.err);
+  }
+}
+
+void NetLab::BirdStop(const std::string& node) { Run({"bird-stop", prefix_, node}); }
+void NetLab::BirdStart(const std::string& node) { Run({"bird-start", prefix_, dir_, node}); }
+
+void NetLab::Run(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"env"};
+  argv.insert(argv.end(), env_.begin(), env_.end());
+  argv.push_back(SourceDir() + "/tests/integration/netlab.sh");
+  argv.insert(argv.end(), args.begin(), args.end());
+  const CommandResult r = RunCommand(argv);
+  if (r.exit_code != 0) {
+    throw std::runtime_error("netlab.sh " + (args.empty() ? "" : args[0]) + " failed: " + r.err);
+  }
+}
+
 }  // namespace cbe::testing

@@ -170,6 +170,30 @@ inline constexpr std::chrono::milliseconds kPollInterval{100};
 
 // Calls pred() every ~100 ms until it returns true (-> true) or `deadline` has passed
 // (-> false). pred() is called at least once. Never use a fixed sleep to wait for state.
+// The routed lab of netlab.sh (a <-> r <-> z with a 1400-byte link r-z), up and down around a
+// test like Lab. `env` is passed to netlab.sh (NETLAB_Z_MTU, NETLAB_A_ROUTES, NETLAB_HOLD).
+class NetLab {
+ public:
+  explicit NetLab(const std::vector<std::string>& env = {});
+  ~NetLab();
+  NetLab(const NetLab&) = delete;
+  NetLab& operator=(const NetLab&) = delete;
+
+  std::string Netns(const std::string& node) const { return prefix_ + "-" + node; }
+  std::string Socket(const std::string& node) const { return dir_ + "/" + node + "/bird.ctl"; }
+  const std::string& Dir() const { return dir_; }
+  // A command inside a node's namespace, e.g. iptables; throws when it fails.
+  void Exec(const std::string& node, std::vector<std::string> argv) const;
+  void BirdStop(const std::string& node);
+  void BirdStart(const std::string& node);
+
+ private:
+  void Run(const std::vector<std::string>& args) const;
+  std::vector<std::string> env_;
+  std::string prefix_;
+  std::string dir_;
+};
+
 // Runs `fn` on a thread that has entered network namespace `netns`: sockets it creates live
 // there. Rethrows what `fn` throws.
 void RunInNetns(const std::string& netns, const std::function<void()>& fn);

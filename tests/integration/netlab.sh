@@ -3,6 +3,11 @@
 #
 #   netlab.sh up P DIR      namespaces P-a, P-r, P-z; BIRD 1.6 on a and z, one iBGP session
 #                           a <-> z (multihop, graceful restart, Calico's timers)
+#
+# Environment: NETLAB_Z_MTU (default 1400) is the MTU of z's own interface. With 1500, z and a
+# both believe in 1500 while r's link to z carries 1400: large segments vanish in both directions
+# once r's ICMP errors are dropped (a PMTU black hole). NETLAB_A_ROUTES (default 0) makes a
+# export that many /32 routes to z (large UPDATEs); NETLAB_HOLD sets both ends' hold time.
 #   netlab.sh down P        kill everything in P-* and delete the namespaces
 #   netlab.sh bird-start P DIR NODE / bird-stop P NODE / birdc P DIR NODE CMD
 #
@@ -27,19 +32,33 @@ write_bird_conf() {  # dir node
   me=$(addr_of "$node")
   if [[ "$node" == a ]]; then peer=10.98.2.2; else peer=10.98.1.2; fi
   mkdir -p "$dir/$node"
+  local routes="${NETLAB_A_ROUTES:-0}" hold="${NETLAB_HOLD:-}" static="" export_rule="export none;"
+  local timers=""
+  if [[ -n "$hold" ]]; then
+    timers="  hold time $hold;
+  keepalive time $(( hold / 3 ));"
+  fi
+  if [[ "$node" == a && "$routes" -gt 0 ]]; then
+    static="protocol static {
+$(for i in $(seq 0 $((routes - 1))); do echo "  route 10.200.$((i / 250)).$((i % 250 + 1))/32 blackhole;"; done)
+}"
+    export_rule="export all;"
+  fi
   cat >"$dir/$node/bird.conf" <<CONF
 log "$dir/$node/bird.log" all;
 router id $me;
 protocol device { scan time 2; }
 protocol direct { interface "*"; }
 protocol kernel { export none; }
+$static
 template bgp bgp_template {
   debug { states };
   local as 64512;
   multihop;
   gateway recursive;
   import all;
-  export none;
+  $export_rule
+$timers
   add paths on;
   graceful restart;
   connect delay time 1;
@@ -95,7 +114,7 @@ up() {  # prefix dir
   ip -n "$p-a" link add eth0 type veth peer name a0 netns "$p-r"
   ip -n "$p-z" link add eth0 type veth peer name z0 netns "$p-r"
   ip -n "$p-r" link set z0 mtu 1400
-  ip -n "$p-z" link set eth0 mtu 1400
+  ip -n "$p-z" link set eth0 mtu "${NETLAB_Z_MTU:-1400}"
   ip -n "$p-a" addr add 10.98.1.2/24 dev eth0
   ip -n "$p-a" addr add fd00:98:1::2/64 dev eth0 nodad
   ip -n "$p-r" addr add 10.98.1.1/24 dev a0

@@ -31,49 +31,6 @@ const net::IpAddress kZ4 = *net::IpAddress::Parse("10.98.2.2");
 const net::IpAddress kZ6 = *net::IpAddress::Parse("fd00:98:2::2");
 const net::IpAddress kNoRoute = *net::IpAddress::Parse("10.97.0.1");
 
-// netlab.sh up/down around a test, like Lab for lab.sh.
-class NetLab {
- public:
-  NetLab() {
-    static int counter = 0;
-    prefix_ = "cbn" + std::to_string(::getpid()) + "n" + std::to_string(++counter);
-    dir_ = "/tmp/" + prefix_;
-    Run({"up", prefix_, dir_});
-  }
-  ~NetLab() {
-    RunCommand({Script(), "down", prefix_});
-    RunCommand({"rm", "-rf", dir_});
-  }
-  NetLab(const NetLab&) = delete;
-  NetLab& operator=(const NetLab&) = delete;
-
-  std::string Netns(const std::string& node) const { return prefix_ + "-" + node; }
-  std::string Socket(const std::string& node) const { return dir_ + "/" + node + "/bird.ctl"; }
-  const std::string& Dir() const { return dir_; }
-  // A command inside a node's namespace, e.g. iptables; fails the test when it fails.
-  void Exec(const std::string& node, std::vector<std::string> argv) const {
-    argv.insert(argv.begin(), {"ip", "netns", "exec", Netns(node)});
-    const CommandResult r = RunCommand(argv);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-  }
-  void BirdStop(const std::string& node) { Run({"bird-stop", prefix_, node}); }
-  void BirdStart(const std::string& node) { Run({"bird-start", prefix_, dir_, node}); }
-
- private:
-  static std::string Script() { return SourceDir() + "/tests/integration/netlab.sh"; }
-  void Run(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {Script()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const CommandResult r = RunCommand(argv);
-    if (r.exit_code != 0) {
-      throw std::runtime_error("netlab.sh failed: " + r.err);
-    }
-  }
-  std::string prefix_;
-  std::string dir_;
-};
-
 struct BgpView {
   std::string state;
   std::string since;
