@@ -11,7 +11,7 @@ COPY Makefile ./
 COPY .ci/install-packages .ci/install-packages
 RUN apt-get update -q \
  && make deps \
- && apt-get install -y -q --no-install-recommends libmnl-dev git ca-certificates \
+ && apt-get install -y -q --no-install-recommends git ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCBE_BUILD_TESTS=OFF \
@@ -24,9 +24,11 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 libyaml-cpp0.7 \
-      libspdlog1.10 libfmt9 libmnl0 zlib1g \
+      libspdlog1.10 libfmt9 libmnl0 zlib1g libssl3 libcap2 libcrypt1 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/calico-bgp-exporter /usr/local/bin/calico-bgp-exporter
+# civetweb's TLS on OpenSSL 3 (docs/tls.md): loaded from ../lib/calico-bgp-exporter by path.
+COPY --from=build /build/lib/cbe-ssl/ /usr/local/lib/calico-bgp-exporter/
 COPY deploy/config.example.yml /etc/calico-bgp-exporter/config.yml
 # Root without capabilities (the DaemonSet drops all but NET_RAW): calico-node's BIRD socket
 # is root:root 0755, and connecting to it needs its owner.

@@ -5,9 +5,10 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 
 RUN_PACKAGES := cmake g++ make pkg-config prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev \
-  libspdlog-dev libcli11-dev catch2 zlib1g-dev libmnl-dev nlohmann-json3-dev
+  libspdlog-dev libcli11-dev catch2 zlib1g-dev libmnl-dev nlohmann-json3-dev libssl-dev \
+  libcap-dev libcrypt-dev
 TEST_PACKAGES := $(RUN_PACKAGES) bird iproute2 iptables prometheus prometheus-alertmanager curl \
-  libssh-gcrypt-4 libreadline8 python3-yaml util-linux systemd chrony faketime
+  libssh-gcrypt-4 libreadline8 python3-yaml util-linux systemd chrony faketime openssl binutils
 
 .PHONY: all build run test unit integration deps test-deps bird2 clean format lint
 

@@ -149,14 +149,13 @@ def figures(results):
             continue
         o, t = c["ours"], c["theirs"]
         bird = "BIRD 1.6" if version == 1 else "BIRD 2"
-        r = ratio(o["seq"]["p50_ms"], t["seq"]["p50_ms"])
-        out.append(f"  [{bird}] scrape p50 <= 1/20 of bird_exporter's: {verdict(r <= 1 / 20)} "
-                   f"{fmt(o['seq']['p50_ms'])} vs {fmt(t['seq']['p50_ms'])} ms = "
-                   f"{fmt_ratio(r)} (8 concurrent: {fmt_ratio(ratio(o['conc']['p50_ms'], t['conc']['p50_ms']))})")
-        r = ratio(o["seq"]["p99_ms"], t["seq"]["p99_ms"])
-        out.append(f"  [{bird}] scrape p99 <= 1/10 of bird_exporter's: {verdict(r <= 1 / 10)} "
-                   f"{fmt(o['seq']['p99_ms'])} vs {fmt(t['seq']['p99_ms'])} ms = "
-                   f"{fmt_ratio(r)} (8 concurrent: {fmt_ratio(ratio(o['conc']['p99_ms'], t['conc']['p99_ms']))})")
+        for pct, limit in (("p50", 20), ("p99", 10)):
+            key = f"{pct}_ms"
+            r = ratio(o["seq"][key], t["seq"][key])
+            conc = fmt_ratio(ratio(o["conc"][key], t["conc"][key]))
+            out.append(f"  [{bird}] scrape {pct} <= 1/{limit} of bird_exporter's: "
+                       f"{verdict(r <= 1 / limit)} {fmt(o['seq'][key])} vs {fmt(t['seq'][key])} "
+                       f"ms = {fmt_ratio(r)} (8 concurrent: {conc})")
         r = ratio(o["bytes"], t["bytes"])
         out.append(f"  [{bird}] bytes per scrape <= 1/4 of bird_exporter's: {verdict(r <= 1 / 4)} "
                    f"{o['bytes']:,} vs {t['bytes']:,} = {fmt_ratio(r)} (gzip: "
@@ -194,13 +193,23 @@ def figures(results):
         last = smp[-1]
         grow = last["rss_kib"] - first["rss_kib"]
         ok = grow <= max(256, 0.02 * first["rss_kib"])
+        # Least-squares trend over the second half of the post-warm-up samples.
+        half = [x for x in smp if x["rounds"] >= first["rounds"]]
+        half = half[len(half) // 2:]
+        slope = 0.0
+        if len(half) >= 2:
+            mx = sum(x["rounds"] for x in half) / len(half)
+            my = sum(x["rss_kib"] for x in half) / len(half)
+            den = sum((x["rounds"] - mx) ** 2 for x in half)
+            slope = sum((x["rounds"] - mx) * (x["rss_kib"] - my) for x in half) / den * 1000
         out.append(f"  RSS not growing over {last['rounds'] - first['rounds']:,} rounds (fake BIRD "
                    f"{'1.6' if s['version'] == 1 else '2'}, N={s['n']}, interval {s['interval']}, "
                    f"timeout {s['timeout']}, no scrapes): {verdict(ok)} {first['rss_kib']} KiB at "
                    f"round {first['rounds']:,} -> {last['rss_kib']} KiB at round "
                    f"{last['rounds']:,} ({grow:+d} KiB; max {s['rss_max_kib']} KiB; "
                    f"{smp[0]['rss_kib']} KiB at round {smp[0]['rounds']}, before the warm-up "
-                   f"ended); bird_up at the end {s.get('bird_up_at_end')}, 'BIRD is down' log "
+                   f"ended; trend over the last {len(half)} samples {slope:+.0f} KiB per 1,000 "
+                   f"rounds); bird_up at the end {s.get('bird_up_at_end')}, 'BIRD is down' log "
                    f"lines {s.get('bird_down_transitions')}; {s['wall_s']:.0f} s")
     out.append("  Probe round over 1000 peers (TCP SYN + ICMP, half filtered): TODO -- probe "
                "round: not measured, probes not built yet (see the TODO row above)")

@@ -180,6 +180,13 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d) {
   return snap;
 }
 
+void BirdRound::Reconfigure(BirdConfig config) {
+  config_ = std::move(config);
+  for (auto& [socket, d] : daemons_) {
+    d.client.reset();
+  }
+}
+
 std::shared_ptr<const BirdSnapshot> BirdRound::Run() {
   const auto start = clock_->Monotonic();
   std::vector<std::string> sockets = config_.sockets;

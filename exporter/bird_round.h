@@ -23,6 +23,10 @@ class BirdRound {
   // Queries every socket once, in order. Never throws; failures become `up = false`.
   std::shared_ptr<const BirdSnapshot> Run();
 
+  // A reloaded config: connections are reopened with the new deadlines and cap; what the rounds
+  // remember of each session stays.
+  void Reconfigure(BirdConfig config);
+
  private:
   struct Daemon {
     std::unique_ptr<bird::Client> client;

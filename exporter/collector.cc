@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <array>
+#include <deque>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -52,6 +53,24 @@ class Family {
   MetricFamily family_;
 };
 
+// The families of one exposition, in the order they were added; empty ones are left out.
+class Families {
+ public:
+  template <typename... Args>
+  Family& Add(Args&&... args) {
+    return families_.emplace_back(std::forward<Args>(args)...);
+  }
+  void MoveTo(std::vector<MetricFamily>* out) {
+    out->reserve(families_.size());
+    for (Family& f : families_) {
+      f.MoveTo(out);
+    }
+  }
+
+ private:
+  std::deque<Family> families_;
+};
+
 Labels PeerLabels(const DaemonSnapshot& d, const PeerSnapshot& p) {
   return {{"daemon", d.daemon}, {"protocol", p.protocol}, {"peer", p.peer}};
 }
@@ -83,49 +102,59 @@ std::string CompilerName() {
 }
 
 std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
+  Families families;
   constexpr std::string_view kRound = " (from the last BIRD round).";
   const auto help = [&](std::string_view text) { return std::string(text) + std::string(kRound); };
 
-  Family build_info("calico_bgp_exporter_build_info",
-                    "Version, revision and compiler of calico-bgp-exporter; always 1.");
+  Family& build_info =
+      families.Add("calico_bgp_exporter_build_info",
+                   "Version, revision and compiler of calico-bgp-exporter; always 1.");
   build_info.Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", CompilerName()}}, 1);
 
-  Family bird_up("calico_bgp_bird_up",
-                 help("1 if the last query of this BIRD control socket succeeded, else 0"));
-  Family bird_info("calico_bgp_bird_info", help("BIRD's version and router ID; always 1"));
-  Family reboot("calico_bgp_bird_last_reboot_timestamp_seconds",
-                help("Unix time of BIRD's last start"));
-  Family reconf("calico_bgp_bird_last_reconfiguration_timestamp_seconds",
-                help("Unix time of BIRD's last reconfiguration"));
-  Family gr("calico_bgp_bird_graceful_restart_recovery",
-            help("1 while BIRD's graceful restart recovery is in progress"));
-  Family unparsed("calico_bgp_bird_unparsed_lines_total",
-                  "Lines of BIRD replies the exporter did not understand, since it started.",
-                  MetricType::Counter);
-  Family peer_up("calico_bgp_peer_up", help("1 when the BGP session is Established, else 0"));
-  Family peer_state("calico_bgp_peer_state",
-                    help("The BGP session's state, named by the state label; always 1"));
-  Family peer_info("calico_bgp_peer_info",
+  Family& bird_up =
+      families.Add("calico_bgp_bird_up",
+                   help("1 if the last query of this BIRD control socket succeeded, else 0"));
+  Family& bird_info =
+      families.Add("calico_bgp_bird_info", help("BIRD's version and router ID; always 1"));
+  Family& reboot = families.Add("calico_bgp_bird_last_reboot_timestamp_seconds",
+                                help("Unix time of BIRD's last start"));
+  Family& reconf = families.Add("calico_bgp_bird_last_reconfiguration_timestamp_seconds",
+                                help("Unix time of BIRD's last reconfiguration"));
+  Family& gr = families.Add("calico_bgp_bird_graceful_restart_recovery",
+                            help("1 while BIRD's graceful restart recovery is in progress"));
+  Family& unparsed =
+      families.Add("calico_bgp_bird_unparsed_lines_total",
+                   "Lines of BIRD replies the exporter did not understand, since it started.",
+                   MetricType::Counter);
+  Family& peer_up =
+      families.Add("calico_bgp_peer_up", help("1 when the BGP session is Established, else 0"));
+  Family& peer_state = families.Add(
+      "calico_bgp_peer_state", help("The BGP session's state, named by the state label; always 1"));
+  Family& peer_info =
+      families.Add("calico_bgp_peer_info",
                    help("AS numbers, router ID and session kind of a BGP peer; always 1"));
-  Family since("calico_bgp_peer_state_change_timestamp_seconds",
-               help("Unix time of the protocol's last state change as BIRD reports it"));
-  Family last_error("calico_bgp_peer_last_error_info",
-                    help("BIRD's last error for the session, while BIRD shows one; always 1"));
-  Family hold("calico_bgp_peer_hold_time_seconds",
-              help("Negotiated hold time of an Established session"));
-  Family keepalive("calico_bgp_peer_keepalive_time_seconds",
-                   help("Negotiated keepalive time of an Established session"));
-  Family routes("calico_bgp_peer_routes",
-                help("Routes of the session by kind: imported, exported, preferred, filtered"));
-  Family changes("calico_bgp_peer_state_changes_total",
-                 "BGP state changes of the session the exporter saw since it started.",
-                 MetricType::Counter);
-  Family probe_success("calico_bgp_probe_success",
-                       "1 if the last run of the probe succeeded, else 0.");
-  Family probe_duration("calico_bgp_probe_duration_seconds",
-                        "How long the last run of the probe took.");
-  Family probe_last_run("calico_bgp_probe_last_run_timestamp_seconds",
-                        "Unix time the last run of the probe finished.");
+  Family& since =
+      families.Add("calico_bgp_peer_state_change_timestamp_seconds",
+                   help("Unix time of the protocol's last state change as BIRD reports it"));
+  Family& last_error =
+      families.Add("calico_bgp_peer_last_error_info",
+                   help("BIRD's last error for the session, while BIRD shows one; always 1"));
+  Family& hold = families.Add("calico_bgp_peer_hold_time_seconds",
+                              help("Negotiated hold time of an Established session"));
+  Family& keepalive = families.Add("calico_bgp_peer_keepalive_time_seconds",
+                                   help("Negotiated keepalive time of an Established session"));
+  Family& routes =
+      families.Add("calico_bgp_peer_routes",
+                   help("Routes of the session by kind: imported, exported, preferred, filtered"));
+  Family& changes = families.Add(
+      "calico_bgp_peer_state_changes_total",
+      "BGP state changes of the session the exporter saw since it started.", MetricType::Counter);
+  Family& probe_success =
+      families.Add("calico_bgp_probe_success", "1 if the last run of the probe succeeded, else 0.");
+  Family& probe_duration =
+      families.Add("calico_bgp_probe_duration_seconds", "How long the last run of the probe took.");
+  Family& probe_last_run = families.Add("calico_bgp_probe_last_run_timestamp_seconds",
+                                        "Unix time the last run of the probe finished.");
 
   if (const BirdSnapshot* b = snapshot.bird.get()) {
     std::size_t peers = 0;
@@ -189,11 +218,12 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
     AddProbeRun(b->run, &probe_success, &probe_duration, &probe_last_run);
   }
 
-  Family port_state("calico_bgp_peer_port_state",
-                    "State of the peer's BGP port from the last half-open TCP probe, named by the "
-                    "state label (open, closed, filtered, unreachable, unprobed); always 1.");
-  Family port_rtt("calico_bgp_peer_port_rtt_seconds",
-                  "Time from SYN to the answer in the last TCP probe.");
+  Family& port_state =
+      families.Add("calico_bgp_peer_port_state",
+                   "State of the peer's BGP port from the last half-open TCP probe, named by the "
+                   "state label (open, closed, filtered, unreachable, unprobed); always 1.");
+  Family& port_rtt = families.Add("calico_bgp_peer_port_rtt_seconds",
+                                  "Time from SYN to the answer in the last TCP probe.");
   if (const TcpSnapshot* t = snapshot.tcp.get()) {
     for (const auto& r : t->ports) {
       const Labels peer = {{"peer", r.peer.ToString()}};
@@ -204,10 +234,10 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
     }
     AddProbeRun(t->run, &probe_success, &probe_duration, &probe_last_run);
   }
-  Family icmp_rtt("calico_bgp_peer_icmp_rtt_seconds",
-                  "Mean round trip of the ICMP echo replies of the last probe.");
-  Family icmp_loss("calico_bgp_peer_icmp_loss_ratio",
-                   "Share of the ICMP echoes of the last probe that got no reply.");
+  Family& icmp_rtt = families.Add("calico_bgp_peer_icmp_rtt_seconds",
+                                  "Mean round trip of the ICMP echo replies of the last probe.");
+  Family& icmp_loss = families.Add("calico_bgp_peer_icmp_loss_ratio",
+                                   "Share of the ICMP echoes of the last probe that got no reply.");
   if (const IcmpSnapshot* i = snapshot.icmp.get()) {
     for (const auto& r : i->results) {
       if (!r.probed) {
@@ -221,14 +251,17 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
     }
     AddProbeRun(i->run, &probe_success, &probe_duration, &probe_last_run);
   }
-  Family if_mtu("calico_bgp_peer_interface_mtu_bytes",
-                "MTU of the interface of the route to the peer.");
-  Family path_mtu("calico_bgp_peer_path_mtu_bytes",
-                  "Largest packet that reached the peer with don't-fragment set in the last MTU "
-                  "probe.");
-  Family tunnel_mtu("calico_bgp_tunnel_mtu_bytes", "MTU of a Calico tunnel device.");
-  Family tunnel_fits("calico_bgp_tunnel_mtu_fits",
-                     "1 if the tunnel MTU plus its encapsulation overhead fits the underlay MTU.");
+  Family& if_mtu = families.Add("calico_bgp_peer_interface_mtu_bytes",
+                                "MTU of the interface of the route to the peer.");
+  Family& path_mtu =
+      families.Add("calico_bgp_peer_path_mtu_bytes",
+                   "Largest packet that reached the peer with don't-fragment set in the last MTU "
+                   "probe.");
+  Family& tunnel_mtu =
+      families.Add("calico_bgp_tunnel_mtu_bytes", "MTU of a Calico tunnel device.");
+  Family& tunnel_fits =
+      families.Add("calico_bgp_tunnel_mtu_fits",
+                   "1 if the tunnel MTU plus its encapsulation overhead fits the underlay MTU.");
   if (const MtuSnapshot* m = snapshot.mtu.get()) {
     for (const auto& r : m->results) {
       const Labels peer = {{"peer", r.peer.ToString()}};
@@ -248,8 +281,9 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
     }
     AddProbeRun(m->run, &probe_success, &probe_duration, &probe_last_run);
   }
-  Family listener("calico_bgp_listener_up",
-                  "1 if something on this node listens on the BGP port, by address family.");
+  Family& listener =
+      families.Add("calico_bgp_listener_up",
+                   "1 if something on this node listens on the BGP port, by address family.");
   if (const ListenerSnapshot* l = snapshot.listener.get()) {
     if (l->result.ipv4_known) {
       listener.Add({{"family", "ipv4"}}, l->result.ipv4 ? 1 : 0);
@@ -260,34 +294,41 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
     AddProbeRun(l->run, &probe_success, &probe_duration, &probe_last_run);
   }
 
-  Family clock_sync("calico_bgp_clock_synchronized",
-                    "1 if the kernel clock is synchronised (adjtimex: STA_UNSYNC clear and maximum "
-                    "error below 16 s, as ntpstat decides).");
-  Family clock_est("calico_bgp_clock_estimated_error_seconds",
-                   "The kernel clock's estimated error (adjtimex).");
-  Family clock_max("calico_bgp_clock_max_error_seconds",
-                   "The kernel clock's maximum error (adjtimex).");
-  Family clock_offset("calico_bgp_clock_offset_seconds",
-                      "Offset the kernel still corrects: reference minus this clock (adjtimex).");
-  Family ntp_up("calico_bgp_ntp_up", "1 if the NTP server answered and passed every check.");
-  Family ntp_offset("calico_bgp_ntp_offset_seconds",
-                    "The NTP server's clock minus this node's clock.");
-  Family ntp_rtt("calico_bgp_ntp_rtt_seconds", "Round-trip delay to the NTP server.");
-  Family ntp_stratum("calico_bgp_ntp_stratum", "Stratum the NTP server reports.");
-  Family chrony_up("calico_bgp_chrony_up",
-                   "1 if chronyd's command port answered a tracking "
-                   "request.");
-  Family chrony_offset("calico_bgp_chrony_offset_seconds",
-                       "chronyd's reference clock minus this node's clock (its system time "
-                       "correction).");
-  Family chrony_stratum("calico_bgp_chrony_stratum", "chronyd's stratum.");
-  Family chrony_delay("calico_bgp_chrony_root_delay_seconds", "chronyd's root delay.");
-  Family chrony_dispersion("calico_bgp_chrony_root_dispersion_seconds",
-                           "chronyd's root dispersion.");
-  Family chrony_info("calico_bgp_chrony_tracking_info",
-                     "chronyd's reference and leap status; always 1.");
-  Family peer_clock("calico_bgp_peer_clock_offset_seconds",
-                    "The peer's clock minus this node's clock, from ICMP timestamps.");
+  Family& clock_sync =
+      families.Add("calico_bgp_clock_synchronized",
+                   "1 if the kernel clock is synchronised (adjtimex: STA_UNSYNC clear and maximum "
+                   "error below 16 s, as ntpstat decides).");
+  Family& clock_est = families.Add("calico_bgp_clock_estimated_error_seconds",
+                                   "The kernel clock's estimated error (adjtimex).");
+  Family& clock_max = families.Add("calico_bgp_clock_max_error_seconds",
+                                   "The kernel clock's maximum error (adjtimex).");
+  Family& clock_offset =
+      families.Add("calico_bgp_clock_offset_seconds",
+                   "Offset the kernel still corrects: reference minus this clock (adjtimex).");
+  Family& ntp_up =
+      families.Add("calico_bgp_ntp_up", "1 if the NTP server answered and passed every check.");
+  Family& ntp_offset = families.Add("calico_bgp_ntp_offset_seconds",
+                                    "The NTP server's clock minus this node's clock.");
+  Family& ntp_rtt =
+      families.Add("calico_bgp_ntp_rtt_seconds", "Round-trip delay to the NTP server.");
+  Family& ntp_stratum = families.Add("calico_bgp_ntp_stratum", "Stratum the NTP server reports.");
+  Family& chrony_up = families.Add("calico_bgp_chrony_up",
+                                   "1 if chronyd's command port answered a tracking "
+                                   "request.");
+  Family& chrony_offset =
+      families.Add("calico_bgp_chrony_offset_seconds",
+                   "chronyd's reference clock minus this node's clock (its system time "
+                   "correction).");
+  Family& chrony_stratum = families.Add("calico_bgp_chrony_stratum", "chronyd's stratum.");
+  Family& chrony_delay =
+      families.Add("calico_bgp_chrony_root_delay_seconds", "chronyd's root delay.");
+  Family& chrony_dispersion =
+      families.Add("calico_bgp_chrony_root_dispersion_seconds", "chronyd's root dispersion.");
+  Family& chrony_info = families.Add("calico_bgp_chrony_tracking_info",
+                                     "chronyd's reference and leap status; always 1.");
+  Family& peer_clock =
+      families.Add("calico_bgp_peer_clock_offset_seconds",
+                   "The peer's clock minus this node's clock, from ICMP timestamps.");
   if (const ClockSnapshot* c = snapshot.clock.get()) {
     const auto& r = c->result;
     if (r.kernel) {
@@ -331,10 +372,21 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
     AddProbeRun(c->run, &probe_success, &probe_duration, &probe_last_run);
   }
 
-  Family diagnosis("calico_bgp_peer_diagnosis",
+  Family& reload_ok =
+      families.Add("calico_bgp_config_last_reload_successful",
+                   "1 if the last load of the config file (at start or on SIGHUP) succeeded.");
+  Family& reload_ts = families.Add("calico_bgp_config_last_reload_success_timestamp_seconds",
+                                   "Unix time of the last successful load of the config file.");
+  if (const ConfigStatus* c = snapshot.config.get()) {
+    reload_ok.Add({}, c->last_reload_successful ? 1 : 0);
+    reload_ts.Add({}, c->last_reload_success_timestamp);
+  }
+
+  Family& diagnosis =
+      families.Add("calico_bgp_peer_diagnosis",
                    "The diagnosed cause of the BGP session's state, named by the cause label "
                    "(docs/runbook.md); always 1.");
-  Family peers_by_cause("calico_bgp_peers", "BGP sessions by diagnosed cause.");
+  Family& peers_by_cause = families.Add("calico_bgp_peers", "BGP sessions by diagnosed cause.");
   if (const DiagnosisSnapshot* dg = snapshot.diagnosis.get()) {
     std::map<std::string, std::map<std::string_view, int>> counts;
     diagnosis.Reserve(dg->peers.size());
@@ -362,32 +414,7 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
   }
 
   std::vector<MetricFamily> out;
-  out.reserve(32);
-  for (Family* f : {&build_info,    &bird_up,
-                    &bird_info,     &reboot,
-                    &reconf,        &gr,
-                    &unparsed,      &peer_up,
-                    &peer_state,    &peer_info,
-                    &since,         &last_error,
-                    &hold,          &keepalive,
-                    &routes,        &changes,
-                    &port_state,    &port_rtt,
-                    &icmp_rtt,      &icmp_loss,
-                    &if_mtu,        &path_mtu,
-                    &tunnel_mtu,    &tunnel_fits,
-                    &listener,      &clock_sync,
-                    &clock_est,     &clock_max,
-                    &clock_offset,  &ntp_up,
-                    &ntp_offset,    &ntp_rtt,
-                    &ntp_stratum,   &chrony_up,
-                    &chrony_offset, &chrony_stratum,
-                    &chrony_delay,  &chrony_dispersion,
-                    &chrony_info,   &peer_clock,
-                    &diagnosis,     &peers_by_cause,
-                    &probe_success, &probe_duration,
-                    &probe_last_run}) {
-    f->MoveTo(&out);
-  }
+  families.MoveTo(&out);
   return out;
 }
 

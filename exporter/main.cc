@@ -20,8 +20,10 @@
 #include "exporter/logging.h"
 #include "exporter/privileges.h"
 #include "exporter/probe_rounds.h"
+#include "exporter/runner.h"
 #include "exporter/scheduler.h"
 #include "exporter/snapshot.h"
+#include "exporter/web_config.h"
 #include "exporter/web_server.h"
 #include "probes/clock.h"
 #include "probes/net/stream.h"
@@ -73,6 +75,16 @@ int Run(const Flags& flags) {
         std::cout);
   }
   if (flags.config_check) {
+    if (!flags.web_config_file.empty()) {
+      const cbe::WebConfigResult web = cbe::LoadWebConfigFile(flags.web_config_file);
+      if (!web.ok()) {
+        for (const auto& e : web.errors) {
+          std::cerr << e.Format(flags.web_config_file) << "\n";
+        }
+        return kExitUsage;
+      }
+      std::cout << flags.web_config_file << ": web config OK\n";
+    }
     std::cout << (flags.config_file.empty() ? std::string("defaults") : flags.config_file)
               << ": config OK\n";
     return 0;
@@ -103,35 +115,16 @@ int Run(const Flags& flags) {
   cbe::SystemClock clock;
   cbe::net::UnixStreamConnector connector;
   cbe::SnapshotStore store;
-  const cbe::DiagnosisOptions diagnosis_options = cbe::DiagnosisOptionsFor(config);
-  store.SetDeriver([&](cbe::Snapshot* s) {
-    auto d = std::make_shared<cbe::DiagnosisSnapshot>();
-    d->peers = cbe::DiagnoseSnapshot(*s, diagnosis_options, cbe::ToUnixSeconds(clock.Now()));
-    s->diagnosis = std::move(d);
-  });
-  cbe::BirdRound bird_round(config.bird, &connector, &clock);
-  cbe::PeriodicTask bird_task("bird", config.bird.interval,
-                              [&] { store.Publish(&cbe::Snapshot::bird, bird_round.Run()); });
-
-  cbe::ProbeRounds probe_rounds(config, &store, &clock);
-  std::vector<std::unique_ptr<cbe::PeriodicTask>> probe_tasks;
-  const auto add_probe = [&](bool enabled, const char* name, std::chrono::milliseconds interval,
-                             std::function<void()> run) {
-    if (enabled) {
-      probe_tasks.push_back(std::make_unique<cbe::PeriodicTask>(name, interval, std::move(run)));
+  cbe::Runner runner(config, &store, &clock, &connector);
+  const auto config_loaded = [&](bool ok) {
+    static double last_success = 0;
+    if (ok) {
+      last_success = cbe::ToUnixSeconds(clock.Now());
     }
+    store.Publish(&cbe::Snapshot::config,
+                  std::make_shared<const cbe::ConfigStatus>(cbe::ConfigStatus{ok, last_success}));
   };
-  const auto& probes = config.probes;
-  add_probe(probes.tcp.enabled, "tcp", probes.tcp.interval,
-            [&] { store.Publish(&cbe::Snapshot::tcp, probe_rounds.RunTcp()); });
-  add_probe(probes.icmp.enabled, "icmp", probes.icmp.interval,
-            [&] { store.Publish(&cbe::Snapshot::icmp, probe_rounds.RunIcmp()); });
-  add_probe(probes.mtu.enabled, "mtu", probes.mtu.interval,
-            [&] { store.Publish(&cbe::Snapshot::mtu, probe_rounds.RunMtu()); });
-  add_probe(probes.listener.enabled, "listener", probes.listener.interval,
-            [&] { store.Publish(&cbe::Snapshot::listener, probe_rounds.RunListener()); });
-  add_probe(true, "clock", config.clock.interval,
-            [&] { store.Publish(&cbe::Snapshot::clock, probe_rounds.RunClock()); });
+  config_loaded(true);
 
   cbe::HttpPages pages({flags.telemetry_path, config.bird.interval}, &store);
   // Least privilege before the first thread starts: CAP_NET_RAW for the probes, nothing else.
@@ -169,10 +162,7 @@ int Run(const Flags& flags) {
                       {"ports", ports},
                       {"sockets", sockets.empty() ? "auto" : sockets},
                       {"interval", cbe::FormatDuration(config.bird.interval)}});
-  bird_task.Start();
-  for (auto& t : probe_tasks) {
-    t->Start();
-  }
+  runner.Start();
 
   while (true) {
     int sig = 0;
@@ -180,16 +170,30 @@ int Run(const Flags& flags) {
       continue;
     }
     if (sig == SIGHUP) {
-      cbe::logging::Warn("SIGHUP ignored: restart the exporter to apply a new config");
+      // The web config (TLS, users) and the config file; a broken file keeps the old one.
+      web->Reload();
+      if (flags.config_file.empty()) {
+        cbe::logging::Info("SIGHUP: no --config.file to reload");
+        continue;
+      }
+      cbe::ConfigResult reloaded = cbe::LoadConfigFile(flags.config_file);
+      if (!reloaded.ok()) {
+        for (const auto& e : reloaded.errors) {
+          cbe::logging::Error("config reload failed, keeping the running config",
+                              {{"err", e.Format(flags.config_file)}});
+        }
+        config_loaded(false);
+        continue;
+      }
+      runner.Reconfigure(reloaded.config);
+      config_loaded(true);
+      cbe::logging::Info("config reloaded", {{"file", flags.config_file}});
       continue;
     }
     cbe::logging::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     break;
   }
-  for (auto& t : probe_tasks) {
-    t->Stop();
-  }
-  bird_task.Stop();
+  runner.Stop();
   web.reset();
   return 0;
 }

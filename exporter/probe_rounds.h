@@ -35,6 +35,9 @@ class ProbeRounds {
   std::shared_ptr<const ListenerSnapshot> RunListener();
   std::shared_ptr<const ClockSnapshot> RunClock();
 
+  // A reloaded config; call only while no Run* is running.
+  void Reconfigure(Config config) { config_ = std::move(config); }
+
  private:
   std::vector<ProbeTarget> Targets() const;
   ProbeRun StartRun(const std::string& probe) const;

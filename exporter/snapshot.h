@@ -94,6 +94,12 @@ struct ClockSnapshot {
   ProbeRun run;
 };
 
+// The config file as the daemon last (re)loaded it.
+struct ConfigStatus {
+  bool last_reload_successful = true;
+  double last_reload_success_timestamp = 0;
+};
+
 struct ListenerSnapshot {
   probes::ListenerResult result;
   ProbeRun run;
@@ -110,6 +116,7 @@ struct Snapshot {
   std::shared_ptr<const MtuSnapshot> mtu;
   std::shared_ptr<const ListenerSnapshot> listener;
   std::shared_ptr<const ClockSnapshot> clock;
+  std::shared_ptr<const ConfigStatus> config;
   // Derived from the parts above each time one of them changes.
   std::shared_ptr<const DiagnosisSnapshot> diagnosis;
 };
@@ -129,6 +136,12 @@ class SnapshotStore {
   std::shared_ptr<const Snapshot> Get() const {
     std::lock_guard lock(mu_);
     return current_;
+  }
+
+  // Removes one part (a probe that was disabled).
+  template <typename T>
+  void Clear(std::shared_ptr<const T> Snapshot::*part) {
+    Publish(part, std::shared_ptr<const T>());
   }
 
   // Replaces one part, e.g. Publish(&Snapshot::tcp, result).

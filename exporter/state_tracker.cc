@@ -1,5 +1,6 @@
 #include "exporter/state_tracker.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -9,6 +10,7 @@ namespace {
 // BIRD 1.6 prints whole seconds derived from its monotonic clock: the same instant can come
 // out one second apart in two queries.
 constexpr double kJitterSeconds = 1.5;
+constexpr std::chrono::milliseconds kJitter{1000};
 
 double Seconds(const bird::ResolvedTime& t) {
   return std::chrono::duration<double>(t.at.time_since_epoch()).count();
@@ -30,7 +32,18 @@ StateTracker::Observation StateTracker::Observe(const std::string& protocol, std
     obs.previous_state = e.state;
     bool moved = false;  // BIRD's since moved: the protocol changed state between rounds.
     if (since_text != e.since_text) {
-      if (!since || !e.since) {
+      // Compare BIRD's own times, not their Unix conversions: those also carry the exporter's
+      // query latency and the truncation of BIRD's clock to whole seconds.
+      const auto now_bird = bird::ParseBirdTime(since_text);
+      const auto old_bird = bird::ParseBirdTime(e.since_text);
+      if (now_bird && old_bird && now_bird->kind == old_bird->kind &&
+          now_bird->kind != bird::BirdTime::Kind::kDate) {
+        auto diff = std::chrono::abs(now_bird->value - old_bird->value);
+        if (now_bird->kind == bird::BirdTime::Kind::kTimeOfDay) {
+          diff = std::min(diff, std::chrono::milliseconds(std::chrono::hours(24)) - diff);
+        }
+        moved = diff > kJitter;
+      } else if (!since || !e.since) {
         moved = since.has_value() != e.since.has_value();
       } else if (!since->exact) {
         // A time of day turned into a bare date: the same change, now older than 20 hours.

@@ -5,7 +5,9 @@
 - a `datasource` variable (type datasource, prometheus) and a `node` query variable over the
   `node` label; every panel and target queries through ${datasource};
 - panel ids unique, panels inside the 24-column grid and not overlapping;
-- every target has a unique refId and an expr that filters on $node.
+- every target has a unique refId and an expr that filters on $node;
+- a table column `next_step` mapped from the cause (the node dashboard's Diagnosis) maps every
+  cause of exporter/diagnosis.cc to the exporter's own next step, as `check` prints it.
 
     check_dashboards.py REPO_ROOT
 """
@@ -13,6 +15,8 @@ import glob
 import json
 import os
 import sys
+
+from check_rules import exporter_causes
 
 kDs = "${datasource}"
 
@@ -28,6 +32,8 @@ def panels_of(d):
 def main():
     root = sys.argv[1]
     errors = []
+    causes = exporter_causes(root)
+    next_step_tables = 0
     uids = {}
     paths = sorted(glob.glob(os.path.join(root, "dashboards/*.json")))
     if not paths:
@@ -94,6 +100,21 @@ def main():
                     pe(f"target {t.get('refId')}: datasource must be ${{datasource}}")
                 if "$node" not in t.get("expr", ""):
                     pe(f"target {t.get('refId')}: expr does not filter on $node: {t.get('expr')}")
+            for o in p.get("fieldConfig", {}).get("overrides", []):
+                if o.get("matcher", {}).get("options") != "next_step":
+                    continue
+                next_step_tables += 1
+                mapped = {}
+                for prop in o.get("properties", []):
+                    if prop.get("id") == "mappings":
+                        for m in prop.get("value", []):
+                            mapped.update({k: v.get("text") for k, v in m.get("options", {}).items()})
+                if mapped != causes:
+                    pe(f"next_step mappings differ from exporter/diagnosis.cc's NextStep: "
+                       f"missing {sorted(set(causes) - set(mapped))}, extra {sorted(set(mapped) - set(causes))}, "
+                       f"different {sorted(k for k in causes if k in mapped and mapped[k] != causes[k])}")
+    if next_step_tables == 0:
+        errors.append("no dashboard has a Diagnosis table with next_step mappings")
     for msg in errors:
         print(f"FAIL: {msg}", file=sys.stderr)
     if not errors:

@@ -7,7 +7,15 @@
 - every alert is tested in alerts_test.yaml both firing (non-empty exp_alerts) and silent
   (empty exp_alerts);
 - the rendered PrometheusRule (deploy/kubernetes/base/prometheusrule.yaml) holds exactly the
-  groups of alerts.yaml.
+  groups of alerts.yaml;
+- the diagnosed causes (exporter/diagnosis.cc: CauseName, NextStep) each have a section
+  `## cause-<cause>` in docs/runbook.md whose `**Next step:**` line is the exporter's next
+  step, and CalicoBGPPeerDown's `next_step` annotation has a branch per cause with that same
+  text and a `cause_runbook_url` to those sections: the alert, `check` and the runbook say the
+  same thing;
+- the clock alerts' threshold is the `clock.max_offset` of the shipped configs
+  (deploy/config.example.yml, deploy/kubernetes/base/config.yml): the exporter does not export
+  it, so the rules repeat it.
 
     check_rules.py REPO_ROOT
 """
@@ -18,6 +26,105 @@ import sys
 import yaml
 
 kRunbookBase = "https://github.com/calico-bgp-exporter/calico-bgp-exporter/blob/main/docs/runbook.md#"
+
+
+def c_strings(expr):
+    """The value of adjacent C++ string literals ("a" "b" -> ab)."""
+    return "".join(bytes(m, "utf-8").decode("unicode_escape")
+                   for m in re.findall(r'"((?:[^"\\]|\\.)*)"', expr))
+
+
+def exporter_causes(root):
+    """{cause name: next step} from exporter/diagnosis.cc."""
+    with open(os.path.join(root, "exporter/diagnosis.cc"), encoding="utf-8") as f:
+        src = f.read()
+
+    def cases(function):
+        start = src.index(function)
+        body = src[start:src.index("\n}\n", start)]
+        return {m.group(1): c_strings(m.group(2)) for m in re.finditer(
+            r'case Cause::(k\w+):\s*return ((?:"(?:[^"\\]|\\.)*"\s*)+);', body)}
+
+    names = cases("std::string_view CauseName(Cause cause)")
+    steps = cases("std::string_view NextStep(Cause cause)")
+    return {names[k]: steps.get(k) for k in names}
+
+
+def template_branches(text):
+    """{cause: text} of an annotation `{{- if eq $labels.cause "x" -}} text {{- else if ...`;
+    the final `{{- else -}}` branch under the key None."""
+    out = {}
+    for m in re.finditer(r'\{\{-?\s*(?:else\s+)?if\s+eq\s+\$labels\.cause\s+"(\w+)"\s*-?\}\}(.*?)(?=\{\{)',
+                         text, re.S):
+        out[m.group(1)] = m.group(2).strip()
+    m = re.search(r'\{\{-?\s*else\s*-?\}\}(.*?)\{\{-?\s*end', text, re.S)
+    if m:
+        out[None] = m.group(1).strip()
+    return out
+
+
+def check_causes(root, rules, runbook, errors):
+    causes = exporter_causes(root)
+    if not causes:
+        errors.append("exporter/diagnosis.cc: found no causes (CauseName)")
+        return
+    sections = {}
+    for m in re.finditer(r"^## cause-(\S+)\s*\n(.*?)(?=^#|\Z)", runbook, re.M | re.S):
+        step = re.search(r"^\*\*Next step:\*\* (.+)$", m.group(2), re.M)
+        sections[m.group(1)] = step.group(1).strip() if step else None
+    for cause, step in sorted(causes.items()):
+        if step is None:
+            errors.append(f"exporter/diagnosis.cc: no NextStep for cause {cause}")
+        if cause not in sections:
+            errors.append(f"docs/runbook.md: no section '## cause-{cause}'")
+        elif sections[cause] != step:
+            errors.append(f"docs/runbook.md: '## cause-{cause}' needs the line "
+                          f"'**Next step:** {step}' (the exporter's), has {sections[cause]!r}")
+    for cause in sorted(set(sections) - set(causes)):
+        errors.append(f"docs/runbook.md: section '## cause-{cause}' is no cause of the exporter")
+    peer_down = [r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "CalicoBGPPeerDown"]
+    if len(peer_down) != 1:
+        errors.append("alerts.yaml: expected one CalicoBGPPeerDown rule")
+        return
+    ann = peer_down[0].get("annotations", {})
+    if ann.get("cause_runbook_url") != kRunbookBase + "cause-{{ $labels.cause }}":
+        errors.append(f"CalicoBGPPeerDown: cause_runbook_url should be {kRunbookBase}cause-{{{{ $labels.cause }}}}, "
+                      f"is {ann.get('cause_runbook_url')!r}")
+    branches = template_branches(ann.get("next_step", ""))
+    for cause, step in sorted(causes.items()):
+        got = branches.get(cause, branches.get(None) if cause == "unknown" else None)
+        if got != step:
+            errors.append(f"CalicoBGPPeerDown: next_step for cause {cause} should be {step!r}, is {got!r}")
+    for cause in sorted(set(branches) - set(causes) - {None}):
+        errors.append(f"CalicoBGPPeerDown: next_step has a branch for {cause}, which is no cause")
+    if branches.get(None) != causes.get("unknown"):
+        errors.append("CalicoBGPPeerDown: next_step's {{ else }} branch must be the next step of unknown")
+    return len(causes)
+
+
+def seconds(duration):
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)", str(duration))
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[m.group(2)] if m else None
+
+
+def check_clock_threshold(root, rules, errors):
+    configs = {}
+    for rel in ("deploy/config.example.yml", "deploy/kubernetes/base/config.yml"):
+        with open(os.path.join(root, rel), encoding="utf-8") as f:
+            configs[rel] = seconds(((yaml.safe_load(f) or {}).get("clock") or {}).get("max_offset", "100ms"))
+    for rel, value in configs.items():
+        if value is None:
+            errors.append(f"{rel}: clock.max_offset is not a duration like 100ms")
+    want = next(iter(configs.values()))
+    for name in ("CalicoBGPClockOffsetHigh", "CalicoBGPPeerClockSkew"):
+        exprs = [r["expr"] for g in rules["groups"] for r in g["rules"] if r.get("alert") == name]
+        if not exprs:
+            errors.append(f"alerts.yaml: no alert {name}")
+        for expr in exprs:
+            found = [float(x) for x in re.findall(r">\s*(\d+(?:\.\d+)?)", expr)]
+            if want is not None and found != [want]:
+                errors.append(f"{name}: threshold {found} is not clock.max_offset of the shipped "
+                              f"configs ({want} s, {configs})")
 
 
 def main():
@@ -71,12 +178,17 @@ def main():
         errors.append("deploy/kubernetes/base/prometheusrule.yaml does not hold the groups of "
                       "alerts.yaml: run deploy/prometheus/render-prometheusrule")
 
+    causes = check_causes(root, rules, runbook, errors)
+    check_clock_threshold(root, rules, errors)
+
     for e in errors:
         print(f"FAIL: {e}", file=sys.stderr)
     if errors:
         return 1
-    print(f"{len(alerts)} alerts: severities, runbook sections, firing and silent tests, "
-          f"PrometheusRule in sync")
+    print(f"{len({a['alert'] for a in alerts})} alerts ({len(alerts)} rules): severities, runbook "
+          f"sections, firing and silent tests, PrometheusRule in sync; {causes} causes: runbook "
+          f"sections and next steps as the exporter's and CalicoBGPPeerDown's; clock threshold as "
+          f"clock.max_offset")
     return 0
 
 

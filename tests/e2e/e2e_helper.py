@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Helpers of the e2e test (run inside the lab namespace, standard library + PyYAML):
 
-  override-rules SRC DST FOR        copy of the rule file with every `for:` set to FOR
+  override-rules SRC DST FOR [ALERT:OLD=NEW...]
+                                    copy of the rule file with every `for:` set to FOR, and in
+                                    the expression of ALERT every range `[OLD]` and `offset OLD`
+                                    set to NEW (for rules that count a duration in the
+                                    expression instead of `for:`, e.g. CalicoBGPPeerDown)
   wait-ready URL SECONDS            poll URL until it answers 200
   wait-query PROM EXPR SECONDS      poll an instant query until it returns a sample
   wait-webhook FILE SECONDS STATUS LABEL=VALUE...
@@ -59,7 +63,7 @@ def poll(seconds, fn):
         time.sleep(kPoll)
 
 
-def override_rules(src, dst, for_value):
+def override_rules(src, dst, for_value, *windows):
     with open(src, encoding="utf-8") as f:
         doc = yaml.safe_load(f)
     n = 0
@@ -68,6 +72,19 @@ def override_rules(src, dst, for_value):
             if "for" in r:
                 r["for"] = for_value
                 n += 1
+    for spec in windows:
+        name, durations = spec.split(":", 1)
+        old, new = durations.split("=", 1)
+        rules = [r for g in doc["groups"] for r in g["rules"] if r.get("alert") == name]
+        if not rules:
+            raise SystemExit(f"override-rules: no alert {name}")
+        for r in rules:
+            expr, k = re.subn(r"\[" + re.escape(old) + r"\]", f"[{new}]", r["expr"])
+            expr, m = re.subn(r"\boffset\s+" + re.escape(old) + r"\b", f"offset {new}", expr)
+            if k + m == 0:
+                raise SystemExit(f"override-rules: {name} has no [{old}] or offset {old} in its expression")
+            r["expr"] = expr
+            print(f"{dst}: {name}: {k} ranges and {m} offsets of {old} set to {new}")
     with open(dst, "w", encoding="utf-8") as f:
         yaml.safe_dump(doc, f, sort_keys=False)
     print(f"{dst}: {n} `for:` set to {for_value}")
@@ -151,6 +168,8 @@ kBuiltins = {"__rate_interval": "1m", "__interval": "15s", "__interval_ms": "150
 def substitute(expr, values):
     def repl(m):
         name = m.group(1) or m.group(2)
+        if name.isdigit():
+            return m.group(0)  # label_replace's "$1": Grafana has no such variable, leaves it
         if name not in values:
             raise KeyError(f"unknown variable ${name} in {expr}")
         return values[name]

@@ -104,3 +104,25 @@ TEST_CASE("tracker: a BGP error outlives the socket errors of the retries", "[un
 
 }  // namespace
 }  // namespace cbe
+
+namespace cbe {
+namespace {
+
+TEST_CASE("tracker: BIRD's own times decide, not the exporter's latency", "[unit]") {
+  StateTracker t;
+  t.Observe("Mesh_1", "Established", "06:47:46", At(1000));
+  // The same since, read 2.4 s late by a busy exporter: the resolved time moved, BIRD's did not.
+  auto same = t.Observe("Mesh_1", "Established", "06:47:47", At(1002));
+  CHECK_FALSE(same.changed);
+  CHECK(same.state_change_timestamp == 1000.0);
+  // Two seconds later in BIRD's own clock: a restart between rounds.
+  auto moved = t.Observe("Mesh_1", "Established", "06:47:49", At(1003));
+  CHECK(moved.changed);
+  // Across midnight.
+  StateTracker m;
+  m.Observe("Mesh_2", "Established", "23:59:59", At(5000));
+  CHECK_FALSE(m.Observe("Mesh_2", "Established", "00:00:00", At(5001)).changed);
+}
+
+}  // namespace
+}  // namespace cbe

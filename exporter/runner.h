@@ -1,0 +1,48 @@
+#pragma once
+
+// The background rounds of the daemon: BIRD and every enabled probe, each on its own task,
+// publishing into the snapshot store. Reconfigure() applies a reloaded config (SIGHUP) without
+// losing what the rounds remember (state-change counters, seen sockets).
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "exporter/bird_round.h"
+#include "exporter/config.h"
+#include "exporter/diagnosis.h"
+#include "exporter/probe_rounds.h"
+#include "exporter/scheduler.h"
+#include "exporter/snapshot.h"
+#include "probes/clock.h"
+#include "probes/net/stream.h"
+
+namespace cbe {
+
+class Runner {
+ public:
+  Runner(const Config& config, SnapshotStore* store, const Clock* clock,
+         net::StreamConnector* connector);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  void Start();
+  void Stop();
+  // Stops the tasks, applies `config`, starts them again.
+  void Reconfigure(const Config& config);
+
+ private:
+  void BuildTasks();
+
+  Config config_;
+  SnapshotStore* store_;
+  const Clock* clock_;
+  BirdRound bird_;
+  ProbeRounds probes_;
+  std::mutex options_mu_;
+  DiagnosisOptions diagnosis_options_;
+  std::vector<std::unique_ptr<PeriodicTask>> tasks_;
+};
+
+}  // namespace cbe
