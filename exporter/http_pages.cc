@@ -89,7 +89,7 @@ std::string HtmlEscape(std::string_view text) {
 }
 
 HttpPages::HttpPages(HttpPagesOptions options, const SnapshotStore* store)
-    : options_(std::move(options)), store_(store), started_unix_(NowUnix()) {
+    : options_(std::move(options)), store_(store), exposition_(store), started_unix_(NowUnix()) {
   callbacks_.begin_request = &HttpPages::BeginRequest;
   callbacks_.log_message = &HttpPages::LogMessage;
 }
@@ -215,7 +215,21 @@ int HttpPages::BeginRequest(mg_connection* conn) {
     return 401;
   }
   if (uri == self->options_.telemetry_path) {
-    return 0;  // prometheus-cpp's handler.
+    if (method != "GET" && !head) {
+      Send(conn, 405, "Method Not Allowed", "text/plain; charset=utf-8",
+           "405 method not allowed: use GET\n", false, extra);
+      return 405;
+    }
+    // The latest snapshot's exposition, rendered once and shared by every scrape until the next
+    // round (exporter/exposition_cache.h).
+    const auto rendered = self->exposition_.Get();
+    const char* accept = mg_get_header(conn, "Accept-Encoding");
+    const bool gzip = accept != nullptr && std::string_view(accept).find("gzip") !=
+                                               std::string_view::npos && !rendered->Gzip().empty();
+    const std::string& body = gzip ? rendered->Gzip() : rendered->text;
+    Send(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, head,
+         (gzip ? std::string("Content-Encoding: gzip\r\n") : std::string()) + extra);
+    return 200;
   }
   if (uri != "/" && uri != "/healthz") {
     Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "404 page not found\n", head, extra);

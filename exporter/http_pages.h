@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/exposition_cache.h"
 #include "exporter/snapshot.h"
 
 namespace cbe {
@@ -55,6 +56,7 @@ class HttpPages {
 
   HttpPagesOptions options_;
   const SnapshotStore* store_;
+  mutable ExpositionCache exposition_;
   double started_unix_;
   std::atomic<const PageAccess*> access_{nullptr};
   CivetCallbacks callbacks_;

@@ -65,6 +65,17 @@ void Runner::Stop() {
   }
 }
 
+bool Runner::StopBy(std::chrono::steady_clock::time_point deadline) {
+  for (auto& t : tasks_) {
+    t->RequestStop();
+  }
+  bool all = true;
+  for (auto& t : tasks_) {
+    all = t->WaitStopped(deadline) && all;
+  }
+  return all;
+}
+
 void Runner::Reconfigure(const Config& config) {
   Stop();
   config_ = config;

@@ -29,6 +29,9 @@ class Runner {
 
   void Start();
   void Stop();
+  // Stops every task at once and waits until `deadline`. False: a round is still stuck in one
+  // of its own deadlines; the caller should exit the process rather than wait.
+  bool StopBy(std::chrono::steady_clock::time_point deadline);
   // Stops the tasks, applies `config`, starts them again.
   void Reconfigure(const Config& config);
 

@@ -15,6 +15,7 @@ PeriodicTask::~PeriodicTask() { Stop(); }
 void PeriodicTask::Start() {
   std::lock_guard lock(mu_);
   stop_ = false;
+  finished_ = false;
   if (!thread_.joinable()) {
     thread_ = std::thread([this] { Loop(); });
   }
@@ -31,7 +32,38 @@ void PeriodicTask::Stop() {
   }
 }
 
+void PeriodicTask::RequestStop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool PeriodicTask::WaitStopped(std::chrono::steady_clock::time_point deadline) {
+  if (!thread_.joinable()) {
+    return true;
+  }
+  std::unique_lock lock(mu_);
+  if (!finished_cv_.wait_until(lock, deadline, [this] { return finished_; })) {
+    lock.unlock();
+    thread_.detach();
+    return false;
+  }
+  lock.unlock();
+  thread_.join();
+  return true;
+}
+
 void PeriodicTask::Loop() {
+  struct Finished {
+    PeriodicTask* task;
+    ~Finished() {
+      std::lock_guard lock(task->mu_);
+      task->finished_ = true;
+      task->finished_cv_.notify_all();
+    }
+  } finished{this};
   auto next = std::chrono::steady_clock::now();
   while (true) {
     try {

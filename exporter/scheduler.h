@@ -20,6 +20,11 @@ class PeriodicTask {
 
   void Start();
   void Stop();  // Waits for a running task to finish.
+  // Asks the task to stop without waiting (see WaitStopped).
+  void RequestStop();
+  // Waits until `deadline` for the task to finish. False: it still runs (a round stuck on a
+  // deadline of its own); the thread is then detached and the caller must exit the process.
+  bool WaitStopped(std::chrono::steady_clock::time_point deadline);
 
  private:
   void Loop();
@@ -30,6 +35,8 @@ class PeriodicTask {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool finished_ = false;
+  std::condition_variable finished_cv_;
   std::thread thread_;
 };
 

@@ -32,7 +32,7 @@ Result<bool> Client::Connect() {
     return stream.error();
   }
   stream_ = std::move(*stream);
-  auto greeting = ReadReply(deadline);
+  auto greeting = ReadReply(deadline, 0);
   if (!greeting) {
     stream_.reset();
     return Error{"greeting: " + greeting.error().message};
@@ -57,7 +57,7 @@ Result<bool> Client::Connect() {
     stream_.reset();
     return Error{"restrict: " + w.error().message};
   }
-  auto restricted = ReadReply(deadline);
+  auto restricted = ReadReply(deadline, 0);
   if (!restricted) {
     stream_.reset();
     return Error{"restrict: " + restricted.error().message};
@@ -71,9 +71,9 @@ Result<bool> Client::Connect() {
   return true;
 }
 
-Result<std::string> Client::ReadReply(net::Deadline deadline) {
+Result<std::string> Client::ReadReply(net::Deadline deadline, std::size_t expected_size) {
   std::string buffer;
-  buffer.reserve(last_reply_size_ + last_reply_size_ / 4 + 4096);
+  buffer.reserve(expected_size + expected_size / 8 + 64 * 1024);
   ReplyScanner scanner;
   constexpr std::size_t kChunk = 64 * 1024;
   while (true) {
@@ -102,7 +102,6 @@ Result<std::string> Client::ReadReply(net::Deadline deadline) {
         if (scanner.reply_size() != buffer.size()) {
           return Error{"unexpected bytes after the end of a reply"};
         }
-        last_reply_size_ = buffer.size();
         return buffer;
     }
   }
@@ -125,8 +124,10 @@ Result<std::string> Client::Query(std::string_view command) {
     }
     const net::Deadline deadline = NewDeadline();
     auto w = stream_->WriteAll(line, deadline);
-    Result<std::string> reply = w ? ReadReply(deadline) : Result<std::string>(w.error());
+    std::size_t& expected = reply_sizes_[line];
+    Result<std::string> reply = w ? ReadReply(deadline, expected) : Result<std::string>(w.error());
     if (reply) {
+      expected = reply->size();
       return reply;
     }
     stream_.reset();  // The connection's state is unknown: start afresh.

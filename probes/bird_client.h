@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -41,7 +42,7 @@ class Client {
 
  private:
   Result<bool> Connect();
-  Result<std::string> ReadReply(net::Deadline deadline);
+  Result<std::string> ReadReply(net::Deadline deadline, std::size_t expected_size);
   net::Deadline NewDeadline() const;
 
   ClientOptions options_;
@@ -49,7 +50,8 @@ class Client {
   const Clock* clock_;
   std::unique_ptr<net::Stream> stream_;
   std::string greeting_version_;
-  std::size_t last_reply_size_ = 0;  // To size the next buffer.
+  // The size of each command's last reply, so the next buffer is allocated once, not grown.
+  std::map<std::string, std::size_t, std::less<>> reply_sizes_;
 };
 
 }  // namespace cbe::bird

@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +18,6 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -44,6 +42,15 @@ using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 using Labels = std::map<std::string, std::string>;
+
+// An exporter built with ASan/UBSan (CBE_SANITIZE) is several times slower and its RSS grows
+// with ASan's quarantine: the load and soak cases then check errors and leaks, not latency or
+// RSS (LeakSanitizer reports leaks at exit instead).
+#ifdef CBE_SANITIZED_EXPORTER
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
 
 // Each case has its own namespace, so a fixed port cannot collide.
 constexpr int kExporterPort = 9844;
@@ -451,7 +458,7 @@ TEST_CASE("a reply larger than bird.max_reply_bytes", "[integration][faults]") {
   Scenario s(FakeMode("big 4194304"), Rounds("500ms", "500ms", kCap));
   s.RequireValue("calico_bgp_bird_up", kBird, 0, 3s);
   s.RequireLog("larger than the cap");
-  // The exporter stopped reading at the cap, not at the end of the 4 MB reply.
+  // For the record: the replies are refused at the cap, never buffered whole.
   const long rss_kb = ProcStatusKb(s.exporter().Pid(), "VmRSS");
   WARN("RSS after refusing 4 MB replies with a 64 KiB cap: " << rss_kb << " kB");
 
@@ -609,7 +616,7 @@ TEST_CASE("100 concurrent scrapers for 10 s", "[integration][faults]") {
   for (int i = 0; i < kScrapers; ++i) {
     threads.emplace_back([&] {
       while (steady_clock::now() < end) {
-        ScrapeResult r = Scrape(s.exporter(), 15s);
+        ScrapeResult r = Scrape(s.exporter(), kSanitized ? 60s : 15s);
         const bool complete =
             r.ok && r.body.find("calico_bgp_bird_up{daemon=\"bird\"} 1") != std::string::npos;
         std::lock_guard lock(mu);
@@ -633,7 +640,7 @@ TEST_CASE("100 concurrent scrapers for 10 s", "[integration][faults]") {
                  << " p90 " << pct(0.9) << " p99 " << pct(0.99) << " max " << latencies_ms.back());
   s.Require(errors.empty(), std::to_string(errors.size()) + " failed scrapes, first: " +
                                 (errors.empty() ? "" : errors.front()));
-  s.Require(latencies_ms.back() < 10000, "every scrape within 10 s");
+  s.Require(kSanitized || latencies_ms.back() < 10000, "every scrape within 10 s");
   s.Require(s.exporter().Running(), "the exporter survived");
 }
 
@@ -668,10 +675,14 @@ TEST_CASE("a soak of 10000 fast rounds keeps RSS flat", "[integration][faults]")
                 << Ms(steady_clock::now() - start) / 1000 << " s; VmRSS " << rss_warm
                 << " kB after warm-up, " << rss_end << " kB at the end; fds " << fds_warm << " -> "
                 << fds_end);
-  s.Require(rss_warm > 0 && rss_end - rss_warm < 2048, "VmRSS grew less than 2 MB after warm-up (" +
-                                                           std::to_string(rss_warm) + " -> " +
-                                                           std::to_string(rss_end) + " kB)");
+  s.Require(kSanitized || (rss_warm > 0 && rss_end - rss_warm < 2048),
+            "VmRSS grew less than 2 MB after warm-up (" + std::to_string(rss_warm) + " -> " +
+                std::to_string(rss_end) + " kB)");
   s.Require(fds_end <= fds_warm + 1, "no descriptor leaked");
+  // A clean exit: with CBE_SANITIZE, LeakSanitizer checks the heap now (exit code 23 on leaks).
+  const int code = s.exporter().Stop();
+  s.Require(code == 0, "exit code 0 after SIGTERM (got " + std::to_string(code) + ")");
+  s.Require(s.Log().find("Sanitizer") == std::string::npos, "no sanitizer report in the log");
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 // the exporter inside node a's namespace, assertions on GET /metrics. Every wait polls with a
 // deadline; the lab and the exporter are torn down even when an assertion fails.
 
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -15,6 +18,7 @@
 #include <string_view>
 
 #include "lab.h"
+#include "probes/bird_client.h"
 
 namespace cbe::testing {
 namespace {
@@ -346,4 +350,59 @@ TEST_CASE("BIRD 2: killed and restarted under a running exporter", "[integration
   RunBirdRestartScenario(BirdFlavour::kBird2);
 }
 
+}  // namespace cbe::testing
+
+namespace cbe::testing {
+namespace {
+
+// Sends `lines` on a fresh connection to a BIRD control socket and returns what came back.
+std::string Converse(const std::string& socket_path, const std::vector<std::string>& lines) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path.c_str());
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  std::string out;
+  char buf[4096];
+  const auto read_reply = [&] {
+    // Each of these replies is one line: read until the newline.
+    const std::size_t start = out.size();
+    while (out.find('\n', start) == std::string::npos) {
+      const ssize_t n = ::read(fd, buf, sizeof(buf));
+      REQUIRE(n > 0);
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  };
+  read_reply();  // Greeting.
+  for (const std::string& line : lines) {
+    const std::string l = line + "\n";
+    REQUIRE(::write(fd, l.data(), l.size()) == static_cast<ssize_t>(l.size()));
+    read_reply();
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST_CASE("BIRD 1.6: after restrict, BIRD refuses commands that would change it",
+          "[integration][bird][bird1]") {
+  Lab lab(BirdFlavour::kBird1);
+  // What the exporter sends first, then what it never sends: BIRD itself says no.
+  const std::string reply = Converse(lab.SocketPath("a"), {"restrict", "disable Mesh_10_99_0_1",
+                                                           "configure", "restart all"});
+  CAPTURE(reply);
+  CHECK(reply.find("0016 Access restricted") != std::string::npos);
+  std::size_t denied = 0;
+  for (std::size_t pos = reply.find("8007 Access denied"); pos != std::string::npos;
+       pos = reply.find("8007 Access denied", pos + 1)) {
+    ++denied;
+  }
+  CHECK(denied == 3);
+  // And the exporter's client refuses to send them at all.
+  CHECK_FALSE(bird::IsReadOnlyCommand("disable Mesh_10_99_0_1"));
+  CHECK_FALSE(bird::IsReadOnlyCommand("configure"));
+  CHECK(lab.Birdc("a", "show protocols Mesh_10_99_0_1").find("Mesh_10_99_0_1") !=
+        std::string::npos);
+}
+
+}  // namespace
 }  // namespace cbe::testing

@@ -8,8 +8,10 @@
 
 #include "exporter/bird_round.h"
 #include "exporter/state_tracker.h"
+#include "probes/bird_client.h"
 #include "probes/bird_parser.h"
 #include "probes/bird_time.h"
+#include "tests/unit/fake_stream.h"
 
 namespace cbe::bird {
 namespace {
@@ -97,6 +99,24 @@ TEST_CASE("fuzz regression: a time of day before 1970 is resolved to the day bef
   const auto earlier = ResolveBirdTime(Time("22:00:00"), Time("1969-12-31 23:00:00"), kObserved);
   REQUIRE(earlier.has_value());
   CHECK(earlier->at == kObserved - hours(1));
+}
+
+// fuzz_bird_client: "FUZZ_CHECK failed: reply->size() <= cap". The cap was only checked while a
+// reply was incomplete, so a reply whose last read completed it came back whole although it
+// was larger than max_reply_bytes (by up to one 64 KiB read).
+TEST_CASE("fuzz regression: a complete reply larger than max_reply_bytes is refused", "[unit]") {
+  testing::FakeBird bird;
+  testing::FakeClock clock;
+  bird.clock = &clock;
+  bird.chunk = 4096;  // The whole reply in one read.
+  testing::FakeConnector connector(&bird);
+  Client client(ClientOptions{"/run/bird/bird.ctl", std::chrono::milliseconds(500), 100},
+                &connector, &clock);
+  bird.replies.push_back("1000-BIRD " + std::string(200, '1') +
+                         "\n0013 Daemon is up and running\n");
+  const auto reply = client.Query("show status");
+  REQUIRE_FALSE(reply.ok());
+  CHECK(reply.error().message.find("larger than the cap") != std::string::npos);
 }
 
 }  // namespace
