@@ -8,9 +8,11 @@ RUN_PACKAGES := cmake g++ make pkg-config prometheus-cpp-dev libcivetweb-dev lib
   libspdlog-dev libcli11-dev catch2 zlib1g-dev libmnl-dev nlohmann-json3-dev libssl-dev \
   libcap-dev libcrypt-dev
 TEST_PACKAGES := $(RUN_PACKAGES) bird iproute2 iptables prometheus prometheus-alertmanager curl \
-  libssh-gcrypt-4 libreadline8 python3-yaml util-linux systemd chrony faketime openssl binutils
+  libssh-gcrypt-4 libreadline8 python3-yaml util-linux systemd chrony faketime openssl binutils \
+  clang-14 libclang-rt-14-dev
 
-.PHONY: all build run test unit integration deps test-deps bird2 clean format lint
+.PHONY: all build run test unit integration deps test-deps bird2 clean format lint asan fuzz \
+  test-main
 
 all: build
 
@@ -34,8 +36,29 @@ bird2: $(BUILD)/bird2/usr/sbin/bird
 $(BUILD)/bird2/usr/sbin/bird:
 	@.ci/unpack-bird2 $(BUILD)/bird2
 
-test: test-deps build bird2
+# Every tier: unit, integration (real BIRD in namespaces, probes, faults, TLS), deploy, e2e
+# (Prometheus + Alertmanager); then unit and integration again under ASan+UBSan; then each
+# fuzzer briefly.
+test: test-deps
+	$(MAKE) test-main
+	$(MAKE) asan
+	$(MAKE) fuzz FUZZ_SECONDS=5
+
+test-main: build bird2
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j 1
+
+ASAN_BUILD ?= build-asan
+asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCBE_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target calico-bgp-exporter unit_tests integration_tests
+	test -x $(ASAN_BUILD)/bird2/usr/sbin/bird || .ci/unpack-bird2 $(ASAN_BUILD)/bird2
+	cd $(ASAN_BUILD) && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure --timeout 900 -j 1 -R '^(unit|integration):'
+
+FUZZ_SECONDS ?= 10
+fuzz:
+	CBE_BUILD_LOCK= tests/fuzz/run-fuzzers.sh $(FUZZ_SECONDS)
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
