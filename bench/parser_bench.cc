@@ -125,9 +125,9 @@ void LoadInputs(const fs::path& fixtures) {
     for (const auto& entry : fs::directory_iterator(fixtures / version, ec)) {
       const std::string file = entry.path().filename().string();
       // Whole-daemon replies only (what a round reads); the one-protocol captures are tiny.
-      if (entry.path().extension() == ".raw" && (file.rfind("show_protocols_all__", 0) == 0 ||
-                                                 file.rfind("show_protocols__", 0) == 0 ||
-                                                 file.rfind("show_status__", 0) == 0)) {
+      if (entry.path().extension() == ".raw" &&
+          (file.rfind("show_protocols_all__", 0) == 0 || file.rfind("show_protocols__", 0) == 0 ||
+           file.rfind("show_status__", 0) == 0)) {
         files.push_back(entry.path());
       }
     }
@@ -252,8 +252,7 @@ void RegisterAll() {
       benchmark::RegisterBenchmark(("BM_ReplyScannerChunked/" + in.name).c_str(),
                                    BM_ReplyScannerChunked, p);
     }
-    benchmark::RegisterBenchmark(("BM_ReplyLineReader/" + in.name).c_str(), BM_ReplyLineReader,
-                                 p);
+    benchmark::RegisterBenchmark(("BM_ReplyLineReader/" + in.name).c_str(), BM_ReplyLineReader, p);
     if (IsShowProtocols(in)) {
       benchmark::RegisterBenchmark(("BM_ParseShowProtocols/" + in.name).c_str(),
                                    BM_ParseShowProtocols, p);

@@ -224,8 +224,9 @@ int HttpPages::BeginRequest(mg_connection* conn) {
     // round (exporter/exposition_cache.h).
     const auto rendered = self->exposition_.Get();
     const char* accept = mg_get_header(conn, "Accept-Encoding");
-    const bool gzip = accept != nullptr && std::string_view(accept).find("gzip") !=
-                                               std::string_view::npos && !rendered->Gzip().empty();
+    const bool gzip = accept != nullptr &&
+                      std::string_view(accept).find("gzip") != std::string_view::npos &&
+                      !rendered->Gzip().empty();
     const std::string& body = gzip ? rendered->Gzip() : rendered->text;
     Send(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, head,
          (gzip ? std::string("Content-Encoding: gzip\r\n") : std::string()) + extra);

@@ -387,8 +387,8 @@ TEST_CASE("BIRD 1.6: after restrict, BIRD refuses commands that would change it"
           "[integration][bird][bird1]") {
   Lab lab(BirdFlavour::kBird1);
   // What the exporter sends first, then what it never sends: BIRD itself says no.
-  const std::string reply = Converse(lab.SocketPath("a"), {"restrict", "disable Mesh_10_99_0_1",
-                                                           "configure", "restart all"});
+  const std::string reply = Converse(
+      lab.SocketPath("a"), {"restrict", "disable Mesh_10_99_0_1", "configure", "restart all"});
   CAPTURE(reply);
   CHECK(reply.find("0016 Access restricted") != std::string::npos);
   std::size_t denied = 0;

@@ -51,7 +51,8 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
       {"bird:\n  intervall: 5s\n",
        "c.yml:2:3: bird.intervall: unknown key (expected one of: sockets, interval, timeout, "
        "max_reply_bytes)\n"},
-      {"birds: {}\n", "c.yml:1:1: birds: unknown key (expected one of: bird, peers, probes, clock)\n"},
+      {"birds: {}\n",
+       "c.yml:1:1: birds: unknown key (expected one of: bird, peers, probes, clock)\n"},
       {"bird:\n  interval: 5x\n",
        "c.yml:2:13: bird.interval: invalid duration \"5x\" (use a number and a unit: 5s, 100ms, "
        "1m)\n"},

@@ -1,7 +1,6 @@
 #include "exporter/diagnosis.h"
 
 #include <catch2/catch.hpp>
-
 #include <set>
 
 #include "exporter/check.h"
