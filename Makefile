@@ -50,7 +50,7 @@ test-main: build bird2
 ASAN_BUILD ?= build-asan
 asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCBE_SANITIZE=ON $(CMAKE_FLAGS)
-	cmake --build $(ASAN_BUILD) -j $(JOBS) --target calico-bgp-exporter unit_tests integration_tests
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	test -x $(ASAN_BUILD)/bird2/usr/sbin/bird || .ci/unpack-bird2 $(ASAN_BUILD)/bird2
 	cd $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -8,6 +8,7 @@
 
 #include "exporter/bird_round.h"
 #include "exporter/diagnosis.h"
+#include "exporter/duration.h"
 #include "exporter/probe_rounds.h"
 #include "probes/net/stream.h"
 
@@ -15,21 +16,7 @@ namespace cbe {
 namespace {
 
 std::string Age(const std::optional<double>& since, double now) {
-  if (!since) {
-    return "";
-  }
-  const auto s = static_cast<long long>(std::max(0.0, now - *since));
-  std::ostringstream out;
-  if (s >= 86400) {
-    out << s / 86400 << "d" << (s % 86400) / 3600 << "h";
-  } else if (s >= 3600) {
-    out << s / 3600 << "h" << (s % 3600) / 60 << "m";
-  } else if (s >= 60) {
-    out << s / 60 << "m" << s % 60 << "s";
-  } else {
-    out << s << "s";
-  }
-  return out.str();
+  return since ? FormatAge(now - *since) : "";
 }
 
 std::string Table(const std::vector<std::vector<std::string>>& rows) {

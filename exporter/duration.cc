@@ -91,4 +91,18 @@ std::string FormatDuration(std::chrono::milliseconds d) {
   return out;
 }
 
+std::string FormatAge(double seconds) {
+  const auto s = static_cast<long long>(seconds < 0 ? 0 : seconds);
+  if (s >= 86400) {
+    return std::to_string(s / 86400) + "d" + std::to_string((s % 86400) / 3600) + "h";
+  }
+  if (s >= 3600) {
+    return std::to_string(s / 3600) + "h" + std::to_string((s % 3600) / 60) + "m";
+  }
+  if (s >= 60) {
+    return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
+  }
+  return std::to_string(s) + "s";
+}
+
 }  // namespace cbe

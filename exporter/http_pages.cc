@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "exporter/diagnosis.h"
+#include "exporter/duration.h"
 #include "exporter/logging.h"
 #include "version.h"
 
@@ -27,24 +28,6 @@ std::string FormatUtc(double unix_seconds) {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm);
   return buf;
-}
-
-std::string FormatAge(double seconds) {
-  if (seconds < 0) {
-    seconds = 0;
-  }
-  const auto s = static_cast<long long>(seconds);
-  std::ostringstream out;
-  if (s >= 86400) {
-    out << s / 86400 << "d" << (s % 86400) / 3600 << "h";
-  } else if (s >= 3600) {
-    out << s / 3600 << "h" << (s % 3600) / 60 << "m";
-  } else if (s >= 60) {
-    out << s / 60 << "m" << s % 60 << "s";
-  } else {
-    out << s << "s";
-  }
-  return out.str();
 }
 
 void Send(mg_connection* conn, int status, const char* reason, const char* content_type,

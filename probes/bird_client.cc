@@ -1,5 +1,7 @@
 #include "probes/bird_client.h"
 
+#include <algorithm>
+#include <array>
 #include <utility>
 
 #include "probes/bird_framing.h"
@@ -73,28 +75,30 @@ Result<bool> Client::Connect() {
 
 Result<std::string> Client::ReadReply(net::Deadline deadline, std::size_t expected_size) {
   std::string buffer;
-  buffer.reserve(expected_size + expected_size / 8 + 64 * 1024);
+  buffer.reserve(std::min(expected_size + expected_size / 8 + 4096, options_.max_reply_bytes));
   ReplyScanner scanner;
-  constexpr std::size_t kChunk = 64 * 1024;
+  // Reads into a fixed chunk and appends: growing the reply before each read() would zero-fill.
+  std::array<char, 64 * 1024> chunk;
   while (true) {
-    const std::size_t old_size = buffer.size();
-    buffer.resize(old_size + kChunk);
-    auto n = stream_->Read(buffer.data() + old_size, kChunk, deadline);
+    // Never more than one byte past the cap: that byte is enough to know the reply is too big.
+    const std::size_t room = options_.max_reply_bytes - buffer.size();
+    const std::size_t want = room < chunk.size() ? room + 1 : chunk.size();
+    auto n = stream_->Read(chunk.data(), want, deadline);
     if (!n) {
       return n.error();
     }
-    buffer.resize(old_size + *n);
     if (*n == 0) {
       return Error{buffer.empty() ? "connection closed by BIRD"
                                   : "connection closed in the middle of a reply (" +
                                         std::to_string(buffer.size()) + " bytes received)"};
     }
+    buffer.append(chunk.data(), *n);
+    if (buffer.size() > options_.max_reply_bytes) {
+      return Error{"reply larger than the cap of " + std::to_string(options_.max_reply_bytes) +
+                   " bytes"};
+    }
     switch (scanner.Scan(buffer)) {
       case ReplyScanner::Status::kNeedMore:
-        if (buffer.size() > options_.max_reply_bytes) {
-          return Error{"reply larger than the cap of " + std::to_string(options_.max_reply_bytes) +
-                       " bytes"};
-        }
         continue;
       case ReplyScanner::Status::kMalformed:
         return Error{"malformed reply: " + scanner.error()};

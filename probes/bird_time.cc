@@ -98,26 +98,35 @@ std::optional<ResolvedTime> ResolveBirdTime(const BirdTime& t, const BirdTime& s
     return std::nullopt;
   }
   const milliseconds now = server_now.value;
-  const auto to_unix = [&](milliseconds local) {
-    return observed - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - local);
+  // Times further than a century from BIRD's own clock are nonsense, and would overflow the
+  // nanoseconds of system_clock (about 292 years).
+  constexpr milliseconds kMaxDistance = hours(24 * 366 * 100);
+  const auto to_unix = [&](milliseconds local, bool exact) -> std::optional<ResolvedTime> {
+    const milliseconds ago = now - local;
+    if (ago > kMaxDistance || ago < -kMaxDistance) {
+      return std::nullopt;
+    }
+    return ResolvedTime{
+        observed - std::chrono::duration_cast<std::chrono::system_clock::duration>(ago), exact};
   };
   switch (t.kind) {
     case BirdTime::Kind::kDateTime:
-      return ResolvedTime{to_unix(t.value), true};
+      return to_unix(t.value, true);
     case BirdTime::Kind::kTimeOfDay: {
-      const milliseconds midnight = now - (now % hours(24));
+      // floor, not now - now % 24h: before 1970 the remainder is negative.
+      const milliseconds midnight = std::chrono::floor<std::chrono::days>(now);
       milliseconds local = midnight + t.value;
       // BIRD 1.6 rounds its times: allow a second of jitter before assuming "yesterday".
       if (local > now + std::chrono::seconds(1)) {
         local -= hours(24);
       }
-      return ResolvedTime{to_unix(local), true};
+      return to_unix(local, true);
     }
     case BirdTime::Kind::kDate: {
       const milliseconds day_end = t.value + hours(24);
       milliseconds latest = std::min(day_end, now - hours(20));
       latest = std::max(latest, t.value);
-      return ResolvedTime{to_unix(latest), false};
+      return to_unix(latest, false);
     }
   }
   return std::nullopt;

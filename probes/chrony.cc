@@ -26,23 +26,6 @@ constexpr std::size_t kRequestHeaderSize = 20;
 constexpr std::size_t kReplyHeaderSize = 28;
 constexpr std::uint32_t kNoHighSeconds = 0x7fffffff;  // tv_sec_high of a 32-bit time_t.
 
-std::uint16_t Get16(net::Bytes d, std::size_t off) {
-  return static_cast<std::uint16_t>(d[off] << 8 | d[off + 1]);
-}
-std::uint32_t Get32(net::Bytes d, std::size_t off) {
-  return static_cast<std::uint32_t>(d[off]) << 24 | static_cast<std::uint32_t>(d[off + 1]) << 16 |
-         static_cast<std::uint32_t>(d[off + 2]) << 8 | d[off + 3];
-}
-void Put16(std::vector<std::uint8_t>* d, std::size_t off, std::uint16_t v) {
-  (*d)[off] = static_cast<std::uint8_t>(v >> 8);
-  (*d)[off + 1] = static_cast<std::uint8_t>(v);
-}
-void Put32(std::vector<std::uint8_t>* d, std::size_t off, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) {
-    (*d)[off + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
-  }
-}
-
 // chrony's STT_* codes (candm.h).
 std::string StatusText(std::uint16_t status) {
   switch (status) {
@@ -84,9 +67,9 @@ std::vector<std::uint8_t> EncodeChronyTrackingRequest(std::uint32_t sequence,
   std::vector<std::uint8_t> p(kChronyTrackingRequestSize, 0);
   p[0] = kChronyProtocolVersion;
   p[1] = kPacketRequest;
-  Put16(&p, 4, kRequestTracking);
-  Put16(&p, 6, attempt);
-  Put32(&p, 8, sequence);
+  net::WriteBe16(&p, 4, kRequestTracking);
+  net::WriteBe16(&p, 6, attempt);
+  net::WriteBe32(&p, 8, sequence);
   // Bytes 12..19: pad words; the rest: padding up to the reply's length.
   return p;
 }
@@ -131,12 +114,12 @@ Result<ChronyTracking> DecodeChronyTrackingReply(net::Bytes d, std::uint32_t seq
   if (d[1] != kPacketReply) {
     return Error{"not a chrony reply (packet type " + std::to_string(d[1]) + ")"};
   }
-  const std::uint16_t command = Get16(d, 4);
-  const std::uint16_t reply = Get16(d, 6);
-  const std::uint16_t status = Get16(d, 8);
-  if (Get32(d, 16) != sequence) {
-    return Error{"chrony reply to another request (sequence " + std::to_string(Get32(d, 16)) +
-                 ", sent " + std::to_string(sequence) + ")"};
+  const std::uint16_t command = net::ReadBe16(d, 4);
+  const std::uint16_t reply = net::ReadBe16(d, 6);
+  const std::uint16_t status = net::ReadBe16(d, 8);
+  if (net::ReadBe32(d, 16) != sequence) {
+    return Error{"chrony reply to another request (sequence " +
+                 std::to_string(net::ReadBe32(d, 16)) + ", sent " + std::to_string(sequence) + ")"};
   }
   if (command != kRequestTracking) {
     return Error{"chrony reply to command " + std::to_string(command) + ", not tracking (33)"};
@@ -154,9 +137,9 @@ Result<ChronyTracking> DecodeChronyTrackingReply(net::Bytes d, std::uint32_t seq
   }
   ChronyTracking t;
   std::size_t o = kReplyHeaderSize;
-  t.reference_id = Get32(d, o);
+  t.reference_id = net::ReadBe32(d, o);
   t.reference_id_hex = Hex32(t.reference_id);
-  const std::uint16_t family = Get16(d, o + 20);
+  const std::uint16_t family = net::ReadBe16(d, o + 20);
   if (family == 1) {
     in_addr a{};
     std::memcpy(&a, d.data() + o + 4, 4);
@@ -166,26 +149,26 @@ Result<ChronyTracking> DecodeChronyTrackingReply(net::Bytes d, std::uint32_t seq
     std::memcpy(&a, d.data() + o + 4, 16);
     t.reference_address = net::IpAddress::FromV6(a).ToString();
   } else if (family == 3) {
-    t.reference_address = "ID#" + std::to_string(Get32(d, o + 4));  // An unresolved source.
+    t.reference_address = "ID#" + std::to_string(net::ReadBe32(d, o + 4));  // An unresolved source.
   } else if (family != 0) {
     return Error{"chrony tracking report with unknown address family " + std::to_string(family)};
   }
-  t.stratum = Get16(d, o + 24);
-  t.leap_status = Get16(d, o + 26);
+  t.stratum = net::ReadBe16(d, o + 24);
+  t.leap_status = net::ReadBe16(d, o + 26);
   if (t.leap_status > 3) {
     return Error{"chrony tracking report with invalid leap status " +
                  std::to_string(t.leap_status)};
   }
-  std::uint32_t sec_high = Get32(d, o + 28);
+  std::uint32_t sec_high = net::ReadBe32(d, o + 28);
   if (sec_high == kNoHighSeconds) {
     sec_high = 0;
   }
-  const std::uint64_t sec = static_cast<std::uint64_t>(sec_high) << 32 | Get32(d, o + 32);
-  const std::uint32_t nsec = std::min<std::uint32_t>(Get32(d, o + 36), 999'999'999);
+  const std::uint64_t sec = static_cast<std::uint64_t>(sec_high) << 32 | net::ReadBe32(d, o + 32);
+  const std::uint32_t nsec = std::min<std::uint32_t>(net::ReadBe32(d, o + 36), 999'999'999);
   t.reference_time = static_cast<double>(sec) + nsec / 1e9;
   o += 40;
   const auto f = [&](int i) {
-    return DecodeChronyFloat(Get32(d, o + 4 * static_cast<std::size_t>(i)));
+    return DecodeChronyFloat(net::ReadBe32(d, o + 4 * static_cast<std::size_t>(i)));
   };
   t.offset_seconds = f(0);
   t.last_offset_seconds = -f(1);
@@ -257,7 +240,7 @@ Result<ChronyTracking> QueryChronyTracking(const std::string& address,
     const net::Bytes reply(buf, static_cast<std::size_t>(n));
     auto t = DecodeChronyTrackingReply(reply, sequence);
     // An answer to our sequence number is final, even a refusal; anything else was stray.
-    if (t.ok() || (reply.size() >= kReplyHeaderSize && Get32(reply, 16) == sequence)) {
+    if (t.ok() || (reply.size() >= kReplyHeaderSize && net::ReadBe32(reply, 16) == sequence)) {
       return t;
     }
     last_error = t.error().message;

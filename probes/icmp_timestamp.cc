@@ -21,23 +21,6 @@ constexpr std::uint8_t kTypeTimestamp = 13;
 constexpr std::uint8_t kTypeTimestampReply = 14;
 constexpr std::uint8_t kProtoIcmp = 1;
 
-std::uint16_t Get16(net::Bytes d, std::size_t off) {
-  return static_cast<std::uint16_t>(d[off] << 8 | d[off + 1]);
-}
-std::uint32_t Get32(net::Bytes d, std::size_t off) {
-  return static_cast<std::uint32_t>(d[off]) << 24 | static_cast<std::uint32_t>(d[off + 1]) << 16 |
-         static_cast<std::uint32_t>(d[off + 2]) << 8 | d[off + 3];
-}
-void Put16(std::vector<std::uint8_t>* d, std::size_t off, std::uint16_t v) {
-  (*d)[off] = static_cast<std::uint8_t>(v >> 8);
-  (*d)[off + 1] = static_cast<std::uint8_t>(v);
-}
-void Put32(std::vector<std::uint8_t>* d, std::size_t off, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) {
-    (*d)[off + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
-  }
-}
-
 // "500ms", "2s", as the other probes write timeouts.
 std::string FormatTimeout(std::chrono::milliseconds timeout) {
   return timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + "s"
@@ -72,10 +55,10 @@ std::vector<std::uint8_t> BuildIcmpTimestampRequest(std::uint16_t id, std::uint1
                                                     std::uint32_t originate_ms) {
   std::vector<std::uint8_t> p(kIcmpTimestampSize, 0);
   p[0] = kTypeTimestamp;
-  Put16(&p, 4, id);
-  Put16(&p, 6, seq);
-  Put32(&p, 8, originate_ms);
-  Put16(&p, 2, net::InternetChecksum(p));
+  net::WriteBe16(&p, 4, id);
+  net::WriteBe16(&p, 6, seq);
+  net::WriteBe32(&p, 8, originate_ms);
+  net::WriteBe16(&p, 2, net::InternetChecksum(p));
   return p;
 }
 
@@ -108,11 +91,11 @@ Result<IcmpTimestampReply> ParseIcmpTimestampReply(net::Bytes d, bool with_ipv4_
   if (net::InternetChecksum(icmp) != 0) {
     return Error{"bad ICMP checksum"};
   }
-  r.id = Get16(icmp, 4);
-  r.seq = Get16(icmp, 6);
-  r.originate = Get32(icmp, 8);
-  r.receive = Get32(icmp, 12);
-  r.transmit = Get32(icmp, 16);
+  r.id = net::ReadBe16(icmp, 4);
+  r.seq = net::ReadBe16(icmp, 6);
+  r.originate = net::ReadBe32(icmp, 8);
+  r.receive = net::ReadBe32(icmp, 12);
+  r.transmit = net::ReadBe32(icmp, 16);
   return r;
 }
 

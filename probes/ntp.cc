@@ -23,12 +23,8 @@ using std::chrono::steady_clock;
 constexpr std::int64_t kNtpUnixEpochDelta = 2'208'988'800;  // 1900-01-01 to 1970-01-01.
 constexpr double kTwoTo32 = 4294967296.0;
 
-std::uint32_t Get32(net::Bytes d, std::size_t off) {
-  return static_cast<std::uint32_t>(d[off]) << 24 | static_cast<std::uint32_t>(d[off + 1]) << 16 |
-         static_cast<std::uint32_t>(d[off + 2]) << 8 | d[off + 3];
-}
 std::uint64_t Get64(net::Bytes d, std::size_t off) {
-  return static_cast<std::uint64_t>(Get32(d, off)) << 32 | Get32(d, off + 4);
+  return static_cast<std::uint64_t>(net::ReadBe32(d, off)) << 32 | net::ReadBe32(d, off + 4);
 }
 
 // Kiss codes are ASCII letters and digits, padded with NULs or spaces.
@@ -188,9 +184,9 @@ Result<NtpPacket> DecodeNtpPacket(net::Bytes d) {
   // Poll and precision are signed bytes (log2 seconds).
   p.poll = d[2] < 128 ? d[2] : d[2] - 256;
   p.precision = d[3] < 128 ? d[3] : d[3] - 256;
-  p.root_delay_seconds = Get32(d, 4) / 65536.0;
-  p.root_dispersion_seconds = Get32(d, 8) / 65536.0;
-  p.reference_id = Get32(d, 12);
+  p.root_delay_seconds = net::ReadBe32(d, 4) / 65536.0;
+  p.root_dispersion_seconds = net::ReadBe32(d, 8) / 65536.0;
+  p.reference_id = net::ReadBe32(d, 12);
   p.reference = Get64(d, 16);
   p.origin = Get64(d, 24);
   p.receive = Get64(d, 32);

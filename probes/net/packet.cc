@@ -17,23 +17,6 @@ constexpr std::uint8_t kProtoTcp = 6;
 constexpr std::uint8_t kProtoUdp = 17;
 constexpr std::uint8_t kProtoIcmpv6 = 58;
 
-std::uint16_t Get16(Bytes d, std::size_t off) {
-  return static_cast<std::uint16_t>(d[off] << 8 | d[off + 1]);
-}
-std::uint32_t Get32(Bytes d, std::size_t off) {
-  return static_cast<std::uint32_t>(d[off]) << 24 | static_cast<std::uint32_t>(d[off + 1]) << 16 |
-         static_cast<std::uint32_t>(d[off + 2]) << 8 | d[off + 3];
-}
-void Put16(std::vector<std::uint8_t>* d, std::size_t off, std::uint16_t v) {
-  (*d)[off] = static_cast<std::uint8_t>(v >> 8);
-  (*d)[off + 1] = static_cast<std::uint8_t>(v);
-}
-void Put32(std::vector<std::uint8_t>* d, std::size_t off, std::uint32_t v) {
-  (*d)[off] = static_cast<std::uint8_t>(v >> 24);
-  (*d)[off + 1] = static_cast<std::uint8_t>(v >> 16);
-  (*d)[off + 2] = static_cast<std::uint8_t>(v >> 8);
-  (*d)[off + 3] = static_cast<std::uint8_t>(v);
-}
 
 IpAddress V4At(Bytes d, std::size_t off) {
   in_addr a{};
@@ -125,18 +108,18 @@ std::vector<std::uint8_t> BuildTcpSyn(const IpAddress& src, const IpAddress& dst
                                       std::uint16_t src_port, std::uint16_t dst_port,
                                       std::uint32_t seq) {
   std::vector<std::uint8_t> seg(kTcpHeader + 4, 0);
-  Put16(&seg, 0, src_port);
-  Put16(&seg, 2, dst_port);
-  Put32(&seg, 4, seq);
+  WriteBe16(&seg, 0, src_port);
+  WriteBe16(&seg, 2, dst_port);
+  WriteBe32(&seg, 4, seq);
   seg[12] = static_cast<std::uint8_t>((seg.size() / 4) << 4);  // Data offset.
   seg[13] = kTcpSyn;
-  Put16(&seg, 14, 64240);  // Window.
+  WriteBe16(&seg, 14, 64240);  // Window.
   seg[20] = 2;             // MSS option.
   seg[21] = 4;
-  Put16(&seg, 22, src.is_v4() ? 1460 : 1440);
+  WriteBe16(&seg, 22, src.is_v4() ? 1460 : 1440);
   const std::uint16_t sum = InternetChecksum(
       seg, PseudoHeaderSum(src, dst, kProtoTcp, static_cast<std::uint32_t>(seg.size())));
-  Put16(&seg, 16, sum);
+  WriteBe16(&seg, 16, sum);
   return seg;
 }
 
@@ -153,10 +136,10 @@ std::optional<TcpSegment> ParseTcpSegment(Bytes data, bool with_ipv4_header) {
   if (data.size() < off + kTcpHeader) {
     return std::nullopt;
   }
-  s.src_port = Get16(data, off);
-  s.dst_port = Get16(data, off + 2);
-  s.seq = Get32(data, off + 4);
-  s.ack = Get32(data, off + 8);
+  s.src_port = ReadBe16(data, off);
+  s.dst_port = ReadBe16(data, off + 2);
+  s.seq = ReadBe32(data, off + 4);
+  s.ack = ReadBe32(data, off + 8);
   s.flags = data[off + 13];
   return s;
 }
@@ -183,9 +166,9 @@ std::optional<IcmpError> ParseIcmpError(Bytes data, bool v6) {
     return std::nullopt;
   }
   if (v6 && e.type == 2) {
-    e.mtu = Get32(data, icmp + 4);
+    e.mtu = ReadBe32(data, icmp + 4);
   } else if (!v6 && e.type == 3 && e.code == 4) {
-    e.mtu = Get16(data, icmp + 6);
+    e.mtu = ReadBe16(data, icmp + 6);
   }
   const Bytes inner = data.subspan(icmp + kIcmpHeader);
   std::size_t transport = 0;
@@ -207,11 +190,11 @@ std::optional<IcmpError> ParseIcmpError(Bytes data, bool v6) {
   // RFC 792 quotes at least 8 bytes of the transport header: ports, or echo id and sequence.
   if (inner.size() >= transport + 8) {
     if (e.inner_protocol == kProtoTcp || e.inner_protocol == kProtoUdp) {
-      e.inner_src_port = Get16(inner, transport);
-      e.inner_dst_port = Get16(inner, transport + 2);
+      e.inner_src_port = ReadBe16(inner, transport);
+      e.inner_dst_port = ReadBe16(inner, transport + 2);
     } else if (e.inner_protocol == kProtoIcmp || e.inner_protocol == kProtoIcmpv6) {
-      e.inner_echo_id = Get16(inner, transport + 4);
-      e.inner_echo_seq = Get16(inner, transport + 6);
+      e.inner_echo_id = ReadBe16(inner, transport + 4);
+      e.inner_echo_seq = ReadBe16(inner, transport + 6);
     }
   }
   return e;
@@ -290,13 +273,13 @@ std::vector<std::uint8_t> BuildIcmpEcho(bool v6, std::uint16_t id, std::uint16_t
                                         std::size_t payload_size) {
   std::vector<std::uint8_t> p(kIcmpHeader + payload_size, 0);
   p[0] = v6 ? 128 : 8;
-  Put16(&p, 4, id);
-  Put16(&p, 6, seq);
+  WriteBe16(&p, 4, id);
+  WriteBe16(&p, 6, seq);
   for (std::size_t i = kIcmpHeader; i < p.size(); ++i) {
     p[i] = static_cast<std::uint8_t>(i);
   }
   if (!v6) {
-    Put16(&p, 2, InternetChecksum(p));
+    WriteBe16(&p, 2, InternetChecksum(p));
   }
   return p;
 }
@@ -314,8 +297,8 @@ std::optional<IcmpEchoReply> ParseIcmpEchoReply(Bytes data, bool v6, bool with_i
   if (data.size() < off + kIcmpHeader || data[off] != (v6 ? 129 : 0) || data[off + 1] != 0) {
     return std::nullopt;
   }
-  r.id = Get16(data, off + 4);
-  r.seq = Get16(data, off + 6);
+  r.id = ReadBe16(data, off + 4);
+  r.seq = ReadBe16(data, off + 6);
   r.size = data.size() - off;
   return r;
 }

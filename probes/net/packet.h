@@ -17,6 +17,24 @@ namespace cbe::net {
 
 using Bytes = std::span<const std::uint8_t>;
 
+// Big-endian (network order) fields; callers check the bounds.
+inline std::uint16_t ReadBe16(Bytes d, std::size_t off) {
+  return static_cast<std::uint16_t>(d[off] << 8 | d[off + 1]);
+}
+inline std::uint32_t ReadBe32(Bytes d, std::size_t off) {
+  return static_cast<std::uint32_t>(d[off]) << 24 | static_cast<std::uint32_t>(d[off + 1]) << 16 |
+         static_cast<std::uint32_t>(d[off + 2]) << 8 | d[off + 3];
+}
+inline void WriteBe16(std::vector<std::uint8_t>* d, std::size_t off, std::uint16_t v) {
+  (*d)[off] = static_cast<std::uint8_t>(v >> 8);
+  (*d)[off + 1] = static_cast<std::uint8_t>(v);
+}
+inline void WriteBe32(std::vector<std::uint8_t>* d, std::size_t off, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) {
+    (*d)[off + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+  }
+}
+
 // RFC 1071 one's complement sum, folded and complemented.
 std::uint16_t InternetChecksum(Bytes data, std::uint32_t sum = 0);
 // The pseudo-header sum of TCP/UDP/ICMPv6 checksums.
