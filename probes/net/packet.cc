@@ -17,7 +17,6 @@ constexpr std::uint8_t kProtoTcp = 6;
 constexpr std::uint8_t kProtoUdp = 17;
 constexpr std::uint8_t kProtoIcmpv6 = 58;
 
-
 IpAddress V4At(Bytes d, std::size_t off) {
   in_addr a{};
   std::memcpy(&a, d.data() + off, 4);
@@ -114,7 +113,7 @@ std::vector<std::uint8_t> BuildTcpSyn(const IpAddress& src, const IpAddress& dst
   seg[12] = static_cast<std::uint8_t>((seg.size() / 4) << 4);  // Data offset.
   seg[13] = kTcpSyn;
   WriteBe16(&seg, 14, 64240);  // Window.
-  seg[20] = 2;             // MSS option.
+  seg[20] = 2;                 // MSS option.
   seg[21] = 4;
   WriteBe16(&seg, 22, src.is_v4() ? 1460 : 1440);
   const std::uint16_t sum = InternetChecksum(
