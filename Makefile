@@ -37,12 +37,12 @@ $(BUILD)/bird2/usr/sbin/bird:
 	@.ci/unpack-bird2 $(BUILD)/bird2
 
 # Every tier: unit, integration (real BIRD in namespaces, probes, faults, TLS), deploy, e2e
-# (Prometheus + Alertmanager); then unit and integration again under ASan+UBSan; then each
-# fuzzer briefly.
+# (Prometheus + Alertmanager); then each fuzzer briefly; then unit and integration again under
+# ASan+UBSan.
 test: test-deps
 	$(MAKE) test-main
-	$(MAKE) asan
 	$(MAKE) fuzz FUZZ_SECONDS=5
+	$(MAKE) asan
 
 test-main: build bird2
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j 1
