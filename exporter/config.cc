@@ -377,16 +377,24 @@ ConfigResult ParseConfig(std::string_view yaml) {
   return result;
 }
 
-ConfigResult LoadConfigFile(const std::string& path) {
+std::optional<std::string> ReadTextFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
+    return std::nullopt;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+ConfigResult LoadConfigFile(const std::string& path) {
+  const auto text = ReadTextFile(path);
+  if (!text) {
     ConfigResult r;
     r.errors.push_back(ConfigError{0, 0, "", "cannot read the config file"});
     return r;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return ParseConfig(buf.str());
+  return ParseConfig(*text);
 }
 
 std::string DaemonName(std::string_view socket_path) {

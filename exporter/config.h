@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +93,9 @@ struct ConfigResult {
   std::vector<ConfigError> errors;  // All of them at once. Empty: the config is valid.
   bool ok() const { return errors.empty(); }
 };
+
+// The whole file, or nullopt when it cannot be read.
+std::optional<std::string> ReadTextFile(const std::string& path);
 
 // Parses and validates a YAML config. An empty document gives the defaults.
 ConfigResult ParseConfig(std::string_view yaml);

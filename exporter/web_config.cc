@@ -504,15 +504,13 @@ WebConfigResult ParseWebConfig(std::string_view yaml, std::string_view base_dir)
 }
 
 WebConfigResult LoadWebConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const auto text = ReadTextFile(path);
+  if (!text) {
     WebConfigResult r;
     r.errors.push_back(ConfigError{0, 0, "", "cannot read the web config file"});
     return r;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return ParseWebConfig(buf.str(), std::filesystem::path(path).parent_path().string());
+  return ParseWebConfig(*text, std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace cbe

@@ -7,21 +7,12 @@
 #include <optional>
 #include <sstream>
 
+#include "exporter/config.h"
 #include "exporter/listen_address.h"
 #include "exporter/logging.h"
 
 namespace cbe {
 namespace {
-
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
 
 std::size_t Mix(std::size_t seed, std::string_view text) {
   return seed ^
@@ -34,7 +25,7 @@ std::size_t TlsFingerprint(const TlsServerConfig& tls) {
   for (const std::string* f : {&tls.cert_file, &tls.key_file, &tls.client_ca_file}) {
     fp = Mix(fp, *f);
     if (!f->empty()) {
-      fp = Mix(fp, ReadFile(*f).value_or("<unreadable>"));
+      fp = Mix(fp, ReadTextFile(*f).value_or("<unreadable>"));
     }
   }
   return fp;
@@ -160,7 +151,7 @@ std::size_t WebServer::Fingerprint() const {
   if (options_.web_config_file.empty()) {
     return 0;
   }
-  const auto text = ReadFile(options_.web_config_file);
+  const auto text = ReadTextFile(options_.web_config_file);
   if (!text) {
     return Mix(1, "<unreadable>");
   }

@@ -94,12 +94,9 @@ std::map<std::string, probes::PortResult> Probe(const NetLab& lab,
   return by_peer;
 }
 
-PortState StateOf(const NetLab& lab, const net::IpAddress& peer) {
-  auto r = Probe(lab, {peer});
-  INFO(peer.ToString() << ": " << probes::PortStateName(r[peer.ToString()].state) << " ("
-                       << r[peer.ToString()].reason << ")");
-  CHECK(true);
-  return r[peer.ToString()].state;
+// The port state of one peer, and why, for a failure message.
+probes::PortResult StateOf(const NetLab& lab, const net::IpAddress& peer) {
+  return Probe(lab, {peer})[peer.ToString()];
 }
 
 TEST_CASE("probes: half-open TCP states against real BIRD and iptables", "[integration][probes]") {
@@ -139,11 +136,19 @@ TEST_CASE("probes: half-open TCP states against real BIRD and iptables", "[integ
   SECTION("REJECT with tcp-reset is closed") {
     lab.Exec("z", {"iptables", "-A", "INPUT", "-p", "tcp", "--dport", "179", "-j", "REJECT",
                    "--reject-with", "tcp-reset"});
-    CHECK(StateOf(lab, kZ4) == PortState::kClosed);
+    {
+      const auto r = StateOf(lab, kZ4);
+      INFO(r.reason);
+      CHECK(r.state == PortState::kClosed);
+    }
   }
   SECTION("the peer's BIRD stopped is closed") {
     lab.BirdStop("z");
-    CHECK(StateOf(lab, kZ4) == PortState::kClosed);
+    {
+      const auto r = StateOf(lab, kZ4);
+      INFO(r.reason);
+      CHECK(r.state == PortState::kClosed);
+    }
   }
   SECTION("a router answering host-unreachable is unreachable") {
     lab.Exec("r", {"iptables", "-A", "FORWARD", "-d", "10.98.2.2", "-j", "REJECT", "--reject-with",
