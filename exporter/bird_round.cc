@@ -114,7 +114,8 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
 BirdRound::BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock)
     : config_(std::move(config)), connector_(connector), clock_(clock) {}
 
-DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d) {
+DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d,
+                                const DaemonSnapshot* previous) {
   if (!d->client) {
     bird::ClientOptions opts;
     opts.socket_path = socket;
@@ -161,9 +162,9 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d) {
     snap.socket = socket;
     snap.up = false;
     snap.error = error;
-    snap.last_known_peers = d->last_peers;
-  } else {
-    d->last_peers = snap.peers;
+    if (previous != nullptr) {
+      snap.last_known_peers = previous->up ? previous->peers : previous->last_known_peers;
+    }
   }
   snap.unparsed_lines_total = d->unparsed_total;
 
@@ -206,7 +207,15 @@ std::shared_ptr<const BirdSnapshot> BirdRound::Run() {
   auto snap = std::make_shared<BirdSnapshot>();
   bool all_up = true;
   for (const std::string& socket : sockets) {
-    DaemonSnapshot d = Query(socket, &daemons_[socket]);
+    const DaemonSnapshot* previous = nullptr;
+    if (last_) {
+      for (const DaemonSnapshot& p : last_->daemons) {
+        if (p.socket == socket) {
+          previous = &p;
+        }
+      }
+    }
+    DaemonSnapshot d = Query(socket, &daemons_[socket], previous);
     if (config_.sockets.empty() && d.up) {
       seen_sockets_.insert(socket);
     }
@@ -221,6 +230,7 @@ std::shared_ptr<const BirdSnapshot> BirdRound::Run() {
   snap->run.success = all_up;
   snap->run.duration_seconds = std::chrono::duration<double>(clock_->Monotonic() - start).count();
   snap->run.last_run_timestamp = ToUnixSeconds(clock_->Now());
+  last_ = snap;
   return snap;
 }
 

@@ -34,16 +34,19 @@ class BirdRound {
     std::uint64_t unparsed_total = 0;
     std::optional<bool> last_up;  // For logging transitions once.
     std::string last_error;
-    std::vector<PeerSnapshot> last_peers;
   };
 
-  DaemonSnapshot Query(const std::string& socket, Daemon* d);
+  // `previous`: this socket's entry in the last round's snapshot, if it had one.
+  DaemonSnapshot Query(const std::string& socket, Daemon* d, const DaemonSnapshot* previous);
 
   BirdConfig config_;
   net::StreamConnector* connector_;
   const Clock* clock_;
   std::map<std::string, Daemon> daemons_;  // By socket path.
   std::set<std::string> seen_sockets_;     // Detected sockets that answered once.
+  // The last round's snapshot (the one published, not a copy): the peers a daemon had before
+  // it went down come from here.
+  std::shared_ptr<const BirdSnapshot> last_;
 };
 
 // Builds a daemon's snapshot from parsed replies (pure but for the tracker's memory).

@@ -2,10 +2,13 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <array>
 #include <deque>
+#include <functional>
 #include <initializer_list>
 #include <map>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -21,9 +24,16 @@ using prometheus::MetricType;
 
 using Labels = std::vector<ClientMetric::Label>;
 
+// One metric family while the exposition is built. With a chunk size, every `chunk` samples are
+// turned into exposition text by prometheus-cpp's TextSerializer at once and dropped, so a
+// rendering holds at most that many samples per family as objects (at 1000 peers all families
+// as ClientMetrics take ~7 MB; their text ~1 MB). Without one (0) the samples are kept for
+// BuildFamilies().
 class Family {
  public:
-  Family(std::string name, std::string help, MetricType type = MetricType::Gauge) {
+  Family(std::string name, std::string help, MetricType type = MetricType::Gauge,
+         std::size_t chunk = 0)
+      : chunk_(chunk) {
     family_.name = std::move(name);
     family_.help = std::move(help);
     family_.type = type;
@@ -38,9 +48,12 @@ class Family {
       m.gauge.value = value;
     }
     family_.metric.push_back(std::move(m));
+    if (chunk_ != 0 && family_.metric.size() >= chunk_) {
+      Flush();
+    }
   }
 
-  void Reserve(std::size_t n) { family_.metric.reserve(n); }
+  void Reserve(std::size_t n) { family_.metric.reserve(chunk_ != 0 ? std::min(n, chunk_) : n); }
 
   // Families without series are left out of the exposition.
   void MoveTo(std::vector<MetricFamily>* out) {
@@ -49,16 +62,50 @@ class Family {
     }
   }
 
+  // The family's exposition text (empty without series).
+  std::string TakeText() {
+    Flush();
+    return std::move(text_);
+  }
+
  private:
+  // Serializes the samples held so far and appends them to text_. The first chunk carries the
+  // family's # HELP and # TYPE lines; later chunks are serialized the same way and lose them.
+  void Flush() {
+    if (family_.metric.empty()) {
+      return;
+    }
+    std::vector<MetricFamily> one(1);
+    one[0].name = family_.name;
+    one[0].help = family_.help;
+    one[0].type = family_.type;
+    one[0].metric = std::move(family_.metric);
+    family_.metric.clear();
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, one);
+    std::string chunk = std::move(out).str();
+    std::size_t body = 0;
+    if (!text_.empty()) {
+      while (body < chunk.size() && chunk[body] == '#') {
+        const std::size_t eol = chunk.find('\n', body);
+        body = eol == std::string::npos ? chunk.size() : eol + 1;
+      }
+    }
+    text_.append(chunk, body);
+  }
+
+  std::size_t chunk_;
   MetricFamily family_;
+  std::string text_;
 };
 
 // The families of one exposition, in the order they were added; empty ones are left out.
 class Families {
  public:
-  template <typename... Args>
-  Family& Add(Args&&... args) {
-    return families_.emplace_back(std::forward<Args>(args)...);
+  explicit Families(std::size_t chunk = 0) : chunk_(chunk) {}
+
+  Family& Add(std::string name, std::string help, MetricType type = MetricType::Gauge) {
+    return families_.emplace_back(std::move(name), std::move(help), type, chunk_);
   }
   void MoveTo(std::vector<MetricFamily>* out) {
     out->reserve(families_.size());
@@ -66,8 +113,18 @@ class Families {
       f.MoveTo(out);
     }
   }
+  // Hands each family's text to `sink` in order, freeing it as it goes.
+  void Render(const std::function<void(std::string_view)>& sink) {
+    for (Family& f : families_) {
+      const std::string text = f.TakeText();
+      if (!text.empty()) {
+        sink(text);
+      }
+    }
+  }
 
  private:
+  std::size_t chunk_;
   std::deque<Family> families_;
 };
 
@@ -101,8 +158,9 @@ std::string CompilerName() {
 #endif
 }
 
-std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
-  Families families;
+namespace {
+
+void Build(const Snapshot& snapshot, Families& families) {
   constexpr std::string_view kRound = " (from the last BIRD round).";
   const auto help = [&](std::string_view text) { return std::string(text) + std::string(kRound); };
 
@@ -412,10 +470,23 @@ std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
       }
     }
   }
+}
 
+}  // namespace
+
+std::vector<MetricFamily> BuildFamilies(const Snapshot& snapshot) {
+  Families families;
+  Build(snapshot, families);
   std::vector<MetricFamily> out;
   families.MoveTo(&out);
   return out;
+}
+
+void RenderSnapshot(const Snapshot& snapshot, const std::function<void(std::string_view)>& sink,
+                    std::size_t chunk) {
+  Families families(chunk);
+  Build(snapshot, families);
+  families.Render(sink);
 }
 
 std::vector<MetricFamily> Collector::Collect() const {
@@ -423,8 +494,11 @@ std::vector<MetricFamily> Collector::Collect() const {
   return BuildFamilies(*snapshot);
 }
 
-std::string SerializeSnapshot(const Snapshot& snapshot) {
-  return prometheus::TextSerializer().Serialize(BuildFamilies(snapshot));
+std::string SerializeSnapshot(const Snapshot& snapshot, std::size_t chunk) {
+  std::string out;
+  RenderSnapshot(
+      snapshot, [&out](std::string_view text) { out += text; }, chunk);
+  return out;
 }
 
 }  // namespace cbe

@@ -30,13 +30,20 @@ std::string FormatUtc(double unix_seconds) {
   return buf;
 }
 
-void Send(mg_connection* conn, int status, const char* reason, const char* content_type,
-          const std::string& body, bool head, const std::string& extra_headers = "") {
+constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
+
+void SendHeader(mg_connection* conn, int status, const char* reason, const char* content_type,
+                std::size_t content_length, const std::string& extra_headers) {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
             "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s"
             "Connection: close\r\n\r\n",
-            status, reason, content_type, body.size(), extra_headers.c_str());
+            status, reason, content_type, content_length, extra_headers.c_str());
+}
+
+void Send(mg_connection* conn, int status, const char* reason, const char* content_type,
+          const std::string& body, bool head, const std::string& extra_headers = "") {
+  SendHeader(conn, status, reason, content_type, body.size(), extra_headers);
   if (!head) {
     mg_write(conn, body.data(), body.size());
   }
@@ -209,10 +216,18 @@ int HttpPages::BeginRequest(mg_connection* conn) {
     const char* accept = mg_get_header(conn, "Accept-Encoding");
     const bool gzip = accept != nullptr &&
                       std::string_view(accept).find("gzip") != std::string_view::npos &&
-                      !rendered->Gzip().empty();
-    const std::string& body = gzip ? rendered->Gzip() : rendered->text;
-    Send(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, head,
-         (gzip ? std::string("Content-Encoding: gzip\r\n") : std::string()) + extra);
+                      !rendered->gzip.empty();
+    if (gzip) {
+      Send(conn, 200, "OK", kExpositionType, rendered->gzip, head,
+           "Content-Encoding: gzip\r\n" + extra);
+    } else {
+      SendHeader(conn, 200, "OK", kExpositionType, rendered->text_size, extra);
+      if (!head) {
+        rendered->WriteText([conn](std::string_view chunk) {
+          return mg_write(conn, chunk.data(), chunk.size()) == static_cast<int>(chunk.size());
+        });
+      }
+    }
     return 200;
   }
   if (uri != "/" && uri != "/healthz") {

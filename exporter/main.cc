@@ -37,8 +37,9 @@ namespace {
 
 constexpr int kExitUsage = 2;
 // civetweb serves each connection on one of these threads for the whole request: clients that
-// never read (or never finish a request) hold one each until request_timeout_ms. Its default of
-// 2 stalls with 3 concurrent scrapers. Idle threads cost address space, not memory.
+// never read (or never finish a request) hold one each until request_timeout_ms (10 s), so this
+// many of them stall other scrapes that long. Its default of 2 stalls with 3 concurrent
+// scrapers. Each thread costs ~12 KiB of memory: its stack and its max_request_size buffer.
 constexpr int kWebThreads = 64;
 
 struct Flags {

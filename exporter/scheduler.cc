@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "exporter/logging.h"
+#include "exporter/memory.h"
 
 namespace cbe {
 
@@ -71,6 +72,7 @@ void PeriodicTask::Loop() {
     } catch (const std::exception& e) {
       logging::Error("task failed", {{"task", name_}, {"err", e.what()}});
     }
+    ReleaseFreeMemory();
     next += interval_;
     const auto now = std::chrono::steady_clock::now();
     if (next < now) {

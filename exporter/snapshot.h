@@ -119,6 +119,9 @@ struct Snapshot {
   std::shared_ptr<const ConfigStatus> config;
   // Derived from the parts above each time one of them changes.
   std::shared_ptr<const DiagnosisSnapshot> diagnosis;
+  // Counts publications: a reader tells a new snapshot from the one it saw without holding
+  // the old one (and its memory) alive.
+  std::uint64_t generation = 0;
 };
 
 // Holds the latest snapshot. Producers publish their part; readers get an immutable copy.
@@ -150,6 +153,7 @@ class SnapshotStore {
     std::lock_guard lock(mu_);
     auto next = std::make_shared<Snapshot>(*current_);
     (*next).*part = std::move(value);
+    next->generation = current_->generation + 1;
     if (deriver_) {
       deriver_(next.get());
     }

@@ -211,7 +211,10 @@ std::string WebServer::StartExposer(const Loaded& loaded) {
     exposer = std::make_unique<prometheus::Exposer>(
         std::vector<std::string>{"listening_ports", listening_ports_ + (tls ? "s" : ""),
                                  "num_threads", std::to_string(options_.threads),
-                                 "request_timeout_ms", "10000"},
+                                 "request_timeout_ms", "10000",
+                                 // Request line and headers; larger: 400. Allocated and
+                                 // zeroed per thread (civetweb's default: 16 KiB).
+                                 "max_request_size", "8192"},
         &callbacks_);
   } catch (const std::exception& e) {
     SetPendingServerTls(nullptr);

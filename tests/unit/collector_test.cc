@@ -76,6 +76,24 @@ TEST_CASE("collector: golden exposition of BIRD 2.0", "[unit]") {
   CheckGolden(Exposition(s), "metrics_bird2.prom");
 }
 
+TEST_CASE("collector: rendering in chunks gives the text of the whole families", "[unit]") {
+  // SerializeSnapshot() serializes every `chunk` samples of a family at once and drops the
+  // repeated # HELP / # TYPE lines of later chunks: any chunk size gives prometheus-cpp's own
+  // serialization of the complete families.
+  const Snapshot s = Bird1Snapshot();
+  const std::string whole = prometheus::TextSerializer().Serialize(BuildFamilies(s));
+  REQUIRE(whole.find("calico_bgp_peer_up{") != std::string::npos);
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7},
+                            kRenderChunk, std::size_t{0}}) {
+    CAPTURE(chunk);
+    CHECK(SerializeSnapshot(s, chunk) == whole);
+  }
+  std::vector<std::string> pieces;
+  RenderSnapshot(
+      s, [&](std::string_view piece) { pieces.emplace_back(piece); }, 1);
+  CHECK(pieces.size() == BuildFamilies(s).size());  // One piece per family with series.
+}
+
 TEST_CASE("collector: values of one peer", "[unit]") {
   const std::string text = Exposition(Bird1Snapshot());
   const auto has = [&](const std::string& line) {
