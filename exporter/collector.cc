@@ -197,16 +197,21 @@ void Build(const Snapshot& snapshot, Families& families) {
   Family& last_error =
       families.Add("calico_bgp_peer_last_error_info",
                    help("BIRD's last error for the session, while BIRD shows one; always 1"));
-  Family& hold = families.Add("calico_bgp_peer_hold_time_seconds",
-                              help("Negotiated hold time of an Established session"));
-  Family& keepalive = families.Add("calico_bgp_peer_keepalive_time_seconds",
-                                   help("Negotiated keepalive time of an Established session"));
-  Family& routes =
-      families.Add("calico_bgp_peer_routes",
-                   help("Routes of the session by kind: imported, exported, preferred, filtered"));
+  Family& hold =
+      families.Add("calico_bgp_peer_hold_time_seconds",
+                   help("Negotiated hold time of an Established session (metrics.extra: timers)"));
+  Family& keepalive = families.Add(
+      "calico_bgp_peer_keepalive_time_seconds",
+      help("Negotiated keepalive time of an Established session (metrics.extra: timers)"));
+  Family& routes = families.Add(
+      "calico_bgp_peer_routes",
+      help("Routes of the session by kind: imported, exported; preferred, filtered with "
+           "metrics.extra: route_details"));
   Family& changes = families.Add(
       "calico_bgp_peer_state_changes_total",
-      "BGP state changes of the session the exporter saw since it started.", MetricType::Counter);
+      "BGP state changes of the session the exporter saw since it started (metrics.extra: "
+      "state_changes).",
+      MetricType::Counter);
   Family& probe_success =
       families.Add("calico_bgp_probe_success", "1 if the last run of the probe succeeded, else 0.");
   Family& probe_duration =
@@ -214,15 +219,17 @@ void Build(const Snapshot& snapshot, Families& families) {
   Family& probe_last_run = families.Add("calico_bgp_probe_last_run_timestamp_seconds",
                                         "Unix time the last run of the probe finished.");
 
+  // Series per peer beyond the default ones, as the running config asks (metrics.extra).
+  const MetricsConfig extra = snapshot.config ? snapshot.config->metrics : MetricsConfig{};
   if (const BirdSnapshot* b = snapshot.bird.get()) {
     std::size_t peers = 0;
     for (const DaemonSnapshot& d : b->daemons) {
       peers += d.peers.size();
     }
-    for (Family* f : {&peer_up, &peer_state, &peer_info, &since, &changes}) {
+    for (Family* f : {&peer_up, &peer_state, &peer_info, &since}) {
       f->Reserve(peers);
     }
-    routes.Reserve(peers * 3);
+    routes.Reserve(peers * 2);
     for (const DaemonSnapshot& d : b->daemons) {
       const Labels daemon = {{"daemon", d.daemon}};
       bird_up.Add(daemon, d.up ? 1 : 0);
@@ -254,23 +261,26 @@ void Build(const Snapshot& snapshot, Families& families) {
         if (!p.error_class.empty() || !p.error_message.empty()) {
           last_error.Add(With(labels, {{"class", p.error_class}, {"message", p.error_message}}), 1);
         }
-        if (p.hold_time_seconds) {
+        if (p.hold_time_seconds && extra.timers) {
           hold.Add(labels, *p.hold_time_seconds);
         }
-        if (p.keepalive_time_seconds) {
+        if (p.keepalive_time_seconds && extra.timers) {
           keepalive.Add(labels, *p.keepalive_time_seconds);
         }
+        // imported and exported by default; preferred and filtered with route_details.
         const std::array<std::pair<const char*, const std::optional<std::uint64_t>*>, 4> kinds = {
             {{"imported", &p.routes.imported},
              {"exported", &p.routes.exported},
-             {"preferred", &p.routes.preferred},
-             {"filtered", &p.routes.filtered}}};
+             {"preferred", extra.route_details ? &p.routes.preferred : nullptr},
+             {"filtered", extra.route_details ? &p.routes.filtered : nullptr}}};
         for (const auto& [kind, count] : kinds) {
-          if (*count) {
+          if (count != nullptr && *count) {
             routes.Add(With(labels, {{"route", kind}}), static_cast<double>(**count));
           }
         }
-        changes.Add(labels, static_cast<double>(p.state_changes_total));
+        if (extra.state_changes) {
+          changes.Add(labels, static_cast<double>(p.state_changes_total));
+        }
       }
     }
     AddProbeRun(b->run, &probe_success, &probe_duration, &probe_last_run);
@@ -280,13 +290,15 @@ void Build(const Snapshot& snapshot, Families& families) {
       families.Add("calico_bgp_peer_port_state",
                    "State of the peer's BGP port from the last half-open TCP probe, named by the "
                    "state label (open, closed, filtered, unreachable, unprobed); always 1.");
-  Family& port_rtt = families.Add("calico_bgp_peer_port_rtt_seconds",
-                                  "Time from SYN to the answer in the last TCP probe.");
+  Family& port_rtt =
+      families.Add("calico_bgp_peer_port_rtt_seconds",
+                   "Time from SYN to the answer in the last TCP probe (metrics.extra: "
+                   "port_rtt).");
   if (const TcpSnapshot* t = snapshot.tcp.get()) {
     for (const auto& r : t->ports) {
       const Labels peer = {{"peer", r.peer.ToString()}};
       port_state.Add(With(peer, {{"state", std::string(probes::PortStateName(r.state))}}), 1);
-      if (r.rtt_seconds) {
+      if (r.rtt_seconds && extra.port_rtt) {
         port_rtt.Add(peer, *r.rtt_seconds);
       }
     }
@@ -309,26 +321,31 @@ void Build(const Snapshot& snapshot, Families& families) {
     }
     AddProbeRun(i->run, &probe_success, &probe_duration, &probe_last_run);
   }
-  Family& if_mtu = families.Add("calico_bgp_peer_interface_mtu_bytes",
-                                "MTU of the interface of the route to the peer.");
+  Family& if_mtu = families.Add("calico_bgp_interface_mtu_bytes",
+                                "MTU of an interface that routes to a probed peer.");
   Family& path_mtu =
       families.Add("calico_bgp_peer_path_mtu_bytes",
                    "Largest packet that reached the peer with don't-fragment set in the last MTU "
-                   "probe.");
+                   "probe; interface: the one of the route to the peer.");
   Family& tunnel_mtu =
       families.Add("calico_bgp_tunnel_mtu_bytes", "MTU of a Calico tunnel device.");
   Family& tunnel_fits =
       families.Add("calico_bgp_tunnel_mtu_fits",
                    "1 if the tunnel MTU plus its encapsulation overhead fits the underlay MTU.");
   if (const MtuSnapshot* m = snapshot.mtu.get()) {
+    // One series per interface (a node has one or two uplinks; per peer it would be N^2 in a
+    // full mesh); the path MTU names its peer's interface to join on.
+    std::map<std::string, double> interfaces;
     for (const auto& r : m->results) {
-      const Labels peer = {{"peer", r.peer.ToString()}};
-      if (r.interface_mtu) {
-        if_mtu.Add(With(peer, {{"interface", r.interface}}), *r.interface_mtu);
+      if (r.interface_mtu && !r.interface.empty()) {
+        interfaces.emplace(r.interface, *r.interface_mtu);
       }
       if (r.path_mtu) {
-        path_mtu.Add(peer, *r.path_mtu);
+        path_mtu.Add({{"peer", r.peer.ToString()}, {"interface", r.interface}}, *r.path_mtu);
       }
+    }
+    for (const auto& [name, mtu] : interfaces) {
+      if_mtu.Add({{"interface", name}}, mtu);
     }
     for (const auto& t : m->tunnels) {
       const Labels labels = {{"interface", t.interface}, {"kind", t.kind}};

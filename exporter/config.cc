@@ -273,6 +273,41 @@ void ParseProbes(const YAML::Node& node, Validator* v, ProbesConfig* probes) {
   }
 }
 
+void ParseMetrics(const YAML::Node& node, Validator* v, MetricsConfig* metrics) {
+  if (!v->ExpectMap(node, "metrics", {"extra"})) {
+    return;
+  }
+  const YAML::Node extra = node["extra"];
+  if (!extra.IsDefined() || extra.IsNull()) {
+    return;
+  }
+  std::string names;
+  for (std::string_view n : kMetricExtras) {
+    names += (names.empty() ? "" : ", ") + std::string(n);
+  }
+  if (!extra.IsSequence()) {
+    v->Fail(extra, "metrics.extra", "must be a list of: " + names);
+    return;
+  }
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    const YAML::Node e = extra[i];
+    const std::string name = e.IsScalar() ? e.Scalar() : "";
+    if (name == "timers") {
+      metrics->timers = true;
+    } else if (name == "route_details") {
+      metrics->route_details = true;
+    } else if (name == "state_changes") {
+      metrics->state_changes = true;
+    } else if (name == "port_rtt") {
+      metrics->port_rtt = true;
+    } else {
+      v->Fail(e, "metrics.extra[" + std::to_string(i) + "]",
+              (name.empty() ? std::string("must be a name") : "unknown extra '" + name + "'") +
+                  "; known: " + names);
+    }
+  }
+}
+
 void ParseClock(const YAML::Node& node, Validator* v, ClockConfig* clock) {
   if (!v->ExpectMap(
           node, "clock",
@@ -356,7 +391,7 @@ ConfigResult ParseConfig(std::string_view yaml) {
     return result;  // An empty file: all defaults.
   }
   try {
-    if (!v.ExpectMap(root, "", {"bird", "peers", "probes", "clock"})) {
+    if (!v.ExpectMap(root, "", {"bird", "peers", "probes", "clock", "metrics"})) {
       return result;
     }
     if (const YAML::Node bird = root["bird"]; bird.IsDefined() && !bird.IsNull()) {
@@ -370,6 +405,9 @@ ConfigResult ParseConfig(std::string_view yaml) {
     }
     if (const YAML::Node clock = root["clock"]; clock.IsDefined() && !clock.IsNull()) {
       ParseClock(clock, &v, &result.config.clock);
+    }
+    if (const YAML::Node metrics = root["metrics"]; metrics.IsDefined() && !metrics.IsNull()) {
+      ParseMetrics(metrics, &v, &result.config.metrics);
     }
   } catch (const YAML::Exception& e) {
     v.Fail(root, "", std::string("invalid config: ") + e.what());

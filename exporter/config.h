@@ -71,11 +71,25 @@ struct ClockConfig {
   bool peer_offset_enabled = true;
 };
 
+// Per-peer series beyond the default ones (a full mesh has N peers per node, N^2 series in all,
+// so each one per peer counts). `metrics.extra` in the config file.
+struct MetricsConfig {
+  bool timers = false;         // calico_bgp_peer_hold_time_seconds, _keepalive_time_seconds
+  bool route_details = false;  // calico_bgp_peer_routes{route="preferred"|"filtered"}
+  bool state_changes = false;  // calico_bgp_peer_state_changes_total
+  bool port_rtt = false;       // calico_bgp_peer_port_rtt_seconds
+};
+
+// The names of MetricsConfig's switches, as written in `metrics.extra`.
+inline constexpr std::string_view kMetricExtras[] = {"timers", "route_details", "state_changes",
+                                                     "port_rtt"};
+
 struct Config {
   BirdConfig bird;
   ClockConfig clock;
   std::vector<StaticPeer> static_peers;
   ProbesConfig probes;
+  MetricsConfig metrics;
 };
 
 // One problem in a config file, located for `file:line:col: path.to.key: message`.

@@ -124,15 +124,17 @@ int Run(const Flags& flags) {
   cbe::net::UnixStreamConnector connector;
   cbe::SnapshotStore store;
   cbe::Runner runner(config, &store, &clock, &connector);
-  const auto config_loaded = [&](bool ok) {
+  // The running config's status; a failed reload keeps the running config's metrics.
+  const auto config_loaded = [&](bool ok, const cbe::MetricsConfig& metrics) {
     static double last_success = 0;
     if (ok) {
       last_success = cbe::ToUnixSeconds(clock.Now());
     }
-    store.Publish(&cbe::Snapshot::config,
-                  std::make_shared<const cbe::ConfigStatus>(cbe::ConfigStatus{ok, last_success}));
+    store.Publish(&cbe::Snapshot::config, std::make_shared<const cbe::ConfigStatus>(
+                                              cbe::ConfigStatus{ok, last_success, metrics}));
   };
-  config_loaded(true);
+  cbe::MetricsConfig running_metrics = config.metrics;
+  config_loaded(true, running_metrics);
 
   cbe::HttpPages pages({flags.telemetry_path, config.bird.interval}, &store);
   // Least privilege before the first thread starts: CAP_NET_RAW for the probes, nothing else.
@@ -190,11 +192,12 @@ int Run(const Flags& flags) {
           cbe::logging::Error("config reload failed, keeping the running config",
                               {{"err", e.Format(flags.config_file)}});
         }
-        config_loaded(false);
+        config_loaded(false, running_metrics);
         continue;
       }
       runner.Reconfigure(reloaded.config);
-      config_loaded(true);
+      running_metrics = reloaded.config.metrics;
+      config_loaded(true, running_metrics);
       cbe::logging::Info("config reloaded", {{"file", flags.config_file}});
       continue;
     }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/config.h"
 #include "probes/bird_parser.h"
 #include "probes/clock_probe.h"
 #include "probes/listener_probe.h"
@@ -98,6 +99,7 @@ struct ClockSnapshot {
 struct ConfigStatus {
   bool last_reload_successful = true;
   double last_reload_success_timestamp = 0;
+  MetricsConfig metrics;  // The extra series the running config asks for.
 };
 
 struct ListenerSnapshot {

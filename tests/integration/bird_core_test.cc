@@ -60,6 +60,7 @@ std::string WriteExporterConfig(const Lab& lab) {
   yaml += "  sockets: [" + sockets + "]\n";
   yaml += "  interval: 1s\n";
   yaml += "  timeout: 1s\n";
+  yaml += "metrics:\n  extra: [timers]\n";  // The negotiated timers are checked below.
   return lab.WriteFile("exporter.yaml", yaml);
 }
 

@@ -94,8 +94,16 @@ TEST_CASE("collector: rendering in chunks gives the text of the whole families",
   CHECK(pieces.size() == BuildFamilies(s).size());  // One piece per family with series.
 }
 
+// The snapshot with a config that asks for every extra series (metrics.extra).
+Snapshot WithAllExtras(Snapshot s) {
+  ConfigStatus c;
+  c.metrics = MetricsConfig{true, true, true, true};
+  s.config = std::make_shared<const ConfigStatus>(c);
+  return s;
+}
+
 TEST_CASE("collector: values of one peer", "[unit]") {
-  const std::string text = Exposition(Bird1Snapshot());
+  const std::string text = Exposition(WithAllExtras(Bird1Snapshot()));
   const auto has = [&](const std::string& line) {
     INFO(line);
     CHECK(text.find(line + "\n") != std::string::npos);
@@ -141,23 +149,100 @@ TEST_CASE("collector: before the first round only build_info", "[unit]") {
   CHECK(families[0].name == "calico_bgp_exporter_build_info");
 }
 
-TEST_CASE("collector: series per peer stay small", "[unit]") {
-  const auto families = BuildFamilies(Bird1Snapshot());
-  std::map<std::string, std::size_t> per_protocol;
-  for (const auto& f : families) {
+// Bird1Snapshot() plus every probe's result for each of its peers, as after a full round of
+// the default config: port open, echo answered, path MTU measured, peer clock read.
+Snapshot WithProbeResults(Snapshot s) {
+  auto tcp = std::make_shared<TcpSnapshot>();
+  auto icmp = std::make_shared<IcmpSnapshot>();
+  auto mtu = std::make_shared<MtuSnapshot>();
+  auto clock = std::make_shared<ClockSnapshot>();
+  for (const DaemonSnapshot& d : s.bird->daemons) {
+    for (const PeerSnapshot& p : d.peers) {
+      const auto address = net::IpAddress::Parse(p.peer);
+      REQUIRE(address);
+      tcp->ports.push_back({*address, probes::PortState::kOpen, 0.0002, "SYN-ACK"});
+      probes::IcmpResult echo{*address, true, 3, 3, 0.0003, ""};
+      icmp->results.push_back(echo);
+      mtu->results.push_back({*address, "eth0", 1500, 1500, ""});
+      probes::PeerClockResult offset;
+      offset.peer = *address;
+      offset.probed = true;
+      offset.offset_seconds = 0.001;
+      clock->result.peers.push_back(offset);
+    }
+  }
+  s.tcp = tcp;
+  s.icmp = icmp;
+  s.mtu = mtu;
+  s.clock = clock;
+  return s;
+}
+
+// Series per session: those naming its protocol, plus those of the probes naming only its peer.
+std::map<std::string, std::size_t> SeriesPerSession(const Snapshot& s) {
+  std::map<std::string, std::string> protocol_of_peer;
+  for (const DaemonSnapshot& d : s.bird->daemons) {
+    for (const PeerSnapshot& p : d.peers) {
+      protocol_of_peer[p.peer] = d.daemon + "/" + p.protocol;
+    }
+  }
+  std::map<std::string, std::size_t> per_session;
+  for (const auto& f : BuildFamilies(s)) {
     for (const auto& m : f.metric) {
+      std::string daemon;
+      std::string protocol;
+      std::string peer;
       for (const auto& l : m.label) {
-        if (l.name == "protocol") {
-          ++per_protocol[l.value];
+        if (l.name == "daemon") {
+          daemon = l.value;
+        } else if (l.name == "protocol") {
+          protocol = l.value;
+        } else if (l.name == "peer") {
+          peer = l.value;
         }
+      }
+      if (!protocol.empty()) {
+        ++per_session[daemon + "/" + protocol];
+      } else if (!peer.empty()) {
+        ++per_session[protocol_of_peer.at(peer)];
       }
     }
   }
-  REQUIRE_FALSE(per_protocol.empty());
-  for (const auto& [protocol, n] : per_protocol) {
-    CAPTURE(protocol);
+  return per_session;
+}
+
+TEST_CASE("collector: at most 12 series per session by default, with every probe", "[unit]") {
+  // A full mesh of N nodes has N-1 sessions per node: each series per session is N^2 in all.
+  // An Established session with routes and every probe's result has the most: 12.
+  const auto per_session = SeriesPerSession(WithProbeResults(Bird1Snapshot()));
+  REQUIRE(per_session.size() == 11);
+  std::size_t most = 0;
+  for (const auto& [session, n] : per_session) {
+    CAPTURE(session);
     CHECK(n <= 12);
+    most = std::max(most, n);
   }
+  // Established with routes: up, state, info, state change time, imported and exported
+  // routes, diagnosis; port state, ICMP RTT and loss, path MTU, clock offset.
+  CHECK(most == 12);
+
+  // metrics.extra adds hold and keepalive time, preferred routes, state changes and port RTT.
+  const auto extra = SeriesPerSession(WithAllExtras(WithProbeResults(Bird1Snapshot())));
+  CHECK(extra.at("bird/Mesh_10_99_0_1") == per_session.at("bird/Mesh_10_99_0_1") + 5);
+}
+
+TEST_CASE("collector: interface MTU once per interface, path MTU per peer names it", "[unit]") {
+  const std::string text = Exposition(WithProbeResults(Bird1Snapshot()));
+  CHECK(text.find("calico_bgp_interface_mtu_bytes{interface=\"eth0\"} 1500\n") !=
+        std::string::npos);
+  CHECK(text.find("calico_bgp_interface_mtu_bytes{",
+                  text.find("calico_bgp_interface_mtu_bytes{") + 1) == std::string::npos);
+  CHECK(text.find("calico_bgp_peer_path_mtu_bytes{peer=\"10.99.0.1\",interface=\"eth0\"} 1500\n") !=
+        std::string::npos);
+  CHECK(text.find("calico_bgp_peer_port_rtt_seconds") == std::string::npos);
+  CHECK(text.find("calico_bgp_peer_hold_time_seconds") == std::string::npos);
+  CHECK(text.find("calico_bgp_peer_state_changes_total") == std::string::npos);
+  CHECK(text.find("route=\"preferred\"") == std::string::npos);
 }
 
 }  // namespace

@@ -52,7 +52,16 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
        "c.yml:2:3: bird.intervall: unknown key (expected one of: sockets, interval, timeout, "
        "max_reply_bytes)\n"},
       {"birds: {}\n",
-       "c.yml:1:1: birds: unknown key (expected one of: bird, peers, probes, clock)\n"},
+       "c.yml:1:1: birds: unknown key (expected one of: bird, peers, probes, clock, "
+       "metrics)\n"},
+      {"metrics:\n  extra: [timers, rtt]\n",
+       "c.yml:2:19: metrics.extra[1]: unknown extra 'rtt'; known: timers, route_details, "
+       "state_changes, port_rtt\n"},
+      {"metrics:\n  extra: timers\n",
+       "c.yml:2:10: metrics.extra: must be a list of: timers, route_details, state_changes, "
+       "port_rtt\n"},
+      {"metrics:\n  extras: []\n",
+       "c.yml:2:3: metrics.extras: unknown key (expected one of: extra)\n"},
       {"bird:\n  interval: 5x\n",
        "c.yml:2:13: bird.interval: invalid duration \"5x\" (use a number and a unit: 5s, 100ms, "
        "1m)\n"},
@@ -88,6 +97,23 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
     CHECK_FALSE(r.ok());
     CHECK(Errors(r) == c.errors);
   }
+}
+
+TEST_CASE("config: metrics.extra switches on extra series per peer", "[unit]") {
+  const MetricsConfig none = ParseConfig("").config.metrics;
+  CHECK_FALSE((none.timers || none.route_details || none.state_changes || none.port_rtt));
+  const auto r = ParseConfig("metrics:\n  extra: [timers, port_rtt]\n");
+  REQUIRE(r.ok());
+  CHECK(r.config.metrics.timers);
+  CHECK(r.config.metrics.port_rtt);
+  CHECK_FALSE(r.config.metrics.route_details);
+  CHECK_FALSE(r.config.metrics.state_changes);
+  const auto all = ParseConfig(
+      "metrics: {extra: [timers, route_details, state_changes, "
+      "port_rtt]}\n");
+  REQUIRE(all.ok());
+  CHECK((all.config.metrics.timers && all.config.metrics.route_details &&
+         all.config.metrics.state_changes && all.config.metrics.port_rtt));
 }
 
 TEST_CASE("config: an unreadable file", "[unit]") {
