@@ -600,7 +600,7 @@ TEST_CASE("clients that never read do not block other scrapes", "[integration][f
   for (int i = 0; i < 3; ++i) {
     const ScrapeResult& r = s.DoScrape(3s);
     WARN(kSlowClients << " " << kind << " clients: scrape " << i << " " << (r.ok ? "ok" : r.body)
-                         << " in " << Ms(r.took) << " ms");
+                      << " in " << Ms(r.took) << " ms");
     s.Require(r.ok && r.took < 2s, std::to_string(kSlowClients) + " " + kind +
                                        " clients: another scrape still answers within 2 s");
   }

@@ -209,8 +209,7 @@ TEST_CASE("diagnosis: hold timer expiries behind a PMTU black hole", "[integrati
   REQUIRE(path.size() == 1);
   const std::string interface = path[0].labels.at("interface");
   CHECK_FALSE(interface.empty());
-  CHECK(MetricValue(metrics, "calico_bgp_interface_mtu_bytes", {{"interface", interface}}) ==
-        1500);
+  CHECK(MetricValue(metrics, "calico_bgp_interface_mtu_bytes", {{"interface", interface}}) == 1500);
 }
 
 }  // namespace
