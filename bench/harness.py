@@ -92,12 +92,15 @@ PROBE_KINDS = ("tcp", "icmp", "mtu", "listener")
 
 def ours_config(sock, interval, timeout, probes):
     """probes: None (no `probes:` key: a binary without probes), "off" (all disabled: the BIRD
-    path alone), "fast" (the defaults, but every probe every 2 s so its series fill quickly)."""
+    path alone), "fast" (the defaults, but every probe and the clock every 2 s so their series
+    fill quickly)."""
     text = f"bird:\n  sockets: [{sock}]\n  interval: {interval}\n  timeout: {timeout}\n"
     if probes == "off":
         text += "probes:\n" + "".join(f"  {k}: {{enabled: false}}\n" for k in PROBE_KINDS)
+        text += "clock:\n  chrony: {enabled: false}\n  peer_offset: {enabled: false}\n"
     elif probes == "fast":
         text += "probes:\n" + "".join(f"  {k}: {{interval: 2s}}\n" for k in PROBE_KINDS)
+        text += "clock:\n  interval: 2s\n"
     return text
 
 
@@ -126,13 +129,20 @@ def start_ours(args, work, tag, sock, interval, timeout, n, env=None, probes="of
 
     measure.wait_until(ready, 30, f"calico-bgp-exporter sees {n} peers", proc)
     if probes == "fast" and args.has_probes:
+        names = ("calico_bgp_peer_port_state", "calico_bgp_peer_icmp_loss_ratio",
+                 "calico_bgp_peer_path_mtu_bytes", "calico_bgp_peer_clock_offset_seconds")
+        seen = {}
+
         def probed():
             _, _, body = measure.scrape(OURS_PORT, gzip=False, timeout=5)
             text = body.decode(errors="replace")
-            return (text.count("\ncalico_bgp_peer_port_state{") >= n and
-                    text.count("\ncalico_bgp_peer_icmp_loss_ratio{") >= n)
+            seen.update({name: text.count("\n" + name + "{") for name in names})
+            return all(count >= n for count in seen.values())
 
-        measure.wait_until(probed, 60, f"probe series for {n} peers", proc, interval=0.5)
+        try:
+            measure.wait_until(probed, 90, f"probe series for {n} peers", proc, interval=0.5)
+        except TimeoutError as e:
+            raise TimeoutError(f"{e}; series seen: {seen}") from None
         time.sleep(2.5)  # One more round of every probe (the MTU one is the slowest).
     return proc
 

@@ -145,6 +145,7 @@ def analyse_exposition(text, bgp_only_label=None):
     """
     series = per_protocol = 0
     families = {}
+    by_peer = {}  # peer= (ours) or name= (bird_exporter) value -> series
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
@@ -157,7 +158,11 @@ def analyse_exposition(text, bgp_only_label=None):
                 bgp_only_label is None or bgp_only_label in labels):
             per_protocol += 1
             families[m.group(1)] = families.get(m.group(1), 0) + 1
-    return {"series": series, "per_protocol_series": per_protocol, "families": families}
+            key = re.search(r'[{,](?:peer|name)="([^"]*)"', labels)
+            if key:
+                by_peer[key.group(1)] = by_peer.get(key.group(1), 0) + 1
+    return {"series": series, "per_protocol_series": per_protocol, "families": families,
+            "per_peer_max": max(by_peer.values(), default=0)}
 
 
 def metric_values(text, name):

@@ -7,9 +7,12 @@ dropped by iptables (filtered). The exporter probes them as static peers, one pr
 pass, and the figures come from its own self-metrics (calico_bgp_probe_duration_seconds) and
 from /proc (CPU over several rounds). Root only; cleans up after itself.
 
-    bench/probe_round.py [--exporter build/calico-bgp-exporter] [--peers 1000]
+    bench/probe_round.py [--exporter build/calico-bgp-exporter] [--peers 1000] [--json FILE]
+
+--json writes the figures for bench/report.py (bench/run merges them into its results).
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -152,6 +155,7 @@ def main():
     parser.add_argument("--peers", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("probe_round.py: needs root (network namespaces)")
@@ -163,6 +167,8 @@ def main():
             interval = int(args.timeout * 2 + 3)
             print(f"Probe round over {args.peers} peers (half closed, half filtered), "
                   f"timeout {args.timeout:g} s, load average {os.getloadavg()[0]:.2f}")
+            report = {"peers": args.peers, "timeout_s": args.timeout,
+                      "loadavg1": os.getloadavg()[0], "kinds": {}}
             for kind in ("tcp", "icmp"):
                 durations, cpu, states = run_pass(exporter, args.peers, kind, args.timeout,
                                                   interval, args.rounds, workdir)
@@ -173,6 +179,11 @@ def main():
                 print(f"  {kind:4s} wall {med:.3f} s = {med / args.timeout:.2f}x the timeout "
                       f"(rounds: {', '.join(f'{d:.3f}' for d in durations)}), "
                       f"CPU {cpu * 1000:.0f} ms per round, peers: {states}")
+                report["kinds"][kind] = {"wall_s": med, "rounds_s": durations,
+                                         "cpu_ms": cpu * 1000, "peers": states}
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump(report, f, indent=1)
         finally:
             teardown()
 

@@ -123,10 +123,18 @@ def table(results):
                    f" time / BIRD's answer time; 1-min load average "
                    f"{c.get('loadavg1', [0, 0])[0]:.1f} -> {c.get('loadavg1', [0, 0])[1]:.1f})")
     out.append("-" * (LABEL_W + sum(widths)))
-    out.append("TODO probe round (TCP SYN + ICMP over 1000 peers, half filtered; wall time vs the "
-               "probe timeout, CPU):")
-    out.append("     probe round: not measured, probes not built yet (when this harness was "
-               "written; they landed in c222978: measuring them is the next step)")
+    pr = results.get("probe_round")
+    if pr:
+        out.append(f"Probe round over {pr['peers']} peers, half closed (RST), half filtered "
+                   f"(iptables DROP), probe timeout {pr['timeout_s']:g} s, default "
+                   f"packets_per_second (bench/probe_round.py; 1-min load average "
+                   f"{pr['loadavg1']:.1f}):")
+        for kind, k in pr["kinds"].items():
+            out.append(f"  {kind:4s} wall {k['wall_s']:.3f} s = {k['wall_s'] / pr['timeout_s']:.2f}x "
+                       f"the timeout (rounds {', '.join(f'{d:.3f}' for d in k['rounds_s'])}), "
+                       f"CPU {k['cpu_ms']:.0f} ms per round; {k['peers']}")
+    else:
+        out.append("Probe round: not measured (bench/probe_round.py failed or was not run)")
     return out
 
 
@@ -165,8 +173,11 @@ def figures(results):
         if probes_on:
             pspp = probes_on[0]["per_protocol_series"] / c["n"]
             pb = probes_on[0]["bytes"]
-            out.append(f"  [{bird}] series per peer <= 12 by default: {verdict(pspp <= 12)} "
-                       f"{fmt(pspp)} with the probes on (the default config; {pb:,} bytes = "
+            pmax = probes_on[0].get("per_peer_max", 0)
+            out.append(f"  [{bird}] series per peer <= 12 by default: "
+                       f"{verdict(pspp <= 12 and pmax <= 12)} "
+                       f"{fmt(pspp)} on average, {pmax} for the peer with the most (an Established "
+                       f"session), with every probe and the clock on (the default config; {pb:,} bytes = "
                        f"{fmt_ratio(ratio(pb, t['bytes']))} of bird_exporter's), {fmt(spp)} "
                        f"for the BIRD part alone (bird_exporter "
                        f"{fmt(t['per_protocol_series'] / c['n'])})")
@@ -211,8 +222,16 @@ def figures(results):
                    f"ended; trend over the last {len(half)} samples {slope:+.0f} KiB per 1,000 "
                    f"rounds); bird_up at the end {s.get('bird_up_at_end')}, 'BIRD is down' log "
                    f"lines {s.get('bird_down_transitions')}; {s['wall_s']:.0f} s")
-    out.append("  Probe round over 1000 peers (TCP SYN + ICMP, half filtered): TODO -- probe "
-               "round: not measured, probes not built yet (see the TODO row above)")
+    pr = results.get("probe_round")
+    if pr:
+        for kind, k in pr["kinds"].items():
+            x = k["wall_s"] / pr["timeout_s"]
+            out.append(f"  Probe round over {pr['peers']} peers, half filtered ({kind}): wall <= "
+                       f"1.2x the timeout and CPU < 100 ms: {verdict(x <= 1.2 and k['cpu_ms'] < 100)}"
+                       f" {k['wall_s']:.3f} s = {x:.2f}x {pr['timeout_s']:g} s, CPU "
+                       f"{k['cpu_ms']:.0f} ms")
+    else:
+        out.append("  Probe round over 1000 peers: not measured")
     p = results.get("parser") or {}
     spa = [b for b in p.get("benchmarks", []) if b["name"].startswith("BM_ParseShowProtocols/")
            and "show_protocols_all" in b["name"]]

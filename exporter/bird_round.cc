@@ -58,6 +58,7 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
   d.last_reconfiguration_timestamp = stable_time(
       " last reconfiguration", status.last_reconfiguration, status.last_reconfiguration_text);
 
+  d.peers.reserve(protocols.protocols.size());
   for (const bird::Protocol& p : protocols.protocols) {
     if (!p.is_bgp()) {
       continue;
@@ -128,15 +129,20 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d,
   DaemonSnapshot snap;
   auto status_reply = d->client->Query("show status");
   const auto observed = clock_->Now();
-  auto protocols_reply =
-      status_reply ? d->client->Query("show protocols all") : Result<std::string>(Error{});
+  // Parsed line by line as BIRD writes it: ~1 MB at 1000 peers, never held whole.
+  bird::ShowProtocolsParser parser(d->protocols_seen);
+  auto protocols_read =
+      status_reply
+          ? d->client->QueryLines("show protocols all",
+                                  [&parser](const bird::ReplyLine& line) { parser.Add(line); })
+          : Result<std::size_t>(Error{});
   if (!status_reply) {
     error = "show status: " + status_reply.error().message;
-  } else if (!protocols_reply) {
-    error = "show protocols all: " + protocols_reply.error().message;
+  } else if (!protocols_read) {
+    error = "show protocols all: " + protocols_read.error().message;
   } else {
     auto status = bird::ParseShowStatus(*status_reply);
-    auto protocols = bird::ParseShowProtocols(*protocols_reply);
+    auto protocols = parser.Finish();
     if (!status) {
       error = "show status: " + status.error().message;
     } else if (!protocols) {
@@ -150,6 +156,7 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d,
                        {{"daemon", daemon}, {"lines", std::to_string(unparsed)}, {"first", first}});
       }
       d->unparsed_total += unparsed;
+      d->protocols_seen = protocols->protocols.size();
       snap = BuildDaemonSnapshot(socket, *status, *protocols, observed, &d->tracker);
       if (status->version.empty()) {
         snap.version = d->client->greeting_version();

@@ -218,6 +218,11 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
   if (!snapshot.bird) {
     return out;
   }
+  std::size_t sessions = 0;
+  for (const DaemonSnapshot& d : snapshot.bird->daemons) {
+    sessions += d.up ? d.peers.size() : d.last_known_peers.size();
+  }
+  out.reserve(sessions);
   std::map<std::string, const probes::PortResult*> ports;
   if (snapshot.tcp) {
     for (const auto& r : snapshot.tcp->ports) {

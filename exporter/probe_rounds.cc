@@ -163,6 +163,7 @@ std::shared_ptr<const MtuSnapshot> ProbeRounds::RunMtu() {
   probes::MtuProbeOptions opts;
   opts.timeout = config_.probes.mtu.timeout;
   opts.max_steps = config_.probes.mtu.max_steps;
+  opts.packets_per_second = config_.probes.packets_per_second;
   snap->results = probes::RunMtuProbe(ips, opts, *clock_);
   std::optional<int> underlay_v4;
   std::optional<int> underlay_v6;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <utility>
 
 #include "probes/bird_framing.h"
@@ -73,42 +74,111 @@ Result<bool> Client::Connect() {
   return true;
 }
 
-Result<std::string> Client::ReadReply(net::Deadline deadline, std::size_t expected_size) {
-  std::string buffer;
-  buffer.reserve(std::min(expected_size + expected_size / 8 + 4096, options_.max_reply_bytes));
-  ReplyScanner scanner;
-  // Reads into a fixed chunk and appends: growing the reply before each read() would zero-fill.
+Result<std::size_t> Client::ReadPieces(net::Deadline deadline, std::size_t* received,
+                                       const std::function<Result<bool>(std::string_view)>& feed) {
+  // Reads into a fixed chunk: growing a buffer before each read() would zero-fill it.
   std::array<char, 64 * 1024> chunk;
   while (true) {
     // Never more than one byte past the cap: that byte is enough to know the reply is too big.
-    const std::size_t room = options_.max_reply_bytes - buffer.size();
+    const std::size_t room = options_.max_reply_bytes - *received;
     const std::size_t want = room < chunk.size() ? room + 1 : chunk.size();
     auto n = stream_->Read(chunk.data(), want, deadline);
     if (!n) {
       return n.error();
     }
     if (*n == 0) {
-      return Error{buffer.empty() ? "connection closed by BIRD"
+      return Error{*received == 0 ? "connection closed by BIRD"
                                   : "connection closed in the middle of a reply (" +
-                                        std::to_string(buffer.size()) + " bytes received)"};
+                                        std::to_string(*received) + " bytes received)"};
     }
-    buffer.append(chunk.data(), *n);
-    if (buffer.size() > options_.max_reply_bytes) {
+    *received += *n;
+    if (*received > options_.max_reply_bytes) {
       return Error{"reply larger than the cap of " + std::to_string(options_.max_reply_bytes) +
                    " bytes"};
     }
+    auto complete = feed(std::string_view(chunk.data(), *n));
+    if (!complete) {
+      return complete.error();
+    }
+    if (*complete) {
+      return *received;
+    }
+  }
+}
+
+Result<std::string> Client::ReadReply(net::Deadline deadline, std::size_t expected_size) {
+  std::string buffer;
+  buffer.reserve(std::min(expected_size + expected_size / 8 + 4096, options_.max_reply_bytes));
+  ReplyScanner scanner;
+  std::size_t received = 0;
+  auto done = ReadPieces(deadline, &received, [&](std::string_view piece) -> Result<bool> {
+    buffer.append(piece);
     switch (scanner.Scan(buffer)) {
       case ReplyScanner::Status::kNeedMore:
-        continue;
+        return false;
       case ReplyScanner::Status::kMalformed:
         return Error{"malformed reply: " + scanner.error()};
       case ReplyScanner::Status::kComplete:
-        if (scanner.reply_size() != buffer.size()) {
-          return Error{"unexpected bytes after the end of a reply"};
+        break;
+    }
+    if (scanner.reply_size() != buffer.size()) {
+      return Error{"unexpected bytes after the end of a reply"};
+    }
+    return true;
+  });
+  if (!done) {
+    return done.error();
+  }
+  return buffer;
+}
+
+Result<std::size_t> Client::QueryLines(std::string_view command,
+                                       const std::function<void(const ReplyLine&)>& on_line) {
+  if (!IsReadOnlyCommand(command)) {
+    return Error{"refusing to send a command that is not a read-only `show` command: \"" +
+                 std::string(command.substr(0, 40)) + "\""};
+  }
+  std::string text(command);
+  text += '\n';
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = stream_ != nullptr;
+    if (!stream_) {
+      if (auto c = Connect(); !c) {
+        return c.error();
+      }
+    }
+    const net::Deadline deadline = NewDeadline();
+    std::size_t received = 0;
+    ReplyStream stream;
+    Result<std::size_t> size = Error{};
+    if (auto w = stream_->WriteAll(text, deadline); !w) {
+      size = w.error();
+    } else {
+      size = ReadPieces(deadline, &received, [&](std::string_view piece) -> Result<bool> {
+        switch (stream.Feed(piece, on_line)) {
+          case ReplyStream::Status::kNeedMore:
+            return false;
+          case ReplyStream::Status::kMalformed:
+            return Error{stream.error().starts_with("unexpected bytes")
+                             ? stream.error()
+                             : "malformed reply: " + stream.error()};
+          case ReplyStream::Status::kComplete:
+            return true;
         }
-        return buffer;
+        return false;
+      });
+    }
+    if (size) {
+      return size;
+    }
+    stream_.reset();  // The connection's state is unknown: start afresh.
+    // A kept connection that died with a BIRD restart fails before any byte of the reply:
+    // then once more on a new one. Lines already handed out cannot be taken back.
+    if (!reused || received > 0 || clock_->Monotonic() >= deadline) {
+      return size;
     }
   }
+  return Error{"unreachable"};
 }
 
 Result<std::string> Client::Query(std::string_view command) {

@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "probes/bird_framing.h"
 #include "probes/clock.h"
 #include "probes/net/stream.h"
 #include "probes/result.h"
@@ -34,6 +36,12 @@ class Client {
   // error of the client: the parsers judge it.
   Result<std::string> Query(std::string_view command);
 
+  // The same, but hands each line of the reply to on_line as it arrives instead of keeping the
+  // reply (a large `show protocols all`: parsed while BIRD still writes it, never held whole).
+  // Returns the reply's size. on_line's line.text is valid during the call only.
+  Result<std::size_t> QueryLines(std::string_view command,
+                                 const std::function<void(const ReplyLine&)>& on_line);
+
   // BIRD's version from the greeting ("1.6.8", "v0.3.3+birdv1.6.8", "2.0.12").
   const std::string& greeting_version() const { return greeting_version_; }
   bool connected() const { return stream_ != nullptr; }
@@ -43,6 +51,10 @@ class Client {
  private:
   Result<bool> Connect();
   Result<std::string> ReadReply(net::Deadline deadline, std::size_t expected_size);
+  // Reads one reply piece by piece into feed(piece) -> complete?, counting `received` bytes
+  // against the cap.
+  Result<std::size_t> ReadPieces(net::Deadline deadline, std::size_t* received,
+                                 const std::function<Result<bool>(std::string_view)>& feed);
   net::Deadline NewDeadline() const;
 
   ClientOptions options_;

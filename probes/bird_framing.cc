@@ -20,8 +20,9 @@ std::string Printable(std::string_view line) {
   return out;
 }
 
-// Classifies one line (without '\n'). Returns false with `error` set when malformed.
-bool ClassifyLine(std::string_view raw, int last_code, ReplyLine* line, std::string* error) {
+}  // namespace
+
+bool ClassifyReplyLine(std::string_view raw, int last_code, ReplyLine* line, std::string* error) {
   if (!raw.empty() && raw[0] == ' ') {
     if (last_code < 0) {
       *error = "continuation line before any coded line: \"" + Printable(raw) + "\"";
@@ -55,8 +56,6 @@ bool ClassifyLine(std::string_view raw, int last_code, ReplyLine* line, std::str
   return false;
 }
 
-}  // namespace
-
 bool ReplyLineReader::Next(ReplyLine* line) {
   if (finished_ || !error_.empty()) {
     return false;
@@ -65,7 +64,7 @@ bool ReplyLineReader::Next(ReplyLine* line) {
   if (nl == std::string_view::npos) {
     return false;
   }
-  if (!ClassifyLine(data_.substr(pos_, nl - pos_), last_code_, line, &error_)) {
+  if (!ClassifyReplyLine(data_.substr(pos_, nl - pos_), last_code_, line, &error_)) {
     return false;
   }
   pos_ = nl + 1;
@@ -87,7 +86,7 @@ ReplyScanner::Status ReplyScanner::Scan(std::string_view buffer) {
       return Status::kNeedMore;
     }
     ReplyLine line;
-    if (!ClassifyLine(buffer.substr(offset_, nl - offset_), last_code_, &line, &error_)) {
+    if (!ClassifyReplyLine(buffer.substr(offset_, nl - offset_), last_code_, &line, &error_)) {
       return Status::kMalformed;
     }
     offset_ = nl + 1;

@@ -24,6 +24,10 @@ struct ReplyLine {
 
 inline bool IsErrorCode(int code) { return code >= 8000; }
 
+// Classifies one line (without its '\n') given the code of the line before (-1: none). Returns
+// false with `error` set when the line is malformed.
+bool ClassifyReplyLine(std::string_view raw, int last_code, ReplyLine* line, std::string* error);
+
 // Walks the lines of a buffer. Stops at the end of the buffer, after the last line of a
 // reply (kLast), or at a malformed line.
 class ReplyLineReader {
@@ -64,6 +68,87 @@ class ReplyScanner {
   std::size_t offset_ = 0;
   int last_code_ = -1;
   int final_code_ = -1;
+  std::string error_;
+};
+
+// Splits a reply that arrives in pieces (one read() each) into its lines as they complete,
+// keeping only the unfinished last line: a reply of many MB is never held whole.
+class ReplyStream {
+ public:
+  enum class Status { kNeedMore, kComplete, kMalformed };
+
+  // Feeds the next piece and calls on_line(const ReplyLine&) for each line it completes, in
+  // order; line.text is valid during the call only. Bytes after the reply's last line, or a
+  // malformed line, make the reply malformed (error()).
+  template <typename F>
+  Status Feed(std::string_view piece, F&& on_line) {
+    if (status_ != Status::kNeedMore) {
+      return status_;
+    }
+    bytes_ += piece.size();
+    if (!partial_.empty()) {
+      const std::size_t nl = piece.find('\n');
+      if (nl == std::string_view::npos) {
+        partial_.append(piece);
+        return status_;
+      }
+      partial_.append(piece.substr(0, nl));
+      const std::string line = std::move(partial_);
+      partial_.clear();
+      if (!Line(line, on_line)) {
+        if (status_ == Status::kComplete && nl + 1 < piece.size()) {
+          Fail("unexpected bytes after the end of a reply");
+        }
+        return status_;
+      }
+      piece.remove_prefix(nl + 1);
+    }
+    while (!piece.empty()) {
+      const std::size_t nl = piece.find('\n');
+      if (nl == std::string_view::npos) {
+        partial_.assign(piece);
+        break;
+      }
+      if (!Line(piece.substr(0, nl), on_line)) {
+        if (status_ == Status::kComplete && nl + 1 < piece.size()) {
+          Fail("unexpected bytes after the end of a reply");
+        }
+        return status_;
+      }
+      piece.remove_prefix(nl + 1);
+    }
+    return status_;
+  }
+
+  std::size_t bytes() const { return bytes_; }         // Fed so far.
+  const std::string& error() const { return error_; }  // Valid when kMalformed.
+
+ private:
+  // One complete line; false once the reply ended or went wrong.
+  template <typename F>
+  bool Line(std::string_view raw, F& on_line) {
+    ReplyLine line;
+    if (!ClassifyReplyLine(raw, last_code_, &line, &error_)) {
+      status_ = Status::kMalformed;
+      return false;
+    }
+    last_code_ = line.code;
+    on_line(static_cast<const ReplyLine&>(line));
+    if (line.kind == LineKind::kLast) {
+      status_ = Status::kComplete;
+      return false;
+    }
+    return true;
+  }
+  void Fail(std::string error) {
+    error_ = std::move(error);
+    status_ = Status::kMalformed;
+  }
+
+  Status status_ = Status::kNeedMore;
+  std::string partial_;  // The unfinished last line, without its '\n' (not yet received).
+  int last_code_ = -1;
+  std::size_t bytes_ = 0;
   std::string error_;
 };
 

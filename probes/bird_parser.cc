@@ -354,52 +354,88 @@ std::string_view SessionKind(const Protocol& p) {
   return "";
 }
 
-Result<Protocols> ParseShowProtocols(std::string_view reply) {
+struct ShowProtocolsParser::State {
   Protocols out;
   Columns cols;
   DetailState ds;
   std::size_t current = 0;
   bool have_current = false;
+  std::optional<Error> error;  // An error reply (8xxx/9xxx): the rest is ignored.
+  std::size_t lines = 0;
+};
+
+ShowProtocolsParser::ShowProtocolsParser(std::size_t expected_protocols)
+    : s_(std::make_unique<State>()) {
+  s_->out.protocols.reserve(expected_protocols);
+}
+
+ShowProtocolsParser::~ShowProtocolsParser() = default;
+
+void ShowProtocolsParser::Add(const ReplyLine& line) {
+  State& s = *s_;
+  if (s.error) {
+    return;
+  }
+  ++s.lines;
+  switch (line.code) {
+    case 2002:
+      if (!ParseHeading(line.text, &s.cols)) {
+        s.out.unparsed.Add(line.text);
+      }
+      break;
+    case 1002: {
+      Protocol p;
+      if (ParseRow(line.text, s.cols, &p)) {
+        if (!p.since) {
+          s.out.unparsed.Add(line.text);  // A time format we do not know: keep the row.
+        }
+        s.out.protocols.push_back(std::move(p));
+        s.current = s.out.protocols.size() - 1;
+        s.have_current = true;
+        s.ds = DetailState();
+      } else {
+        s.out.unparsed.Add(line.text);
+        s.have_current = false;
+      }
+      break;
+    }
+    case 1006:
+      if (s.have_current) {
+        ParseDetail(line.text, &s.out.protocols[s.current], &s.ds, &s.out.unparsed);
+      } else if (!Trim(line.text).empty()) {
+        s.out.unparsed.Add(line.text);
+      }
+      break;
+    case 0:
+      break;
+    default:
+      if (IsErrorCode(line.code)) {
+        s.error = Error{ErrorReply(line.code, line.text)};
+        return;
+      }
+      s.out.unparsed.Add(line.text);
+  }
+}
+
+Result<Protocols> ShowProtocolsParser::Finish() {
+  if (s_->error) {
+    return *s_->error;
+  }
+  return std::move(s_->out);
+}
+
+Result<Protocols> ParseShowProtocols(std::string_view reply) {
+  // The number of protocols, so their vector is allocated once.
+  std::size_t rows = 0;
+  for (std::size_t at = reply.find("1002-"); at != std::string_view::npos;
+       at = reply.find("\n1002-", at + 1)) {
+    ++rows;
+  }
+  ShowProtocolsParser parser(rows);
   ReplyLineReader reader(reply);
   ReplyLine line;
   while (reader.Next(&line)) {
-    switch (line.code) {
-      case 2002:
-        if (!ParseHeading(line.text, &cols)) {
-          out.unparsed.Add(line.text);
-        }
-        break;
-      case 1002: {
-        Protocol p;
-        if (ParseRow(line.text, cols, &p)) {
-          if (!p.since) {
-            out.unparsed.Add(line.text);  // A time format we do not know: keep the row.
-          }
-          out.protocols.push_back(std::move(p));
-          current = out.protocols.size() - 1;
-          have_current = true;
-          ds = DetailState();
-        } else {
-          out.unparsed.Add(line.text);
-          have_current = false;
-        }
-        break;
-      }
-      case 1006:
-        if (have_current) {
-          ParseDetail(line.text, &out.protocols[current], &ds, &out.unparsed);
-        } else if (!Trim(line.text).empty()) {
-          out.unparsed.Add(line.text);
-        }
-        break;
-      case 0:
-        break;
-      default:
-        if (IsErrorCode(line.code)) {
-          return Error{ErrorReply(line.code, line.text)};
-        }
-        out.unparsed.Add(line.text);
-    }
+    parser.Add(line);
   }
   if (!reader.error().empty()) {
     return Error{"malformed reply: " + reader.error()};
@@ -407,7 +443,7 @@ Result<Protocols> ParseShowProtocols(std::string_view reply) {
   if (!reader.finished()) {
     return Error{"reply ends before its last line"};
   }
-  return out;
+  return parser.Finish();
 }
 
 Result<Status> ParseShowStatus(std::string_view reply) {

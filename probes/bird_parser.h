@@ -4,11 +4,13 @@
 // They run on the bytes of one complete reply (see bird_framing.h), greeting excluded.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "probes/bird_framing.h"
 #include "probes/bird_time.h"
 #include "probes/result.h"
 
@@ -85,6 +87,24 @@ struct Protocols {
 
 // `show protocols` or `show protocols all` (BIRD 1.6, Calico's fork, 2.x, 3.x).
 Result<Protocols> ParseShowProtocols(std::string_view reply);
+
+// The same parser fed line by line, as the reply arrives (bird::Client::QueryLines): the reply
+// is never held whole. Feed the lines of one complete reply, then Finish().
+class ShowProtocolsParser {
+ public:
+  explicit ShowProtocolsParser(std::size_t expected_protocols = 0);
+  ~ShowProtocolsParser();
+  ShowProtocolsParser(const ShowProtocolsParser&) = delete;
+  ShowProtocolsParser& operator=(const ShowProtocolsParser&) = delete;
+
+  void Add(const ReplyLine& line);
+  // The protocols, or the error of an error reply (8xxx/9xxx). Call once.
+  Result<Protocols> Finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 // "BGP Error: Bad peer AS" -> {"BGP Error", "Bad peer AS"}. No class: {"", text}.
 struct LastError {

@@ -3,8 +3,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <deque>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "probes/net/packet.h"
@@ -160,11 +163,14 @@ std::vector<IcmpResult> RunIcmpProbe(const std::vector<net::IpAddress>& peers,
                                      const IcmpProbeOptions& options, const Clock& clock) {
   std::vector<IcmpResult> out(peers.size());
   std::vector<double> rtt_sum(peers.size(), 0);
+  // Each peer's deadline: its first echo plus the timeout (none yet: not sent).
+  std::vector<std::optional<steady_clock::time_point>> deadline(peers.size());
+  std::vector<int> unsent(peers.size(), 0);  // Echoes skipped: too late for the deadline.
   EchoLoop loop(clock);
   const auto interval =
       std::chrono::nanoseconds(1'000'000'000LL / std::max(1, options.packets_per_second));
   auto next_send = clock.Monotonic();
-  auto last_sent = next_send;
+  auto round_end = next_send;  // The latest deadline so far.
   std::size_t total = peers.size() * static_cast<std::size_t>(std::max(0, options.count));
   std::size_t k = 0;
   std::size_t outstanding = 0;
@@ -176,9 +182,12 @@ std::vector<IcmpResult> RunIcmpProbe(const std::vector<net::IpAddress>& peers,
     if (from && *from != peers[i]) {
       return;  // A reply from someone else with our sequence number.
     }
+    --outstanding;
+    if (deadline[i] && clock.Monotonic() > *deadline[i]) {
+      return;  // Past the peer's deadline: lost, as if it had come later still.
+    }
     ++out[i].received;
     rtt_sum[i] += rtt;
-    --outstanding;
   };
   while (true) {
     const auto now = clock.Monotonic();
@@ -189,21 +198,28 @@ std::vector<IcmpResult> RunIcmpProbe(const std::vector<net::IpAddress>& peers,
         out[i].reason = sock->error;  // Not probed at all: no socket.
         continue;
       }
+      if (deadline[i] && now >= *deadline[i]) {
+        ++unsent[i];  // Its answer could not count any more.
+        continue;
+      }
       out[i].probed = true;
       ++out[i].sent;
+      if (!deadline[i]) {
+        deadline[i] = clock.Monotonic() + options.timeout;
+        round_end = std::max(round_end, *deadline[i]);
+      }
       auto seq = loop.Send(peers[i], i, 64);
       if (!seq) {
         out[i].reason = seq.error().message;  // E.g. no route: an echo lost for sure.
         continue;
       }
       ++outstanding;
-      last_sent = clock.Monotonic();
       next_send += interval;
     }
-    if (k >= total && (outstanding == 0 || now >= last_sent + options.timeout)) {
+    if (k >= total && (outstanding == 0 || now >= round_end)) {
       break;
     }
-    loop.Receive(k >= total ? last_sent + options.timeout : std::max(next_send, now), on_reply);
+    loop.Receive(k >= total ? round_end : std::min(std::max(next_send, now), round_end), on_reply);
   }
   for (std::size_t i = 0; i < peers.size(); ++i) {
     if (out[i].received > 0) {
@@ -212,6 +228,11 @@ std::vector<IcmpResult> RunIcmpProbe(const std::vector<net::IpAddress>& peers,
     if (out[i].received < out[i].sent && out[i].reason.empty()) {
       out[i].reason = std::to_string(out[i].sent - out[i].received) + " of " +
                       std::to_string(out[i].sent) + " echoes unanswered";
+    }
+    if (unsent[i] > 0) {
+      out[i].reason += std::string(out[i].reason.empty() ? "" : "; ") + std::to_string(unsent[i]) +
+                       " echoes not sent: the round robin over all peers came back after the "
+                       "timeout (raise probes.packets_per_second or probes.icmp.timeout)";
     }
   }
   return out;
@@ -285,44 +306,70 @@ std::vector<std::optional<int>> SearchPathMtu(const std::vector<net::IpAddress>&
         PathMtuSearch(minimum, interface_mtu[i], options.max_steps), {}, false, {}, false, ""});
   }
   constexpr int kEchoesPerStep = 2;
+  const auto interval =
+      std::chrono::nanoseconds(1'000'000'000LL / std::max(1, options.packets_per_second));
+  // Peers whose next step waits for its turn to be sent, in order.
+  std::deque<std::size_t> ready;
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    if (st[i].search.Next() > 0) {
+      ready.push_back(i);
+    }
+  }
+  auto next_send = clock.Monotonic();
+  std::size_t active = 0;
   while (true) {
-    const auto now = clock.Monotonic();
-    bool any_active = false;
-    steady_clock::time_point wake = now + options.timeout;
+    auto now = clock.Monotonic();
+    // Finished steps: a reply, or the deadline passed. The search decides the next size.
     for (std::size_t i = 0; i < peers.size(); ++i) {
       State& s = st[i];
       if (s.active && (s.replied || now >= s.deadline)) {
         s.search.Result(s.replied);
         s.active = false;
+        --active;
+        if (s.search.Next() > 0) {
+          ready.push_back(i);
+        }
       }
-      if (!s.active && s.error.empty() && s.search.Next() > 0) {
-        const int size = s.search.Next();
-        s.replied = false;
-        s.seqs.clear();
-        for (int e = 0; e < kEchoesPerStep; ++e) {
-          auto seq = loop.Send(peers[i], i, static_cast<std::size_t>(size));
-          if (!seq) {
-            if (seq.error().message.find("Message too long") != std::string::npos) {
-              break;  // Larger than the local route allows: a failed step.
-            }
-            s.error = seq.error().message;
-            break;
+    }
+    // Send the waiting steps at the paced rate.
+    while (!ready.empty() && next_send <= now) {
+      const std::size_t i = ready.front();
+      ready.pop_front();
+      State& s = st[i];
+      const int size = s.search.Next();
+      s.replied = false;
+      s.seqs.clear();
+      for (int e = 0; e < kEchoesPerStep; ++e) {
+        next_send += interval;
+        auto seq = loop.Send(peers[i], i, static_cast<std::size_t>(size));
+        if (!seq) {
+          if (seq.error().message.find("Message too long") != std::string::npos) {
+            break;  // Larger than the local route allows: a failed step.
           }
-          s.seqs.push_back(*seq);
+          s.error = seq.error().message;
+          break;
         }
-        if (!s.error.empty()) {
-          continue;
-        }
-        s.deadline = s.seqs.empty() ? now : clock.Monotonic() + options.timeout;
-        s.active = true;
+        s.seqs.push_back(*seq);
       }
+      if (!s.error.empty()) {
+        continue;
+      }
+      now = clock.Monotonic();
+      s.deadline = s.seqs.empty() ? now : now + options.timeout;
+      s.active = true;
+      ++active;
+    }
+    if (active == 0 && ready.empty()) {
+      break;
+    }
+    steady_clock::time_point wake = now + options.timeout;
+    for (const State& s : st) {
       if (s.active) {
-        any_active = true;
         wake = std::min(wake, s.deadline);
       }
     }
-    if (!any_active) {
-      break;
+    if (!ready.empty()) {
+      wake = std::min(wake, std::max(next_send, now));
     }
     loop.Receive(wake, [&](std::size_t i, std::uint16_t seq, double,
                            const std::optional<net::IpAddress>& from) {

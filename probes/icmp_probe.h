@@ -15,6 +15,10 @@ namespace cbe::probes {
 
 struct IcmpProbeOptions {
   int count = 3;
+  // Per peer, from its first echo: the peer's echoes go out round robin with the other peers'
+  // (one per peer at a time, paced) and must be answered by then. A round therefore takes the
+  // pacing of one echo per peer plus the timeout, whatever the count; an echo that could not
+  // be sent before its peer's deadline is not sent (and not counted).
   std::chrono::milliseconds timeout{1000};
   int packets_per_second = 5000;
 };
@@ -25,6 +29,9 @@ std::vector<IcmpResult> RunIcmpProbe(const std::vector<net::IpAddress>& peers,
 struct PathMtuOptions {
   std::chrono::milliseconds timeout{1000};
   int max_steps = 12;  // Sizes tried per peer and round (each with two echoes).
+  // Echoes are paced: up to 1500 bytes each, thousands sent at once would overflow the socket's
+  // receive buffer with their replies (and the links), losing answers.
+  int packets_per_second = 5000;
 };
 
 // For each peer: the largest packet (IP header included) that reaches the peer and comes back as

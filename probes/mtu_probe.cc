@@ -26,8 +26,10 @@ std::vector<MtuResult> RunMtuProbe(const std::vector<net::IpAddress>& peers,
     }
   }
   std::vector<std::string> reasons;
-  const auto found = SearchPathMtu(
-      searchable, mtus, PathMtuOptions{options.timeout, options.max_steps}, clock, &reasons);
+  const auto found =
+      SearchPathMtu(searchable, mtus,
+                    PathMtuOptions{options.timeout, options.max_steps, options.packets_per_second},
+                    clock, &reasons);
   for (std::size_t k = 0; k < index.size(); ++k) {
     out[index[k]].path_mtu = found[k];
     out[index[k]].reason = reasons[k];

@@ -17,6 +17,7 @@ namespace cbe::probes {
 struct MtuProbeOptions {
   std::chrono::milliseconds timeout{1000};
   int max_steps = 12;
+  int packets_per_second = 5000;
 };
 
 std::vector<MtuResult> RunMtuProbe(const std::vector<net::IpAddress>& peers,

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "probes/bird_framing.h"
 #include "tests/unit/fake_stream.h"
 #include "tests/unit/fixtures.h"
 
@@ -167,6 +168,106 @@ TEST_CASE("client: BIRD restarted between two queries: one retry on a new connec
   CHECK(h.bird.connects == 2);
   CHECK(h.bird.written ==
         std::vector<std::string>{"restrict", "show status", "restrict", "show status"});
+}
+
+// QueryLines: the lines of the reply, each joined with its code, as a test sees them.
+std::string Lines(Client* client, std::string_view command, Result<std::size_t>* result) {
+  std::string seen;
+  *result = client->QueryLines(command, [&](const ReplyLine& line) {
+    seen += std::to_string(line.code) + ":" + std::string(line.text) + "\n";
+  });
+  return seen;
+}
+
+TEST_CASE("client: QueryLines hands out the lines of a reply arriving in pieces", "[unit]") {
+  const std::string all = testing::ReadFixture("bird2/show_protocols_all__all_states.raw");
+  std::string expected;
+  ReplyLineReader reader(all);
+  ReplyLine line;
+  while (reader.Next(&line)) {
+    expected += std::to_string(line.code) + ":" + std::string(line.text) + "\n";
+  }
+  REQUIRE(reader.finished());
+  for (std::size_t chunk :
+       {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{4096}, all.size()}) {
+    CAPTURE(chunk);
+    Harness h;
+    h.bird.chunk = chunk;
+    h.bird.replies = {all, "0013 Daemon is up and running\n"};
+    Result<std::size_t> r = Error{};
+    CHECK(Lines(&h.client, "show protocols all", &r) == expected);
+    REQUIRE(r.ok());
+    CHECK(*r == all.size());
+    REQUIRE(h.client.Query("show status").ok());  // The connection is left at a reply's end.
+    CHECK(h.bird.connects == 1);
+  }
+}
+
+TEST_CASE("client: QueryLines errors are those of Query", "[unit]") {
+  SECTION("malformed") {
+    Harness h;
+    h.bird.replies.push_back("1002-ok\nHTTP/1.1 400 Bad Request\n");
+    Result<std::size_t> r = Error{};
+    CHECK(Lines(&h.client, "show protocols all", &r) == "1002:ok\n");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message ==
+          "malformed reply: line is neither coded nor a continuation: \"HTTP/1.1 400 Bad "
+          "Request\"");
+    CHECK_FALSE(h.client.connected());
+  }
+  SECTION("cut short") {
+    Harness h;
+    h.bird.close_after_reply = true;
+    h.bird.replies.push_back("1002-a\n1002-b\n");
+    Result<std::size_t> r = Error{};
+    Lines(&h.client, "show protocols all", &r);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "connection closed in the middle of a reply (14 bytes received)");
+  }
+  SECTION("bytes after the last line") {
+    Harness h;
+    h.bird.replies.push_back("0000 \nextra");
+    Result<std::size_t> r = Error{};
+    Lines(&h.client, "show protocols all", &r);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "unexpected bytes after the end of a reply");
+  }
+  SECTION("over the cap") {
+    FakeBird bird;
+    FakeClock clock;
+    bird.clock = &clock;
+    bird.chunk = 4096;
+    FakeConnector connector(&bird);
+    Client client(ClientOptions{"/x.ctl", std::chrono::milliseconds(500), 1000}, &connector,
+                  &clock);
+    std::string big;
+    while (big.size() < 5000) {
+      big += "1002-Mesh_10_99_0_1 BGP master up 06:47:46 Established\n";
+    }
+    bird.replies.push_back(big + "0000 \n");
+    Result<std::size_t> r = Error{};
+    Lines(&client, "show protocols all", &r);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "reply larger than the cap of 1000 bytes");
+  }
+  SECTION("not a show command") {
+    Harness h;
+    Result<std::size_t> r = Error{};
+    CHECK(Lines(&h.client, "configure", &r).empty());
+    REQUIRE_FALSE(r.ok());
+    CHECK(h.bird.written.empty());
+  }
+}
+
+TEST_CASE("client: QueryLines retries a dead kept connection, not a reply cut half-way", "[unit]") {
+  Harness h;
+  h.bird.close_after_reply = true;  // The first connection dies after this query.
+  h.bird.replies = {"0013 Daemon is up and running\n", "0000 \n"};
+  REQUIRE(h.client.Query("show status").ok());
+  Result<std::size_t> r = Error{};
+  CHECK(Lines(&h.client, "show protocols all", &r) == "0:\n");  // Once, from the new one.
+  REQUIRE(r.ok());
+  CHECK(h.bird.connects == 2);
 }
 
 }  // namespace

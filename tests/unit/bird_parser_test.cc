@@ -353,5 +353,67 @@ TEST_CASE("parser: Calico peer types from protocol names", "[unit]") {
   CHECK(PeerTypeName(PeerTypeFromName("mesh_lowercase")) == "other");
 }
 
+TEST_CASE("parser: fed line by line from any split, the same protocols", "[unit]") {
+  // bird::Client::QueryLines + ShowProtocolsParser (what a round does) against
+  // ParseShowProtocols on the whole reply, for every recorded `show protocols [all]`.
+  for (const char* name :
+       {"bird1/show_protocols_all__all_states.raw", "bird1/show_protocols__all_states.raw",
+        "bird2/show_protocols_all__all_states.raw", "bird2/show_protocols__all_states.raw",
+        "bird2/show_protocols_all_Node_10_99_0_9__established_ebgp_dual_channel_ipv4_ipv6.raw",
+        "bird2/show_protocols_all_NoSuchProto__error_no_such_protocol.raw"}) {
+    const std::string reply = testing::ReadFixture(name);
+    const auto whole = ParseShowProtocols(reply);
+    for (std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{64}, reply.size()}) {
+      CAPTURE(name, piece);
+      ShowProtocolsParser parser;
+      ReplyStream stream;
+      ReplyStream::Status st = ReplyStream::Status::kNeedMore;
+      for (std::size_t at = 0; at < reply.size(); at += piece) {
+        st = stream.Feed(std::string_view(reply).substr(at, piece),
+                         [&](const ReplyLine& line) { parser.Add(line); });
+      }
+      REQUIRE(st == ReplyStream::Status::kComplete);
+      CHECK(stream.bytes() == reply.size());
+      auto fed = parser.Finish();
+      REQUIRE(fed.ok() == whole.ok());
+      if (!whole.ok()) {
+        CHECK(fed.error().message == whole.error().message);
+        continue;
+      }
+      REQUIRE(fed->protocols.size() == whole->protocols.size());
+      CHECK(fed->unparsed.lines == whole->unparsed.lines);
+      for (std::size_t i = 0; i < fed->protocols.size(); ++i) {
+        const Protocol& a = fed->protocols[i];
+        const Protocol& b = whole->protocols[i];
+        CHECK(a.name == b.name);
+        CHECK(a.bgp_state == b.bgp_state);
+        CHECK(a.neighbor_address == b.neighbor_address);
+        CHECK(a.neighbor_as == b.neighbor_as);
+        CHECK(a.last_error == b.last_error);
+        CHECK(a.hold_time == b.hold_time);
+        CHECK(a.routes.imported == b.routes.imported);
+        CHECK(a.since_text == b.since_text);
+      }
+    }
+  }
+}
+
+TEST_CASE("framing: a stream refuses bytes after the last line and malformed lines", "[unit]") {
+  int lines = 0;
+  const auto count = [&](const ReplyLine&) { ++lines; };
+  ReplyStream a;
+  CHECK(a.Feed("0013 Daemon is up\n", count) == ReplyStream::Status::kComplete);
+  CHECK(a.Feed("more", count) == ReplyStream::Status::kComplete);  // A finished reply stays so.
+  ReplyStream b;
+  CHECK(b.Feed("0013 Daemon", count) == ReplyStream::Status::kNeedMore);
+  CHECK(b.Feed(" is up\nx", count) == ReplyStream::Status::kMalformed);
+  CHECK(b.error() == "unexpected bytes after the end of a reply");
+  ReplyStream c;
+  CHECK(c.Feed("1000-a\n", count) == ReplyStream::Status::kNeedMore);
+  CHECK(c.Feed("GET / HTTP/1.1\n", count) == ReplyStream::Status::kMalformed);
+  CHECK(c.error().find("neither coded nor a continuation") != std::string::npos);
+  CHECK(lines == 3);
+}
+
 }  // namespace
 }  // namespace cbe::bird
