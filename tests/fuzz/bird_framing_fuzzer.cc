@@ -1,5 +1,6 @@
 // The BIRD reply framing: ReplyScanner fed the same bytes in random chunkings must agree with
-// one scan of the whole buffer and with ReplyLineReader.
+// one scan of the whole buffer and with ReplyLineReader; ReplyStream fed the same chunks must
+// hand out exactly ReplyLineReader's lines.
 //
 // Input: 8 bytes seeding the chunk sizes, then the bytes BIRD sends.
 
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <string>
 #include <string_view>
 
 #include "probes/bird_framing.h"
@@ -16,6 +18,7 @@ using cbe::bird::LineKind;
 using cbe::bird::ReplyLine;
 using cbe::bird::ReplyLineReader;
 using cbe::bird::ReplyScanner;
+using cbe::bird::ReplyStream;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::uint64_t seed = 0;
@@ -84,6 +87,41 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(line.kind == LineKind::kLast);
   }
   (void)cbe::bird::FinalLineText(bytes);
+
+  // ReplyStream over the same chunking: the same lines, in order, and the same verdict (bytes
+  // after the last line make it malformed, where the scanner stops at the reply's end).
+  std::string expected;
+  ReplyLineReader again(bytes);
+  while (again.Next(&line)) {
+    expected += std::to_string(line.code) + ":" + std::string(line.text) + "\n";
+  }
+  std::mt19937_64 rng2(seed);
+  ReplyStream stream;
+  std::string streamed;
+  ReplyStream::Status sst = ReplyStream::Status::kNeedMore;
+  std::size_t at = 0;
+  while (at < bytes.size() && sst == ReplyStream::Status::kNeedMore) {
+    const std::size_t n = std::min(bytes.size() - at, seed == 0 ? 1 : 1 + rng2() % 64);
+    sst = stream.Feed(bytes.substr(at, n), [&](const ReplyLine& l) {
+      streamed += std::to_string(l.code) + ":" + std::string(l.text) + "\n";
+    });
+    at += n;
+  }
+  if (whole_status == ReplyScanner::Status::kMalformed) {
+    FUZZ_CHECK(sst == ReplyStream::Status::kMalformed);
+    FUZZ_CHECK(stream.error() == whole.error());
+  } else if (whole_status == ReplyScanner::Status::kComplete) {
+    // Bytes after the last line count only when they came in the same piece (the client stops
+    // reading at the end of a reply, as with ReplyScanner).
+    FUZZ_CHECK(sst == ReplyStream::Status::kComplete ||
+               (sst == ReplyStream::Status::kMalformed && whole.reply_size() < bytes.size() &&
+                stream.error() == "unexpected bytes after the end of a reply"));
+  } else {
+    FUZZ_CHECK(sst == ReplyStream::Status::kNeedMore);
+  }
+  if (sst != ReplyStream::Status::kMalformed || whole_status == ReplyScanner::Status::kComplete) {
+    FUZZ_CHECK(streamed == expected);
+  }
   (void)lines;
   return 0;
 }
