@@ -267,14 +267,15 @@ void Build(const Snapshot& snapshot, Families& families) {
         if (p.keepalive_time_seconds && extra.timers) {
           keepalive.Add(labels, *p.keepalive_time_seconds);
         }
-        // imported and exported by default; preferred and filtered with route_details.
+        // imported and exported by default; preferred and filtered with route_details. Only
+        // while Established: BIRD 1.6 prints zeros for a session that is down, BIRD 2 nothing.
         const std::array<std::pair<const char*, const std::optional<std::uint64_t>*>, 4> kinds = {
             {{"imported", &p.routes.imported},
              {"exported", &p.routes.exported},
              {"preferred", extra.route_details ? &p.routes.preferred : nullptr},
              {"filtered", extra.route_details ? &p.routes.filtered : nullptr}}};
         for (const auto& [kind, count] : kinds) {
-          if (count != nullptr && *count) {
+          if (p.up && count != nullptr && *count) {
             routes.Add(With(labels, {{"route", kind}}), static_cast<double>(**count));
           }
         }

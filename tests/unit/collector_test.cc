@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "exporter/bird_round.h"
+#include "exporter/diagnosis.h"
 #include "tests/unit/fixtures.h"
 
 namespace cbe {
@@ -175,6 +176,10 @@ Snapshot WithProbeResults(Snapshot s) {
   s.icmp = icmp;
   s.mtu = mtu;
   s.clock = clock;
+  // And the diagnosis derived from it all, as SnapshotStore's deriver adds it.
+  auto diagnosis = std::make_shared<DiagnosisSnapshot>();
+  diagnosis->peers = DiagnoseSnapshot(s, DiagnosisOptions{}, 1795675722);
+  s.diagnosis = diagnosis;
   return s;
 }
 
