@@ -106,88 +106,43 @@ Result<std::size_t> Client::ReadPieces(net::Deadline deadline, std::size_t* rece
   }
 }
 
-Result<std::string> Client::ReadReply(net::Deadline deadline, std::size_t expected_size) {
+Result<std::string> Client::ReadReply(net::Deadline deadline, std::size_t expected_size,
+                                      std::size_t* received) {
   std::string buffer;
   buffer.reserve(std::min(expected_size + expected_size / 8 + 4096, options_.max_reply_bytes));
   ReplyScanner scanner;
-  std::size_t received = 0;
-  auto done = ReadPieces(deadline, &received, [&](std::string_view piece) -> Result<bool> {
-    buffer.append(piece);
-    switch (scanner.Scan(buffer)) {
-      case ReplyScanner::Status::kNeedMore:
-        return false;
-      case ReplyScanner::Status::kMalformed:
-        return Error{"malformed reply: " + scanner.error()};
-      case ReplyScanner::Status::kComplete:
-        break;
-    }
-    if (scanner.reply_size() != buffer.size()) {
-      return Error{"unexpected bytes after the end of a reply"};
-    }
-    return true;
-  });
+  std::size_t bytes = 0;
+  auto done = ReadPieces(deadline, received != nullptr ? received : &bytes,
+                         [&](std::string_view piece) -> Result<bool> {
+                           buffer.append(piece);
+                           switch (scanner.Scan(buffer)) {
+                             case ReplyScanner::Status::kNeedMore:
+                               return false;
+                             case ReplyScanner::Status::kMalformed:
+                               return Error{"malformed reply: " + scanner.error()};
+                             case ReplyScanner::Status::kComplete:
+                               break;
+                           }
+                           if (scanner.reply_size() != buffer.size()) {
+                             return Error{"unexpected bytes after the end of a reply"};
+                           }
+                           return true;
+                         });
   if (!done) {
     return done.error();
   }
   return buffer;
 }
 
-Result<std::size_t> Client::QueryLines(std::string_view command,
-                                       const std::function<void(const ReplyLine&)>& on_line) {
+Result<std::size_t> Client::Exchange(
+    std::string_view command, bool retry_after_bytes,
+    const std::function<Result<std::size_t>(net::Deadline, std::size_t*)>& read) {
   if (!IsReadOnlyCommand(command)) {
     return Error{"refusing to send a command that is not a read-only `show` command: \"" +
                  std::string(command.substr(0, 40)) + "\""};
   }
   std::string text(command);
   text += '\n';
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const bool reused = stream_ != nullptr;
-    if (!stream_) {
-      if (auto c = Connect(); !c) {
-        return c.error();
-      }
-    }
-    const net::Deadline deadline = NewDeadline();
-    std::size_t received = 0;
-    ReplyStream stream;
-    Result<std::size_t> size = Error{};
-    if (auto w = stream_->WriteAll(text, deadline); !w) {
-      size = w.error();
-    } else {
-      size = ReadPieces(deadline, &received, [&](std::string_view piece) -> Result<bool> {
-        switch (stream.Feed(piece, on_line)) {
-          case ReplyStream::Status::kNeedMore:
-            return false;
-          case ReplyStream::Status::kMalformed:
-            return Error{stream.error().starts_with("unexpected bytes")
-                             ? stream.error()
-                             : "malformed reply: " + stream.error()};
-          case ReplyStream::Status::kComplete:
-            return true;
-        }
-        return false;
-      });
-    }
-    if (size) {
-      return size;
-    }
-    stream_.reset();  // The connection's state is unknown: start afresh.
-    // A kept connection that died with a BIRD restart fails before any byte of the reply:
-    // then once more on a new one. Lines already handed out cannot be taken back.
-    if (!reused || received > 0 || clock_->Monotonic() >= deadline) {
-      return size;
-    }
-  }
-  return Error{"unreachable"};
-}
-
-Result<std::string> Client::Query(std::string_view command) {
-  if (!IsReadOnlyCommand(command)) {
-    return Error{"refusing to send a command that is not a read-only `show` command: \"" +
-                 std::string(command.substr(0, 40)) + "\""};
-  }
-  std::string line(command);
-  line += '\n';
   // A kept connection may have died with a BIRD restart: then try once more on a new one.
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = stream_ != nullptr;
@@ -197,19 +152,57 @@ Result<std::string> Client::Query(std::string_view command) {
       }
     }
     const net::Deadline deadline = NewDeadline();
-    auto w = stream_->WriteAll(line, deadline);
-    std::size_t& expected = reply_sizes_[line];
-    Result<std::string> reply = w ? ReadReply(deadline, expected) : Result<std::string>(w.error());
-    if (reply) {
-      expected = reply->size();
-      return reply;
+    std::size_t received = 0;
+    auto w = stream_->WriteAll(text, deadline);
+    Result<std::size_t> size = w ? read(deadline, &received) : Result<std::size_t>(w.error());
+    if (size) {
+      return size;
     }
     stream_.reset();  // The connection's state is unknown: start afresh.
-    if (!reused || clock_->Monotonic() >= deadline) {
-      return reply;
+    if (!reused || (received > 0 && !retry_after_bytes) || clock_->Monotonic() >= deadline) {
+      return size;
     }
   }
   return Error{"unreachable"};
+}
+
+Result<std::size_t> Client::QueryLines(std::string_view command,
+                                       const std::function<void(const ReplyLine&)>& on_line) {
+  // Lines already handed out cannot be taken back: no retry once a byte of the reply came.
+  return Exchange(command, false, [&](net::Deadline deadline, std::size_t* received) {
+    ReplyStream stream;
+    return ReadPieces(deadline, received, [&](std::string_view piece) -> Result<bool> {
+      switch (stream.Feed(piece, on_line)) {
+        case ReplyStream::Status::kNeedMore:
+          return false;
+        case ReplyStream::Status::kMalformed:
+          return Error{stream.error().starts_with("unexpected bytes")
+                           ? stream.error()
+                           : "malformed reply: " + stream.error()};
+        case ReplyStream::Status::kComplete:
+          return true;
+      }
+      return false;
+    });
+  });
+}
+
+Result<std::string> Client::Query(std::string_view command) {
+  std::string reply;
+  std::size_t& expected = reply_sizes_[std::string(command)];
+  auto size = Exchange(command, true, [&](net::Deadline deadline, std::size_t* received) {
+    auto r = ReadReply(deadline, expected, received);
+    if (!r) {
+      return Result<std::size_t>(r.error());
+    }
+    reply = std::move(*r);
+    return Result<std::size_t>(reply.size());
+  });
+  if (!size) {
+    return size.error();
+  }
+  expected = reply.size();
+  return reply;
 }
 
 }  // namespace cbe::bird

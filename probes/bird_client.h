@@ -50,7 +50,14 @@ class Client {
 
  private:
   Result<bool> Connect();
-  Result<std::string> ReadReply(net::Deadline deadline, std::size_t expected_size);
+  Result<std::string> ReadReply(net::Deadline deadline, std::size_t expected_size,
+                                std::size_t* received = nullptr);
+  // Sends one read-only command and reads its reply with read(deadline, &received), connecting
+  // first when needed. A kept connection that fails (BIRD restarted) gets one retry on a new one,
+  // unless bytes of the reply had arrived and !retry_after_bytes.
+  Result<std::size_t> Exchange(
+      std::string_view command, bool retry_after_bytes,
+      const std::function<Result<std::size_t>(net::Deadline, std::size_t*)>& read);
   // Reads one reply piece by piece into feed(piece) -> complete?, counting `received` bytes
   // against the cap.
   Result<std::size_t> ReadPieces(net::Deadline deadline, std::size_t* received,
