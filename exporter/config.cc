@@ -282,8 +282,8 @@ void ParseMetrics(const YAML::Node& node, Validator* v, MetricsConfig* metrics) 
     return;
   }
   std::string names;
-  for (std::string_view n : kMetricExtras) {
-    names += (names.empty() ? "" : ", ") + std::string(n);
+  for (const MetricExtra& x : kMetricExtras) {
+    names += (names.empty() ? "" : ", ") + std::string(x.name);
   }
   if (!extra.IsSequence()) {
     v->Fail(extra, "metrics.extra", "must be a list of: " + names);
@@ -292,14 +292,10 @@ void ParseMetrics(const YAML::Node& node, Validator* v, MetricsConfig* metrics) 
   for (std::size_t i = 0; i < extra.size(); ++i) {
     const YAML::Node e = extra[i];
     const std::string name = e.IsScalar() ? e.Scalar() : "";
-    if (name == "timers") {
-      metrics->timers = true;
-    } else if (name == "route_details") {
-      metrics->route_details = true;
-    } else if (name == "state_changes") {
-      metrics->state_changes = true;
-    } else if (name == "port_rtt") {
-      metrics->port_rtt = true;
+    const auto* x = std::find_if(std::begin(kMetricExtras), std::end(kMetricExtras),
+                                 [&](const MetricExtra& m) { return m.name == name; });
+    if (x != std::end(kMetricExtras)) {
+      metrics->*(x->on) = true;
     } else {
       v->Fail(e, "metrics.extra[" + std::to_string(i) + "]",
               (name.empty() ? std::string("must be a name") : "unknown extra '" + name + "'") +

@@ -80,9 +80,15 @@ struct MetricsConfig {
   bool port_rtt = false;       // calico_bgp_peer_port_rtt_seconds
 };
 
-// The names of MetricsConfig's switches, as written in `metrics.extra`.
-inline constexpr std::string_view kMetricExtras[] = {"timers", "route_details", "state_changes",
-                                                     "port_rtt"};
+// MetricsConfig's switches by the names `metrics.extra` lists.
+struct MetricExtra {
+  std::string_view name;
+  bool MetricsConfig::*on;
+};
+inline constexpr MetricExtra kMetricExtras[] = {{"timers", &MetricsConfig::timers},
+                                                {"route_details", &MetricsConfig::route_details},
+                                                {"state_changes", &MetricsConfig::state_changes},
+                                                {"port_rtt", &MetricsConfig::port_rtt}};
 
 struct Config {
   BirdConfig bird;

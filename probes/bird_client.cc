@@ -176,9 +176,8 @@ Result<std::size_t> Client::QueryLines(std::string_view command,
         case ReplyStream::Status::kNeedMore:
           return false;
         case ReplyStream::Status::kMalformed:
-          return Error{stream.error().starts_with("unexpected bytes")
-                           ? stream.error()
-                           : "malformed reply: " + stream.error()};
+          return Error{stream.trailing_bytes() ? stream.error()
+                                               : "malformed reply: " + stream.error()};
         case ReplyStream::Status::kComplete:
           return true;
       }

@@ -97,7 +97,7 @@ class ReplyStream {
       partial_.clear();
       if (!Line(line, on_line)) {
         if (status_ == Status::kComplete && nl + 1 < piece.size()) {
-          Fail("unexpected bytes after the end of a reply");
+          FailTrailing();
         }
         return status_;
       }
@@ -111,7 +111,7 @@ class ReplyStream {
       }
       if (!Line(piece.substr(0, nl), on_line)) {
         if (status_ == Status::kComplete && nl + 1 < piece.size()) {
-          Fail("unexpected bytes after the end of a reply");
+          FailTrailing();
         }
         return status_;
       }
@@ -122,6 +122,8 @@ class ReplyStream {
 
   std::size_t bytes() const { return bytes_; }         // Fed so far.
   const std::string& error() const { return error_; }  // Valid when kMalformed.
+  // Malformed because bytes followed the last line (not because of a malformed line).
+  bool trailing_bytes() const { return trailing_; }
 
  private:
   // One complete line; false once the reply ended or went wrong.
@@ -140,8 +142,9 @@ class ReplyStream {
     }
     return true;
   }
-  void Fail(std::string error) {
-    error_ = std::move(error);
+  void FailTrailing() {
+    error_ = "unexpected bytes after the end of a reply";
+    trailing_ = true;
     status_ = Status::kMalformed;
   }
 
@@ -150,6 +153,7 @@ class ReplyStream {
   int last_code_ = -1;
   std::size_t bytes_ = 0;
   std::string error_;
+  bool trailing_ = false;
 };
 
 // The text of the last line of a complete reply, e.g. "No protocols match" for 8003.

@@ -167,8 +167,7 @@ std::vector<IcmpResult> RunIcmpProbe(const std::vector<net::IpAddress>& peers,
   std::vector<std::optional<steady_clock::time_point>> deadline(peers.size());
   std::vector<int> unsent(peers.size(), 0);  // Echoes skipped: too late for the deadline.
   EchoLoop loop(clock);
-  const auto interval =
-      std::chrono::nanoseconds(1'000'000'000LL / std::max(1, options.packets_per_second));
+  const auto interval = net::PacketInterval(options.packets_per_second);
   auto next_send = clock.Monotonic();
   auto round_end = next_send;  // The latest deadline so far.
   std::size_t total = peers.size() * static_cast<std::size_t>(std::max(0, options.count));
@@ -306,8 +305,7 @@ std::vector<std::optional<int>> SearchPathMtu(const std::vector<net::IpAddress>&
         PathMtuSearch(minimum, interface_mtu[i], options.max_steps), {}, false, {}, false, ""});
   }
   constexpr int kEchoesPerStep = 2;
-  const auto interval =
-      std::chrono::nanoseconds(1'000'000'000LL / std::max(1, options.packets_per_second));
+  const auto interval = net::PacketInterval(options.packets_per_second);
   // Peers whose next step waits for its turn to be sent, in order.
   std::deque<std::size_t> ready;
   for (std::size_t i = 0; i < peers.size(); ++i) {

@@ -172,8 +172,7 @@ std::vector<PeerClockResult> RunPeerClockProbe(const std::vector<net::IpAddress>
   std::map<std::uint16_t, Sent> sent;
   std::vector<std::optional<ClockSample>> best(peers.size());
   std::uint16_t next_seq = static_cast<std::uint16_t>(std::random_device{}());
-  const auto interval =
-      std::chrono::nanoseconds(1'000'000'000LL / std::max(1, options.packets_per_second));
+  const auto interval = net::PacketInterval(options.packets_per_second);
   const std::size_t total = v4.size() * static_cast<std::size_t>(std::max(0, options.count));
   std::size_t k = 0;
   std::size_t outstanding = 0;

@@ -207,8 +207,7 @@ std::vector<PortResult> RunSynProbe(const std::vector<net::IpAddress>& peers,
     }
   }
 
-  const auto interval =
-      std::chrono::nanoseconds(1'000'000'000LL / std::max(1, options.packets_per_second));
+  const auto interval = net::PacketInterval(options.packets_per_second);
   auto next_send = clock.Monotonic();
   std::size_t to_send = 0;
   steady_clock::time_point last_sent = clock.Monotonic();

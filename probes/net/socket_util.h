@@ -54,4 +54,10 @@ Result<std::pair<Fd, std::uint16_t>> ReserveTcpPort(int family);
 std::vector<int> WaitReadable(const std::vector<int>& fds,
                               std::chrono::steady_clock::time_point until);
 
+// The gap between two packets at `packets_per_second` (probes.packets_per_second; at least 1/s).
+inline std::chrono::nanoseconds PacketInterval(int packets_per_second) {
+  return std::chrono::nanoseconds(1'000'000'000LL /
+                                  (packets_per_second < 1 ? 1 : packets_per_second));
+}
+
 }  // namespace cbe::net

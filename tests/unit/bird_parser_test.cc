@@ -408,10 +408,12 @@ TEST_CASE("framing: a stream refuses bytes after the last line and malformed lin
   CHECK(b.Feed("0013 Daemon", count) == ReplyStream::Status::kNeedMore);
   CHECK(b.Feed(" is up\nx", count) == ReplyStream::Status::kMalformed);
   CHECK(b.error() == "unexpected bytes after the end of a reply");
+  CHECK(b.trailing_bytes());
   ReplyStream c;
   CHECK(c.Feed("1000-a\n", count) == ReplyStream::Status::kNeedMore);
   CHECK(c.Feed("GET / HTTP/1.1\n", count) == ReplyStream::Status::kMalformed);
   CHECK(c.error().find("neither coded nor a continuation") != std::string::npos);
+  CHECK_FALSE(c.trailing_bytes());
   CHECK(lines == 3);
 }
 
