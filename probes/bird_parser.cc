@@ -361,7 +361,6 @@ struct ShowProtocolsParser::State {
   std::size_t current = 0;
   bool have_current = false;
   std::optional<Error> error;  // An error reply (8xxx/9xxx): the rest is ignored.
-  std::size_t lines = 0;
 };
 
 ShowProtocolsParser::ShowProtocolsParser(std::size_t expected_protocols)
@@ -376,7 +375,6 @@ void ShowProtocolsParser::Add(const ReplyLine& line) {
   if (s.error) {
     return;
   }
-  ++s.lines;
   switch (line.code) {
     case 2002:
       if (!ParseHeading(line.text, &s.cols)) {
