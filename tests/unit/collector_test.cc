@@ -1,4 +1,4 @@
-#include "exporter/collector.h"
+#include "exporter/metrics/collector.h"
 
 #include <prometheus/text_serializer.h>
 
@@ -8,9 +8,9 @@
 #include <map>
 #include <sstream>
 
-#include "exporter/bird_round.h"
-#include "exporter/diagnosis.h"
-#include "exporter/exposition_cache.h"
+#include "exporter/core/bird_round.h"
+#include "exporter/core/diagnosis.h"
+#include "exporter/metrics/exposition_cache.h"
 #include "tests/unit/fixtures.h"
 
 namespace cbe {
