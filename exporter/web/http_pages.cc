@@ -165,8 +165,8 @@ std::string HttpPages::LandingPage(double now_unix) const {
             << FormatAge(now_unix - *p.state_change_timestamp);
         }
         h << "</td><td>" << HtmlEscape(p.neighbor_as) << "</td><td>";
-        if (!p.error_message.empty()) {
-          h << HtmlEscape(p.error_class) << ": " << HtmlEscape(p.error_message);
+        if (!p.last_error.empty()) {
+          h << HtmlEscape(p.last_error.class_text) << ": " << HtmlEscape(p.last_error.message);
         }
         h << "</td><td>";
         if (dg != nullptr) {
