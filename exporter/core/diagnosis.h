@@ -4,6 +4,7 @@
 // automated. A pure function with a fixed precedence (docs/runbook.md, "Causes"): a cause is
 // named only when the evidence supports it, and `unknown` is better than a wrong guess.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,8 @@ enum class Cause {
   kPortFiltered,
   kPortClosed,
   kLocalNotListening,
+  kListenSocket,
+  kNoRoutes,
   kClockSkew,
   kNegotiating,
   kUnknown,
@@ -45,6 +48,10 @@ struct Evidence {
   bird::LastError bgp_error;   // The last BGP-level error ("BGP Error: ...", "Received: ...") since
                                // the session was last Established: it outlives socket errors.
   std::optional<double> state_age_seconds;
+  std::string peer_type;                         // node_mesh, node_specific, global, other.
+  std::optional<std::uint64_t> routes_imported;  // Only while Established.
+  std::optional<std::uint64_t> routes_exported;
+  int port_number = 179;  // The BGP port the probes and the evidence text use.
   std::optional<probes::PortState> port;
   std::string port_reason;
   std::optional<double> icmp_loss_ratio;
@@ -55,6 +62,7 @@ struct Evidence {
   std::optional<double> ntp_offset_seconds;  // The largest measured |offset| to NTP/chrony.
   double max_clock_offset_seconds = 0.1;
   double negotiating_window_seconds = 60;
+  double no_routes_after_seconds = 600;
 };
 
 struct Diagnosis {
@@ -82,6 +90,9 @@ struct DiagnosisSnapshot {
 struct DiagnosisOptions {
   double max_clock_offset_seconds = 0.1;
   double negotiating_window_seconds = 60;
+  // A mesh session Established this long with no route in either direction is `no_routes`.
+  double no_routes_after_seconds = 600;
+  int port_number = 179;
 };
 
 struct Config;

@@ -132,6 +132,59 @@ std::vector<Row> Table() {
     e.port = PortState::kFiltered;
     e.state_age_seconds = 5;
   });
+  // BIRD's own evidence when no port probe ran (probes off, not yet run, no CAP_NET_RAW).
+  add("unprobed, BIRD saw the RST", Cause::kPortClosed, [](Evidence& e) {
+    e.last_error = bird::ClassifyLastError("Socket: Connection refused");
+    e.state_age_seconds = 5;  // Even right after a change: BIRD itself was refused.
+  });
+  add("unprobed, BIRD has no route", Cause::kPeerUnreachable,
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("Socket: No route to host"); });
+  add("unprobed, BIRD's network is unreachable", Cause::kPeerUnreachable, [](Evidence& e) {
+    e.last_error = bird::ClassifyLastError("Socket: Network is unreachable");
+  });
+  add("unprobed, BIRD's connects time out", Cause::kPortFiltered,
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("Socket: Connection timed out"); });
+  add("unprobed, Connect for long without an answer", Cause::kPortFiltered,
+      [](Evidence& e) { e.bgp_state = "Connect"; });
+  add("a probe beats BIRD's older error", Cause::kPortFiltered, [](Evidence& e) {
+    e.port = PortState::kFiltered;
+    e.last_error = bird::ClassifyLastError("Socket: Connection refused");
+  });
+  add("BIRD cannot listen", Cause::kListenSocket, [](Evidence& e) {
+    e.last_error = bird::ClassifyLastError("Error: No listening socket");
+    e.port = PortState::kOpen;
+  });
+  add("a mesh session up for long with no routes", Cause::kNoRoutes, [](Evidence& e) {
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+    e.peer_type = "node_mesh";
+    e.routes_imported = 0;
+    e.routes_exported = 0;
+    e.state_age_seconds = 601;
+  });
+  add("a mesh session with routes in one direction is healthy", Cause::kHealthy, [](Evidence& e) {
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+    e.peer_type = "node_mesh";
+    e.routes_imported = 0;
+    e.routes_exported = 3;
+    e.state_age_seconds = 3600;
+  });
+  add("an empty global peer may export nothing", Cause::kHealthy, [](Evidence& e) {
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+    e.peer_type = "global";
+    e.routes_imported = 0;
+    e.routes_exported = 0;
+  });
+  add("an empty mesh session just up", Cause::kHealthy, [](Evidence& e) {
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+    e.peer_type = "node_mesh";
+    e.routes_imported = 0;
+    e.routes_exported = 0;
+    e.state_age_seconds = 30;
+  });
   add("nothing measured", Cause::kUnknown, [](Evidence&) {});
   add("open port, no error, long down", Cause::kUnknown,
       [](Evidence& e) { e.port = PortState::kOpen; });
@@ -158,6 +211,21 @@ TEST_CASE("diagnosis: the table covers every cause", "[unit]") {
     CHECK(covered.contains(c));
     CHECK_FALSE(NextStep(c).empty());
   }
+}
+
+TEST_CASE("diagnosis: the evidence says which source decided, and the configured port", "[unit]") {
+  Evidence e = Down();
+  e.last_error = bird::ClassifyLastError("Socket: Connection refused");
+  e.port_number = 1179;
+  CHECK(Diagnose(e).evidence ==
+        "BIRD: last error: Socket: Connection refused; port 1179 not probed");
+  e.port = PortState::kFiltered;
+  e.port_reason = "no answer within 2s";
+  CHECK(Diagnose(e).evidence ==
+        "port 1179: no answer within 2s; BIRD disagrees: last error: Socket: Connection refused");
+  e.port = PortState::kClosed;
+  e.port_reason = "RST";
+  CHECK(Diagnose(e).evidence == "port 1179: RST; last error: Socket: Connection refused");
 }
 
 TEST_CASE("diagnosis: unknown keeps the raw evidence", "[unit]") {
