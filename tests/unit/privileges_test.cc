@@ -47,7 +47,10 @@ std::string InChild(F f) {
   }
   close(fds[0]);
   int status = 0;
-  waitpid(pid, &status, 0);
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  INFO("child output: " << out);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
   return out;
 }
 
@@ -65,7 +68,8 @@ TEST_CASE("DropCapabilities keeps only CAP_NET_RAW", "[unit]") {
   if (geteuid() == 0) {
     CHECK(out == "cap_net_raw=ep|cap_net_raw|bnd-ok|raw-bnd");
   } else {
-    CHECK(out.rfind("error", 0) != 0);
+    // Without privileges there is nothing to keep: no error, and no capability left.
+    CHECK(out.find("|none|") != std::string::npos);
   }
 }
 
