@@ -25,9 +25,10 @@ double Ms(Clock::time_point since) {
 // Nodes in 50 racks, the first 10 route reflectors; BGPPeers: RR clients, RR full mesh, and one
 // top-of-rack router for each of 18 racks.
 std::string ClusterYaml(int nodes, bool mesh) {
-  std::string y = "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n"
-                  "  name: default\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: " +
-                  std::string(mesh ? "true" : "false") + "\n";
+  std::string y =
+      "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n"
+      "  name: default\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: " +
+      std::string(mesh ? "true" : "false") + "\n";
   for (int i = 0; i < nodes; ++i) {
     const bool rr = i < 10;
     y += "---\napiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: node-" +
@@ -43,8 +44,8 @@ std::string ClusterYaml(int nodes, bool mesh) {
   for (int k = 0; k < 18; ++k) {
     y += "---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: tor-" +
          std::to_string(k) + "\nspec:\n  nodeSelector: rack == 'r" + std::to_string(k) +
-         "'\n  peerIP: 192.168." + std::to_string(k) + ".1\n  asNumber: " +
-         std::to_string(65000 + k) + "\n";
+         "'\n  peerIP: 192.168." + std::to_string(k) +
+         ".1\n  asNumber: " + std::to_string(65000 + k) + "\n";
   }
   return y;
 }
@@ -99,8 +100,7 @@ int main() {
               model.cluster().peers.size());
   std::printf("  read YAML (%zu bytes)            %8.1f ms\n", yaml.size(), load_ms);
   std::printf("  build model (selectors)          %8.1f ms\n", build_ms);
-  std::printf("  sessions of all %d nodes       %8.1f ms  (%zu sessions)\n", kNodes, all_ms,
-              total);
+  std::printf("  sessions of all %d nodes       %8.1f ms  (%zu sessions)\n", kNodes, all_ms, total);
   std::printf("  findings over the cluster        %8.1f ms  (%zu findings)\n", findings_ms,
               findings.size());
   std::printf("  model + all nodes' sessions      %8.1f ms  (goal < 1000 ms)\n", build_ms + all_ms);

@@ -130,7 +130,8 @@ nlohmann::ordered_json ToJson(const Session& s) {
 void PrintSessionTable(const std::vector<Session>& sessions, std::ostream& out) {
   out << std::left << std::setw(34) << "PROTOCOL" << std::setw(28) << "NEIGHBOR" << std::setw(12)
       << "PEER AS" << std::setw(12) << "LOCAL AS" << std::setw(8) << "TYPE" << std::setw(8)
-      << "PASSIVE" << std::setw(10) << "RR CLIENT" << "SOURCE\n";
+      << "PASSIVE" << std::setw(10) << "RR CLIENT"
+      << "SOURCE\n";
   for (const Session& s : sessions) {
     std::string neighbor = s.neighbor_address;
     if (s.neighbor_port != 0) {
@@ -166,8 +167,8 @@ int Findings(const Options& o, const PeeringModel& model, std::ostream& out) {
   if (o.output == "json") {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const Finding& f : findings) {
-      list.push_back({{"kind", FindingKindName(f.kind)}, {"object", f.object},
-                      {"message", f.message}});
+      list.push_back(
+          {{"kind", FindingKindName(f.kind)}, {"object", f.object}, {"message", f.message}});
     }
     out << list.dump(2) << "\n";
   } else if (findings.empty()) {

@@ -23,8 +23,8 @@ std::string SessionDiff::Describe() const {
   };
   switch (kind) {
     case DiffKind::kMissing:
-      return protocol + ": expected (" + peer(expected_address, expected_as) + ", from " +
-             source + ") but BIRD does not run it";
+      return protocol + ": expected (" + peer(expected_address, expected_as) + ", from " + source +
+             ") but BIRD does not run it";
     case DiffKind::kUnexpected:
       return protocol + ": BIRD runs it (" + peer(actual_address, actual_as) +
              ") but Calico does not ask for it";
@@ -47,8 +47,8 @@ std::vector<SessionDiff> DiffSessions(const std::vector<Session>& expected,
     expected_names[e.protocol] = true;
     const auto it = by_name.find(e.protocol);
     if (it == by_name.end()) {
-      out.push_back({DiffKind::kMissing, e.protocol, e.neighbor_address, e.neighbor_as, "", 0,
-                     e.source});
+      out.push_back(
+          {DiffKind::kMissing, e.protocol, e.neighbor_address, e.neighbor_as, "", 0, e.source});
       continue;
     }
     const RunningSession& r = *it->second;

@@ -89,9 +89,8 @@ void CheckPeers(const PeeringModel& model, Collector& c) {
     const auto it = node_by_ip.find(CanonicalIp(host));
     if (it != node_by_ip.end() && model.NodeAs(*it->second) != p.as_number) {
       c.Add(FindingKind::kPeerAsMismatch, id,
-            "spec.asNumber " + std::to_string(p.as_number) + " but " + p.peer_ip +
-                " is Node/" + it->second->name + " with AS " +
-                std::to_string(model.NodeAs(*it->second)) +
+            "spec.asNumber " + std::to_string(p.as_number) + " but " + p.peer_ip + " is Node/" +
+                it->second->name + " with AS " + std::to_string(model.NodeAs(*it->second)) +
                 ": BIRD refuses the session (\"Bad peer AS\")");
     }
   }
@@ -125,8 +124,10 @@ void CheckNodeAddresses(const Cluster& cluster, Collector& c) {
             "BGP address " + ip + " is also the address of " + others);
       if (!IsIpv6(ip)) {
         c.Add(FindingKind::kDuplicateRouterId, n->ref.Id(),
-              "router ID " + ip + " (its IPv4 address, Calico's default router ID) is also the "
-              "router ID of " + others);
+              "router ID " + ip +
+                  " (its IPv4 address, Calico's default router ID) is also the "
+                  "router ID of " +
+                  others);
       }
     }
   }
@@ -150,9 +151,8 @@ void CheckNodes(const PeeringModel& model, Collector& c) {
     for (const PeeringCollision& col : ns.collisions) {
       const std::string where = col.node.empty() ? "every node" : "Node/" + col.node;
       c.Add(FindingKind::kDuplicatePeering, col.dropped,
-            "asks for the same peering as " + col.kept + " (" + col.peer_ip +
-                PortSuffix(col.port) + " on " + where +
-                "): confd renders only one of them, which one is not defined");
+            "asks for the same peering as " + col.kept + " (" + col.peer_ip + PortSuffix(col.port) +
+                " on " + where + "): confd renders only one of them, which one is not defined");
     }
     const bool in_mesh = model.MeshEnabled() && self.rr_cluster_id.empty();
     std::map<std::pair<int, std::string>, std::vector<std::string>> by_neighbor;
@@ -212,7 +212,8 @@ std::string_view FindingKindName(FindingKind k) {
 std::string BadAddressReason(const std::string& ip) {
   for (const WellKnownAddress& w : kBridgeAddresses) {
     if (ip == w.ip) {
-      return std::string("the address of ") + w.what + ": address autodetection picked the wrong "
+      return std::string("the address of ") + w.what +
+             ": address autodetection picked the wrong "
              "interface (set IP_AUTODETECTION_METHOD)";
     }
   }

@@ -12,15 +12,15 @@
 namespace cbe::intent {
 
 enum class FindingKind {
-  kSelectorParseError,      // a BGPPeer selector does not parse: confd matches nothing
-  kSelectorMatchesNoNode,   // a BGPPeer selector parses but matches no node
-  kUnknownNode,             // a BGPPeer spec.node names no Node
-  kDuplicateRouterId,       // two nodes with the same router ID (their IPv4 address)
-  kDuplicateBgpAddress,     // two nodes with the same BGP address
-  kBadNodeAddress,          // loopback, link-local, unspecified or a container bridge address
-  kPeerAsMismatch,          // BGPPeer asNumber is not the AS of the Calico node at peerIP
-  kDuplicatePeering,        // two BGPPeers ask for the same peering: confd renders one of them
-  kNeighborRenderedTwice,   // two protocols of one node to the same neighbour address
+  kSelectorParseError,     // a BGPPeer selector does not parse: confd matches nothing
+  kSelectorMatchesNoNode,  // a BGPPeer selector parses but matches no node
+  kUnknownNode,            // a BGPPeer spec.node names no Node
+  kDuplicateRouterId,      // two nodes with the same router ID (their IPv4 address)
+  kDuplicateBgpAddress,    // two nodes with the same BGP address
+  kBadNodeAddress,         // loopback, link-local, unspecified or a container bridge address
+  kPeerAsMismatch,         // BGPPeer asNumber is not the AS of the Calico node at peerIP
+  kDuplicatePeering,       // two BGPPeers ask for the same peering: confd renders one of them
+  kNeighborRenderedTwice,  // two protocols of one node to the same neighbour address
 };
 std::string_view FindingKindName(FindingKind k);  // "selector-parse-error", ...
 

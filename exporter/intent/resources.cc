@@ -58,6 +58,33 @@ std::vector<Chunk> SplitDocuments(std::string_view text) {
   return chunks;
 }
 
+// The value of a scalar as Go's YAML 1.1 reader (yaml.v2, behind calicoctl and kubectl) sees
+// it: unquoted yes/no/on/off/y/n are booleans there, so a label `rr: yes` is "true".
+std::string ScalarValue(const YAML::Node& n) {
+  if (n.IsNull()) {
+    return "";
+  }
+  const std::string& v = n.Scalar();
+  if (n.Tag() != "?") {
+    return v;  // quoted
+  }
+  static constexpr std::string_view kTrue[] = {"y",  "Y",  "yes",  "Yes",  "YES", "on",
+                                               "On", "ON", "true", "True", "TRUE"};
+  static constexpr std::string_view kFalse[] = {"n",   "N",   "no",    "No",    "NO",   "off",
+                                                "Off", "OFF", "false", "False", "FALSE"};
+  for (std::string_view t : kTrue) {
+    if (v == t) {
+      return "true";
+    }
+  }
+  for (std::string_view f : kFalse) {
+    if (v == f) {
+      return "false";
+    }
+  }
+  return v;
+}
+
 // Reads fields of one object; collects "path: message" errors.
 class Reader {
  public:
@@ -97,14 +124,14 @@ class Reader {
   }
 
   std::optional<bool> Bool(const YAML::Node& n, const char* key, const std::string& path) {
-    std::optional<std::string> s = String(n, key, path);
-    if (!s) {
+    if (!String(n, key, path)) {
       return std::nullopt;
     }
-    if (*s == "true" || *s == "True" || *s == "TRUE") {
+    const std::optional<std::string> s = ScalarValue(n[key]);
+    if (*s == "true") {
       return true;
     }
-    if (*s == "false" || *s == "False" || *s == "FALSE") {
+    if (*s == "false") {
       return false;
     }
     Error(Join(path, key), "expected true or false, not \"" + *s + "\"");
@@ -237,7 +264,7 @@ Labels ReadLabels(Reader& r, const YAML::Node& metadata, const char* key) {
       r.Error(std::string("metadata.") + key, "expected string keys and values");
       continue;
     }
-    labels[kv.first.Scalar()] = kv.second.IsNull() ? "" : kv.second.Scalar();
+    labels[kv.first.Scalar()] = ScalarValue(kv.second);
   }
   return labels;
 }
@@ -356,7 +383,8 @@ BgpConfiguration ReadBgpConfiguration(Reader& r, const YAML::Node& obj) {
   YAML::Node spec = r.Child(obj, "spec", "");
   c.as_number = r.AsNumber(spec, "asNumber", "spec");
   c.node_to_node_mesh_enabled = r.Bool(spec, "nodeToNodeMeshEnabled", "spec");
-  c.listen_port = static_cast<std::uint16_t>(r.Integer(spec, "listenPort", "spec", 0, 65535).value_or(0));
+  c.listen_port =
+      static_cast<std::uint16_t>(r.Integer(spec, "listenPort", "spec", 0, 65535).value_or(0));
   c.node_mesh_password = r.Child(spec, "nodeMeshPassword", "spec").IsDefined();
   c.node_mesh_max_restart_seconds = r.Duration(spec, "nodeMeshMaxRestartTime", "spec");
   return c;
@@ -441,7 +469,8 @@ class DocumentLoader {
                       "crd.projectcalico.org/v1" + (kind == "Node" ? " or v1" : ""));
       return;
     }
-    const std::string name = r.String(r.Child(obj, "metadata", ""), "name", "metadata").value_or("");
+    const std::string name =
+        r.String(r.Child(obj, "metadata", ""), "name", "metadata").value_or("");
     if (name.empty()) {
       problems.push_back("metadata.name: missing");
     }

@@ -45,7 +45,7 @@ struct BgpPeer {
   std::string node;
   std::string node_selector;
   std::string peer_selector;
-  std::string peer_ip;  // as written: "10.0.0.1", "10.0.0.1:179", "[fd00::1]:179"
+  std::string peer_ip;          // as written: "10.0.0.1", "10.0.0.1:179", "[fd00::1]:179"
   std::uint32_t as_number = 0;  // 0 = unset
   std::optional<std::uint32_t> local_as_number;
   std::string source_address;  // "", "UseNodeIP" or "None"
@@ -92,8 +92,7 @@ struct LoadError {
 
 // Adds the documents of `text` (one file, named `file` in errors) to `cluster`. Returns the
 // errors; documents with errors are left out, the others are added.
-std::vector<LoadError> AddDocuments(std::string_view text, std::string_view file,
-                                    Cluster& cluster);
+std::vector<LoadError> AddDocuments(std::string_view text, std::string_view file, Cluster& cluster);
 
 // Canonical text form of an IP address (inet_ntop), or "" when `text` is not one. A prefix
 // length ("/16") is accepted and dropped when `allow_prefix`.

@@ -135,7 +135,8 @@ std::string CutFunctionOrLabel(std::string_view& in, std::vector<Token>& tokens)
     tokens.push_back({TokenKind::kHas, std::move(ident)});
     return "";
   }
-  for (const auto& [fn, kind] : {std::pair{"all(", TokenKind::kAll}, {"global(", TokenKind::kGlobal}}) {
+  for (const auto& [fn, kind] :
+       {std::pair{"all(", TokenKind::kAll}, {"global(", TokenKind::kGlobal}}) {
     if (CutPrefix(in, fn)) {
       in = TrimWhitespace(in);
       if (!CutPrefix(in, ")")) {

@@ -18,7 +18,7 @@ struct V1Peer {
   std::string ip;  // canonical
   std::uint16_t port = 0;
   std::uint32_t as = 0;
-  std::uint32_t local_as = 0;  // 0 = none
+  std::uint32_t local_as = 0;       // 0 = none
   std::string source_address_mode;  // "UseNodeIP", "None", ""
   bool keep_next_hop = false;
   std::string next_hop_mode;
@@ -105,14 +105,14 @@ struct PeeringModel::Impl {
   // A BGPPeer with its selectors evaluated once against every node.
   struct Plan {
     const BgpPeer* peer = nullptr;
-    bool global = false;  // neither node nor nodeSelector
-    bool usable = true;   // selectors parse
+    bool global = false;    // neither node nor nodeSelector
+    bool usable = true;     // selectors parse
     bool workload = false;  // localWorkloadSelector: needs live workloads, not rendered here
     std::string node_selector_error;
     std::string peer_selector_error;
-    std::vector<char> local;      // node i is a local node of the forward peering
-    std::vector<std::size_t> peer_nodes;  // peerSelector matches
-    std::vector<char> reverse_local;      // node i gets the reverse peering
+    std::vector<char> local;                 // node i is a local node of the forward peering
+    std::vector<std::size_t> peer_nodes;     // peerSelector matches
+    std::vector<char> reverse_local;         // node i gets the reverse peering
     std::vector<std::size_t> reverse_peers;  // nodes the reverse peering points at
     // peerIP form, when parsed.
     bool has_ip = false;
@@ -380,8 +380,8 @@ struct PeeringModel::Impl {
         const std::string key = PeeringKey(v.ip, v.port);
         if (const auto it = owner.find(key); it != owner.end()) {
           if (it->second != i) {
-            global_collisions.push_back({"", v.ip, v.port, plans[it->second].peer->ref.Id(),
-                                         plans[i].peer->ref.Id()});
+            global_collisions.push_back(
+                {"", v.ip, v.port, plans[it->second].peer->ref.Id(), plans[i].peer->ref.Id()});
           }
           continue;
         }

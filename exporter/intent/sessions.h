@@ -84,7 +84,7 @@ class PeeringModel {
   struct SelectorUse {
     std::string field;  // spec.nodeSelector or spec.peerSelector
     std::string text;
-    std::string error;  // parse error, "" when it parsed
+    std::string error;                 // parse error, "" when it parsed
     std::vector<std::size_t> matches;  // node indices
   };
   std::vector<SelectorUse> SelectorsOf(std::size_t peer_index) const;
