@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "probes/bird_framing.h"
-#include "probes/bird_parser.h"
+#include "probes/bird/framing.h"
+#include "probes/bird/parser.h"
 
 #ifndef CBE_FIXTURES_DIR
 #define CBE_FIXTURES_DIR "tests/fixtures"

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "probes/clock.h"
+#include "exporter/base/clock.h"
 #include "probes/peer_result.h"
 
 namespace cbe::probes {

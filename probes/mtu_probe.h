@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/clock.h"
+#include "exporter/base/clock.h"
 #include "probes/icmp_probe.h"
 #include "probes/peer_result.h"
 

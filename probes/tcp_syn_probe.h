@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/clock.h"
+#include "exporter/base/clock.h"
 #include "probes/net/packet.h"
 #include "probes/peer_result.h"
 

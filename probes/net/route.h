@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "exporter/base/result.h"
 #include "probes/net/address.h"
-#include "probes/result.h"
 
 namespace cbe::net {
 

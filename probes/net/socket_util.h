@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "exporter/base/result.h"
 #include "probes/net/address.h"
-#include "probes/result.h"
 
 namespace cbe::net {
 

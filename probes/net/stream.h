@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "probes/result.h"
+#include "exporter/base/result.h"
 
 namespace cbe::net {
 

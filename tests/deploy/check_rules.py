@@ -36,7 +36,7 @@ def c_strings(expr):
 
 def exporter_causes(root):
     """{cause name: next step} from exporter/diagnosis.cc."""
-    with open(os.path.join(root, "exporter/diagnosis.cc"), encoding="utf-8") as f:
+    with open(os.path.join(root, "exporter/core/diagnosis.cc"), encoding="utf-8") as f:
         src = f.read()
 
     def cases(function):

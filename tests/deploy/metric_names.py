@@ -21,8 +21,8 @@ kMetricToken = re.compile(r"(?<![A-Za-z0-9_:$])([a-zA-Z_][a-zA-Z0-9_]*(?::[a-zA-
 
 def exporter_metrics(root):
     names = set()
-    for pattern in ("exporter/*.cc", "exporter/*.h", "probes/*.cc", "probes/*.h", "probes/*/*.cc"):
-        for path in glob.glob(os.path.join(root, pattern)):
+    for pattern in ("exporter/**/*.cc", "exporter/**/*.h", "probes/**/*.cc", "probes/**/*.h"):
+        for path in glob.glob(os.path.join(root, pattern), recursive=True):
             with open(path, encoding="utf-8") as f:
                 names.update(re.findall(r'"(calico_bgp_[a-z0-9_]+)"', f.read()))
     return names

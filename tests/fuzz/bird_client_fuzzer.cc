@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "probes/bird_client.h"
+#include "probes/bird/client.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

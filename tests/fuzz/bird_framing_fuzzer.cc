@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "probes/bird_framing.h"
+#include "probes/bird/framing.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using cbe::bird::LineKind;

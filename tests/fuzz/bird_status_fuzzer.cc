@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "probes/bird_parser.h"
+#include "probes/bird/parser.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace bird = cbe::bird;

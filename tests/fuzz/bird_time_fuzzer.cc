@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "probes/bird_time.h"
+#include "probes/bird/bird_time.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace bird = cbe::bird;

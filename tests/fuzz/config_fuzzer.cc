@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "exporter/config.h"
+#include "exporter/config/config.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -18,7 +18,7 @@
 #include <string_view>
 
 #include "lab.h"
-#include "probes/bird_client.h"
+#include "probes/bird/client.h"
 
 namespace cbe::testing {
 namespace {

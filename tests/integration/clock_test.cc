@@ -29,8 +29,8 @@
 #include <vector>
 
 #include "lab.h"
-#include "probes/clock_probe.h"
-#include "probes/icmp_timestamp.h"
+#include "probes/clock/clock_probe.h"
+#include "probes/clock/icmp_timestamp.h"
 #include "probes/net/socket_util.h"
 
 extern char** environ;

@@ -12,10 +12,10 @@
 #include <string>
 #include <thread>
 
-#include "exporter/probe_rounds.h"
+#include "exporter/core/probe_rounds.h"
 #include "lab.h"
-#include "probes/bird_client.h"
-#include "probes/bird_parser.h"
+#include "probes/bird/client.h"
+#include "probes/bird/parser.h"
 #include "probes/icmp_probe.h"
 #include "probes/mtu_probe.h"
 #include "probes/net/stream.h"

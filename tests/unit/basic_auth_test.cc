@@ -1,4 +1,4 @@
-#include "exporter/basic_auth.h"
+#include "exporter/web/basic_auth.h"
 
 #include <catch2/catch.hpp>
 #include <string>

@@ -1,8 +1,7 @@
-#include "probes/bird_client.h"
-
 #include <catch2/catch.hpp>
 
-#include "probes/bird_framing.h"
+#include "probes/bird/client.h"
+#include "probes/bird/framing.h"
 #include "tests/unit/fake_stream.h"
 #include "tests/unit/fixtures.h"
 

@@ -1,9 +1,8 @@
-#include "probes/bird_framing.h"
-
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
+#include "probes/bird/framing.h"
 #include "tests/unit/fixtures.h"
 
 namespace cbe::bird {

@@ -1,10 +1,9 @@
-#include "probes/bird_parser.h"
-
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
 #include <string>
 
+#include "probes/bird/parser.h"
 #include "tests/unit/fixtures.h"
 
 namespace cbe::bird {

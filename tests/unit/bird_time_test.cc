@@ -1,4 +1,4 @@
-#include "probes/bird_time.h"
+#include "probes/bird/bird_time.h"
 
 #include <catch2/catch.hpp>
 

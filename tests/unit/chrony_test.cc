@@ -1,4 +1,4 @@
-#include "probes/chrony.h"
+#include "probes/clock/chrony.h"
 
 #include <catch2/catch.hpp>
 #include <cstdio>

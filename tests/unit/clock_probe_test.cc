@@ -1,4 +1,4 @@
-#include "probes/clock_probe.h"
+#include "probes/clock/clock_probe.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "exporter/collector.h"
+#include "exporter/metrics/collector.h"
 
 #include <prometheus/text_serializer.h>
 
@@ -8,8 +8,9 @@
 #include <map>
 #include <sstream>
 
-#include "exporter/bird_round.h"
-#include "exporter/diagnosis.h"
+#include "exporter/core/bird_round.h"
+#include "exporter/core/diagnosis.h"
+#include "exporter/metrics/exposition_cache.h"
 #include "tests/unit/fixtures.h"
 
 namespace cbe {
@@ -248,6 +249,113 @@ TEST_CASE("collector: interface MTU once per interface, path MTU per peer names 
   CHECK(text.find("calico_bgp_peer_hold_time_seconds") == std::string::npos);
   CHECK(text.find("calico_bgp_peer_state_changes_total") == std::string::npos);
   CHECK(text.find("route=\"preferred\"") == std::string::npos);
+}
+
+}  // namespace
+}  // namespace cbe
+
+namespace cbe {
+namespace {
+
+// Every part of a snapshot, as after a full round of every probe: BIRD, ports, echo, MTU and
+// tunnels, listener, clock (kernel, NTP, chrony, peers), config with every extra, diagnosis.
+std::shared_ptr<SnapshotStore> FullStore(Snapshot s) {
+  s = WithAllExtras(WithProbeResults(std::move(s)));
+  constexpr double kAt = 1795675722;
+  auto store = std::make_shared<SnapshotStore>();
+  store->Publish(&Snapshot::bird, s.bird);
+  auto tcp = std::make_shared<TcpSnapshot>(*s.tcp);
+  tcp->ports.back().state = probes::PortState::kFiltered;
+  tcp->ports.back().rtt_seconds.reset();
+  tcp->ports.back().reason = "no answer within 2s";
+  tcp->run = ProbeRun{"tcp", true, 0.012, kAt};
+  store->Publish(&Snapshot::tcp, std::shared_ptr<const TcpSnapshot>(tcp));
+  auto icmp = std::make_shared<IcmpSnapshot>(*s.icmp);
+  icmp->results.back().received = 1;
+  icmp->run = ProbeRun{"icmp", true, 0.021, kAt};
+  store->Publish(&Snapshot::icmp, std::shared_ptr<const IcmpSnapshot>(icmp));
+  auto mtu = std::make_shared<MtuSnapshot>(*s.mtu);
+  mtu->results.back().path_mtu = 1400;
+  mtu->tunnels.push_back({"tunl0", "ipip", 1480, 1500, true});
+  mtu->tunnels.push_back({"vxlan.calico", "vxlan", 1500, 1500, false});
+  mtu->run = ProbeRun{"mtu", true, 0.5, kAt};
+  store->Publish(&Snapshot::mtu, std::shared_ptr<const MtuSnapshot>(mtu));
+  auto listener = std::make_shared<ListenerSnapshot>();
+  listener->result = probes::ListenerResult{true, true, true, false, ""};
+  listener->run = ProbeRun{"listener", true, 0.0004, kAt};
+  store->Publish(&Snapshot::listener, std::shared_ptr<const ListenerSnapshot>(listener));
+  auto clock = std::make_shared<ClockSnapshot>(*s.clock);
+  probes::KernelClock kernel;
+  kernel.synchronized = false;
+  kernel.estimated_error_seconds = 16;
+  kernel.max_error_seconds = 16;
+  kernel.status = 0x40;
+  kernel.status_flags = {"UNSYNC"};
+  kernel.state = 5;
+  kernel.state_name = "error";
+  clock->result.kernel = kernel;
+  probes::NtpServerResult ntp;
+  ntp.server = "127.0.0.1:11123";
+  ntp.address = "127.0.0.1:11123";
+  ntp.up = true;
+  ntp.stratum = 8;
+  ntp.leap = 0;
+  ntp.reference_id = "7F7F0101";
+  ntp.root_delay_seconds = 0;
+  ntp.root_dispersion_seconds = 0.0001;
+  clock->result.ntp.push_back(ntp);
+  probes::NtpServerResult down;
+  down.server = "127.0.0.1:11124";
+  down.reason = "timeout";
+  clock->result.ntp.push_back(down);
+  clock->result.chrony_enabled = true;
+  clock->result.chrony_error = "connect: Connection refused";
+  clock->run = ProbeRun{"clock", true, 0.003, kAt};
+  store->Publish(&Snapshot::clock, std::shared_ptr<const ClockSnapshot>(clock));
+  store->Publish(&Snapshot::config, s.config);
+  // The diagnosis of exactly these parts.
+  auto current = store->Get();
+  auto diagnosis = std::make_shared<DiagnosisSnapshot>();
+  diagnosis->peers = DiagnoseSnapshot(*current, DiagnosisOptions{}, kAt);
+  store->Publish(&Snapshot::diagnosis, std::shared_ptr<const DiagnosisSnapshot>(diagnosis));
+  return store;
+}
+
+// What GET /metrics serves for `store` (the exposition cache, plain text), without build_info.
+std::string Served(const SnapshotStore& store) {
+  ExpositionCache cache(&store);
+  std::string text;
+  REQUIRE(cache.Get()->WriteText([&](std::string_view piece) {
+    text.append(piece);
+    return true;
+  }));
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t end = text.find('\n', pos);
+    const std::string_view line(text.data() + pos,
+                                (end == std::string::npos ? text.size() : end + 1) - pos);
+    if (line.find("calico_bgp_exporter_build_info") == std::string_view::npos) {
+      out.append(line);
+    }
+    pos += line.size();
+  }
+  return out;
+}
+
+TEST_CASE("exposition: golden bytes of the served path, every part (BIRD 1.6)", "[unit]") {
+  CheckGolden(Served(*FullStore(Bird1Snapshot())), "served_bird1_full.prom");
+}
+
+TEST_CASE("exposition: golden bytes of the served path, every part (BIRD 2)", "[unit]") {
+  StateTracker t;
+  auto b = std::make_shared<BirdSnapshot>();
+  b->daemons.push_back(FromFixtures("/run/bird/bird.ctl", "bird2/show_status__all_states.raw",
+                                    "bird2/show_protocols_all__all_states.raw", &t));
+  b->run = ProbeRun{"bird", true, 0.006, 1795668684};
+  Snapshot s;
+  s.bird = b;
+  CheckGolden(Served(*FullStore(s)), "served_bird2_full.prom");
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
-#include "exporter/diagnosis.h"
+#include "exporter/core/diagnosis.h"
 
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "exporter/check.h"
+#include "exporter/core/check.h"
 
 namespace cbe {
 namespace {

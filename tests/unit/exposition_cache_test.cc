@@ -1,9 +1,9 @@
-#include "exporter/exposition_cache.h"
+#include "exporter/metrics/exposition_cache.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "exporter/collector.h"
+#include "exporter/metrics/collector.h"
 
 namespace cbe {
 namespace {

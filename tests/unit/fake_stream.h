@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/clock.h"
+#include "exporter/base/clock.h"
 #include "probes/net/stream.h"
 
 namespace cbe::testing {

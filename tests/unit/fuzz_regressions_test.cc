@@ -6,11 +6,11 @@
 #include <chrono>
 #include <string>
 
-#include "exporter/bird_round.h"
-#include "exporter/state_tracker.h"
-#include "probes/bird_client.h"
-#include "probes/bird_parser.h"
-#include "probes/bird_time.h"
+#include "exporter/core/bird_round.h"
+#include "probes/bird/bird_time.h"
+#include "probes/bird/client.h"
+#include "probes/bird/parser.h"
+#include "probes/bird/state_tracker.h"
 #include "tests/unit/fake_stream.h"
 
 namespace cbe::bird {

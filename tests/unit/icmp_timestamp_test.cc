@@ -1,4 +1,4 @@
-#include "probes/icmp_timestamp.h"
+#include "probes/clock/icmp_timestamp.h"
 
 #include <catch2/catch.hpp>
 #include <random>

@@ -1,4 +1,4 @@
-#include "exporter/listen_address.h"
+#include "exporter/config/listen_address.h"
 
 #include <catch2/catch.hpp>
 

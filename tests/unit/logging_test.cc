@@ -1,4 +1,4 @@
-#include "exporter/logging.h"
+#include "exporter/base/logging.h"
 
 #include <catch2/catch.hpp>
 

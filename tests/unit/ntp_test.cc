@@ -1,4 +1,4 @@
-#include "probes/ntp.h"
+#include "probes/clock/ntp.h"
 
 #include <catch2/catch.hpp>
 #include <random>

@@ -1,4 +1,4 @@
-#include "exporter/privileges.h"
+#include "exporter/daemon/privileges.h"
 
 #include <sys/wait.h>
 #include <unistd.h>

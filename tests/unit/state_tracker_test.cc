@@ -1,4 +1,4 @@
-#include "exporter/state_tracker.h"
+#include "probes/bird/state_tracker.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "exporter/tls_context.h"
+#include "exporter/web/tls_context.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>

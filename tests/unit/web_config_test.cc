@@ -1,4 +1,4 @@
-#include "exporter/web_config.h"
+#include "exporter/config/web_config.h"
 
 #include <catch2/catch.hpp>
 #include <string>

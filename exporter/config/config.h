@@ -1,0 +1,134 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/base/result.h"
+
+namespace cbe {
+
+struct BirdConfig {
+  // Control sockets to read. Empty: those that exist of Calico's and /var/run/bird/*.ctl.
+  std::vector<std::string> sockets;
+  std::chrono::milliseconds interval{5000};
+  std::chrono::milliseconds timeout{2000};
+  std::size_t max_reply_bytes = 64 << 20;
+};
+
+// A peer BIRD does not know, e.g. a top-of-rack router, probed like the BGP neighbours.
+struct StaticPeer {
+  std::string address;
+  std::string name;
+};
+
+struct TcpProbeConfig {
+  bool enabled = true;
+  bool connect_mode = false;  // `mode: connect`: risky, only for peers not Established.
+  std::uint16_t port = 179;   // Calico's listenPort.
+  std::chrono::milliseconds interval{30000};
+  std::chrono::milliseconds timeout{2000};
+};
+
+struct IcmpProbeConfig {
+  bool enabled = true;
+  std::chrono::milliseconds interval{30000};
+  int count = 3;
+  std::chrono::milliseconds timeout{1000};
+};
+
+struct MtuProbeConfig {
+  bool enabled = true;
+  std::chrono::milliseconds interval{300000};
+  std::chrono::milliseconds timeout{1000};
+  int max_steps = 12;
+};
+
+struct ListenerProbeConfig {
+  bool enabled = true;
+  std::chrono::milliseconds interval{30000};
+};
+
+struct ProbesConfig {
+  TcpProbeConfig tcp;
+  IcmpProbeConfig icmp;
+  MtuProbeConfig mtu;
+  ListenerProbeConfig listener;
+  int packets_per_second = 5000;  // Rate limit of each probe kind's packets.
+};
+
+struct ClockConfig {
+  std::chrono::milliseconds interval{60000};
+  std::chrono::milliseconds max_offset{100};  // Beyond it, a measured offset is a cause.
+  std::chrono::milliseconds timeout{1000};
+  std::vector<std::string> ntp_servers;  // Opt-in: none by default.
+  bool chrony_enabled = true;
+  std::string chrony_address = "127.0.0.1:323";
+  bool peer_offset_enabled = true;
+};
+
+// Per-peer series beyond the default ones (a full mesh has N peers per node, N^2 series in all,
+// so each one per peer counts). `metrics.extra` in the config file.
+struct MetricsConfig {
+  bool timers = false;         // calico_bgp_peer_hold_time_seconds, _keepalive_time_seconds
+  bool route_details = false;  // calico_bgp_peer_routes{route="preferred"|"filtered"}
+  bool state_changes = false;  // calico_bgp_peer_state_changes_total
+  bool port_rtt = false;       // calico_bgp_peer_port_rtt_seconds
+};
+
+// MetricsConfig's switches by the names `metrics.extra` lists.
+struct MetricExtra {
+  std::string_view name;
+  bool MetricsConfig::*on;
+};
+inline constexpr MetricExtra kMetricExtras[] = {{"timers", &MetricsConfig::timers},
+                                                {"route_details", &MetricsConfig::route_details},
+                                                {"state_changes", &MetricsConfig::state_changes},
+                                                {"port_rtt", &MetricsConfig::port_rtt}};
+
+struct Config {
+  BirdConfig bird;
+  ClockConfig clock;
+  std::vector<StaticPeer> static_peers;
+  ProbesConfig probes;
+  MetricsConfig metrics;
+};
+
+// One problem in a config file, located for `file:line:col: path.to.key: message`.
+struct ConfigError {
+  int line = 0;     // 1-based; 0 when unknown.
+  int column = 0;   // 1-based; 0 when unknown.
+  std::string key;  // "bird.interval"; empty for the document itself.
+  std::string message;
+
+  std::string Format(std::string_view file) const;
+};
+
+struct ConfigResult {
+  Config config;
+  std::vector<ConfigError> errors;  // All of them at once. Empty: the config is valid.
+  bool ok() const { return errors.empty(); }
+};
+
+// The whole file, or nullopt when it cannot be read.
+std::optional<std::string> ReadTextFile(const std::string& path);
+
+// Parses and validates a YAML config. An empty document gives the defaults.
+ConfigResult ParseConfig(std::string_view yaml);
+
+// Reads `path` and parses it. An unreadable file is one error at line 0.
+ConfigResult LoadConfigFile(const std::string& path);
+
+// The default sockets: those that exist of Calico's and /var/run/bird/*.ctl (and /run/bird).
+std::vector<std::string> DefaultBirdSockets();
+// Reported (as down) when no socket was ever found: Calico's IPv4 socket.
+std::string FallbackBirdSocket();
+
+// The `daemon` label of a socket: its file name without extension ("bird6").
+std::string DaemonName(std::string_view socket_path);
+
+}  // namespace cbe

@@ -1,0 +1,59 @@
+#pragma once
+
+// One round over every BIRD control socket: query, parse, resolve times, track state.
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "exporter/base/clock.h"
+#include "exporter/config/config.h"
+#include "exporter/core/snapshot.h"
+#include "probes/bird/client.h"
+#include "probes/bird/state_tracker.h"
+#include "probes/net/stream.h"
+
+namespace cbe {
+
+class BirdRound {
+ public:
+  BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock);
+
+  // Queries every socket once, in order. Never throws; failures become `up = false`.
+  std::shared_ptr<const BirdSnapshot> Run();
+
+  // A reloaded config: connections are reopened with the new deadlines and cap; what the rounds
+  // remember of each session stays.
+  void Reconfigure(BirdConfig config);
+
+ private:
+  struct Daemon {
+    std::unique_ptr<bird::Client> client;
+    StateTracker tracker;
+    std::uint64_t unparsed_total = 0;
+    std::optional<bool> last_up;  // For logging transitions once.
+    std::string last_error;
+    std::size_t protocols_seen = 0;  // In the last reply: the next one's vector is sized once.
+  };
+
+  // `previous`: this socket's entry in the last round's snapshot, if it had one.
+  DaemonSnapshot Query(const std::string& socket, Daemon* d, const DaemonSnapshot* previous);
+
+  BirdConfig config_;
+  net::StreamConnector* connector_;
+  const Clock* clock_;
+  std::map<std::string, Daemon> daemons_;  // By socket path.
+  std::set<std::string> seen_sockets_;     // Detected sockets that answered once.
+  // The last round's snapshot (the one published, not a copy): the peers a daemon had before
+  // it went down come from here.
+  std::shared_ptr<const BirdSnapshot> last_;
+};
+
+// Builds a daemon's snapshot from parsed replies (pure but for the tracker's memory).
+DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status& status,
+                                   const bird::Protocols& protocols,
+                                   std::chrono::system_clock::time_point observed,
+                                   StateTracker* tracker);
+
+}  // namespace cbe

@@ -1,0 +1,93 @@
+#pragma once
+
+// One cause per BGP session from the evidence of one round: the "BGP peer down" runbook,
+// automated. A pure function with a fixed precedence (docs/runbook.md, "Causes"): a cause is
+// named only when the evidence supports it, and `unknown` is better than a wrong guess.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/core/snapshot.h"
+#include "probes/peer_result.h"
+
+namespace cbe {
+
+enum class Cause {
+  kHealthy,
+  kBirdDown,
+  kAdminDown,
+  kAsMismatch,
+  kRouterIdConflict,
+  kHoldTimerExpiredMtu,
+  kHoldTimerExpired,
+  kPeerUnreachable,
+  kPortFiltered,
+  kPortClosed,
+  kLocalNotListening,
+  kClockSkew,
+  kNegotiating,
+  kUnknown,
+};
+
+std::string_view CauseName(Cause cause);  // healthy, bird_down, admin_down, ...
+std::string_view NextStep(Cause cause);   // One line for a person at 3 a.m.
+const std::vector<Cause>& AllCauses();
+
+// What one round knows about one session. Absent optionals mean "not measured".
+struct Evidence {
+  bool bird_up = true;
+  std::string protocol_state;  // BIRD's: up, start, stop, down, feed.
+  std::string bgp_state;       // Established, Active, ..., Down.
+  std::string last_error;      // BIRD's last error, e.g. "Socket: Connection refused".
+  std::string bgp_error;       // The last BGP-level error ("BGP Error: ...", "Received: ...") since
+                               // the session was last Established: it outlives socket errors.
+  std::optional<double> state_age_seconds;
+  std::optional<probes::PortState> port;
+  std::string port_reason;
+  std::optional<double> icmp_loss_ratio;
+  std::optional<int> interface_mtu;
+  std::optional<int> path_mtu;
+  std::optional<bool> local_listener;  // For the peer's address family.
+  std::optional<double> peer_clock_offset_seconds;
+  std::optional<double> ntp_offset_seconds;  // The largest measured |offset| to NTP/chrony.
+  double max_clock_offset_seconds = 0.1;
+  double negotiating_window_seconds = 60;
+};
+
+struct Diagnosis {
+  Cause cause = Cause::kUnknown;
+  std::string evidence;  // The facts that led there, for `check` and the landing page.
+};
+
+Diagnosis Diagnose(const Evidence& e);
+
+struct PeerDiagnosis {
+  std::string daemon;
+  std::string protocol;
+  std::string peer;
+  std::string peer_type;
+  std::string state;
+  std::optional<double> state_change_timestamp;
+  std::string last_error;
+  Diagnosis diagnosis;
+};
+
+struct DiagnosisSnapshot {
+  std::vector<PeerDiagnosis> peers;
+};
+
+struct DiagnosisOptions {
+  double max_clock_offset_seconds = 0.1;
+  double negotiating_window_seconds = 60;
+};
+
+struct Config;
+DiagnosisOptions DiagnosisOptionsFor(const Config& config);
+
+// Every BGP session of the snapshot (and the last known ones of a BIRD that is down).
+std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
+                                            const DiagnosisOptions& options, double now_unix);
+
+}  // namespace cbe

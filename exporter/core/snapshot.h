@@ -1,0 +1,171 @@
+#pragma once
+
+// What one round of each probe found. Immutable once published: a scrape serialises the latest
+// snapshot and never waits on BIRD or the network.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "exporter/config/config.h"
+#include "probes/bird/parser.h"
+#include "probes/clock/clock_probe.h"
+#include "probes/listener_probe.h"
+#include "probes/mtu_probe.h"
+#include "probes/peer_result.h"
+
+namespace cbe {
+
+struct PeerSnapshot {
+  std::string protocol;
+  std::string peer;            // The neighbour address.
+  std::string peer_type;       // node_mesh, node_specific, global, other.
+  std::string state;           // BGP state: Established, Active, ..., Down.
+  std::string protocol_state;  // BIRD's protocol state: up, start, down, ...
+  bool up = false;
+  std::string neighbor_as;
+  std::string local_as;
+  std::string neighbor_router_id;
+  std::string session;  // ibgp, ebgp or "".
+  std::optional<double> state_change_timestamp;
+  bool state_change_exact = true;
+  std::string error_class;  // Empty: no last error.
+  std::string error_message;
+  std::optional<double> hold_time_seconds;
+  std::optional<double> keepalive_time_seconds;
+  bird::RouteCounts routes;
+  std::uint64_t state_changes_total = 0;
+  // The last BGP-level error ("BGP Error: ...", "Received: ...") since the session was last
+  // Established: BIRD replaces it with socket errors while it retries.
+  std::string bgp_error;
+};
+
+struct DaemonSnapshot {
+  std::string daemon;  // The socket's file stem: bird, bird6.
+  std::string socket;
+  bool up = false;
+  std::string error;  // Why the last query failed.
+  std::string version;
+  std::string router_id;
+  std::optional<double> last_reboot_timestamp;
+  std::optional<double> last_reconfiguration_timestamp;
+  bool graceful_restart_recovery = false;
+  std::string daemon_message;
+  std::vector<PeerSnapshot> peers;
+  // While BIRD is down: the sessions of its last good round, for the diagnosis only.
+  std::vector<PeerSnapshot> last_known_peers;
+  std::uint64_t unparsed_lines_total = 0;
+};
+
+// Self-metrics of one probe kind (node_exporter's scrape_collector_*).
+struct ProbeRun {
+  std::string probe;
+  bool success = false;
+  double duration_seconds = 0;
+  double last_run_timestamp = 0;
+};
+
+struct BirdSnapshot {
+  std::vector<DaemonSnapshot> daemons;
+  ProbeRun run;
+};
+
+struct TcpSnapshot {
+  std::vector<probes::PortResult> ports;
+  ProbeRun run;
+};
+
+struct IcmpSnapshot {
+  std::vector<probes::IcmpResult> results;
+  ProbeRun run;
+};
+
+struct MtuSnapshot {
+  std::vector<probes::MtuResult> results;
+  std::vector<probes::TunnelResult> tunnels;
+  ProbeRun run;
+};
+
+struct ClockSnapshot {
+  probes::ClockRoundResult result;
+  ProbeRun run;
+};
+
+// The config file as the daemon last (re)loaded it.
+struct ConfigStatus {
+  bool last_reload_successful = true;
+  double last_reload_success_timestamp = 0;
+  MetricsConfig metrics;  // The extra series the running config asks for.
+};
+
+struct ListenerSnapshot {
+  probes::ListenerResult result;
+  ProbeRun run;
+};
+
+struct PeerDiagnosis;
+struct DiagnosisSnapshot;
+
+// Each part is null until its first round finished (or when the probe is disabled).
+struct Snapshot {
+  std::shared_ptr<const BirdSnapshot> bird;
+  std::shared_ptr<const TcpSnapshot> tcp;
+  std::shared_ptr<const IcmpSnapshot> icmp;
+  std::shared_ptr<const MtuSnapshot> mtu;
+  std::shared_ptr<const ListenerSnapshot> listener;
+  std::shared_ptr<const ClockSnapshot> clock;
+  std::shared_ptr<const ConfigStatus> config;
+  // Derived from the parts above each time one of them changes.
+  std::shared_ptr<const DiagnosisSnapshot> diagnosis;
+  // Counts publications: a reader tells a new snapshot from the one it saw without holding
+  // the old one (and its memory) alive.
+  std::uint64_t generation = 0;
+};
+
+// Holds the latest snapshot. Producers publish their part; readers get an immutable copy.
+class SnapshotStore {
+ public:
+  // Computes derived parts (the diagnosis) of a new snapshot before it is published.
+  using Deriver = std::function<void(Snapshot*)>;
+
+  SnapshotStore() : current_(std::make_shared<const Snapshot>()) {}
+  void SetDeriver(Deriver deriver) {
+    std::lock_guard lock(mu_);
+    deriver_ = std::move(deriver);
+  }
+
+  std::shared_ptr<const Snapshot> Get() const {
+    std::lock_guard lock(mu_);
+    return current_;
+  }
+
+  // Removes one part (a probe that was disabled).
+  template <typename T>
+  void Clear(std::shared_ptr<const T> Snapshot::*part) {
+    Publish(part, std::shared_ptr<const T>());
+  }
+
+  // Replaces one part, e.g. Publish(&Snapshot::tcp, result).
+  template <typename T>
+  void Publish(std::shared_ptr<const T> Snapshot::*part, std::shared_ptr<const T> value) {
+    std::lock_guard lock(mu_);
+    auto next = std::make_shared<Snapshot>(*current_);
+    (*next).*part = std::move(value);
+    next->generation = current_->generation + 1;
+    if (deriver_) {
+      deriver_(next.get());
+    }
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> current_;
+  Deriver deriver_;
+};
+
+}  // namespace cbe

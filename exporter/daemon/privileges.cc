@@ -1,0 +1,170 @@
+#include "exporter/daemon/privileges.h"
+
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+namespace cbe {
+namespace {
+
+struct CapDeleter {
+  void operator()(void* p) const { cap_free(p); }
+};
+using CapPtr = std::unique_ptr<_cap_struct, CapDeleter>;
+
+std::string CapText(cap_t caps) {
+  ssize_t len = 0;
+  char* text = cap_to_text(caps, &len);
+  if (text == nullptr) {
+    return "?";
+  }
+  std::string out(text, static_cast<std::size_t>(len));
+  cap_free(text);
+  return out;
+}
+
+std::string CapName(cap_value_t cap) {
+  char* name = cap_to_name(cap);
+  std::string out = name != nullptr ? name : "?";
+  cap_free(name);
+  return out;
+}
+
+int ThreadCount() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) {
+      return std::atoi(line.c_str() + 8);
+    }
+  }
+  return -1;
+}
+
+bool Has(cap_t caps, cap_value_t cap, cap_flag_t flag) {
+  cap_flag_value_t v = CAP_CLEAR;
+  return cap_get_flag(caps, cap, flag, &v) == 0 && v == CAP_SET;
+}
+
+bool Kept(const std::vector<cap_value_t>& keep, cap_value_t cap) {
+  return std::find(keep.begin(), keep.end(), cap) != keep.end();
+}
+
+}  // namespace
+
+std::vector<cap_value_t> NeededCapabilities(std::string_view listen_address) {
+  std::vector<cap_value_t> caps = {CAP_NET_RAW};
+  const auto colon = listen_address.rfind(':');
+  int port = 0;
+  if (colon != std::string_view::npos) {
+    const std::string_view digits = listen_address.substr(colon + 1);
+    std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  }
+  if (port > 0 && port < 1024) {
+    caps.push_back(CAP_NET_BIND_SERVICE);
+  }
+  return caps;
+}
+
+Result<CapabilityReport> DropCapabilities(const std::vector<cap_value_t>& keep) {
+  if (const int threads = ThreadCount(); threads != 1) {
+    return Error{"capabilities must be dropped before any thread starts (the process has " +
+                 std::to_string(threads) + " threads)"};
+  }
+  CapPtr current(cap_get_proc());
+  if (!current) {
+    return Error{std::string("cap_get_proc: ") + std::strerror(errno)};
+  }
+  CapabilityReport report;
+  report.before = CapText(current.get());
+
+  const cap_value_t last = static_cast<cap_value_t>(cap_max_bits()) - 1;
+  bool extra = false;  // Anything beyond `keep` in any set.
+  for (cap_value_t cap = 0; cap <= last; ++cap) {
+    if (Kept(keep, cap)) {
+      continue;
+    }
+    if (Has(current.get(), cap, CAP_PERMITTED) || Has(current.get(), cap, CAP_EFFECTIVE) ||
+        Has(current.get(), cap, CAP_INHERITABLE) || cap_get_bound(cap) == 1 ||
+        cap_get_ambient(cap) == 1) {
+      extra = true;
+    }
+  }
+  if (cap_get_ambient(CAP_NET_RAW) == 1) {
+    extra = true;  // The ambient set only matters across execve, which never happens.
+  }
+
+  if (extra) {
+    // The bounding set first: dropping from it needs CAP_SETPCAP in the effective set.
+    if (Has(current.get(), CAP_SETPCAP, CAP_PERMITTED)) {
+      CapPtr raise(cap_dup(current.get()));
+      const cap_value_t setpcap[] = {CAP_SETPCAP};
+      if (!raise || cap_set_flag(raise.get(), CAP_EFFECTIVE, 1, setpcap, CAP_SET) != 0 ||
+          cap_set_proc(raise.get()) != 0) {
+        return Error{std::string("cannot raise CAP_SETPCAP: ") + std::strerror(errno)};
+      }
+      for (cap_value_t cap = 0; cap <= last; ++cap) {
+        if (!Kept(keep, cap) && cap_get_bound(cap) == 1 && cap_drop_bound(cap) != 0) {
+          return Error{"cannot drop " + CapName(cap) +
+                       " from the bounding set: " + std::strerror(errno)};
+        }
+      }
+    }
+    if (cap_reset_ambient() != 0 && errno != EINVAL) {
+      return Error{std::string("cannot clear the ambient set: ") + std::strerror(errno)};
+    }
+    CapPtr wanted(cap_init());
+    if (!wanted) {
+      return Error{std::string("cap_init: ") + std::strerror(errno)};
+    }
+    for (cap_value_t cap : keep) {
+      if (Has(current.get(), cap, CAP_PERMITTED)) {
+        const cap_value_t one[] = {cap};
+        cap_set_flag(wanted.get(), CAP_PERMITTED, 1, one, CAP_SET);
+        cap_set_flag(wanted.get(), CAP_EFFECTIVE, 1, one, CAP_SET);
+      }
+    }
+    if (cap_set_proc(wanted.get()) != 0) {
+      return Error{std::string("cap_set_proc: ") + std::strerror(errno)};
+    }
+    report.changed = true;
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return Error{std::string("PR_SET_NO_NEW_PRIVS: ") + std::strerror(errno)};
+  }
+
+  CapPtr now(cap_get_proc());
+  report.after = now ? CapText(now.get()) : "?";
+  std::string kept;
+  for (cap_value_t cap = 0; cap <= last; ++cap) {
+    if (!Kept(keep, cap) && cap_get_bound(cap) == 1) {
+      report.bounding_limited = false;
+    }
+    if (now && Has(now.get(), cap, CAP_PERMITTED)) {
+      if (!Kept(keep, cap)) {
+        return Error{"still holds " + CapName(cap) + " after dropping"};
+      }
+      kept += (kept.empty() ? "" : ",") + CapName(cap);
+    }
+  }
+  report.kept = kept.empty() ? "none" : kept;
+  return report;
+}
+
+std::string CapabilityNames(unsigned long long mask) {  // NOLINT(google-runtime-int)
+  std::string out;
+  for (int cap = 0; cap < 64; ++cap) {
+    if ((mask >> cap) & 1ULL) {
+      out += (out.empty() ? "" : ",") + CapName(static_cast<cap_value_t>(cap));
+    }
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace cbe

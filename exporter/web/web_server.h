@@ -1,0 +1,110 @@
+#pragma once
+
+// The HTTP(S) server: prometheus-cpp's Exposer (civetweb) with the web config applied, and the
+// web config kept current. The file and the certificate, key and client CA files it names are
+// polled; SIGHUP can ask for a check at once (Reload). New basic-auth users and headers apply to
+// the next request; TLS changes (or turning authentication on or off) restart the server
+// in-process. A new file that does not load is logged and the running config kept.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exporter/config/web_config.h"
+#include "exporter/web/basic_auth.h"
+#include "exporter/web/http_pages.h"
+#include "exporter/web/tls_context.h"
+
+namespace prometheus {
+class Collectable;
+class Exposer;
+}  // namespace prometheus
+
+namespace cbe {
+
+struct WebServerOptions {
+  std::string listen_address = ":10179";  // --web.listen-address
+  std::string telemetry_path = "/metrics";
+  std::string web_config_file;  // --web.config.file; empty: plain HTTP, no authentication.
+  int threads = 16;             // civetweb's default of 2 stalls with 3 concurrent scrapers.
+  std::chrono::milliseconds watch_interval{3000};  // Zero: only Reload() re-reads the file.
+};
+
+class WebServer : public PageAccess {
+ public:
+  struct StartResult {
+    std::unique_ptr<WebServer> server;  // Null on failure.
+    int exit_code = 0;                  // 2: usage or config error, 1: cannot listen.
+    std::vector<std::string> errors;    // For stderr, e.g. "web.yml:3:5: key: message".
+  };
+
+  // Loads the web config and starts serving `collector` at the telemetry path and `pages`
+  // elsewhere. Both must outlive the server.
+  static StartResult Start(WebServerOptions options, HttpPages* pages,
+                           std::shared_ptr<prometheus::Collectable> collector);
+
+  ~WebServer() override;
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  std::vector<int> ListeningPorts() const;
+
+  // Re-reads the web config and the files it names now and applies what changed. True when the
+  // running config is the file's (unchanged or applied); false when the file is kept out.
+  bool Reload();
+
+  // PageAccess, for every request on civetweb's threads.
+  bool Authorized(const char* authorization) const override;
+  std::string ExtraHeaders() const override;
+
+ private:
+  // What requests read: swapped whole under access_mutex_.
+  struct Access {
+    std::shared_ptr<const BasicAuth> auth;
+    std::string headers;  // "Name: value\r\n" lines.
+  };
+  // A loaded web config and the TLS context built from its files.
+  struct Loaded {
+    WebConfig config;
+    ServerTlsContext tls;
+    std::size_t fingerprint = 0;      // Of the web config and the files it names.
+    std::size_t tls_fingerprint = 0;  // Of the TLS files alone: a change restarts the server.
+  };
+
+  WebServer(WebServerOptions options, HttpPages* pages,
+            std::shared_ptr<prometheus::Collectable> collector);
+
+  // Reads the web config and its files; errors already formatted.
+  Result<Loaded> Load() const;
+  std::size_t Fingerprint() const;
+  void Apply(Loaded loaded);
+  // Replaces the running Exposer with one for `loaded`. Returns the error on failure.
+  std::string StartExposer(const Loaded& loaded);
+  void Watch();
+
+  WebServerOptions options_;
+  std::string listening_ports_;  // civetweb's form, without the "s" of TLS.
+  HttpPages* pages_;
+  std::shared_ptr<prometheus::Collectable> collector_;
+  CivetCallbacks callbacks_{};
+
+  mutable std::mutex access_mutex_;
+  std::shared_ptr<const Access> access_;
+
+  mutable std::mutex server_mutex_;  // Held while loading and (re)starting.
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  Loaded running_;
+  std::size_t last_failed_fingerprint_ = 0;
+
+  std::mutex watch_mutex_;
+  std::condition_variable watch_cv_;
+  bool stopping_ = false;
+  std::thread watcher_;
+};
+
+}  // namespace cbe

@@ -1,0 +1,207 @@
+#include "probes/bird/client.h"
+
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <utility>
+
+#include "probes/bird/framing.h"
+
+namespace cbe::bird {
+namespace {
+
+constexpr int kCodeGreeting = 1;
+constexpr int kCodeRestricted = 16;
+
+}  // namespace
+
+bool IsReadOnlyCommand(std::string_view command) {
+  if (command.find_first_of("\n\r;") != std::string_view::npos) {
+    return false;
+  }
+  return command.substr(0, 5) == "show ";
+}
+
+Client::Client(ClientOptions options, net::StreamConnector* connector, const Clock* clock)
+    : options_(std::move(options)), connector_(connector), clock_(clock) {}
+
+net::Deadline Client::NewDeadline() const { return clock_->Monotonic() + options_.timeout; }
+
+Result<bool> Client::Connect() {
+  stream_.reset();
+  const net::Deadline deadline = NewDeadline();
+  auto stream = connector_->Connect(options_.socket_path, deadline);
+  if (!stream) {
+    return stream.error();
+  }
+  stream_ = std::move(*stream);
+  auto greeting = ReadReply(deadline, 0);
+  if (!greeting) {
+    stream_.reset();
+    return Error{"greeting: " + greeting.error().message};
+  }
+  ReplyLineReader reader(*greeting);
+  ReplyLine line;
+  if (!reader.Next(&line) || line.code != kCodeGreeting) {
+    stream_.reset();
+    return Error{"unexpected greeting: \"" + std::string(FinalLineText(*greeting)) + "\""};
+  }
+  // "BIRD 1.6.8 ready." -> "1.6.8".
+  std::string_view text = line.text;
+  if (text.substr(0, 5) == "BIRD ") {
+    text.remove_prefix(5);
+  }
+  if (const auto sp = text.find(' '); sp != std::string_view::npos) {
+    text = text.substr(0, sp);
+  }
+  greeting_version_ = text;
+
+  if (auto w = stream_->WriteAll("restrict\n", deadline); !w) {
+    stream_.reset();
+    return Error{"restrict: " + w.error().message};
+  }
+  auto restricted = ReadReply(deadline, 0);
+  if (!restricted) {
+    stream_.reset();
+    return Error{"restrict: " + restricted.error().message};
+  }
+  ReplyLineReader rr(*restricted);
+  if (!rr.Next(&line) || line.code != kCodeRestricted) {
+    stream_.reset();
+    return Error{"BIRD did not accept `restrict`: \"" + std::string(FinalLineText(*restricted)) +
+                 "\""};
+  }
+  return true;
+}
+
+Result<std::size_t> Client::ReadPieces(net::Deadline deadline, std::size_t* received,
+                                       const std::function<Result<bool>(std::string_view)>& feed) {
+  // Reads into a fixed chunk: growing a buffer before each read() would zero-fill it.
+  std::array<char, 64 * 1024> chunk;
+  while (true) {
+    // Never more than one byte past the cap: that byte is enough to know the reply is too big.
+    const std::size_t room = options_.max_reply_bytes - *received;
+    const std::size_t want = room < chunk.size() ? room + 1 : chunk.size();
+    auto n = stream_->Read(chunk.data(), want, deadline);
+    if (!n) {
+      return n.error();
+    }
+    if (*n == 0) {
+      return Error{*received == 0 ? "connection closed by BIRD"
+                                  : "connection closed in the middle of a reply (" +
+                                        std::to_string(*received) + " bytes received)"};
+    }
+    *received += *n;
+    if (*received > options_.max_reply_bytes) {
+      return Error{"reply larger than the cap of " + std::to_string(options_.max_reply_bytes) +
+                   " bytes"};
+    }
+    auto complete = feed(std::string_view(chunk.data(), *n));
+    if (!complete) {
+      return complete.error();
+    }
+    if (*complete) {
+      return *received;
+    }
+  }
+}
+
+Result<std::string> Client::ReadReply(net::Deadline deadline, std::size_t expected_size,
+                                      std::size_t* received) {
+  std::string buffer;
+  buffer.reserve(std::min(expected_size + expected_size / 8 + 4096, options_.max_reply_bytes));
+  ReplyScanner scanner;
+  std::size_t bytes = 0;
+  auto done = ReadPieces(deadline, received != nullptr ? received : &bytes,
+                         [&](std::string_view piece) -> Result<bool> {
+                           buffer.append(piece);
+                           switch (scanner.Scan(buffer)) {
+                             case ReplyScanner::Status::kNeedMore:
+                               return false;
+                             case ReplyScanner::Status::kMalformed:
+                               return Error{"malformed reply: " + scanner.error()};
+                             case ReplyScanner::Status::kComplete:
+                               break;
+                           }
+                           if (scanner.reply_size() != buffer.size()) {
+                             return Error{"unexpected bytes after the end of a reply"};
+                           }
+                           return true;
+                         });
+  if (!done) {
+    return done.error();
+  }
+  return buffer;
+}
+
+Result<std::size_t> Client::Exchange(
+    std::string_view command, bool retry_after_bytes,
+    const std::function<Result<std::size_t>(net::Deadline, std::size_t*)>& read) {
+  if (!IsReadOnlyCommand(command)) {
+    return Error{"refusing to send a command that is not a read-only `show` command: \"" +
+                 std::string(command.substr(0, 40)) + "\""};
+  }
+  std::string text(command);
+  text += '\n';
+  // A kept connection may have died with a BIRD restart: then try once more on a new one.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const bool reused = stream_ != nullptr;
+    if (!stream_) {
+      if (auto c = Connect(); !c) {
+        return c.error();
+      }
+    }
+    const net::Deadline deadline = NewDeadline();
+    std::size_t received = 0;
+    auto w = stream_->WriteAll(text, deadline);
+    Result<std::size_t> size = w ? read(deadline, &received) : Result<std::size_t>(w.error());
+    if (size) {
+      return size;
+    }
+    stream_.reset();  // The connection's state is unknown: start afresh.
+    if (!reused || (received > 0 && !retry_after_bytes) || clock_->Monotonic() >= deadline) {
+      return size;
+    }
+  }
+  return Error{"unreachable"};
+}
+
+Result<std::size_t> Client::QueryLines(std::string_view command,
+                                       const std::function<void(const ReplyLine&)>& on_line) {
+  // Lines already handed out cannot be taken back: no retry once a byte of the reply came.
+  return Exchange(command, false, [&](net::Deadline deadline, std::size_t* received) {
+    ReplyStream stream;
+    return ReadPieces(deadline, received, [&](std::string_view piece) -> Result<bool> {
+      switch (stream.Feed(piece, on_line)) {
+        case ReplyStream::Status::kNeedMore:
+          return false;
+        case ReplyStream::Status::kMalformed:
+          return Error{stream.trailing_bytes() ? stream.error()
+                                               : "malformed reply: " + stream.error()};
+        case ReplyStream::Status::kComplete:
+          return true;
+      }
+      return false;
+    });
+  });
+}
+
+Result<std::string> Client::Query(std::string_view command) {
+  std::string reply;
+  std::size_t& expected = reply_sizes_[std::string(command)];
+  auto size = Exchange(command, true, [&](net::Deadline deadline, std::size_t* received) {
+    auto r = ReadReply(deadline, expected, received);
+    if (!r) {
+      return Result<std::size_t>(r.error());
+    }
+    reply = std::move(*r);
+    return Result<std::size_t>(reply.size());
+  });
+  if (!size) {
+    return size.error();
+  }
+  expected = reply.size();
+  return reply;
+}
+
+}  // namespace cbe::bird

@@ -1,0 +1,76 @@
+#pragma once
+
+// A client of BIRD's control socket. It sends `restrict` right after the greeting, so BIRD
+// refuses any command that would change it, and it only ever sends `show` commands itself.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "exporter/base/clock.h"
+#include "exporter/base/result.h"
+#include "probes/bird/framing.h"
+#include "probes/net/stream.h"
+
+namespace cbe::bird {
+
+struct ClientOptions {
+  std::string socket_path;
+  std::chrono::milliseconds timeout{2000};  // Connect, and each command's reply.
+  std::size_t max_reply_bytes = 64 << 20;   // A reply larger than this is an error.
+};
+
+// True for the read-only commands the client will send ("show ...").
+bool IsReadOnlyCommand(std::string_view command);
+
+class Client {
+ public:
+  Client(ClientOptions options, net::StreamConnector* connector, const Clock* clock);
+
+  // Sends one command and returns its complete reply. Connects first when needed (and again
+  // after any failure, e.g. a BIRD restart). An error reply (8xxx/9xxx) is a reply, not an
+  // error of the client: the parsers judge it.
+  Result<std::string> Query(std::string_view command);
+
+  // The same, but hands each line of the reply to on_line as it arrives instead of keeping the
+  // reply (a large `show protocols all`: parsed while BIRD still writes it, never held whole).
+  // Returns the reply's size. on_line's line.text is valid during the call only.
+  Result<std::size_t> QueryLines(std::string_view command,
+                                 const std::function<void(const ReplyLine&)>& on_line);
+
+  // BIRD's version from the greeting ("1.6.8", "v0.3.3+birdv1.6.8", "2.0.12").
+  const std::string& greeting_version() const { return greeting_version_; }
+  bool connected() const { return stream_ != nullptr; }
+  void Disconnect() { stream_.reset(); }
+  const ClientOptions& options() const { return options_; }
+
+ private:
+  Result<bool> Connect();
+  Result<std::string> ReadReply(net::Deadline deadline, std::size_t expected_size,
+                                std::size_t* received = nullptr);
+  // Sends one read-only command and reads its reply with read(deadline, &received), connecting
+  // first when needed. A kept connection that fails (BIRD restarted) gets one retry on a new one,
+  // unless bytes of the reply had arrived and !retry_after_bytes.
+  Result<std::size_t> Exchange(
+      std::string_view command, bool retry_after_bytes,
+      const std::function<Result<std::size_t>(net::Deadline, std::size_t*)>& read);
+  // Reads one reply piece by piece into feed(piece) -> complete?, counting `received` bytes
+  // against the cap.
+  Result<std::size_t> ReadPieces(net::Deadline deadline, std::size_t* received,
+                                 const std::function<Result<bool>(std::string_view)>& feed);
+  net::Deadline NewDeadline() const;
+
+  ClientOptions options_;
+  net::StreamConnector* connector_;
+  const Clock* clock_;
+  std::unique_ptr<net::Stream> stream_;
+  std::string greeting_version_;
+  // The size of each command's last reply, so the next buffer is allocated once, not grown.
+  std::map<std::string, std::size_t, std::less<>> reply_sizes_;
+};
+
+}  // namespace cbe::bird

@@ -1,0 +1,111 @@
+#include "probes/bird/framing.h"
+
+#include <string>
+
+namespace cbe::bird {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+std::string Printable(std::string_view line) {
+  constexpr std::size_t kMaxShown = 60;
+  std::string out;
+  for (char c : line.substr(0, kMaxShown)) {
+    auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+  }
+  if (line.size() > kMaxShown) {
+    out += "...";
+  }
+  return out;
+}
+
+}  // namespace
+
+bool ClassifyReplyLine(std::string_view raw, int last_code, ReplyLine* line, std::string* error) {
+  if (!raw.empty() && raw[0] == ' ') {
+    if (last_code < 0) {
+      *error = "continuation line before any coded line: \"" + Printable(raw) + "\"";
+      return false;
+    }
+    line->code = last_code;
+    line->kind = LineKind::kContinuation;
+    line->text = raw.substr(1);
+    return true;
+  }
+  if (raw.size() >= 4 && IsDigit(raw[0]) && IsDigit(raw[1]) && IsDigit(raw[2]) && IsDigit(raw[3])) {
+    line->code =
+        (raw[0] - '0') * 1000 + (raw[1] - '0') * 100 + (raw[2] - '0') * 10 + (raw[3] - '0');
+    if (raw.size() == 4) {  // "DDDD" alone: treat as a last line with no text.
+      line->kind = LineKind::kLast;
+      line->text = {};
+      return true;
+    }
+    if (raw[4] == '-') {
+      line->kind = LineKind::kMore;
+    } else if (raw[4] == ' ') {
+      line->kind = LineKind::kLast;
+    } else {
+      *error = "bad separator after reply code: \"" + Printable(raw) + "\"";
+      return false;
+    }
+    line->text = raw.substr(5);
+    return true;
+  }
+  *error = "line is neither coded nor a continuation: \"" + Printable(raw) + "\"";
+  return false;
+}
+
+bool ReplyLineReader::Next(ReplyLine* line) {
+  if (finished_ || !error_.empty()) {
+    return false;
+  }
+  const std::size_t nl = data_.find('\n', pos_);
+  if (nl == std::string_view::npos) {
+    return false;
+  }
+  if (!ClassifyReplyLine(data_.substr(pos_, nl - pos_), last_code_, line, &error_)) {
+    return false;
+  }
+  pos_ = nl + 1;
+  last_code_ = line->code;
+  finished_ = line->kind == LineKind::kLast;
+  return true;
+}
+
+ReplyScanner::Status ReplyScanner::Scan(std::string_view buffer) {
+  if (!error_.empty()) {
+    return Status::kMalformed;
+  }
+  if (final_code_ >= 0) {
+    return Status::kComplete;
+  }
+  while (true) {
+    const std::size_t nl = buffer.find('\n', offset_);
+    if (nl == std::string_view::npos) {
+      return Status::kNeedMore;
+    }
+    ReplyLine line;
+    if (!ClassifyReplyLine(buffer.substr(offset_, nl - offset_), last_code_, &line, &error_)) {
+      return Status::kMalformed;
+    }
+    offset_ = nl + 1;
+    last_code_ = line.code;
+    if (line.kind == LineKind::kLast) {
+      final_code_ = line.code;
+      return Status::kComplete;
+    }
+  }
+}
+
+std::string_view FinalLineText(std::string_view reply) {
+  ReplyLineReader reader(reply);
+  ReplyLine line;
+  std::string_view text;
+  while (reader.Next(&line)) {
+    text = line.text;
+  }
+  return text;
+}
+
+}  // namespace cbe::bird

@@ -1,0 +1,504 @@
+#include "probes/bird/parser.h"
+
+#include <array>
+#include <charconv>
+#include <cstddef>
+
+#include "probes/bird/framing.h"
+
+namespace cbe::bird {
+namespace {
+
+constexpr std::size_t kNoTree = std::string_view::npos;
+
+std::string_view TrimLeft(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) {
+    ++i;
+  }
+  return s.substr(i);
+}
+
+std::string_view TrimRight(std::string_view s) {
+  std::size_t n = s.size();
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) {
+    --n;
+  }
+  return s.substr(0, n);
+}
+
+std::string_view Trim(std::string_view s) { return TrimRight(TrimLeft(s)); }
+
+// Splits off the next whitespace-separated token; `rest` keeps what follows it.
+std::string_view NextToken(std::string_view* rest) {
+  std::string_view s = TrimLeft(*rest);
+  std::size_t end = 0;
+  while (end < s.size() && s[end] != ' ' && s[end] != '\t') {
+    ++end;
+  }
+  *rest = s.substr(end);
+  return s.substr(0, end);
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+template <typename T>
+std::optional<T> ParseNumber(std::string_view s) {
+  T value{};
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), end, value);
+  if (ec != std::errc() || ptr != end || s.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// "140/240" or "143.007/240" -> 240.
+std::optional<double> ParseTimerLimit(std::string_view value) {
+  const std::size_t slash = value.find('/');
+  if (slash == std::string_view::npos) {
+    return std::nullopt;
+  }
+  if (!ParseNumber<double>(value.substr(0, slash))) {
+    return std::nullopt;
+  }
+  return ParseNumber<double>(value.substr(slash + 1));
+}
+
+void AddCount(std::optional<std::uint64_t>* total, std::uint64_t n) {
+  *total = total->value_or(0) + n;
+}
+
+// "1 imported, 1 filtered, 2 exported, 1 preferred".
+bool ParseRoutes(std::string_view value, RouteCounts* routes) {
+  RouteCounts parsed;
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    std::string_view item = Trim(value.substr(0, comma));
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    std::string_view words = item;
+    const auto count = ParseNumber<std::uint64_t>(NextToken(&words));
+    const std::string_view kind = Trim(words);
+    if (!count) {
+      return false;
+    }
+    if (kind == "imported") {
+      parsed.imported = count;
+    } else if (kind == "filtered") {
+      parsed.filtered = count;
+    } else if (kind == "exported") {
+      parsed.exported = count;
+    } else if (kind == "preferred") {
+      parsed.preferred = count;
+    } else {
+      return false;
+    }
+  }
+  for (auto [from, to] : {std::pair{&parsed.imported, &routes->imported},
+                          std::pair{&parsed.filtered, &routes->filtered},
+                          std::pair{&parsed.exported, &routes->exported},
+                          std::pair{&parsed.preferred, &routes->preferred}}) {
+    if (*from) {
+      AddCount(to, **from);
+    }
+  }
+  return true;
+}
+
+// Detail keys that carry nothing the exporter reports, but are understood.
+constexpr std::string_view kKnownDetailKeys[] = {
+    "Description",
+    "Preference",
+    "Input filter",
+    "Output filter",
+    "Import limit",
+    "Export limit",
+    "Receive limit",
+    "Route limit",
+    "Route change stats",
+    "Import updates",
+    "Import withdraws",
+    "Export updates",
+    "Export withdraws",
+    "Neighbor caps",
+    "Source address",
+    "Connect delay",
+    "Error wait",
+    "Table",
+    "State",
+    "BGP Next hop",
+    "IGP IPv4 table",
+    "IGP IPv6 table",
+    "IGP table",
+    "Neighbor port",
+    "Neighbor range",
+    "Restart timer",
+    "Send hold timer",
+    "Local port",
+    "Neighbor graceful restart active",
+    "Neighbor long-lived graceful restart active",
+    "Hostname",
+    "VRF",
+    "Message",
+    "Start delay",
+    "Router ID",
+    "GR recovery",
+    "Action",
+    "Neighbor GR",
+    "LL stale timer",
+};
+
+bool IsKnownDetailKey(std::string_view key) {
+  for (std::string_view known : kKnownDetailKeys) {
+    if (key == known) {
+      return true;
+    }
+  }
+  return StartsWith(key, "Channel ") || StartsWith(key, "Import ") || StartsWith(key, "Export ") ||
+         StartsWith(key, "Route ");
+}
+
+struct DetailState {
+  std::size_t tree_indent = kNoTree;  // Inside "Local capabilities" and the like.
+};
+
+void ParseDetail(std::string_view text, Protocol* p, DetailState* ds, Unparsed* unparsed) {
+  const std::string_view trimmed = TrimLeft(text);
+  const std::size_t indent = text.size() - trimmed.size();
+  const std::string_view content = TrimRight(trimmed);
+  if (content.empty()) {
+    ds->tree_indent = kNoTree;  // The line of one space that ends a block.
+    return;
+  }
+  if (ds->tree_indent != kNoTree) {
+    if (indent > ds->tree_indent) {
+      return;
+    }
+    ds->tree_indent = kNoTree;
+  }
+  const std::size_t colon = content.find(':');
+  const std::string_view key = TrimRight(content.substr(0, colon));
+  const std::string_view value =
+      colon == std::string_view::npos ? std::string_view() : Trim(content.substr(colon + 1));
+
+  bool ok = true;
+  if (key == "BGP state") {
+    p->bgp_state = value;
+  } else if (key == "Neighbor address") {
+    p->neighbor_address = value;
+  } else if (key == "Neighbor AS") {
+    p->neighbor_as = ParseNumber<std::uint32_t>(value);
+    ok = p->neighbor_as.has_value();
+  } else if (key == "Local AS") {
+    p->local_as = ParseNumber<std::uint32_t>(value);
+    ok = p->local_as.has_value();
+  } else if (key == "Neighbor ID") {
+    p->neighbor_id = value;
+  } else if (key == "Session") {
+    p->session = value;
+  } else if (key == "Hold timer") {
+    p->hold_time = ParseTimerLimit(value);
+    ok = p->hold_time.has_value();
+  } else if (key == "Keepalive timer") {
+    p->keepalive_time = ParseTimerLimit(value);
+    ok = p->keepalive_time.has_value();
+  } else if (key == "Last error") {
+    p->last_error = value;
+  } else if (key == "Routes") {
+    ok = ParseRoutes(value, &p->routes);
+  } else if (key == "Local capabilities" || key == "Neighbor capabilities") {
+    ds->tree_indent = indent;
+  } else {
+    ok = IsKnownDetailKey(key);
+  }
+  if (!ok) {
+    unparsed->Add(text);
+  }
+}
+
+// The column order of the 2002 heading: "name proto table state since info" (1.6) or
+// "Name Proto Table State Since Info" (2.x, 3.x). A missing column is tolerated.
+struct Columns {
+  bool has_table = true;
+};
+
+bool ParseHeading(std::string_view text, Columns* cols) {
+  std::string_view rest = text;
+  std::array<std::string_view, 6> expected = {"name", "proto", "table", "state", "since", "info"};
+  bool table_seen = false;
+  std::size_t matched = 0;
+  for (std::string_view tok = NextToken(&rest); !tok.empty(); tok = NextToken(&rest)) {
+    std::string lower(tok);
+    for (char& c : lower) {
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    if (lower == "table") {
+      table_seen = true;
+    }
+    for (std::string_view e : expected) {
+      matched += lower == e ? 1 : 0;
+    }
+  }
+  cols->has_table = table_seen;
+  return matched >= 4;
+}
+
+bool ParseRow(std::string_view text, const Columns& cols, Protocol* p) {
+  std::string_view rest = text;
+  p->name = NextToken(&rest);
+  p->proto = NextToken(&rest);
+  if (cols.has_table) {
+    p->table = NextToken(&rest);
+  }
+  p->state = NextToken(&rest);
+  const std::string_view since_token = NextToken(&rest);
+  if (p->name.empty() || p->proto.empty() || p->state.empty() || since_token.empty()) {
+    return false;
+  }
+  std::string_view since_text = since_token;
+  p->since = ParseBirdTime(since_token);
+  if (p->since && p->since->kind == BirdTime::Kind::kDate) {
+    // `timeformat protocol iso long`: "2026-11-26 06:47:44" is two tokens.
+    std::string_view after = rest;
+    const std::string_view time_token = NextToken(&after);
+    if (!time_token.empty()) {
+      const std::size_t len =
+          static_cast<std::size_t>(time_token.data() + time_token.size() - since_token.data());
+      const std::string_view both(since_token.data(), len);
+      if (auto dt = ParseBirdTime(both); dt && dt->kind == BirdTime::Kind::kDateTime) {
+        p->since = dt;
+        since_text = both;
+        rest = after;
+      }
+    }
+  }
+  p->since_text = since_text;
+  p->info = Trim(rest);
+  if (p->is_bgp()) {
+    if (p->state == "down") {
+      // A down protocol prints only its last error, without a BGP state.
+      p->bgp_state = "Down";
+      p->last_error = p->info;
+    } else {
+      std::string_view info = p->info;
+      p->bgp_state = NextToken(&info);
+      p->last_error = Trim(info);
+    }
+  }
+  return true;
+}
+
+std::string ErrorReply(int code, std::string_view text) {
+  std::string code_text = std::to_string(code);
+  code_text.insert(0, 4 - std::min<std::size_t>(4, code_text.size()), '0');
+  return "BIRD answered " + code_text + " " + std::string(text);
+}
+
+}  // namespace
+
+void Unparsed::Add(std::string_view line) {
+  if (lines++ == 0) {
+    first = line;
+  }
+}
+
+PeerType PeerTypeFromName(std::string_view name) {
+  if (StartsWith(name, "Mesh_")) {
+    return PeerType::kNodeMesh;
+  }
+  if (StartsWith(name, "Node_")) {
+    return PeerType::kNodeSpecific;
+  }
+  if (StartsWith(name, "Global_")) {
+    return PeerType::kGlobal;
+  }
+  return PeerType::kOther;
+}
+
+std::string_view PeerTypeName(PeerType type) {
+  switch (type) {
+    case PeerType::kNodeMesh:
+      return "node_mesh";
+    case PeerType::kNodeSpecific:
+      return "node_specific";
+    case PeerType::kGlobal:
+      return "global";
+    case PeerType::kOther:
+      return "other";
+  }
+  return "other";
+}
+
+LastError SplitLastError(std::string_view last_error) {
+  last_error = Trim(last_error);
+  const std::size_t colon = last_error.find(": ");
+  if (colon == std::string_view::npos) {
+    return {"", std::string(last_error)};
+  }
+  return {std::string(last_error.substr(0, colon)),
+          std::string(Trim(last_error.substr(colon + 2)))};
+}
+
+std::string_view SessionKind(const Protocol& p) {
+  if (StartsWith(p.session, "internal")) {
+    return "ibgp";
+  }
+  if (StartsWith(p.session, "external")) {
+    return "ebgp";
+  }
+  if (p.neighbor_as && p.local_as) {
+    return *p.neighbor_as == *p.local_as ? "ibgp" : "ebgp";
+  }
+  return "";
+}
+
+struct ShowProtocolsParser::State {
+  Protocols out;
+  Columns cols;
+  DetailState ds;
+  std::size_t current = 0;
+  bool have_current = false;
+  std::optional<Error> error;  // An error reply (8xxx/9xxx): the rest is ignored.
+};
+
+ShowProtocolsParser::ShowProtocolsParser(std::size_t expected_protocols)
+    : s_(std::make_unique<State>()) {
+  s_->out.protocols.reserve(expected_protocols);
+}
+
+ShowProtocolsParser::~ShowProtocolsParser() = default;
+
+void ShowProtocolsParser::Add(const ReplyLine& line) {
+  State& s = *s_;
+  if (s.error) {
+    return;
+  }
+  switch (line.code) {
+    case 2002:
+      if (!ParseHeading(line.text, &s.cols)) {
+        s.out.unparsed.Add(line.text);
+      }
+      break;
+    case 1002: {
+      Protocol p;
+      if (ParseRow(line.text, s.cols, &p)) {
+        if (!p.since) {
+          s.out.unparsed.Add(line.text);  // A time format we do not know: keep the row.
+        }
+        s.out.protocols.push_back(std::move(p));
+        s.current = s.out.protocols.size() - 1;
+        s.have_current = true;
+        s.ds = DetailState();
+      } else {
+        s.out.unparsed.Add(line.text);
+        s.have_current = false;
+      }
+      break;
+    }
+    case 1006:
+      if (s.have_current) {
+        ParseDetail(line.text, &s.out.protocols[s.current], &s.ds, &s.out.unparsed);
+      } else if (!Trim(line.text).empty()) {
+        s.out.unparsed.Add(line.text);
+      }
+      break;
+    case 0:
+      break;
+    default:
+      if (IsErrorCode(line.code)) {
+        s.error = Error{ErrorReply(line.code, line.text)};
+        return;
+      }
+      s.out.unparsed.Add(line.text);
+  }
+}
+
+Result<Protocols> ShowProtocolsParser::Finish() {
+  if (s_->error) {
+    return *s_->error;
+  }
+  return std::move(s_->out);
+}
+
+Result<Protocols> ParseShowProtocols(std::string_view reply) {
+  // The number of protocols, so their vector is allocated once.
+  std::size_t rows = 0;
+  for (std::size_t at = reply.find("1002-"); at != std::string_view::npos;
+       at = reply.find("\n1002-", at + 1)) {
+    ++rows;
+  }
+  ShowProtocolsParser parser(rows);
+  ReplyLineReader reader(reply);
+  ReplyLine line;
+  while (reader.Next(&line)) {
+    parser.Add(line);
+  }
+  if (!reader.error().empty()) {
+    return Error{"malformed reply: " + reader.error()};
+  }
+  if (!reader.finished()) {
+    return Error{"reply ends before its last line"};
+  }
+  return parser.Finish();
+}
+
+Result<Status> ParseShowStatus(std::string_view reply) {
+  Status st;
+  ReplyLineReader reader(reply);
+  ReplyLine line;
+  while (reader.Next(&line)) {
+    if (IsErrorCode(line.code)) {
+      return Error{ErrorReply(line.code, line.text)};
+    }
+    const std::string_view text = Trim(line.text);
+    if (line.kind == LineKind::kLast) {
+      st.daemon_message = text;
+      st.daemon_up = line.code == 13;
+      break;
+    }
+    if (line.code == 1000 && line.kind != LineKind::kContinuation) {
+      st.version = StartsWith(text, "BIRD ") ? text.substr(5) : text;
+    } else if (StartsWith(text, "Router ID is ")) {
+      st.router_id = text.substr(13);
+    } else if (StartsWith(text, "Hostname is ")) {
+      st.hostname = text.substr(12);
+    } else if (StartsWith(text, "Current server time is ")) {
+      st.server_time = ParseBirdTime(text.substr(23));
+      if (!st.server_time) {
+        st.unparsed.Add(line.text);
+      }
+    } else if (StartsWith(text, "Last reboot on ")) {
+      st.last_reboot_text = text.substr(15);
+      st.last_reboot = ParseBirdTime(st.last_reboot_text);
+      if (!st.last_reboot) {
+        st.unparsed.Add(line.text);
+      }
+    } else if (StartsWith(text, "Last reconfiguration on ")) {
+      st.last_reconfiguration_text = text.substr(24);
+      st.last_reconfiguration = ParseBirdTime(st.last_reconfiguration_text);
+      if (!st.last_reconfiguration) {
+        st.unparsed.Add(line.text);
+      }
+    } else if (StartsWith(text, "Graceful restart recovery in progress")) {
+      st.graceful_restart_recovery = true;
+    } else if (StartsWith(text, "Waiting for ") || StartsWith(text, "Wait timer is ")) {
+      // Details of the graceful restart recovery.
+    } else {
+      st.unparsed.Add(line.text);
+    }
+  }
+  if (!reader.error().empty()) {
+    return Error{"malformed reply: " + reader.error()};
+  }
+  if (!reader.finished()) {
+    return Error{"reply ends before its last line"};
+  }
+  if (st.version.empty()) {
+    return Error{"show status: no version line (1000)"};
+  }
+  return st;
+}
+
+}  // namespace cbe::bird

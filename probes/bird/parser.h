@@ -1,0 +1,119 @@
+#pragma once
+
+// Pure parsers of BIRD control-socket replies: text in, structs out. No IO, clock or logging.
+// They run on the bytes of one complete reply (see bird_framing.h), greeting excluded.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/base/result.h"
+#include "probes/bird/bird_time.h"
+#include "probes/bird/framing.h"
+
+namespace cbe::bird {
+
+// Lines a parser did not understand: counted, never dropped silently.
+struct Unparsed {
+  std::uint64_t lines = 0;
+  std::string first;  // The first such line, for the log.
+
+  void Add(std::string_view line);
+};
+
+// `show status`.
+struct Status {
+  std::string version;  // "1.6.8", "2.0.12", "v0.3.3+birdv1.6.8" (Calico's fork).
+  std::string router_id;
+  std::string hostname;  // BIRD 2 only.
+  std::optional<BirdTime> server_time;
+  std::optional<BirdTime> last_reboot;
+  std::optional<BirdTime> last_reconfiguration;
+  std::string last_reboot_text;
+  std::string last_reconfiguration_text;
+  bool graceful_restart_recovery = false;
+  bool daemon_up = false;      // 0013 "Daemon is up and running".
+  std::string daemon_message;  // The final line, e.g. "Shutdown in progress".
+  Unparsed unparsed;
+};
+
+Result<Status> ParseShowStatus(std::string_view reply);
+
+// Calico names its BGP protocols after the kind of peer.
+enum class PeerType { kNodeMesh, kNodeSpecific, kGlobal, kOther };
+PeerType PeerTypeFromName(std::string_view protocol_name);
+std::string_view PeerTypeName(PeerType type);  // node_mesh, node_specific, global, other.
+
+struct RouteCounts {
+  std::optional<std::uint64_t> imported;
+  std::optional<std::uint64_t> filtered;
+  std::optional<std::uint64_t> exported;
+  std::optional<std::uint64_t> preferred;
+};
+
+// One protocol of `show protocols [all]`. BGP fields stay empty for other protocols.
+struct Protocol {
+  std::string name;
+  std::string proto;  // "BGP", "Kernel", "Device", ...
+  std::string table;
+  std::string state;  // Protocol state: up, start, stop, down, flush.
+  std::string since_text;
+  std::optional<BirdTime> since;
+  std::string info;  // The rest of the row, trimmed.
+
+  std::string bgp_state;  // Idle, Connect, Active, OpenSent, OpenConfirm, Established, Close,
+                          // Passive, Down.
+  std::string neighbor_address;
+  std::optional<std::uint32_t> neighbor_as;
+  std::optional<std::uint32_t> local_as;  // BIRD 2 and later print it; BIRD 1.6 does not.
+  std::string neighbor_id;
+  std::string session;                   // "internal multihop AS4 ..." (Established only).
+  std::optional<double> hold_time;       // Negotiated, seconds (the "/240" of "Hold timer").
+  std::optional<double> keepalive_time;  // Negotiated, seconds.
+  std::string last_error;  // "BGP Error: Bad peer AS", "Socket: Connection refused", ...
+  RouteCounts routes;      // Summed over channels (BIRD 2 and later).
+
+  bool is_bgp() const { return proto == "BGP"; }
+  bool established() const { return bgp_state == "Established"; }
+};
+
+struct Protocols {
+  std::vector<Protocol> protocols;
+  Unparsed unparsed;
+};
+
+// `show protocols` or `show protocols all` (BIRD 1.6, Calico's fork, 2.x, 3.x).
+Result<Protocols> ParseShowProtocols(std::string_view reply);
+
+// The same parser fed line by line, as the reply arrives (bird::Client::QueryLines): the reply
+// is never held whole. Feed the lines of one complete reply, then Finish().
+class ShowProtocolsParser {
+ public:
+  explicit ShowProtocolsParser(std::size_t expected_protocols = 0);
+  ~ShowProtocolsParser();
+  ShowProtocolsParser(const ShowProtocolsParser&) = delete;
+  ShowProtocolsParser& operator=(const ShowProtocolsParser&) = delete;
+
+  void Add(const ReplyLine& line);
+  // The protocols, or the error of an error reply (8xxx/9xxx). Call once.
+  Result<Protocols> Finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// "BGP Error: Bad peer AS" -> {"BGP Error", "Bad peer AS"}. No class: {"", text}.
+struct LastError {
+  std::string error_class;
+  std::string message;
+};
+LastError SplitLastError(std::string_view last_error);
+
+// "ibgp" or "ebgp" from the Session line, else from the AS numbers, else "".
+std::string_view SessionKind(const Protocol& p);
+
+}  // namespace cbe::bird

@@ -1,0 +1,93 @@
+#include "probes/bird/state_tracker.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace cbe {
+namespace {
+
+// BIRD 1.6 prints whole seconds derived from its monotonic clock: the same instant can come
+// out one second apart in two queries.
+constexpr double kJitterSeconds = 1.5;
+constexpr std::chrono::milliseconds kJitter{1000};
+
+double Seconds(const bird::ResolvedTime& t) {
+  return std::chrono::duration<double>(t.at.time_since_epoch()).count();
+}
+
+}  // namespace
+
+StateTracker::Observation StateTracker::Observe(const std::string& protocol, std::string_view state,
+                                                std::string_view since_text,
+                                                std::optional<bird::ResolvedTime> since) {
+  Observation obs;
+  auto [it, inserted] = entries_.try_emplace(protocol);
+  Entry& e = it->second;
+  if (inserted) {
+    e.state = state;
+    e.since_text = since_text;
+    e.since = since;
+  } else {
+    obs.previous_state = e.state;
+    bool moved = false;  // BIRD's since moved: the protocol changed state between rounds.
+    if (since_text != e.since_text) {
+      // Compare BIRD's own times, not their Unix conversions: those also carry the exporter's
+      // query latency and the truncation of BIRD's clock to whole seconds.
+      const auto now_bird = bird::ParseBirdTime(since_text);
+      const auto old_bird = bird::ParseBirdTime(e.since_text);
+      if (now_bird && old_bird && now_bird->kind == old_bird->kind &&
+          now_bird->kind != bird::BirdTime::Kind::kDate) {
+        auto diff = std::chrono::abs(now_bird->value - old_bird->value);
+        if (now_bird->kind == bird::BirdTime::Kind::kTimeOfDay) {
+          diff = std::min(diff, std::chrono::milliseconds(std::chrono::hours(24)) - diff);
+        }
+        moved = diff > kJitter;
+      } else if (!since || !e.since) {
+        moved = since.has_value() != e.since.has_value();
+      } else if (!since->exact) {
+        // A time of day turned into a bare date: the same change, now older than 20 hours.
+        moved = e.since->exact ? false : since->at != e.since->at;
+      } else {
+        moved = !e.since->exact || std::fabs(Seconds(*since) - Seconds(*e.since)) > kJitterSeconds;
+      }
+    }
+    const bool state_changed = state != e.state;
+    if (state_changed || moved) {
+      ++e.changes;
+      obs.changed = true;
+    }
+    if (moved) {
+      e.since = since;
+    }
+    e.state = state;
+    e.since_text = since_text;
+  }
+  obs.changes = e.changes;
+  if (e.since) {
+    obs.state_change_timestamp = Seconds(*e.since);
+    obs.timestamp_exact = e.since->exact;
+  }
+  return obs;
+}
+
+std::string StateTracker::StickyBgpError(const std::string& protocol, bool established,
+                                         std::string_view last_error) {
+  auto it = entries_.find(protocol);
+  if (it == entries_.end()) {
+    return "";  // Observe() first.
+  }
+  Entry& e = it->second;
+  if (established) {
+    e.bgp_error.clear();
+  } else if (last_error.starts_with("BGP Error:") || last_error.starts_with("Received:")) {
+    e.bgp_error = last_error;
+  }
+  return e.bgp_error;
+}
+
+void StateTracker::Retain(const std::set<std::string>& present) {
+  std::erase_if(entries_, [&](const auto& kv) { return !present.contains(kv.first); });
+}
+
+}  // namespace cbe

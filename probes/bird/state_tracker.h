@@ -1,0 +1,51 @@
+#pragma once
+
+// Remembers each protocol's state between rounds: a stable state-change time (BIRD's "since"
+// jitters by a second in 1.6 and becomes a bare date after 20 hours) and a count of changes.
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "probes/bird/bird_time.h"
+
+namespace cbe {
+
+class StateTracker {
+ public:
+  struct Observation {
+    std::optional<double> state_change_timestamp;  // Unix seconds.
+    bool timestamp_exact = true;
+    std::uint64_t changes = 0;  // Changes seen since the exporter started.
+    bool changed = false;       // This round saw a change (not a first sighting).
+    std::string previous_state;
+  };
+
+  // `state` is the exported state; `since` BIRD's time of the protocol's last state change.
+  Observation Observe(const std::string& protocol, std::string_view state,
+                      std::string_view since_text, std::optional<bird::ResolvedTime> since);
+
+  // The last BGP-level error of a session that is not Established ("" once it is).
+  std::string StickyBgpError(const std::string& protocol, bool established,
+                             std::string_view last_error);
+
+  // Forgets protocols not in `present`, so their series vanish and memory stays flat.
+  void Retain(const std::set<std::string>& present);
+
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::string state;
+    std::string since_text;
+    std::optional<bird::ResolvedTime> since;
+    std::uint64_t changes = 0;
+    std::string bgp_error;
+  };
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+}  // namespace cbe
