@@ -284,7 +284,11 @@ class Parser {
     if (!error.empty()) {
       return error;
     }
-    if (negated) {
+    if (negated && inner.op == Op::kNot) {
+      // !(!x): printed as "!!x" it would parse back as x, so fold it here.
+      Expr x = std::move(inner.children.front());
+      out = std::move(x);
+    } else if (negated) {
       out.op = Op::kNot;
       out.children.push_back(std::move(inner));
     } else {

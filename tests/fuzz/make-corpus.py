@@ -158,7 +158,8 @@ def main():
     selectors = [b"", b"all()", b"global()", b"has(routeReflector)", b"!has(a) && b == 'c'",
                  b'rack in {"r1", "r2",} || zone not in {}',
                  b"(a contains 'x' || b starts with \"y\") && c endswith 'z'",
-                 b"!!(calico/k8s_ns == 'kube-system')", b"a == b", b"has(", b"(((a == 'b')"]
+                 b"!!(calico/k8s_ns == 'kube-system')", b"a == b", b"has(", b"(((a == 'b')",
+                 b"!(!a == 'b')"]  # a fuzz find: !(!x) printed as !!x
     write("selector", selectors)
 
 

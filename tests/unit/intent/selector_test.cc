@@ -121,6 +121,11 @@ TEST_CASE("selectors: our limits and messages", "[unit][intent]") {
   CHECK(s.selector->Matches({{"a", "y"}}));
   CHECK_FALSE(s.selector->Matches({{"a", "y"}, {"b", ""}}));
   CHECK(s.selector->String() == "(a in {\"x\", \"y\"} && !has(b))");
+  // Fuzz find: !(!x) must print as something that parses back to itself.
+  const SelectorParse dn = ParseSelector("!(!a == 'b')");
+  REQUIRE(dn.ok());
+  CHECK(dn.selector->String() == "a == \"b\"");
+  CHECK(dn.selector->Matches({{"a", "b"}}));
 }
 
 }  // namespace
