@@ -534,6 +534,8 @@ struct PeeringModel::Impl {
         continue;  // bird{,6}.cfg: "IPv4 disabled on this node" / "IPv6 disabled"
       }
       std::vector<Session> sessions;
+      sessions.reserve((with_mesh ? cluster.nodes.size() : 0) + global_peers.size() +
+                       node_peers.size());
       if (with_mesh) {
         AddMesh(self, family, sessions);
       }
@@ -548,10 +550,17 @@ struct PeeringModel::Impl {
           }
         }
       }
-      std::stable_sort(sessions.begin(), sessions.end(),
-                       [](const Session& a, const Session& b) { return a.protocol < b.protocol; });
-      for (Session& s : sessions) {
-        r.sessions.push_back(std::move(s));
+      // Sort an index, not the (large) sessions, by protocol name as confd does.
+      std::vector<std::size_t> order(sessions.size());
+      for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+      }
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return sessions[a].protocol < sessions[b].protocol;
+      });
+      r.sessions.reserve(r.sessions.size() + order.size());
+      for (std::size_t i : order) {
+        r.sessions.push_back(std::move(sessions[i]));
       }
     }
     return r;
