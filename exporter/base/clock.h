@@ -1,6 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 
 namespace cbe {
 
@@ -12,6 +15,14 @@ class Clock {
   virtual std::chrono::system_clock::time_point Now() const = 0;
   // Monotonic clock: for deadlines and durations.
   virtual std::chrono::steady_clock::time_point Monotonic() const = 0;
+  // Waits on `cv` (with `lock` held) until `wake()` is true or Monotonic() reaches `deadline`;
+  // returns wake(). The one place a task waits for time, so that a test clock moves time itself
+  // and no test sleeps (Envoy pairs its TimeSource with a scheduler the same way).
+  virtual bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                         std::chrono::steady_clock::time_point deadline,
+                         const std::function<bool()>& wake) const {
+    return cv.wait_until(lock, deadline, wake);
+  }
 };
 
 class SystemClock final : public Clock {

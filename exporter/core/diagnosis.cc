@@ -11,10 +11,6 @@
 namespace cbe {
 namespace {
 
-bool Contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
-
 std::string Format(double v, int precision = 3) {
   std::ostringstream out;
   out.precision(precision);
@@ -134,20 +130,22 @@ Diagnosis Diagnose(const Evidence& e) {
   if (e.protocol_state == "down" && e.last_error.empty()) {
     return cause(Cause::kAdminDown, "protocol state down, no error: disabled");
   }
-  const std::string& bgp_error = e.bgp_error.empty() ? e.last_error : e.bgp_error;
-  if (Contains(bgp_error, "Bad peer AS")) {
-    return cause(Cause::kAsMismatch, "last error: " + bgp_error);
-  }
-  if (Contains(bgp_error, "Bad BGP identifier")) {
-    return cause(Cause::kRouterIdConflict, "last error: " + bgp_error);
-  }
-  if (Contains(bgp_error, "Hold timer expired")) {
-    if (e.path_mtu && e.interface_mtu && *e.path_mtu < *e.interface_mtu) {
-      return cause(Cause::kHoldTimerExpiredMtu,
-                   "last error: " + bgp_error + "; path MTU " + std::to_string(*e.path_mtu) +
-                       " < interface MTU " + std::to_string(*e.interface_mtu));
-    }
-    return cause(Cause::kHoldTimerExpired, "last error: " + bgp_error);
+  const bird::LastError& bgp_error = e.bgp_error.empty() ? e.last_error : e.bgp_error;
+  switch (bgp_error.kind) {
+    case bird::ErrorKind::kBadPeerAs:
+      return cause(Cause::kAsMismatch, "last error: " + bgp_error.Text());
+    case bird::ErrorKind::kBadBgpIdentifier:
+      return cause(Cause::kRouterIdConflict, "last error: " + bgp_error.Text());
+    case bird::ErrorKind::kHoldTimerExpired:
+      if (e.path_mtu && e.interface_mtu && *e.path_mtu < *e.interface_mtu) {
+        return cause(Cause::kHoldTimerExpiredMtu, "last error: " + bgp_error.Text() +
+                                                      "; path MTU " + std::to_string(*e.path_mtu) +
+                                                      " < interface MTU " +
+                                                      std::to_string(*e.interface_mtu));
+      }
+      return cause(Cause::kHoldTimerExpired, "last error: " + bgp_error.Text());
+    default:
+      break;
   }
   // 4. Reachability of the peer and of its port, from the probes.
   const bool icmp_all_lost = e.icmp_loss_ratio && *e.icmp_loss_ratio >= 1.0;
@@ -172,7 +170,7 @@ Diagnosis Diagnose(const Evidence& e) {
   if (e.port == probes::PortState::kClosed) {
     return cause(Cause::kPortClosed,
                  "port 179: " + e.port_reason +
-                     (e.last_error.empty() ? "" : "; last error: " + e.last_error));
+                     (e.last_error.empty() ? "" : "; last error: " + e.last_error.Text()));
   }
   // 6. Clocks, only when measured: an unsynchronised flag alone proves nothing.
   const double max = e.max_clock_offset_seconds;
@@ -194,7 +192,7 @@ Diagnosis Diagnose(const Evidence& e) {
   }
   std::string raw = "state " + e.protocol_state + "/" + e.bgp_state;
   if (!e.last_error.empty()) {
-    raw += ", last error: " + e.last_error;
+    raw += ", last error: " + e.last_error.Text();
   }
   raw += ", port 179: " + (e.port ? std::string(probes::PortStateName(*e.port)) : "not probed");
   if (e.icmp_loss_ratio) {
@@ -280,8 +278,7 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
       Evidence e;
       e.protocol_state = p.protocol_state;
       e.bgp_state = p.state;
-      e.last_error =
-          p.error_class.empty() ? p.error_message : p.error_class + ": " + p.error_message;
+      e.last_error = p.last_error;
       e.bgp_error = p.bgp_error;
       if (p.state_change_timestamp) {
         e.state_age_seconds = now_unix - *p.state_change_timestamp;
@@ -313,9 +310,14 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
       e.ntp_offset_seconds = reference_offset;
       e.max_clock_offset_seconds = options.max_clock_offset_seconds;
       e.negotiating_window_seconds = options.negotiating_window_seconds;
-      PeerDiagnosis pd{d.daemon,     p.protocol, p.peer,
-                       p.peer_type,  p.state,    p.state_change_timestamp,
-                       e.last_error, Diagnose(e)};
+      PeerDiagnosis pd{d.daemon,
+                       p.protocol,
+                       p.peer,
+                       p.peer_type,
+                       p.state,
+                       p.state_change_timestamp,
+                       e.last_error.Text(),
+                       Diagnose(e)};
       out.push_back(std::move(pd));
     }
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "exporter/core/snapshot.h"
+#include "probes/bird/last_error.h"
 #include "probes/peer_result.h"
 
 namespace cbe {
@@ -40,8 +41,8 @@ struct Evidence {
   bool bird_up = true;
   std::string protocol_state;  // BIRD's: up, start, stop, down, feed.
   std::string bgp_state;       // Established, Active, ..., Down.
-  std::string last_error;      // BIRD's last error, e.g. "Socket: Connection refused".
-  std::string bgp_error;       // The last BGP-level error ("BGP Error: ...", "Received: ...") since
+  bird::LastError last_error;  // BIRD's last error, e.g. "Socket: Connection refused".
+  bird::LastError bgp_error;   // The last BGP-level error ("BGP Error: ...", "Received: ...") since
                                // the session was last Established: it outlives socket errors.
   std::optional<double> state_age_seconds;
   std::optional<probes::PortState> port;

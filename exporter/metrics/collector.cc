@@ -258,8 +258,10 @@ void Build(const Snapshot& snapshot, Families& families) {
         if (p.state_change_timestamp) {
           since.Add(labels, *p.state_change_timestamp);
         }
-        if (!p.error_class.empty() || !p.error_message.empty()) {
-          last_error.Add(With(labels, {{"class", p.error_class}, {"message", p.error_message}}), 1);
+        if (!p.last_error.empty()) {
+          last_error.Add(
+              With(labels, {{"class", p.last_error.class_text}, {"message", p.last_error.message}}),
+              1);
         }
         if (p.hold_time_seconds && extra.timers) {
           hold.Add(labels, *p.hold_time_seconds);

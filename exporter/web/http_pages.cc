@@ -10,6 +10,7 @@
 #include "exporter/base/duration.h"
 #include "exporter/base/logging.h"
 #include "exporter/core/diagnosis.h"
+#include "exporter/core/probe_table.h"
 #include "version.h"
 
 namespace cbe {
@@ -119,12 +120,8 @@ std::string HttpPages::LandingPage(double now_unix) const {
     h << "<p>The first BIRD round has not finished yet.</p>\n";
   } else {
     h << "<p>Last rounds:";
-    const ProbeRun* runs[] = {&b->run, snapshot->tcp ? &snapshot->tcp->run : nullptr,
-                              snapshot->icmp ? &snapshot->icmp->run : nullptr,
-                              snapshot->mtu ? &snapshot->mtu->run : nullptr,
-                              snapshot->listener ? &snapshot->listener->run : nullptr};
-    for (const ProbeRun* run : runs) {
-      if (run != nullptr) {
+    for (const ProbeKind& kind : ProbeKinds()) {
+      if (const ProbeRun* run = kind.last_run(*snapshot); run != nullptr) {
         h << " " << HtmlEscape(run->probe) << " " << FormatAge(now_unix - run->last_run_timestamp)
           << " ago (" << static_cast<long long>(std::round(run->duration_seconds * 1000)) << " ms"
           << (run->success ? "" : ", failed") << ");";
@@ -165,8 +162,8 @@ std::string HttpPages::LandingPage(double now_unix) const {
             << FormatAge(now_unix - *p.state_change_timestamp);
         }
         h << "</td><td>" << HtmlEscape(p.neighbor_as) << "</td><td>";
-        if (!p.error_message.empty()) {
-          h << HtmlEscape(p.error_class) << ": " << HtmlEscape(p.error_message);
+        if (!p.last_error.empty()) {
+          h << HtmlEscape(p.last_error.class_text) << ": " << HtmlEscape(p.last_error.message);
         }
         h << "</td><td>";
         if (dg != nullptr) {

@@ -23,7 +23,7 @@ std::chrono::system_clock::time_point Observed(std::string_view server_time) {
 }
 
 DaemonSnapshot FromFixtures(const std::string& socket, const std::string& status_file,
-                            const std::string& protocols_file, StateTracker* tracker) {
+                            const std::string& protocols_file, bird::StateTracker* tracker) {
   auto status = bird::ParseShowStatus(testing::ReadFixture(status_file));
   auto protocols = bird::ParseShowProtocols(testing::ReadFixture(protocols_file));
   REQUIRE(status.ok());
@@ -34,8 +34,8 @@ DaemonSnapshot FromFixtures(const std::string& socket, const std::string& status
 }
 
 Snapshot Bird1Snapshot() {
-  static StateTracker t4;
-  static StateTracker t6;
+  static bird::StateTracker t4;
+  static bird::StateTracker t6;
   auto b = std::make_shared<BirdSnapshot>();
   b->daemons.push_back(FromFixtures("/var/run/calico/bird.ctl", "bird1/show_status__all_states.raw",
                                     "bird1/show_protocols_all__all_states.raw", &t4));
@@ -68,7 +68,7 @@ TEST_CASE("collector: golden exposition of BIRD 1.6 (bird and bird6)", "[unit]")
 }
 
 TEST_CASE("collector: golden exposition of BIRD 2.0", "[unit]") {
-  StateTracker t;
+  bird::StateTracker t;
   auto b = std::make_shared<BirdSnapshot>();
   b->daemons.push_back(FromFixtures("/run/bird/bird.ctl", "bird2/show_status__all_states.raw",
                                     "bird2/show_protocols_all__all_states.raw", &t));
@@ -348,7 +348,7 @@ TEST_CASE("exposition: golden bytes of the served path, every part (BIRD 1.6)", 
 }
 
 TEST_CASE("exposition: golden bytes of the served path, every part (BIRD 2)", "[unit]") {
-  StateTracker t;
+  bird::StateTracker t;
   auto b = std::make_shared<BirdSnapshot>();
   b->daemons.push_back(FromFixtures("/run/bird/bird.ctl", "bird2/show_status__all_states.raw",
                                     "bird2/show_protocols_all__all_states.raw", &t));

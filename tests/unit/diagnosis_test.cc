@@ -47,33 +47,33 @@ std::vector<Row> Table() {
     e.port = PortState::kClosed;
   });
   add("wrong AS on this side", Cause::kAsMismatch, [](Evidence& e) {
-    e.last_error = "BGP Error: Bad peer AS";
+    e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
     e.port = PortState::kOpen;
   });
   add("wrong AS on the other side", Cause::kAsMismatch,
-      [](Evidence& e) { e.last_error = "Received: Bad peer AS"; });
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("Received: Bad peer AS"); });
   add("wrong AS seen earlier, a socket error now", Cause::kAsMismatch, [](Evidence& e) {
-    e.last_error = "Socket: Connection reset by peer";
-    e.bgp_error = "BGP Error: Bad peer AS";
+    e.last_error = bird::ClassifyLastError("Socket: Connection reset by peer");
+    e.bgp_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
   });
   add("AS mismatch beats a filtered port", Cause::kAsMismatch, [](Evidence& e) {
-    e.last_error = "BGP Error: Bad peer AS";
+    e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
     e.port = PortState::kFiltered;
   });
   add("duplicate router ID", Cause::kRouterIdConflict,
-      [](Evidence& e) { e.last_error = "BGP Error: Bad BGP identifier"; });
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("BGP Error: Bad BGP identifier"); });
   add("hold timer with a smaller path MTU", Cause::kHoldTimerExpiredMtu, [](Evidence& e) {
-    e.last_error = "BGP Error: Hold timer expired";
+    e.last_error = bird::ClassifyLastError("BGP Error: Hold timer expired");
     e.interface_mtu = 1500;
     e.path_mtu = 1400;
   });
   add("hold timer, MTU fine", Cause::kHoldTimerExpired, [](Evidence& e) {
-    e.last_error = "Received: Hold timer expired";
+    e.last_error = bird::ClassifyLastError("Received: Hold timer expired");
     e.interface_mtu = 1500;
     e.path_mtu = 1500;
   });
   add("hold timer, MTU not measured", Cause::kHoldTimerExpired,
-      [](Evidence& e) { e.last_error = "BGP Error: Hold timer expired"; });
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("BGP Error: Hold timer expired"); });
   add("ICMP host unreachable", Cause::kPeerUnreachable, [](Evidence& e) {
     e.port = PortState::kUnreachable;
     e.port_reason = "icmp type 3 code 1 (host unreachable)";
@@ -91,7 +91,7 @@ std::vector<Row> Table() {
       [](Evidence& e) { e.port = PortState::kFiltered; });
   add("closed port", Cause::kPortClosed, [](Evidence& e) {
     e.port = PortState::kClosed;
-    e.last_error = "Socket: Connection refused";
+    e.last_error = bird::ClassifyLastError("Socket: Connection refused");
   });
   add("passive and nothing listens here", Cause::kLocalNotListening, [](Evidence& e) {
     e.bgp_state = "Passive";
@@ -162,7 +162,7 @@ TEST_CASE("diagnosis: the table covers every cause", "[unit]") {
 
 TEST_CASE("diagnosis: unknown keeps the raw evidence", "[unit]") {
   Evidence e = Down();
-  e.last_error = "Socket: Connection closed";
+  e.last_error = bird::ClassifyLastError("Socket: Connection closed");
   e.port = PortState::kOpen;
   e.icmp_loss_ratio = 0.0;
   const Diagnosis d = Diagnose(e);
