@@ -155,13 +155,14 @@ void CheckNodes(const PeeringModel& model, Collector& c) {
                 " on " + where + "): confd renders only one of them, which one is not defined");
     }
     const bool in_mesh = model.MeshEnabled() && self.rr_cluster_id.empty();
-    std::map<std::pair<int, std::string>, std::vector<std::string>> by_neighbor;
+    // Same address and port (two ports are two sessions BIRD can run side by side).
+    std::map<std::tuple<int, std::string, std::uint16_t>, std::vector<std::string>> by_neighbor;
     for (const Session& s : ns.sessions) {
-      by_neighbor[{s.family, s.neighbor_address}].push_back(s.protocol);
+      by_neighbor[{s.family, s.neighbor_address, s.neighbor_port}].push_back(s.protocol);
       const std::string& self_ip = s.family == 4 ? self.ipv4 : self.ipv6;
       if (in_mesh && s.neighbor_address != self_ip) {
         if (const auto it = mesh_member.find(s.neighbor_address); it != mesh_member.end()) {
-          by_neighbor[{s.family, s.neighbor_address}].push_back(
+          by_neighbor[{s.family, s.neighbor_address, s.neighbor_port}].push_back(
               BirdProtocolName("Mesh", s.neighbor_address, 0));
         }
       }
@@ -177,8 +178,8 @@ void CheckNodes(const PeeringModel& model, Collector& c) {
         list += (list.empty() ? "" : ", ") + p;
       }
       c.Add(FindingKind::kNeighborRenderedTwice, self.ref.Id(),
-            "neighbour " + key.second + " is rendered " + std::to_string(protocols.size()) +
-                " times: " + list);
+            "neighbour " + std::get<1>(key) + PortSuffix(std::get<2>(key)) + " is rendered " +
+                std::to_string(protocols.size()) + " times: " + list);
     }
   }
 }

@@ -149,6 +149,14 @@ TEST_CASE("finding: a neighbour rendered twice (mesh and an explicit peer)", "[u
   CHECK(f[1].message == "neighbour 10.0.0.1 is rendered 2 times: Mesh_10_0_0_1, Node_10_0_0_1");
 }
 
+TEST_CASE("finding: two ports to one neighbour are two sessions, not a duplicate",
+          "[unit][intent]") {
+  CHECK(Only(FindingsOf(kTwoNodes + PeerYaml("p150", "{peerIP: '10.9.0.1:150', asNumber: 1}") +
+                        PeerYaml("p166", "{peerIP: '10.9.0.1:166', asNumber: 1}")),
+             FindingKind::kNeighborRenderedTwice)
+            .empty());
+}
+
 TEST_CASE("sessions: passive rule, port suffix, local AS, reverse peering", "[unit][intent]") {
   Cluster c;
   REQUIRE(AddDocuments(kTwoNodes +
