@@ -27,6 +27,7 @@
 #include "exporter/core/scheduler.h"
 #include "exporter/core/snapshot.h"
 #include "exporter/daemon/privileges.h"
+#include "exporter/intent/cli.h"
 #include "exporter/metrics/collector.h"
 #include "exporter/web/http_pages.h"
 #include "exporter/web/web_server.h"
@@ -221,6 +222,9 @@ int main(int argc, char** argv) {
   // glibc gives every thread that allocates its own arena and keeps each arena's peak: with 16
   // web threads that multiplies the memory of concurrent scrapes. Two arenas are plenty.
   mallopt(M_ARENA_MAX, 2);
+  if (argc > 1 && std::string(argv[1]) == "intent") {  // Calico's intended sessions (issue 15)
+    return cbe::intent::RunIntentCommand({argv + 2, argv + argc}, std::cin, std::cout, std::cerr);
+  }
   Flags flags;
   CLI::App app{"calico-bgp-exporter: Prometheus exporter for Calico's BIRD BGP sessions.",
                "calico-bgp-exporter"};
