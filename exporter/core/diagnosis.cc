@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "exporter/base/duration.h"
+#include "exporter/base/node_address.h"
 #include "exporter/config/config.h"
 
 namespace cbe {
@@ -50,6 +51,8 @@ std::string_view CauseName(Cause cause) {
       return "listen_socket";
     case Cause::kNoRoutes:
       return "no_routes";
+    case Cause::kNodeAddress:
+      return "node_address";
     case Cause::kClockSkew:
       return "clock_skew";
     case Cause::kNegotiating:
@@ -97,6 +100,10 @@ std::string_view NextStep(Cause cause) {
     case Cause::kListenSocket:
       return "this node's BIRD cannot open its BGP port: another process holds it (ss -ltnp "
              "'sport = :179' names it); stop it or move it, then restart calico-node";
+    case Cause::kNodeAddress:
+      return "this node's BGP address is on the wrong interface: set IP_AUTODETECTION_METHOD "
+             "of calico-node (interface=, can-reach=) or the node's spec.bgp.ipv4Address, "
+             "then restart calico-node";
     case Cause::kNoRoutes:
       return "the session is up but carries no routes: check the BGP filters and IP pools "
              "(calicoctl get ippool -o wide, disabled or not exported) and `birdc show route "
@@ -114,13 +121,23 @@ std::string_view NextStep(Cause cause) {
 }
 
 const std::vector<Cause>& AllCauses() {
-  static const std::vector<Cause> kAll = {
-      Cause::kHealthy,          Cause::kBirdDown,          Cause::kAdminDown,
-      Cause::kAsMismatch,       Cause::kRouterIdConflict,  Cause::kHoldTimerExpiredMtu,
-      Cause::kHoldTimerExpired, Cause::kPeerUnreachable,   Cause::kPortFiltered,
-      Cause::kPortClosed,       Cause::kLocalNotListening, Cause::kListenSocket,
-      Cause::kNoRoutes,         Cause::kClockSkew,         Cause::kNegotiating,
-      Cause::kUnknown};
+  static const std::vector<Cause> kAll = {Cause::kHealthy,
+                                          Cause::kBirdDown,
+                                          Cause::kAdminDown,
+                                          Cause::kAsMismatch,
+                                          Cause::kRouterIdConflict,
+                                          Cause::kHoldTimerExpiredMtu,
+                                          Cause::kHoldTimerExpired,
+                                          Cause::kPeerUnreachable,
+                                          Cause::kPortFiltered,
+                                          Cause::kPortClosed,
+                                          Cause::kLocalNotListening,
+                                          Cause::kListenSocket,
+                                          Cause::kNoRoutes,
+                                          Cause::kNodeAddress,
+                                          Cause::kClockSkew,
+                                          Cause::kNegotiating,
+                                          Cause::kUnknown};
   return kAll;
 }
 
@@ -166,6 +183,9 @@ Found FromBird(const Evidence& e) {
       return Make(Cause::kHoldTimerExpired, "last error: " + bgp_error.Text());
     default:
       break;
+  }
+  if (!e.node_address_problem.empty()) {
+    return Make(Cause::kNodeAddress, e.node_address_problem);
   }
   if (e.last_error.kind == bird::ErrorKind::kNoListeningSocket) {
     return Make(Cause::kListenSocket, "BIRD: last error: " + e.last_error.Text() +
@@ -433,6 +453,10 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
   out.reserve(sessions);
   const ProbeIndex index = IndexProbes(snapshot);
   for (const DaemonSnapshot& d : snapshot.bird->daemons) {
+    std::string address_problem = SuspiciousNodeAddress(d.router_id);
+    if (!address_problem.empty()) {
+      address_problem = "this node's router ID " + d.router_id + " is " + address_problem;
+    }
     if (!d.up) {
       for (const PeerSnapshot& p : d.last_known_peers) {
         Evidence e;
@@ -447,6 +471,7 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
       AddBirdEvidence(p, now_unix, &e);
       AddProbeEvidence(p.peer, index, &e);
       AddOptions(options, &e);
+      e.node_address_problem = address_problem;
       out.push_back({d.daemon, p.protocol, p.peer, p.peer_type, p.state, p.state_change_timestamp,
                      e.last_error.Text(), Diagnose(e)});
     }

@@ -30,6 +30,7 @@ enum class Cause {
   kLocalNotListening,
   kListenSocket,
   kNoRoutes,
+  kNodeAddress,
   kClockSkew,
   kNegotiating,
   kUnknown,
@@ -52,6 +53,8 @@ struct Evidence {
   std::optional<std::uint64_t> routes_imported;  // Only while Established.
   std::optional<std::uint64_t> routes_exported;
   int port_number = 179;  // The BGP port the probes and the evidence text use.
+  // Why this node's router ID (Calico: its BGP address) cannot be right; "" when it can.
+  std::string node_address_problem;
   std::optional<probes::PortState> port;
   std::string port_reason;
   std::optional<double> icmp_loss_ratio;

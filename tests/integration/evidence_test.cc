@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "lab.h"
@@ -123,6 +124,32 @@ TEST_CASE("evidence: this node's BIRD cannot open its BGP port", "[integration][
                            lab.Dir() + "/exporter.log");
   REQUIRE(exporter.WaitReady(15s));
   WaitForCause(exporter, lab, "Mesh_10_99_0_1", "listen_socket", 10s);
+}
+
+// Replaces `from` by `to` in a file of the lab.
+void Replace(const std::string& path, const std::string& from, const std::string& to) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+TEST_CASE("evidence: this node's BGP address autodetected on docker0", "[integration][diagnosis]") {
+  Lab lab(BirdFlavour::kBird1);
+  // What confd renders when a's address autodetection picked docker0: a's router ID is
+  // 172.17.0.1, and b's mesh session to a points at that address, so b refuses a's connects.
+  Replace(lab.Dir() + "/a/bird.conf", "router id 10.99.0.5;", "router id 172.17.0.1;");
+  Replace(lab.Dir() + "/b/bird.conf", "neighbor 10.99.0.5 as 64512;",
+          "neighbor 172.17.0.1 as 64512;");
+  lab.BirdStop("a");
+  lab.BirdStart("a");
+  lab.Birdc("b", "configure");
+  ExporterProcess exporter(lab.Netns("a"), ProbesOffConfig(lab), kPort,
+                           lab.Dir() + "/exporter.log");
+  REQUIRE(exporter.WaitReady(15s));
+  WaitForCause(exporter, lab, "Mesh_10_99_0_1", "node_address", 15s);
 }
 
 TEST_CASE("evidence: a restarted exporter names a refused peer within one BIRD round",

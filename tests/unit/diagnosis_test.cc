@@ -150,6 +150,15 @@ std::vector<Row> Table() {
     e.port = PortState::kFiltered;
     e.last_error = bird::ClassifyLastError("Socket: Connection refused");
   });
+  add("this node's router ID is docker0's address", Cause::kNodeAddress, [](Evidence& e) {
+    e.node_address_problem = "this node's router ID 172.17.0.1 is the address of docker0";
+    e.last_error = bird::ClassifyLastError("Socket: Connection reset by peer");
+    e.port = PortState::kOpen;
+  });
+  add("a bad router ID does not hide an AS mismatch", Cause::kAsMismatch, [](Evidence& e) {
+    e.node_address_problem = "this node's router ID 127.0.0.1 is a loopback address";
+    e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
+  });
   add("BIRD cannot listen", Cause::kListenSocket, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("Error: No listening socket");
     e.port = PortState::kOpen;
