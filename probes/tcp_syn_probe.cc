@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 
+#include "exporter/base/duration.h"
 #include "probes/net/socket_util.h"
 
 namespace cbe::probes {
@@ -17,11 +18,6 @@ namespace {
 using std::chrono::steady_clock;
 
 double Seconds(steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string FormatTimeout(std::chrono::milliseconds timeout) {
-  return timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + "s"
-                                     : std::to_string(timeout.count()) + "ms";
-}
 
 // One address family's sockets of a SYN round.
 struct FamilySockets {

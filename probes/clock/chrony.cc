@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 
+#include "exporter/base/duration.h"
 #include "probes/net/address.h"
 #include "probes/net/socket_util.h"
 
@@ -52,12 +53,6 @@ std::string Hex32(std::uint32_t v) {
   char buf[9];
   std::snprintf(buf, sizeof(buf), "%08X", v);
   return buf;
-}
-
-// "500ms", "2s", as the other probes write timeouts.
-std::string FormatTimeout(std::chrono::milliseconds timeout) {
-  return timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + "s"
-                                     : std::to_string(timeout.count()) + "ms";
 }
 
 }  // namespace

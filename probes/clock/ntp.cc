@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "exporter/base/duration.h"
 #include "probes/net/address.h"
 #include "probes/net/socket_util.h"
 
@@ -57,12 +58,6 @@ std::string KissMeaning(const std::string& code) {
     return " (access restricted)";
   }
   return "";
-}
-
-// "500ms", "2s", as the other probes write timeouts.
-std::string FormatTimeout(std::chrono::milliseconds timeout) {
-  return timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + "s"
-                                     : std::to_string(timeout.count()) + "ms";
 }
 
 std::string HostPortText(const net::IpAddress& ip, std::uint16_t port) {
