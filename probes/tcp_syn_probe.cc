@@ -275,7 +275,7 @@ std::vector<PortResult> RunSynProbe(const std::vector<net::IpAddress>& peers,
       break;
     }
     const auto wake = all_sent ? last_sent + options.timeout : std::max(next_send, now);
-    for (int fd : net::WaitReadable(fds, wake)) {
+    for (int fd : net::WaitReadable(fds, wake, clock)) {
       receive(fd);
     }
   }
@@ -321,12 +321,10 @@ std::vector<PortResult> RunConnectProbe(const std::vector<net::IpAddress>& peers
     if (pfds.empty()) {
       break;
     }
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.Monotonic());
-    if (left.count() <= 0) {
+    if (clock.Monotonic() >= deadline) {
       break;
     }
-    if (::poll(pfds.data(), pfds.size(), static_cast<int>(left.count())) <= 0) {
+    if (clock.Poll(pfds.data(), pfds.size(), deadline) <= 0) {
       continue;
     }
     for (std::size_t k = 0; k < pfds.size(); ++k) {

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <poll.h>
+
 #include <chrono>
+#include <cstddef>
 
 namespace cbe {
 
@@ -12,6 +15,13 @@ class Clock {
   virtual std::chrono::system_clock::time_point Now() const = 0;
   // Monotonic clock: for deadlines and durations.
   virtual std::chrono::steady_clock::time_point Monotonic() const = 0;
+
+  // The injected waiter: waits for poll(2) events on `fds` until `until` on Monotonic()'s time
+  // line; returns poll's result (0 when `until` came first). This one blocks in poll(2) for the
+  // time left by Monotonic(); a fake clock overrides it to look at the fds without blocking and
+  // move its own time on, so a test neither sleeps nor spins.
+  virtual int Poll(pollfd* fds, std::size_t count,
+                   std::chrono::steady_clock::time_point until) const;
 };
 
 class SystemClock final : public Clock {

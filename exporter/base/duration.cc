@@ -93,9 +93,8 @@ std::string FormatDuration(std::chrono::milliseconds d) {
 
 std::string FormatTimeout(std::chrono::milliseconds timeout) {
   constexpr std::int64_t kMsPerSecond = 1000;
-  return timeout.count() % kMsPerSecond == 0
-             ? std::to_string(timeout.count() / kMsPerSecond) + "s"
-             : std::to_string(timeout.count()) + "ms";
+  return timeout.count() % kMsPerSecond == 0 ? std::to_string(timeout.count() / kMsPerSecond) + "s"
+                                             : std::to_string(timeout.count()) + "ms";
 }
 
 std::string FormatAge(double seconds) {

@@ -216,10 +216,8 @@ Result<ChronyTracking> QueryChronyTracking(const std::string& address,
       send();
     }
     const auto until = attempt == 1 ? std::min(resend_at, deadline) : deadline;
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - now) +
-                      std::chrono::milliseconds(1);
     pollfd pfd{fd->get(), POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(wait.count())) <= 0) {
+    if (clock.Poll(&pfd, 1, until) <= 0) {
       continue;
     }
     const ssize_t n = ::recv(fd->get(), buf, sizeof(buf), MSG_DONTWAIT);

@@ -245,7 +245,7 @@ std::vector<PeerClockResult> RunPeerClockProbe(const std::vector<net::IpAddress>
       break;
     }
     const auto wake = k >= total ? last_sent + options.timeout : std::max(next_send, now);
-    if (!net::WaitReadable({raw->get()}, wake).empty()) {
+    if (!net::WaitReadable({raw->get()}, wake, clock).empty()) {
       receive();
     }
   }
