@@ -118,7 +118,7 @@ class EchoLoop {
       return;
     }
     char buf[9000];
-    for (int fd : net::WaitReadable(fds, until)) {
+    for (int fd : net::WaitReadable(fds, until, clock_)) {
       for (int n = 0; n < 256; ++n) {
         sockaddr_storage from{};
         socklen_t from_len = sizeof(from);

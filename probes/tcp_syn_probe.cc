@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 
+#include "exporter/base/duration.h"
 #include "probes/net/socket_util.h"
 
 namespace cbe::probes {
@@ -17,11 +18,6 @@ namespace {
 using std::chrono::steady_clock;
 
 double Seconds(steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string FormatTimeout(std::chrono::milliseconds timeout) {
-  return timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + "s"
-                                     : std::to_string(timeout.count()) + "ms";
-}
 
 // One address family's sockets of a SYN round.
 struct FamilySockets {
@@ -279,7 +275,7 @@ std::vector<PortResult> RunSynProbe(const std::vector<net::IpAddress>& peers,
       break;
     }
     const auto wake = all_sent ? last_sent + options.timeout : std::max(next_send, now);
-    for (int fd : net::WaitReadable(fds, wake)) {
+    for (int fd : net::WaitReadable(fds, wake, clock)) {
       receive(fd);
     }
   }
@@ -325,12 +321,10 @@ std::vector<PortResult> RunConnectProbe(const std::vector<net::IpAddress>& peers
     if (pfds.empty()) {
       break;
     }
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.Monotonic());
-    if (left.count() <= 0) {
+    if (clock.Monotonic() >= deadline) {
       break;
     }
-    if (::poll(pfds.data(), pfds.size(), static_cast<int>(left.count())) <= 0) {
+    if (clock.Poll(pfds.data(), pfds.size(), deadline) <= 0) {
       continue;
     }
     for (std::size_t k = 0; k < pfds.size(); ++k) {

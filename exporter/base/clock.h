@@ -1,7 +1,10 @@
 #pragma once
 
+#include <poll.h>
+
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <mutex>
 
@@ -23,6 +26,13 @@ class Clock {
                          const std::function<bool()>& wake) const {
     return cv.wait_until(lock, deadline, wake);
   }
+
+  // The injected waiter: waits for poll(2) events on `fds` until `until` on Monotonic()'s time
+  // line; returns poll's result (0 when `until` came first). This one blocks in poll(2) for the
+  // time left by Monotonic(); a fake clock overrides it to look at the fds without blocking and
+  // move its own time on, so a test neither sleeps nor spins.
+  virtual int Poll(pollfd* fds, std::size_t count,
+                   std::chrono::steady_clock::time_point until) const;
 };
 
 class SystemClock final : public Clock {

@@ -91,6 +91,12 @@ std::string FormatDuration(std::chrono::milliseconds d) {
   return out;
 }
 
+std::string FormatTimeout(std::chrono::milliseconds timeout) {
+  constexpr std::int64_t kMsPerSecond = 1000;
+  return timeout.count() % kMsPerSecond == 0 ? std::to_string(timeout.count() / kMsPerSecond) + "s"
+                                             : std::to_string(timeout.count()) + "ms";
+}
+
 std::string FormatAge(double seconds) {
   const auto s = static_cast<long long>(seconds < 0 ? 0 : seconds);
   if (s >= 86400) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "exporter/base/result.h"
+#include "exporter/config/config_error.h"
 
 namespace cbe {
 
@@ -96,16 +97,6 @@ struct Config {
   std::vector<StaticPeer> static_peers;
   ProbesConfig probes;
   MetricsConfig metrics;
-};
-
-// One problem in a config file, located for `file:line:col: path.to.key: message`.
-struct ConfigError {
-  int line = 0;     // 1-based; 0 when unknown.
-  int column = 0;   // 1-based; 0 when unknown.
-  std::string key;  // "bird.interval"; empty for the document itself.
-  std::string message;
-
-  std::string Format(std::string_view file) const;
 };
 
 struct ConfigResult {

@@ -1,7 +1,5 @@
 #include "exporter/config/web_config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <array>
 #include <filesystem>
@@ -10,8 +8,14 @@
 #include <set>
 #include <sstream>
 
+#include "exporter/config/yaml_schema.h"
+
 namespace cbe {
 namespace {
+
+// A user name is printable: no C0 control characters and no DEL.
+constexpr unsigned char kFirstPrintable = 0x20;
+constexpr char kDelete = 0x7f;
 
 constexpr std::string_view kBcryptHint =
     "must be a bcrypt hash ($2y$, $2b$ or $2a$, cost 04-31), e.g. from "
@@ -74,102 +78,6 @@ std::string JoinNames(const Names& names) {
   return out;
 }
 
-class Checker {
- public:
-  explicit Checker(WebConfigResult* result) : result_(result) {}
-
-  void Fail(const YAML::Node& node, std::string key, std::string message) {
-    ConfigError e;
-    if (node.IsDefined()) {
-      const YAML::Mark mark = node.Mark();
-      if (mark.line >= 0) {
-        e.line = mark.line + 1;
-        e.column = mark.column + 1;
-      }
-    }
-    e.key = std::move(key);
-    e.message = std::move(message);
-    result_->errors.push_back(std::move(e));
-  }
-
-  void Warn(std::string message) { result_->warnings.push_back(std::move(message)); }
-
-  static bool Present(const YAML::Node& node) { return node.IsDefined() && !node.IsNull(); }
-
-  // `node` must be a map whose keys are unique and in `known`; keys in `unsupported` are
-  // exporter-toolkit's but not implemented here.
-  bool ExpectMap(const YAML::Node& node, const std::string& path,
-                 std::initializer_list<std::string_view> known,
-                 std::initializer_list<std::string_view> unsupported = {}) {
-    if (!node.IsMap()) {
-      Fail(node, path, "must be a map");
-      return false;
-    }
-    std::set<std::string> seen;
-    for (const auto& kv : node) {
-      const std::string key = kv.first.Scalar();
-      const std::string full = path.empty() ? key : std::string(path).append(".").append(key);
-      if (!seen.insert(key).second) {
-        Fail(kv.first, full, "duplicate key");
-      } else if (std::find(unsupported.begin(), unsupported.end(), key) != unsupported.end()) {
-        Fail(kv.first, full, "not supported by calico-bgp-exporter");
-      } else if (std::find(known.begin(), known.end(), key) == known.end()) {
-        Fail(kv.first, full, "unknown key (expected one of: " + JoinNames(known) + ")");
-      }
-    }
-    return true;
-  }
-
-  // A non-empty string; `*out` unchanged when absent.
-  bool String(const YAML::Node& node, const std::string& path, std::string* out) {
-    if (!Present(node)) {
-      return false;
-    }
-    if (!node.IsScalar() || node.Scalar().empty()) {
-      Fail(node, path, "must be a non-empty string");
-      return false;
-    }
-    *out = node.Scalar();
-    return true;
-  }
-
-  void Bool(const YAML::Node& node, const std::string& path, bool* out) {
-    if (!Present(node)) {
-      return;
-    }
-    bool v = false;
-    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, v)) {
-      Fail(node, path, "must be true or false");
-      return;
-    }
-    *out = v;
-  }
-
-  // A list of non-empty strings, each passed to `each(node, key, value)`.
-  template <typename F>
-  void StringList(const YAML::Node& node, const std::string& path, F each) {
-    if (!Present(node)) {
-      return;
-    }
-    if (!node.IsSequence()) {
-      Fail(node, path, "must be a list of strings");
-      return;
-    }
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      const YAML::Node item = node[i];
-      const std::string key = path + "[" + std::to_string(i) + "]";
-      if (!item.IsScalar() || item.Scalar().empty()) {
-        Fail(item, key, "must be a non-empty string");
-        continue;
-      }
-      each(item, key, item.Scalar());
-    }
-  }
-
- private:
-  WebConfigResult* result_;
-};
-
 std::string Resolve(std::string_view base_dir, const std::string& file) {
   if (base_dir.empty() || file.front() == '/') {
     return file;
@@ -177,7 +85,8 @@ std::string Resolve(std::string_view base_dir, const std::string& file) {
   return (std::filesystem::path(base_dir) / file).lexically_normal().string();
 }
 
-void ParseVersion(const YAML::Node& node, const std::string& path, Checker* c, TlsVersion* out) {
+void ParseVersion(const YAML::Node& node, const std::string& path, YamlChecker* c,
+                  TlsVersion* out) {
   std::string name;
   if (!c->String(node, path, &name)) {
     return;
@@ -196,51 +105,50 @@ void ParseVersion(const YAML::Node& node, const std::string& path, Checker* c, T
   }
 }
 
-void ParseTls(const YAML::Node& node, Checker* c, std::string_view base_dir, TlsServerConfig* tls) {
-  const std::string p = "tls_server_config";
-  if (!c->ExpectMap(node, p,
-                    {"cert_file", "key_file", "cert", "key", "client_ca_file", "client_ca",
-                     "client_auth_type", "client_allowed_sans", "min_version", "max_version",
-                     "cipher_suites", "prefer_server_cipher_suites", "curve_preferences"})) {
-    return;
-  }
+constexpr std::string_view kTls = "tls_server_config";
+
+// The certificate, key and client CA: files (relative to the web config) or inline PEM.
+void ParseTlsMaterial(const YAML::Node& node, YamlChecker* c, std::string_view base_dir,
+                      TlsServerConfig* tls) {
   const auto file = [&](const char* key, std::string* out) {
-    if (c->String(node[key], p + "." + key, out)) {
+    if (c->String(node[key], YamlChecker::Join(kTls, key), out)) {
       *out = Resolve(base_dir, *out);
     }
   };
   file("cert_file", &tls->cert_file);
   file("key_file", &tls->key_file);
   file("client_ca_file", &tls->client_ca_file);
-  c->String(node["cert"], p + ".cert", &tls->cert);
-  c->String(node["key"], p + ".key", &tls->key);
-  c->String(node["client_ca"], p + ".client_ca", &tls->client_ca);
+  c->String(node["cert"], YamlChecker::Join(kTls, "cert"), &tls->cert);
+  c->String(node["key"], YamlChecker::Join(kTls, "key"), &tls->key);
+  c->String(node["client_ca"], YamlChecker::Join(kTls, "client_ca"), &tls->client_ca);
+}
 
-  std::string auth_name;
-  const YAML::Node auth = node["client_auth_type"];
-  if (c->String(auth, p + ".client_auth_type", &auth_name)) {
-    static constexpr ClientAuth kAll[] = {ClientAuth::kNoClientCert, ClientAuth::kRequestClientCert,
-                                          ClientAuth::kRequireAnyClientCert,
-                                          ClientAuth::kVerifyClientCertIfGiven,
-                                          ClientAuth::kRequireAndVerifyClientCert};
-    const auto it = std::find_if(std::begin(kAll), std::end(kAll),
-                                 [&](ClientAuth a) { return ClientAuthName(a) == auth_name; });
-    if (it != std::end(kAll)) {
-      tls->client_auth = *it;
-    } else if (auth_name == "RequireClientCert") {  // exporter-toolkit's old spelling.
-      tls->client_auth = ClientAuth::kRequireAnyClientCert;
-    } else {
-      c->Fail(auth, p + ".client_auth_type",
-              "unknown value \"" + auth_name +
-                  "\" (expected one of: NoClientCert, RequestClientCert, RequireAnyClientCert, "
-                  "VerifyClientCertIfGiven, RequireAndVerifyClientCert)");
-    }
+void ParseClientAuth(const YAML::Node& auth, YamlChecker* c, ClientAuth* out) {
+  const std::string path = YamlChecker::Join(kTls, "client_auth_type");
+  std::string name;
+  if (!c->String(auth, path, &name)) {
+    return;
   }
-  ParseVersion(node["min_version"], p + ".min_version", c, &tls->min_version);
-  ParseVersion(node["max_version"], p + ".max_version", c, &tls->max_version);
-  c->Bool(node["prefer_server_cipher_suites"], p + ".prefer_server_cipher_suites",
-          &tls->prefer_server_cipher_suites);
-  c->StringList(node["cipher_suites"], p + ".cipher_suites",
+  static constexpr ClientAuth kAll[] = {
+      ClientAuth::kNoClientCert, ClientAuth::kRequestClientCert, ClientAuth::kRequireAnyClientCert,
+      ClientAuth::kVerifyClientCertIfGiven, ClientAuth::kRequireAndVerifyClientCert};
+  const auto it = std::find_if(std::begin(kAll), std::end(kAll),
+                               [&](ClientAuth a) { return ClientAuthName(a) == name; });
+  if (it != std::end(kAll)) {
+    *out = *it;
+  } else if (name == "RequireClientCert") {  // exporter-toolkit's old spelling.
+    *out = ClientAuth::kRequireAnyClientCert;
+  } else {
+    c->Fail(auth, path,
+            "unknown value \"" + name +
+                "\" (expected one of: NoClientCert, RequestClientCert, RequireAnyClientCert, "
+                "VerifyClientCertIfGiven, RequireAndVerifyClientCert)");
+  }
+}
+
+// Go's names of the TLS 1.2 suites and curves, translated to OpenSSL's.
+void ParseCiphersAndCurves(const YAML::Node& node, YamlChecker* c, TlsServerConfig* tls) {
+  c->StringList(node["cipher_suites"], YamlChecker::Join(kTls, "cipher_suites"),
                 [&](const YAML::Node& n, const std::string& key, const std::string& name) {
                   for (const CipherName& cn : kTls12Ciphers) {
                     if (cn.go == name) {
@@ -260,7 +168,7 @@ void ParseTls(const YAML::Node& node, Checker* c, std::string_view base_dir, Tls
                           "unknown cipher suite \"" + name +
                               "\" (use Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
                 });
-  c->StringList(node["curve_preferences"], p + ".curve_preferences",
+  c->StringList(node["curve_preferences"], YamlChecker::Join(kTls, "curve_preferences"),
                 [&](const YAML::Node& n, const std::string& key, const std::string& name) {
                   for (const CurveName& cn : kCurves) {
                     if (cn.go == name) {
@@ -272,154 +180,196 @@ void ParseTls(const YAML::Node& node, Checker* c, std::string_view base_dir, Tls
                           "unknown curve \"" + name +
                               "\" (expected one of: CurveP256, CurveP384, CurveP521, X25519)");
                 });
-  c->StringList(node["client_allowed_sans"], p + ".client_allowed_sans",
+}
+
+// One of two keys that say the same (cert_file and cert): exactly one of them.
+void ExpectOneOf(const YAML::Node& node, YamlChecker* c, const char* file_key,
+                 const char* inline_key) {
+  const bool file = YamlChecker::Present(node[file_key]);
+  const bool text = YamlChecker::Present(node[inline_key]);
+  if (file && text) {
+    c->Fail(node[inline_key], YamlChecker::Join(kTls, inline_key),
+            std::string("set either ") + inline_key + " or " + file_key + ", not both");
+  } else if (!file && !text) {
+    c->Fail(node, YamlChecker::Join(kTls, file_key),
+            std::string("missing one of ") + file_key + " or " + inline_key);
+  }
+}
+
+// The rules between keys of a TLS config that is on: a certificate and a key, a client CA
+// exactly when client certificates are verified, SANs only with required certificates.
+void CheckTlsCombination(const YAML::Node& node, YamlChecker* c, const TlsServerConfig& tls) {
+  const auto given = [&](const char* key) { return YamlChecker::Present(node[key]); };
+  ExpectOneOf(node, c, "cert_file", "cert");
+  ExpectOneOf(node, c, "key_file", "key");
+  const bool has_ca = given("client_ca_file") || given("client_ca");
+  if (given("client_ca_file") && given("client_ca")) {
+    c->Fail(node["client_ca"], YamlChecker::Join(kTls, "client_ca"),
+            "set either client_ca or client_ca_file, not both");
+  }
+  if (has_ca && tls.client_auth == ClientAuth::kNoClientCert) {
+    const char* key = node["client_ca_file"].IsDefined() ? "client_ca_file" : "client_ca";
+    c->Fail(node[key], YamlChecker::Join(kTls, key),
+            "a client CA needs a client_auth_type other than NoClientCert");
+  }
+  if (!has_ca && (tls.client_auth == ClientAuth::kVerifyClientCertIfGiven ||
+                  tls.client_auth == ClientAuth::kRequireAndVerifyClientCert)) {
+    c->Fail(node["client_auth_type"], YamlChecker::Join(kTls, "client_auth_type"),
+            std::string(ClientAuthName(tls.client_auth)) +
+                " needs client_ca_file (or client_ca): the CA certificates that sign client "
+                "certificates");
+  }
+  if (!tls.client_allowed_sans.empty() && tls.client_auth != ClientAuth::kRequireAnyClientCert &&
+      tls.client_auth != ClientAuth::kRequireAndVerifyClientCert) {
+    c->Fail(node["client_allowed_sans"], YamlChecker::Join(kTls, "client_allowed_sans"),
+            "needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert");
+  }
+  if (static_cast<int>(tls.max_version) < static_cast<int>(tls.min_version)) {
+    c->Fail(node["max_version"], YamlChecker::Join(kTls, "max_version"),
+            "must not be lower than min_version (" + std::string(TlsVersionName(tls.min_version)) +
+                ")");
+  }
+}
+
+void ParseTls(const YAML::Node& node, YamlChecker* c, std::string_view base_dir,
+              TlsServerConfig* tls, std::vector<std::string>* warnings) {
+  if (!c->ExpectMap(node, std::string(kTls),
+                    {"cert_file", "key_file", "cert", "key", "client_ca_file", "client_ca",
+                     "client_auth_type", "client_allowed_sans", "min_version", "max_version",
+                     "cipher_suites", "prefer_server_cipher_suites", "curve_preferences"})) {
+    return;
+  }
+  ParseTlsMaterial(node, c, base_dir, tls);
+  ParseClientAuth(node["client_auth_type"], c, &tls->client_auth);
+  ParseVersion(node["min_version"], YamlChecker::Join(kTls, "min_version"), c, &tls->min_version);
+  ParseVersion(node["max_version"], YamlChecker::Join(kTls, "max_version"), c, &tls->max_version);
+  c->Bool(node["prefer_server_cipher_suites"],
+          YamlChecker::Join(kTls, "prefer_server_cipher_suites"),
+          &tls->prefer_server_cipher_suites);
+  ParseCiphersAndCurves(node, c, tls);
+  c->StringList(node["client_allowed_sans"], YamlChecker::Join(kTls, "client_allowed_sans"),
                 [&](const YAML::Node&, const std::string&, const std::string& san) {
                   tls->client_allowed_sans.push_back(san);
                 });
 
   // exporter-toolkit's rule: any of these keys turns TLS on.
-  const auto given = [&](const char* key) { return Checker::Present(node[key]); };
-  tls->enabled = given("cert_file") || given("cert") || given("key_file") || given("key") ||
-                 given("client_ca_file") || given("client_ca") || given("client_auth_type");
+  tls->enabled = false;
+  for (const char* key : {"cert_file", "cert", "key_file", "key", "client_ca_file", "client_ca",
+                          "client_auth_type"}) {
+    tls->enabled = tls->enabled || YamlChecker::Present(node[key]);
+  }
   if (!tls->enabled) {
-    c->Warn("tls_server_config names no certificate: serving plain HTTP");
+    warnings->push_back("tls_server_config names no certificate: serving plain HTTP");
     return;
   }
-  if (given("cert_file") && given("cert")) {
-    c->Fail(node["cert"], p + ".cert", "set either cert or cert_file, not both");
-  } else if (!given("cert_file") && !given("cert")) {
-    c->Fail(node, p + ".cert_file", "missing one of cert_file or cert");
-  }
-  if (given("key_file") && given("key")) {
-    c->Fail(node["key"], p + ".key", "set either key or key_file, not both");
-  } else if (!given("key_file") && !given("key")) {
-    c->Fail(node, p + ".key_file", "missing one of key_file or key");
-  }
-  const bool has_ca = given("client_ca_file") || given("client_ca");
-  if (given("client_ca_file") && given("client_ca")) {
-    c->Fail(node["client_ca"], p + ".client_ca",
-            "set either client_ca or client_ca_file, not both");
-  }
-  if (has_ca && tls->client_auth == ClientAuth::kNoClientCert) {
-    const YAML::Node at =
-        node["client_ca_file"].IsDefined() ? node["client_ca_file"] : node["client_ca"];
-    c->Fail(at, p + (node["client_ca_file"].IsDefined() ? ".client_ca_file" : ".client_ca"),
-            "a client CA needs a client_auth_type other than NoClientCert");
-  }
-  if (!has_ca && (tls->client_auth == ClientAuth::kVerifyClientCertIfGiven ||
-                  tls->client_auth == ClientAuth::kRequireAndVerifyClientCert)) {
-    c->Fail(auth, p + ".client_auth_type",
-            std::string(ClientAuthName(tls->client_auth)) +
-                " needs client_ca_file (or client_ca): the CA certificates that sign client "
-                "certificates");
-  }
-  if (!tls->client_allowed_sans.empty() && tls->client_auth != ClientAuth::kRequireAnyClientCert &&
-      tls->client_auth != ClientAuth::kRequireAndVerifyClientCert) {
-    c->Fail(node["client_allowed_sans"], p + ".client_allowed_sans",
-            "needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert");
-  }
-  if (static_cast<int>(tls->max_version) < static_cast<int>(tls->min_version)) {
-    c->Fail(node["max_version"], p + ".max_version",
-            "must not be lower than min_version (" + std::string(TlsVersionName(tls->min_version)) +
-                ")");
-  }
+  CheckTlsCombination(node, c, *tls);
 }
 
-void ParseHttp(const YAML::Node& node, Checker* c, HttpServerConfig* http) {
+// One response header of http_server_config.headers.
+void ParseHeader(const YAML::Node& name_node, const YAML::Node& value_node, const std::string& key,
+                 YamlChecker* c, HttpServerConfig* http) {
+  const std::string name = name_node.Scalar();
+  const auto* allowed = std::find_if(std::begin(kAllowedHeaders), std::end(kAllowedHeaders),
+                                     [&](const AllowedHeader& h) { return h.name == name; });
+  if (allowed == std::end(kAllowedHeaders)) {
+    c->Fail(name_node, key,
+            "HTTP header \"" + name +
+                "\" can not be configured (allowed: Strict-Transport-Security, "
+                "X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, "
+                "Content-Security-Policy)");
+    return;
+  }
+  if (!YamlChecker::Present(value_node)) {
+    return;  // Blank: unset.
+  }
+  if (!value_node.IsScalar()) {
+    c->Fail(value_node, key, "must be a string");
+    return;
+  }
+  const std::string value = value_node.Scalar();
+  if (value.empty()) {
+    return;
+  }
+  if (value.find_first_of("\r\n") != std::string::npos) {
+    c->Fail(value_node, key, "must not contain line breaks");
+    return;
+  }
+  if (!allowed->values.front().empty() &&
+      std::find(allowed->values.begin(), allowed->values.end(), value) == allowed->values.end()) {
+    c->Fail(
+        value_node, key,
+        "invalid value \"" + value + "\" (expected one of: " + JoinNames(allowed->values) + ")");
+    return;
+  }
+  http->headers.emplace_back(name, value);
+}
+
+void ParseHttp(const YAML::Node& node, YamlChecker* c, HttpServerConfig* http) {
   const std::string p = "http_server_config";
   if (!c->ExpectMap(node, p, {"http2", "headers"})) {
     return;
   }
   c->Bool(node["http2"], p + ".http2", &http->http2);
-  const YAML::Node headers = node["headers"];
-  if (!Checker::Present(headers)) {
-    return;
-  }
-  if (!headers.IsMap()) {
-    c->Fail(headers, p + ".headers", "must be a map of header names to values");
-    return;
-  }
-  std::set<std::string> seen;
-  for (const auto& kv : headers) {
-    const std::string name = kv.first.Scalar();
-    const std::string key = std::string(p).append(".headers.").append(name);
-    const auto* allowed = std::find_if(std::begin(kAllowedHeaders), std::end(kAllowedHeaders),
-                                       [&](const AllowedHeader& h) { return h.name == name; });
-    if (allowed == std::end(kAllowedHeaders)) {
-      c->Fail(kv.first, key,
-              "HTTP header \"" + name +
-                  "\" can not be configured (allowed: Strict-Transport-Security, "
-                  "X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, "
-                  "Content-Security-Policy)");
-      continue;
-    }
-    if (!seen.insert(name).second) {
-      c->Fail(kv.first, key, "duplicate key");
-      continue;
-    }
-    if (!Checker::Present(kv.second)) {
-      continue;  // Blank: unset.
-    }
-    if (!kv.second.IsScalar()) {
-      c->Fail(kv.second, key, "must be a string");
-      continue;
-    }
-    const std::string value = kv.second.Scalar();
-    if (value.empty()) {
-      continue;
-    }
-    if (value.find_first_of("\r\n") != std::string::npos) {
-      c->Fail(kv.second, key, "must not contain line breaks");
-      continue;
-    }
-    if (!allowed->values.front().empty() &&
-        std::find(allowed->values.begin(), allowed->values.end(), value) == allowed->values.end()) {
-      c->Fail(
-          kv.second, key,
-          "invalid value \"" + value + "\" (expected one of: " + JoinNames(allowed->values) + ")");
-      continue;
-    }
-    http->headers.emplace_back(name, value);
+  if (const YAML::Node headers = node["headers"]; YamlChecker::Present(headers)) {
+    c->ForEachEntry(headers, p + ".headers", "must be a map of header names to values",
+                    "duplicate key",
+                    [&](const YAML::Node& name, const YAML::Node& value, const std::string& key) {
+                      ParseHeader(name, value, key, c, http);
+                    });
   }
 }
 
-void ParseUsers(const YAML::Node& node, Checker* c,
-                std::vector<std::pair<std::string, std::string>>* users) {
-  const std::string p = "basic_auth_users";
-  if (!node.IsMap()) {
-    c->Fail(node, p, "must be a map of user names to bcrypt hashes");
+// One entry of basic_auth_users: a user name and a bcrypt hash.
+void ParseUser(const YAML::Node& user_node, const YAML::Node& hash, const std::string& key,
+               YamlChecker* c, std::vector<std::pair<std::string, std::string>>* users) {
+  const std::string user = user_node.Scalar();
+  if (user.empty()) {
+    c->Fail(user_node, "basic_auth_users", "a user name must not be empty");
     return;
   }
-  std::set<std::string> seen;
-  for (const auto& kv : node) {
-    const std::string user = kv.first.Scalar();
-    const std::string key = std::string(p).append(".").append(user);
-    if (user.empty()) {
-      c->Fail(kv.first, p, "a user name must not be empty");
-      continue;
-    }
-    if (user.find(':') != std::string::npos) {
-      c->Fail(kv.first, key, "a user name must not contain ':' (basic auth splits at the first)");
-      continue;
-    }
-    if (std::any_of(user.begin(), user.end(),
-                    [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; })) {
-      c->Fail(kv.first, key, "a user name must not contain control characters");
-      continue;
-    }
-    if (!seen.insert(user).second) {
-      c->Fail(kv.first, key, "listed twice");
-      continue;
-    }
-    // Never echo the value: it may be a password pasted by mistake.
-    if (!kv.second.IsScalar() || !IsBcryptHash(kv.second.Scalar())) {
-      c->Fail(kv.second.IsDefined() && !kv.second.IsNull() ? kv.second : kv.first, key,
-              std::string(kBcryptHint));
-      continue;
-    }
-    users->emplace_back(user, kv.second.Scalar());
+  if (user.find(':') != std::string::npos) {
+    c->Fail(user_node, key, "a user name must not contain ':' (basic auth splits at the first)");
+    return;
   }
+  if (std::any_of(user.begin(), user.end(), [](char ch) {
+        return static_cast<unsigned char>(ch) < kFirstPrintable || ch == kDelete;
+      })) {
+    c->Fail(user_node, key, "a user name must not contain control characters");
+    return;
+  }
+  // Never echo the value: it may be a password pasted by mistake.
+  if (!hash.IsScalar() || !IsBcryptHash(hash.Scalar())) {
+    c->Fail(YamlChecker::Present(hash) ? hash : user_node, key, std::string(kBcryptHint));
+    return;
+  }
+  users->emplace_back(user, hash.Scalar());
+}
+
+void ParseUsers(const YAML::Node& node, YamlChecker* c,
+                std::vector<std::pair<std::string, std::string>>* users) {
+  c->ForEachEntry(node, "basic_auth_users", "must be a map of user names to bcrypt hashes",
+                  "listed twice",
+                  [&](const YAML::Node& user, const YAML::Node& hash, const std::string& key) {
+                    ParseUser(user, hash, key, c, users);
+                  });
   std::sort(users->begin(), users->end());
+}
+
+void ParseWebRoot(const YAML::Node& root, YamlChecker* c, std::string_view base_dir,
+                  WebConfigResult* result) {
+  if (!c->ExpectMap(root, "", {"tls_server_config", "http_server_config", "basic_auth_users"},
+                    {"rate_limit"})) {
+    return;
+  }
+  if (const YAML::Node tls = root["tls_server_config"]; YamlChecker::Present(tls)) {
+    ParseTls(tls, c, base_dir, &result->config.tls, &result->warnings);
+  }
+  if (const YAML::Node http = root["http_server_config"]; YamlChecker::Present(http)) {
+    ParseHttp(http, c, &result->config.http);
+  }
+  if (const YAML::Node users = root["basic_auth_users"]; YamlChecker::Present(users)) {
+    ParseUsers(users, c, &result->config.basic_auth_users);
+  }
 }
 
 }  // namespace
@@ -445,8 +395,12 @@ std::string_view TlsVersionName(TlsVersion version) {
 }
 
 bool IsBcryptHash(std::string_view hash) {
-  // $2y$10$ + 22 characters of salt + 31 of hash, all from bcrypt's base64 alphabet.
-  if (hash.size() != 60 || hash.substr(0, 2) != "$2" ||
+  // "$2y$10$" + 22 characters of salt + 31 of hash, all from bcrypt's base64 alphabet.
+  constexpr std::size_t kLength = 60;
+  constexpr std::size_t kHeaderLength = 7;  // "$2y$10$"
+  constexpr int kMinCost = 4;
+  constexpr int kMaxCost = 31;
+  if (hash.size() != kLength || hash.substr(0, 2) != "$2" ||
       (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') || hash[3] != '$' || hash[6] != '$') {
     return false;
   }
@@ -454,10 +408,10 @@ bool IsBcryptHash(std::string_view hash) {
     return false;
   }
   const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
-  if (cost < 4 || cost > 31) {
+  if (cost < kMinCost || cost > kMaxCost) {
     return false;
   }
-  return std::all_of(hash.begin() + 7, hash.end(), [](char ch) {
+  return std::all_of(hash.begin() + kHeaderLength, hash.end(), [](char ch) {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
            ch == '.' || ch == '/';
   });
@@ -465,38 +419,13 @@ bool IsBcryptHash(std::string_view hash) {
 
 WebConfigResult ParseWebConfig(std::string_view yaml, std::string_view base_dir) {
   WebConfigResult result;
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    ConfigError err;
-    err.line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
-    err.column = e.mark.column >= 0 ? e.mark.column + 1 : 0;
-    err.message = "invalid YAML: " + e.msg;
-    result.errors.push_back(std::move(err));
-    return result;
+  const auto root = LoadYamlDocument(yaml, &result.errors);
+  if (!root || !YamlChecker::Present(*root)) {
+    return result;  // Invalid; or empty: plain HTTP, no authentication, as exporter-toolkit.
   }
-  if (!root.IsDefined() || root.IsNull()) {
-    return result;  // Empty: plain HTTP, no authentication, as exporter-toolkit.
-  }
-  Checker c(&result);
-  try {
-    if (!c.ExpectMap(root, "", {"tls_server_config", "http_server_config", "basic_auth_users"},
-                     {"rate_limit"})) {
-      return result;
-    }
-    if (const YAML::Node tls = root["tls_server_config"]; Checker::Present(tls)) {
-      ParseTls(tls, &c, base_dir, &result.config.tls);
-    }
-    if (const YAML::Node http = root["http_server_config"]; Checker::Present(http)) {
-      ParseHttp(http, &c, &result.config.http);
-    }
-    if (const YAML::Node users = root["basic_auth_users"]; Checker::Present(users)) {
-      ParseUsers(users, &c, &result.config.basic_auth_users);
-    }
-  } catch (const YAML::Exception& e) {
-    c.Fail(root, "", std::string("invalid web config: ") + e.what());
-  }
+  YamlChecker c(&result.errors);
+  c.Run(*root, "invalid web config",
+        [&](YamlChecker& checker) { ParseWebRoot(*root, &checker, base_dir, &result); });
   if (!result.ok()) {
     result.config = WebConfig{};
   }

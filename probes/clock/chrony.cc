@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 
+#include "exporter/base/duration.h"
 #include "probes/net/address.h"
 #include "probes/net/socket_util.h"
 
@@ -52,12 +53,6 @@ std::string Hex32(std::uint32_t v) {
   char buf[9];
   std::snprintf(buf, sizeof(buf), "%08X", v);
   return buf;
-}
-
-// "500ms", "2s", as the other probes write timeouts.
-std::string FormatTimeout(std::chrono::milliseconds timeout) {
-  return timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + "s"
-                                     : std::to_string(timeout.count()) + "ms";
 }
 
 }  // namespace
@@ -221,10 +216,8 @@ Result<ChronyTracking> QueryChronyTracking(const std::string& address,
       send();
     }
     const auto until = attempt == 1 ? std::min(resend_at, deadline) : deadline;
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - now) +
-                      std::chrono::milliseconds(1);
     pollfd pfd{fd->get(), POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(wait.count())) <= 0) {
+    if (clock.Poll(&pfd, 1, until) <= 0) {
       continue;
     }
     const ssize_t n = ::recv(fd->get(), buf, sizeof(buf), MSG_DONTWAIT);

@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 
+#include "exporter/base/duration.h"
 #include "probes/net/socket_util.h"
 
 namespace cbe::probes {
@@ -20,12 +21,6 @@ using std::chrono::steady_clock;
 constexpr std::uint8_t kTypeTimestamp = 13;
 constexpr std::uint8_t kTypeTimestampReply = 14;
 constexpr std::uint8_t kProtoIcmp = 1;
-
-// "500ms", "2s", as the other probes write timeouts.
-std::string FormatTimeout(std::chrono::milliseconds timeout) {
-  return timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + "s"
-                                     : std::to_string(timeout.count()) + "ms";
-}
 
 }  // namespace
 
@@ -250,7 +245,7 @@ std::vector<PeerClockResult> RunPeerClockProbe(const std::vector<net::IpAddress>
       break;
     }
     const auto wake = k >= total ? last_sent + options.timeout : std::max(next_send, now);
-    if (!net::WaitReadable({raw->get()}, wake).empty()) {
+    if (!net::WaitReadable({raw->get()}, wake, clock).empty()) {
       receive();
     }
   }

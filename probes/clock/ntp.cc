@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "exporter/base/duration.h"
 #include "probes/net/address.h"
 #include "probes/net/socket_util.h"
 
@@ -57,12 +58,6 @@ std::string KissMeaning(const std::string& code) {
     return " (access restricted)";
   }
   return "";
-}
-
-// "500ms", "2s", as the other probes write timeouts.
-std::string FormatTimeout(std::chrono::milliseconds timeout) {
-  return timeout.count() % 1000 == 0 ? std::to_string(timeout.count() / 1000) + "s"
-                                     : std::to_string(timeout.count()) + "ms";
 }
 
 std::string HostPortText(const net::IpAddress& ip, std::uint16_t port) {
@@ -260,52 +255,120 @@ NtpServerResult EvaluateNtpReply(net::Bytes reply, NtpTimestamp t1, NtpTimestamp
   return r;
 }
 
+namespace {
+
+// One server of a query: its name resolution, its socket and request.
+struct NtpQuery {
+  std::shared_ptr<Resolution> resolving;
+  std::uint16_t port = kNtpPort;
+  net::Fd fd;
+  NtpTimestamp t1 = 0;
+  steady_clock::time_point sent_at;
+  bool done = false;
+};
+
+// Connects a UDP socket to `ip` and sends the request; on failure the server is done.
+void SendRequest(const net::IpAddress& ip, const NtpQueryOptions& options, const Clock& clock,
+                 NtpQuery* q, NtpServerResult* out) {
+  out->address = HostPortText(ip, q->port);
+  auto fd = net::OpenSocket(ip.family(), SOCK_DGRAM, 0);
+  if (!fd) {
+    out->reason = fd.error().message;
+    q->done = true;
+    return;
+  }
+  sockaddr_storage to{};
+  const socklen_t len = ip.ToSockaddr(q->port, &to);
+  if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&to), len) != 0) {
+    out->reason = net::ErrnoText("connect " + out->address, errno);
+    q->done = true;
+    return;
+  }
+  q->sent_at = clock.Monotonic();
+  q->t1 = ToNtpTimestamp(clock.Now());
+  const auto request = EncodeNtpRequest(q->t1);
+  if (::send(fd->get(), request.data(), request.size(), 0) < 0) {
+    out->reason = net::ErrnoText("send to " + out->address, errno);
+    q->done = true;
+    return;
+  }
+  out->reason = "no reply within " + FormatTimeout(options.timeout);
+  q->fd = std::move(*fd);
+}
+
+// Sends the requests of names resolved since the last pass. True while some still resolve.
+bool SendResolved(const NtpQueryOptions& options, const Clock& clock, std::vector<NtpQuery>* q,
+                  std::vector<NtpServerResult>* out) {
+  bool resolving = false;
+  for (std::size_t i = 0; i < q->size(); ++i) {
+    NtpQuery& query = (*q)[i];
+    if (!query.resolving) {
+      continue;
+    }
+    std::optional<net::IpAddress> ip;
+    std::string error;
+    {
+      std::lock_guard lock(query.resolving->mu);
+      if (!query.resolving->done) {
+        resolving = true;
+        continue;
+      }
+      ip = query.resolving->ip;
+      error = query.resolving->error;
+    }
+    query.resolving.reset();
+    if (ip) {
+      SendRequest(*ip, options, clock, &query, &(*out)[i]);
+    } else {
+      (*out)[i].reason = error;
+      query.done = true;
+    }
+  }
+  return resolving;
+}
+
+// Reads every queued datagram of one server's socket. A reply that fails the checks is kept,
+// but a later good one still counts; an error (e.g. ICMP port unreachable) ends the server.
+void ReadReplies(const Clock& clock, NtpQuery* q, NtpServerResult* out) {
+  std::uint8_t buf[1024];
+  while (!q->done) {
+    const ssize_t len = ::recv(q->fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (len < 0) {
+      if (errno == ECONNREFUSED) {
+        out->reason = "connection refused: nothing listens on " + out->address;
+        q->done = true;
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        out->reason = net::ErrnoText("recv from " + out->address, errno);
+        q->done = true;
+      }
+      return;
+    }
+    const auto elapsed = clock.Monotonic() - q->sent_at;
+    const NtpTimestamp t4 = q->t1 + static_cast<std::uint64_t>(
+                                        std::chrono::duration<double>(elapsed).count() * kTwoTo32);
+    NtpServerResult r = EvaluateNtpReply(net::Bytes(buf, static_cast<std::size_t>(len)), q->t1, t4);
+    r.server = out->server;
+    r.address = out->address;
+    *out = std::move(r);
+    q->done = out->up;
+  }
+}
+
+// While names resolve, the loop looks at them again this often.
+constexpr std::chrono::milliseconds kResolvePollInterval{10};
+
+}  // namespace
+
 std::vector<NtpServerResult> QueryNtpServers(const std::vector<std::string>& servers,
                                              const NtpQueryOptions& options, const Clock& clock) {
-  struct Query {
-    std::shared_ptr<Resolution> resolving;
-    std::uint16_t port = kNtpPort;
-    net::Fd fd;
-    NtpTimestamp t1 = 0;
-    steady_clock::time_point sent_at;
-    bool done = false;
-  };
   const auto deadline = clock.Monotonic() + options.timeout;
   std::vector<NtpServerResult> out(servers.size());
-  std::vector<Query> q(servers.size());
-
-  const auto send = [&](std::size_t i, const net::IpAddress& ip) {
-    out[i].address = HostPortText(ip, q[i].port);
-    auto fd = net::OpenSocket(ip.family(), SOCK_DGRAM, 0);
-    if (!fd) {
-      out[i].reason = fd.error().message;
-      q[i].done = true;
-      return;
-    }
-    sockaddr_storage to{};
-    const socklen_t len = ip.ToSockaddr(q[i].port, &to);
-    if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&to), len) != 0) {
-      out[i].reason = net::ErrnoText("connect " + out[i].address, errno);
-      q[i].done = true;
-      return;
-    }
-    q[i].sent_at = clock.Monotonic();
-    q[i].t1 = ToNtpTimestamp(clock.Now());
-    const auto request = EncodeNtpRequest(q[i].t1);
-    if (::send(fd->get(), request.data(), request.size(), 0) < 0) {
-      out[i].reason = net::ErrnoText("send to " + out[i].address, errno);
-      q[i].done = true;
-      return;
-    }
-    out[i].reason = "no reply within " + FormatTimeout(options.timeout);
-    q[i].fd = std::move(*fd);
-  };
-
+  std::vector<NtpQuery> q(servers.size());
   for (std::size_t i = 0; i < servers.size(); ++i) {
     out[i].server = servers[i];
     if (auto hp = net::ParseHostPort(servers[i], kNtpPort)) {
       q[i].port = hp->second;
-      send(i, hp->first);
+      SendRequest(hp->first, options, clock, &q[i], &out[i]);
     } else if (auto name = SplitName(servers[i])) {
       q[i].port = name->second;
       q[i].resolving = StartResolution(name->first);
@@ -314,34 +377,8 @@ std::vector<NtpServerResult> QueryNtpServers(const std::vector<std::string>& ser
       q[i].done = true;
     }
   }
-
-  std::uint8_t buf[1024];
   while (true) {
-    // Names that resolved since the last pass get their request now.
-    bool resolving = false;
-    for (std::size_t i = 0; i < servers.size(); ++i) {
-      if (!q[i].resolving) {
-        continue;
-      }
-      std::optional<net::IpAddress> ip;
-      std::string error;
-      {
-        std::lock_guard lock(q[i].resolving->mu);
-        if (!q[i].resolving->done) {
-          resolving = true;
-          continue;
-        }
-        ip = q[i].resolving->ip;
-        error = q[i].resolving->error;
-      }
-      q[i].resolving.reset();
-      if (ip) {
-        send(i, *ip);
-      } else {
-        out[i].reason = error;
-        q[i].done = true;
-      }
-    }
+    const bool resolving = SendResolved(options, clock, &q, &out);
     std::vector<pollfd> pfds;
     std::vector<std::size_t> index;
     for (std::size_t i = 0; i < servers.size(); ++i) {
@@ -354,43 +391,14 @@ std::vector<NtpServerResult> QueryNtpServers(const std::vector<std::string>& ser
     if ((pfds.empty() && !resolving) || now >= deadline) {
       break;
     }
-    // While names resolve, look at them again every 10 ms.
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
-                std::chrono::milliseconds(1);
-    if (resolving) {
-      wait = std::min(wait, std::chrono::milliseconds(10));
-    }
-    if (::poll(pfds.data(), pfds.size(), static_cast<int>(wait.count())) <= 0) {
+    // The deadline comes from the injected clock, and so does the wait (clock.Poll).
+    const auto until = resolving ? std::min(deadline, now + kResolvePollInterval) : deadline;
+    if (clock.Poll(pfds.data(), pfds.size(), until) <= 0) {
       continue;
     }
     for (std::size_t k = 0; k < pfds.size(); ++k) {
-      if (pfds[k].revents == 0) {
-        continue;
-      }
-      const std::size_t i = index[k];
-      while (!q[i].done) {
-        const ssize_t len = ::recv(q[i].fd.get(), buf, sizeof(buf), MSG_DONTWAIT);
-        if (len < 0) {
-          if (errno == ECONNREFUSED) {
-            out[i].reason = "connection refused: nothing listens on " + out[i].address;
-            q[i].done = true;
-          } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            out[i].reason = net::ErrnoText("recv from " + out[i].address, errno);
-            q[i].done = true;
-          }
-          break;
-        }
-        const auto elapsed = clock.Monotonic() - q[i].sent_at;
-        const NtpTimestamp t4 =
-            q[i].t1 +
-            static_cast<std::uint64_t>(std::chrono::duration<double>(elapsed).count() * kTwoTo32);
-        NtpServerResult r =
-            EvaluateNtpReply(net::Bytes(buf, static_cast<std::size_t>(len)), q[i].t1, t4);
-        r.server = out[i].server;
-        r.address = out[i].address;
-        // A reply that fails the checks is kept, but a later good one still counts.
-        out[i] = std::move(r);
-        q[i].done = out[i].up;
+      if (pfds[k].revents != 0) {
+        ReadReplies(clock, &q[index[k]], &out[index[k]]);
       }
     }
   }

@@ -108,17 +108,13 @@ Result<std::pair<Fd, std::uint16_t>> ReserveTcpPort(int family) {
 }
 
 std::vector<int> WaitReadable(const std::vector<int>& fds,
-                              std::chrono::steady_clock::time_point until) {
+                              std::chrono::steady_clock::time_point until, const Clock& clock) {
   std::vector<pollfd> pfds;
   for (int fd : fds) {
     pfds.push_back({fd, POLLIN, 0});
   }
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      until - std::chrono::steady_clock::now());
-  const int ms =
-      static_cast<int>(std::max<long long>(0, std::min<long long>(left.count() + 1, 60000)));
   std::vector<int> ready;
-  if (::poll(pfds.data(), pfds.size(), ms) > 0) {
+  if (clock.Poll(pfds.data(), pfds.size(), until) > 0) {
     for (const auto& p : pfds) {
       if (p.revents & (POLLIN | POLLERR)) {
         ready.push_back(p.fd);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "exporter/base/clock.h"
 #include "exporter/base/result.h"
 #include "probes/net/address.h"
 
@@ -50,9 +51,10 @@ Result<IpAddress> SourceAddressFor(const IpAddress& peer);
 // with RST.
 Result<std::pair<Fd, std::uint16_t>> ReserveTcpPort(int family);
 
-// Waits until one of `fds` is readable or `until`. Returns the readable ones.
+// Waits until one of `fds` is readable or `until` on `clock`'s monotonic time (through
+// clock.Poll, so a fake clock neither sleeps nor spins). Returns the readable ones.
 std::vector<int> WaitReadable(const std::vector<int>& fds,
-                              std::chrono::steady_clock::time_point until);
+                              std::chrono::steady_clock::time_point until, const Clock& clock);
 
 // The gap between two packets at `packets_per_second` (probes.packets_per_second; at least 1/s).
 inline std::chrono::nanoseconds PacketInterval(int packets_per_second) {

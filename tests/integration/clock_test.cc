@@ -468,7 +468,7 @@ class SkewedTimestampResponder {
     std::uint8_t buf[2048];
     while (!stop_) {
       const auto until = std::chrono::steady_clock::now() + 50ms;
-      if (net::WaitReadable({fd->get()}, until).empty()) {
+      if (net::WaitReadable({fd->get()}, until, SystemClock()).empty()) {
         continue;
       }
       sockaddr_storage from{};

@@ -99,6 +99,69 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
   }
 }
 
+// The same validator as the web config's: a key given twice is an error, at the second one.
+TEST_CASE("config: duplicate keys and their exact messages", "[unit]") {
+  struct Case {
+    const char* yaml;
+    const char* errors;
+  };
+  const Case cases[] = {
+      {"bird:\n  interval: 5s\n  interval: 10s\n", "c.yml:3:3: bird.interval: duplicate key\n"},
+      {"bird: {}\nbird: {}\n", "c.yml:2:1: bird: duplicate key\n"},
+      {"probes:\n  tcp:\n    port: 179\n    port: 180\n",
+       "c.yml:4:5: probes.tcp.port: duplicate key\n"},
+      {"peers:\n  static:\n    - {address: 10.0.0.1, address: 10.0.0.2}\n",
+       "c.yml:3:27: peers.static[0].address: duplicate key\n"},
+      {"clock:\n  chrony: {enabled: true, enabled: false}\n  chrony: {}\n",
+       "c.yml:3:3: clock.chrony: duplicate key\n"
+       "c.yml:2:27: clock.chrony.enabled: duplicate key\n"},
+      // A duplicate and an unknown key in one map: both reported, in file order.
+      {"metrics:\n  extra: [timers]\n  extras: []\n  extra: []\n",
+       "c.yml:3:3: metrics.extras: unknown key (expected one of: extra)\n"
+       "c.yml:4:3: metrics.extra: duplicate key\n"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.yaml);
+    ConfigResult r = ParseConfig(c.yaml);
+    CHECK_FALSE(r.ok());
+    CHECK(Errors(r) == c.errors);
+  }
+}
+
+TEST_CASE("config: every value type's error, all at once", "[unit]") {
+  const ConfigResult r = ParseConfig(
+      "bird: {max_reply_bytes: 0}\n"
+      "probes:\n"
+      "  packets_per_second: 0\n"
+      "  tcp: {enabled: maybe, port: 65536, mode: full}\n"
+      "  mtu: {max_steps: 1}\n"
+      "  icmp: {count: 1.5, interval: 1s, timeout: 2s}\n"
+      "clock: {ntp_servers: ntp, chrony: {address: 'x:y'}}\n");
+  CHECK(Errors(r) ==
+        "c.yml:1:25: bird.max_reply_bytes: must be a positive number of bytes\n"
+        "c.yml:3:23: probes.packets_per_second: must be a whole number from 1 to 1000000\n"
+        "c.yml:4:18: probes.tcp.enabled: must be true or false\n"
+        "c.yml:4:44: probes.tcp.mode: must be syn (half-open, needs CAP_NET_RAW) or connect "
+        "(risky: a full connect)\n"
+        "c.yml:4:31: probes.tcp.port: must be a whole number from 1 to 65535\n"
+        "c.yml:6:17: probes.icmp.count: must be a whole number from 1 to 100\n"
+        "c.yml:6:45: probes.icmp.timeout: must not exceed probes.icmp.interval (1s)\n"
+        "c.yml:5:20: probes.mtu.max_steps: must be a whole number from 2 to 32\n"
+        "c.yml:7:22: clock.ntp_servers: must be a list of host or host:port\n"
+        "c.yml:7:45: clock.chrony.address: must be an IP address with an optional port, e.g. "
+        "127.0.0.1:323\n");
+}
+
+TEST_CASE("config: a socket path longer than sun_path allows", "[unit]") {
+  const std::string path = "/" + std::string(107, 'a');
+  const ConfigResult r = ParseConfig("bird:\n  sockets: [" + path + "]\n");
+  CHECK(Errors(r) ==
+        "c.yml:2:13: bird.sockets[0]: path longer than a unix socket address allows (107 "
+        "bytes)\n");
+  CHECK(ParseConfig("bird:\n  sockets: [" + path.substr(1) + "]\n").ok() == false);
+  CHECK(ParseConfig("bird:\n  sockets: [/" + std::string(106, 'a') + "]\n").ok());
+}
+
 TEST_CASE("config: metrics.extra switches on extra series per peer", "[unit]") {
   const MetricsConfig none = ParseConfig("").config.metrics;
   CHECK_FALSE((none.timers || none.route_details || none.state_changes || none.port_rtt));

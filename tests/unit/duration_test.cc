@@ -29,5 +29,15 @@ TEST_CASE("duration: formatting", "[unit]") {
   CHECK(FormatDuration(milliseconds(3600000)) == "1h");
 }
 
+// The probes' reasons ("no answer within 2s") read whole seconds as seconds, never "1m".
+TEST_CASE("duration: timeouts as the probes write them", "[unit]") {
+  CHECK(FormatTimeout(milliseconds(2000)) == "2s");
+  CHECK(FormatTimeout(milliseconds(60000)) == "60s");
+  CHECK(FormatTimeout(milliseconds(1500)) == "1500ms");
+  CHECK(FormatTimeout(milliseconds(500)) == "500ms");
+  CHECK(FormatTimeout(milliseconds(1)) == "1ms");
+  CHECK(FormatTimeout(milliseconds(0)) == "0s");
+}
+
 }  // namespace
 }  // namespace cbe

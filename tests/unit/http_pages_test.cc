@@ -62,8 +62,7 @@ std::shared_ptr<const BirdSnapshot> HostileBird(double last_run) {
   p.peer = "10.0.0.2'><script>";
   p.peer_type = "node_mesh";
   p.state = "Active";
-  p.error_class = "BGP Error";
-  p.error_message = "Bad peer AS <script>alert('&')</script>";
+  p.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS <script>alert('&')</script>");
   up.peers.push_back(p);
   b->daemons.push_back(up);
   b->run = ProbeRun{"bird", false, 0.0126, last_run};

@@ -1,10 +1,16 @@
 #include "probes/clock/ntp.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "tests/unit/fake_poll_clock.h"
 #include "tests/unit/fixtures.h"
 
 namespace cbe::probes {
@@ -220,6 +226,39 @@ TEST_CASE("ntp: servers that are neither addresses nor names", "[unit]") {
     CHECK(s.reason == "not an address or host name: \"" + s.server + "\"");
     CHECK(s.address.empty());
   }
+}
+
+// The poll loop takes its deadline and its waits from the injected clock: under a fake clock a
+// server that never answers ends the query with a timeout after a bounded number of polls,
+// without sleeping (real time barely moves) and without spinning.
+TEST_CASE("ntp: a silent server times out on the injected clock", "[unit]") {
+  // A UDP port on loopback that never answers (ours, bound and never read).
+  const int silent = ::socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(silent >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  socklen_t len = sizeof(a);
+  REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  const std::string server = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+
+  testing::FakePollClock clock(std::chrono::milliseconds(100));
+  const auto start = clock.Monotonic();
+  const auto real_start = std::chrono::steady_clock::now();
+  NtpQueryOptions options;
+  options.timeout = std::chrono::seconds(5);
+  const auto r = QueryNtpServers({server}, options, clock);
+  const auto real_elapsed = std::chrono::steady_clock::now() - real_start;
+  ::close(silent);
+
+  REQUIRE(r.size() == 1);
+  CHECK_FALSE(r[0].up);
+  CHECK(r[0].address == server);
+  CHECK(r[0].reason == "no reply within 5s");
+  CHECK(clock.Monotonic() - start == std::chrono::seconds(5));
+  CHECK(clock.polls() == 50);                     // 5 s in steps of 100 ms: no spinning.
+  CHECK(real_elapsed < std::chrono::seconds(2));  // No sleeping: 5 s of fake time.
 }
 
 }  // namespace
