@@ -1,7 +1,7 @@
-// calico-bgp-exporter: flags -> config -> wiring -> run. No logic of its own.
+// calico-bgp-exporter: flags -> config -> wiring -> run. Run() does all of it inline: the flag
+// checks, loading the config, the wiring, and the signal loop that reloads on SIGHUP.
 
 #include <malloc.h>
-#include <prometheus/exposer.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -27,7 +27,8 @@
 #include "exporter/core/scheduler.h"
 #include "exporter/core/snapshot.h"
 #include "exporter/daemon/privileges.h"
-#include "exporter/metrics/collector.h"
+#include "exporter/intent/cli.h"
+#include "exporter/metrics/exposition.h"
 #include "exporter/web/http_pages.h"
 #include "exporter/web/web_server.h"
 #include "probes/net/stream.h"
@@ -36,11 +37,6 @@
 namespace {
 
 constexpr int kExitUsage = 2;
-// civetweb serves each connection on one of these threads for the whole request: clients that
-// never read (or never finish a request) hold one each until request_timeout_ms (10 s), so this
-// many of them stall other scrapes that long. Its default of 2 stalls with 3 concurrent
-// scrapers. Each thread costs ~12 KiB of memory: its stack and its max_request_size buffer.
-constexpr int kWebThreads = 64;
 
 struct Flags {
   bool check = false;
@@ -97,11 +93,10 @@ int Run(const Flags& flags) {
               << ": config OK\n";
     return 0;
   }
-  const auto port = cbe::CivetwebListeningPort(flags.listen_address);
-  if (!port) {
-    std::cerr << "calico-bgp-exporter: --web.listen-address: expected [host]:port with an IP "
-                 "address as host, got \""
-              << flags.listen_address << "\"\n";
+  const auto listen_address = cbe::ParseListenAddress(flags.listen_address);
+  if (!listen_address) {
+    std::cerr << "calico-bgp-exporter: --web.listen-address: " << listen_address.error().message
+              << "\n";
     return kExitUsage;
   }
   if (flags.telemetry_path.empty() || flags.telemetry_path.front() != '/' ||
@@ -136,19 +131,17 @@ int Run(const Flags& flags) {
   cbe::MetricsConfig running_metrics = config.metrics;
   config_loaded(true, running_metrics);
 
-  cbe::HttpPages pages({flags.telemetry_path, config.bird.interval}, &store);
+  cbe::HttpPages pages({flags.telemetry_path, config.bird.interval}, &store, &clock);
   // Least privilege before the first thread starts: CAP_NET_RAW for the probes, nothing else.
-  if (auto caps = cbe::DropCapabilities(cbe::NeededCapabilities(flags.listen_address)); !caps) {
+  if (auto caps = cbe::DropCapabilities(cbe::NeededCapabilities(listen_address->port)); !caps) {
     cbe::logging::Error("cannot drop capabilities", {{"err", caps.error().message}});
     return 1;
   } else if (caps->changed) {
     cbe::logging::Info("dropped capabilities",
                        {{"kept", caps->kept}, {"before", caps->before}, {"after", caps->after}});
   }
-  auto collector = std::make_shared<cbe::Collector>(&store);
   cbe::WebServer::StartResult started = cbe::WebServer::Start(
-      {flags.listen_address, flags.telemetry_path, flags.web_config_file, kWebThreads}, &pages,
-      collector);
+      {*listen_address, flags.telemetry_path, flags.web_config_file, cbe::kWebThreads}, &pages);
   if (!started.server) {
     for (const auto& e : started.errors) {
       std::cerr << e << "\n";
@@ -218,9 +211,13 @@ int Run(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // glibc gives every thread that allocates its own arena and keeps each arena's peak: with 16
-  // web threads that multiplies the memory of concurrent scrapes. Two arenas are plenty.
+  // glibc gives every thread that allocates its own arena and keeps each arena's peak: with 64
+  // web threads (cbe::kWebThreads) that multiplies the memory of concurrent scrapes. Two arenas
+  // are plenty.
   mallopt(M_ARENA_MAX, 2);
+  if (argc > 1 && std::string(argv[1]) == "intent") {  // Calico's intended sessions (issue 15)
+    return cbe::intent::RunIntentCommand({argv + 2, argv + argc}, std::cin, std::cout, std::cerr);
+  }
   Flags flags;
   CLI::App app{"calico-bgp-exporter: Prometheus exporter for Calico's BIRD BGP sessions.",
                "calico-bgp-exporter"};

@@ -3,47 +3,75 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <limits>
+#include <optional>
 
 namespace cbe {
 namespace {
 
-bool ValidPort(std::string_view port) {
+std::optional<std::uint16_t> ParsePort(std::string_view port) {
   unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  return ec == std::errc() && ptr == port.data() + port.size() && value <= 65535 && !port.empty();
+  const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() ||
+      value > std::numeric_limits<std::uint16_t>::max()) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(value);
 }
 
-}  // namespace
-
-std::optional<std::string> CivetwebListeningPort(std::string_view address) {
-  const std::size_t colon = address.rfind(':');
-  if (colon == std::string_view::npos) {
-    return std::nullopt;
-  }
-  const std::string_view host = address.substr(0, colon);
-  const std::string_view port = address.substr(colon + 1);
-  if (!ValidPort(port)) {
-    return std::nullopt;
-  }
+// The host of "[host]:port" without brackets; nullopt unless it is empty or an IP address.
+std::optional<std::string> ParseHost(std::string_view host) {
   if (host.empty()) {
-    return "+" + std::string(port);
+    return std::string();
   }
   if (host.front() == '[') {
     if (host.size() < 3 || host.back() != ']') {
       return std::nullopt;
     }
-    const std::string inner(host.substr(1, host.size() - 2));
+    std::string inner(host.substr(1, host.size() - 2));
     in6_addr a6{};
     if (inet_pton(AF_INET6, inner.c_str(), &a6) != 1) {
       return std::nullopt;
     }
-    return std::string(address);
+    return inner;
   }
+  std::string v4(host);
   in_addr a4{};
-  if (inet_pton(AF_INET, std::string(host).c_str(), &a4) != 1) {
-    return std::nullopt;  // civetweb binds addresses, not names.
+  if (inet_pton(AF_INET, v4.c_str(), &a4) != 1) {
+    return std::nullopt;
   }
-  return std::string(address);
+  return v4;
+}
+
+bool IsIpv6(const std::string& host) { return host.find(':') != std::string::npos; }
+
+}  // namespace
+
+Result<ListenAddress> ParseListenAddress(std::string_view address) {
+  const Error error{"expected [host]:port with an IP address as host, got \"" +
+                    std::string(address) + "\""};
+  const std::size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) {
+    return error;
+  }
+  const auto host = ParseHost(address.substr(0, colon));
+  const auto port = ParsePort(address.substr(colon + 1));
+  if (!host || !port) {
+    return error;
+  }
+  return ListenAddress{*host, *port};
+}
+
+std::string ListenAddress::CivetwebPorts() const {
+  if (host.empty()) {
+    return "+" + std::to_string(port);
+  }
+  return ToString();
+}
+
+std::string ListenAddress::ToString() const {
+  const std::string bracketed = IsIpv6(host) ? "[" + host + "]" : host;
+  return bracketed + ":" + std::to_string(port);
 }
 
 }  // namespace cbe

@@ -32,7 +32,7 @@ std::string StateLabel(std::string_view bgp_state) {
 DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status& status,
                                    const bird::Protocols& protocols,
                                    std::chrono::system_clock::time_point observed,
-                                   StateTracker* tracker) {
+                                   bird::StateTracker* tracker) {
   DaemonSnapshot d;
   d.daemon = DaemonName(socket);
   d.socket = socket;
@@ -74,11 +74,7 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
     peer.local_as = AsString(p.local_as);
     peer.neighbor_router_id = p.neighbor_id;
     peer.session = bird::SessionKind(p);
-    if (!p.last_error.empty()) {
-      bird::LastError e = bird::SplitLastError(p.last_error);
-      peer.error_class = e.error_class.empty() ? "Error" : std::move(e.error_class);
-      peer.error_message = std::move(e.message);
-    }
+    peer.last_error = bird::ClassifyLastError(p.last_error);
     if (p.established()) {
       peer.hold_time_seconds = p.hold_time;
       peer.keepalive_time_seconds = p.keepalive_time;
@@ -89,11 +85,12 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
     if (p.since && status.server_time) {
       since = bird::ResolveBirdTime(*p.since, *status.server_time, observed);
     }
-    const StateTracker::Observation obs = tracker->Observe(p.name, peer.state, p.since_text, since);
+    const bird::StateTracker::Observation obs =
+        tracker->Observe(p.name, peer.state, p.since_text, since);
     peer.state_change_timestamp = obs.state_change_timestamp;
     peer.state_change_exact = obs.timestamp_exact;
     peer.state_changes_total = obs.changes;
-    peer.bgp_error = tracker->StickyBgpError(p.name, p.established(), p.last_error);
+    peer.bgp_error = tracker->StickyBgpError(p.name, p.established(), peer.last_error);
     if (obs.changed && obs.previous_state != peer.state) {
       logging::Info("BGP session changed state", {{"daemon", d.daemon},
                                                   {"protocol", p.name},

@@ -30,7 +30,7 @@ class BirdRound {
  private:
   struct Daemon {
     std::unique_ptr<bird::Client> client;
-    StateTracker tracker;
+    bird::StateTracker tracker;
     std::uint64_t unparsed_total = 0;
     std::optional<bool> last_up;  // For logging transitions once.
     std::string last_error;
@@ -54,6 +54,6 @@ class BirdRound {
 DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status& status,
                                    const bird::Protocols& protocols,
                                    std::chrono::system_clock::time_point observed,
-                                   StateTracker* tracker);
+                                   bird::StateTracker* tracker);
 
 }  // namespace cbe

@@ -10,6 +10,7 @@
 #include "exporter/core/bird_round.h"
 #include "exporter/core/diagnosis.h"
 #include "exporter/core/probe_rounds.h"
+#include "exporter/core/probe_table.h"
 #include "probes/net/stream.h"
 
 namespace cbe {
@@ -152,35 +153,22 @@ int RunCheck(const Config& config, CheckOutput output, std::ostream& out) {
     s->diagnosis = std::move(d);
   });
   BirdRound bird(config.bird, &connector, &clock);
-  store.Publish(&Snapshot::bird, bird.Run());
   ProbeRounds probes(config, &store, &clock);
-  const auto& p = config.probes;
-  std::future<std::shared_ptr<const TcpSnapshot>> tcp;
-  std::future<std::shared_ptr<const IcmpSnapshot>> icmp;
-  std::future<std::shared_ptr<const MtuSnapshot>> mtu;
-  auto clock_round = std::async(std::launch::async, [&] { return probes.RunClock(); });
-  if (p.tcp.enabled) {
-    tcp = std::async(std::launch::async, [&] { return probes.RunTcp(); });
+  const Rounds rounds{&bird, &probes};
+  // The kinds that find peers first, then every other enabled kind at the same time.
+  std::vector<std::future<void>> running;
+  for (const bool discovery : {true, false}) {
+    for (const ProbeKind& kind : ProbeKinds()) {
+      if (kind.discovers_peers == discovery && kind.enabled(config)) {
+        running.push_back(
+            std::async(std::launch::async, [&kind, &rounds, &store] { kind.run(rounds, &store); }));
+      }
+    }
+    for (auto& r : running) {
+      r.get();
+    }
+    running.clear();
   }
-  if (p.icmp.enabled) {
-    icmp = std::async(std::launch::async, [&] { return probes.RunIcmp(); });
-  }
-  if (p.mtu.enabled) {
-    mtu = std::async(std::launch::async, [&] { return probes.RunMtu(); });
-  }
-  if (p.listener.enabled) {
-    store.Publish(&Snapshot::listener, probes.RunListener());
-  }
-  if (tcp.valid()) {
-    store.Publish(&Snapshot::tcp, tcp.get());
-  }
-  if (icmp.valid()) {
-    store.Publish(&Snapshot::icmp, icmp.get());
-  }
-  if (mtu.valid()) {
-    store.Publish(&Snapshot::mtu, mtu.get());
-  }
-  store.Publish(&Snapshot::clock, clock_round.get());
   const auto snapshot = store.Get();
   const double now = ToUnixSeconds(clock.Now());
   out << (output == CheckOutput::kJson ? FormatCheckJson(*snapshot, now)

@@ -4,16 +4,15 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <sstream>
 
+#include "exporter/base/duration.h"
+#include "exporter/base/node_address.h"
 #include "exporter/config/config.h"
 
 namespace cbe {
 namespace {
-
-bool Contains(std::string_view haystack, std::string_view needle) {
-  return haystack.find(needle) != std::string_view::npos;
-}
 
 std::string Format(double v, int precision = 3) {
   std::ostringstream out;
@@ -48,6 +47,12 @@ std::string_view CauseName(Cause cause) {
       return "port_closed";
     case Cause::kLocalNotListening:
       return "local_not_listening";
+    case Cause::kListenSocket:
+      return "listen_socket";
+    case Cause::kNoRoutes:
+      return "no_routes";
+    case Cause::kNodeAddress:
+      return "node_address";
     case Cause::kClockSkew:
       return "clock_skew";
     case Cause::kNegotiating:
@@ -92,6 +97,17 @@ std::string_view NextStep(Cause cause) {
     case Cause::kLocalNotListening:
       return "this node does not listen on port 179: the peer cannot connect; check this "
              "node's BIRD (listen address, port) and calico-node";
+    case Cause::kListenSocket:
+      return "this node's BIRD cannot open its BGP port: another process holds it (ss -ltnp "
+             "'sport = :179' names it); stop it or move it, then restart calico-node";
+    case Cause::kNodeAddress:
+      return "this node's BGP address is on the wrong interface: set IP_AUTODETECTION_METHOD "
+             "of calico-node (interface=, can-reach=) or the node's spec.bgp.ipv4Address, "
+             "then restart calico-node";
+    case Cause::kNoRoutes:
+      return "the session is up but carries no routes: check the BGP filters and IP pools "
+             "(calicoctl get ippool -o wide, disabled or not exported) and `birdc show route "
+             "protocol <protocol>`";
     case Cause::kClockSkew:
       return "the clocks disagree beyond clock.max_offset: fix NTP/chrony on the node or the "
              "peer";
@@ -105,102 +121,203 @@ std::string_view NextStep(Cause cause) {
 }
 
 const std::vector<Cause>& AllCauses() {
-  static const std::vector<Cause> kAll = {Cause::kHealthy,           Cause::kBirdDown,
-                                          Cause::kAdminDown,         Cause::kAsMismatch,
-                                          Cause::kRouterIdConflict,  Cause::kHoldTimerExpiredMtu,
-                                          Cause::kHoldTimerExpired,  Cause::kPeerUnreachable,
-                                          Cause::kPortFiltered,      Cause::kPortClosed,
-                                          Cause::kLocalNotListening, Cause::kClockSkew,
-                                          Cause::kNegotiating,       Cause::kUnknown};
+  static const std::vector<Cause> kAll = {Cause::kHealthy,
+                                          Cause::kBirdDown,
+                                          Cause::kAdminDown,
+                                          Cause::kAsMismatch,
+                                          Cause::kRouterIdConflict,
+                                          Cause::kHoldTimerExpiredMtu,
+                                          Cause::kHoldTimerExpired,
+                                          Cause::kPeerUnreachable,
+                                          Cause::kPortFiltered,
+                                          Cause::kPortClosed,
+                                          Cause::kLocalNotListening,
+                                          Cause::kListenSocket,
+                                          Cause::kNoRoutes,
+                                          Cause::kNodeAddress,
+                                          Cause::kClockSkew,
+                                          Cause::kNegotiating,
+                                          Cause::kUnknown};
   return kAll;
 }
 
-Diagnosis Diagnose(const Evidence& e) {
-  Diagnosis d;
-  const auto cause = [&](Cause c, std::string evidence) {
-    d.cause = c;
-    d.evidence = std::move(evidence);
-    return d;
-  };
-  // 1. BIRD itself.
+namespace {
+
+using Found = std::optional<Diagnosis>;
+
+Diagnosis Make(Cause cause, std::string evidence) { return Diagnosis{cause, std::move(evidence)}; }
+
+std::string Port(const Evidence& e) { return "port " + std::to_string(e.port_number); }
+
+// 1-3: BIRD itself, a working session, and what BIRD says went wrong at the BGP level.
+Found FromBird(const Evidence& e) {
   if (!e.bird_up) {
-    return cause(Cause::kBirdDown, "BIRD's control socket does not answer");
+    return Make(Cause::kBirdDown, "BIRD's control socket does not answer");
   }
-  // 2. A working session.
   if (e.bgp_state == "Established") {
-    return cause(Cause::kHealthy, "Established");
-  }
-  // 3. What BIRD says. An operator's `disable` leaves the protocol down with no error.
-  if (e.protocol_state == "down" && e.last_error.empty()) {
-    return cause(Cause::kAdminDown, "protocol state down, no error: disabled");
-  }
-  const std::string& bgp_error = e.bgp_error.empty() ? e.last_error : e.bgp_error;
-  if (Contains(bgp_error, "Bad peer AS")) {
-    return cause(Cause::kAsMismatch, "last error: " + bgp_error);
-  }
-  if (Contains(bgp_error, "Bad BGP identifier")) {
-    return cause(Cause::kRouterIdConflict, "last error: " + bgp_error);
-  }
-  if (Contains(bgp_error, "Hold timer expired")) {
-    if (e.path_mtu && e.interface_mtu && *e.path_mtu < *e.interface_mtu) {
-      return cause(Cause::kHoldTimerExpiredMtu,
-                   "last error: " + bgp_error + "; path MTU " + std::to_string(*e.path_mtu) +
-                       " < interface MTU " + std::to_string(*e.interface_mtu));
+    const bool empty = e.routes_imported == 0 && e.routes_exported == 0;
+    if (e.peer_type == "node_mesh" && empty && e.state_age_seconds &&
+        *e.state_age_seconds >= e.no_routes_after_seconds) {
+      return Make(Cause::kNoRoutes, "Established for " + FormatAge(*e.state_age_seconds) +
+                                        " with 0 routes imported and 0 exported");
     }
-    return cause(Cause::kHoldTimerExpired, "last error: " + bgp_error);
+    return Make(Cause::kHealthy, "Established");
   }
-  // 4. Reachability of the peer and of its port, from the probes.
+  // An operator's `disable` leaves the protocol down with no error.
+  if (e.protocol_state == "down" && e.last_error.empty()) {
+    return Make(Cause::kAdminDown, "protocol state down, no error: disabled");
+  }
+  const bird::LastError& bgp_error = e.bgp_error.empty() ? e.last_error : e.bgp_error;
+  switch (bgp_error.kind) {
+    case bird::ErrorKind::kBadPeerAs:
+      return Make(Cause::kAsMismatch, "last error: " + bgp_error.Text());
+    case bird::ErrorKind::kBadBgpIdentifier:
+      return Make(Cause::kRouterIdConflict, "last error: " + bgp_error.Text());
+    case bird::ErrorKind::kHoldTimerExpired:
+      if (e.path_mtu && e.interface_mtu && *e.path_mtu < *e.interface_mtu) {
+        return Make(Cause::kHoldTimerExpiredMtu, "last error: " + bgp_error.Text() + "; path MTU " +
+                                                     std::to_string(*e.path_mtu) +
+                                                     " < interface MTU " +
+                                                     std::to_string(*e.interface_mtu));
+      }
+      return Make(Cause::kHoldTimerExpired, "last error: " + bgp_error.Text());
+    default:
+      break;
+  }
+  if (!e.node_address_problem.empty()) {
+    return Make(Cause::kNodeAddress, e.node_address_problem);
+  }
+  if (e.last_error.kind == bird::ErrorKind::kNoListeningSocket) {
+    return Make(Cause::kListenSocket, "BIRD: last error: " + e.last_error.Text() +
+                                          ": BIRD could not open its listening socket");
+  }
+  return std::nullopt;
+}
+
+// The cause BIRD's own socket errors point to, or nullopt.
+std::optional<Cause> BirdSocketCause(const Evidence& e) {
+  switch (e.last_error.kind) {
+    case bird::ErrorKind::kConnectionRefused:
+      return Cause::kPortClosed;
+    case bird::ErrorKind::kNoRouteToHost:
+    case bird::ErrorKind::kNetworkUnreachable:
+      return Cause::kPeerUnreachable;
+    case bird::ErrorKind::kConnectionTimedOut:
+      return Cause::kPortFiltered;
+    default:
+      return std::nullopt;
+  }
+}
+
+// A probe decided: BIRD's last error, where it points elsewhere, is shown beside it.
+Diagnosis ByProbe(const Evidence& e, Cause cause, std::string evidence) {
+  if (auto bird = BirdSocketCause(e); bird && *bird != cause) {
+    evidence += "; BIRD disagrees: last error: " + e.last_error.Text();
+  }
+  return Make(cause, std::move(evidence));
+}
+
+// 4-5: reachability of the peer and of its port from the probes, and this node's listener.
+Found FromProbes(const Evidence& e) {
   const bool icmp_all_lost = e.icmp_loss_ratio && *e.icmp_loss_ratio >= 1.0;
   if (e.port == probes::PortState::kUnreachable) {
-    return cause(Cause::kPeerUnreachable, "port 179: " + e.port_reason);
+    return ByProbe(e, Cause::kPeerUnreachable, Port(e) + ": " + e.port_reason);
   }
   if (e.port == probes::PortState::kFiltered && icmp_all_lost) {
-    return cause(Cause::kPeerUnreachable,
-                 "port 179 " + e.port_reason + " and no ICMP echo answered");
+    return ByProbe(e, Cause::kPeerUnreachable,
+                   Port(e) + " " + e.port_reason + " and no ICMP echo answered");
   }
-  // 5. This node: a passive session waits for a peer that cannot connect to us.
+  // A passive session waits for a peer that cannot connect to us.
   if (e.local_listener == false &&
       (e.bgp_state == "Passive" || e.port == probes::PortState::kOpen)) {
-    return cause(Cause::kLocalNotListening,
-                 "nothing listens on port 179 on this node; session " + e.bgp_state);
+    return Make(Cause::kLocalNotListening,
+                "nothing listens on " + Port(e) + " on this node; session " + e.bgp_state);
   }
   if (e.port == probes::PortState::kFiltered) {
-    return cause(
-        Cause::kPortFiltered,
-        "port 179: " + e.port_reason + (e.icmp_loss_ratio ? "; the peer answers ICMP echo" : ""));
+    return ByProbe(
+        e, Cause::kPortFiltered,
+        Port(e) + ": " + e.port_reason + (e.icmp_loss_ratio ? "; the peer answers ICMP echo" : ""));
   }
   if (e.port == probes::PortState::kClosed) {
-    return cause(Cause::kPortClosed,
-                 "port 179: " + e.port_reason +
-                     (e.last_error.empty() ? "" : "; last error: " + e.last_error));
+    return ByProbe(e, Cause::kPortClosed,
+                   Port(e) + ": " + e.port_reason +
+                       (e.last_error.empty() ? "" : "; last error: " + e.last_error.Text()));
   }
-  // 6. Clocks, only when measured: an unsynchronised flag alone proves nothing.
+  return std::nullopt;
+}
+
+// 6: without a port probe, what BIRD's own connection attempts found.
+Found FromBirdSocket(const Evidence& e) {
+  if (e.port) {
+    return std::nullopt;
+  }
+  const std::string unprobed = "; " + Port(e) + " not probed";
+  if (auto cause = BirdSocketCause(e)) {
+    std::string why = "BIRD: last error: " + e.last_error.Text();
+    if (*cause == Cause::kPortFiltered) {
+      why += ": filtered or unreachable";
+    }
+    return Make(*cause, why + unprobed);
+  }
+  // BIRD in Connect with no error for long: its connect attempts time out without an answer
+  // (a DROP leaves no error at all).
+  if (e.bgp_state == "Connect" && e.last_error.empty() && e.state_age_seconds &&
+      *e.state_age_seconds >= e.negotiating_window_seconds) {
+    return Make(Cause::kPortFiltered, "BIRD: in Connect for " + FormatAge(*e.state_age_seconds) +
+                                          " without an answer: filtered or unreachable" + unprobed);
+  }
+  return std::nullopt;
+}
+
+// 7: clocks, only when measured: an unsynchronised flag alone proves nothing.
+Found FromClocks(const Evidence& e) {
   const double max = e.max_clock_offset_seconds;
   if (e.peer_clock_offset_seconds && std::fabs(*e.peer_clock_offset_seconds) > max) {
-    return cause(Cause::kClockSkew, "peer clock offset " + Format(*e.peer_clock_offset_seconds) +
-                                        " s exceeds " + Format(max) + " s");
+    return Make(Cause::kClockSkew, "peer clock offset " + Format(*e.peer_clock_offset_seconds) +
+                                       " s exceeds " + Format(max) + " s");
   }
   if (e.ntp_offset_seconds && std::fabs(*e.ntp_offset_seconds) > max) {
-    return cause(Cause::kClockSkew, "clock offset to NTP " + Format(*e.ntp_offset_seconds) +
-                                        " s exceeds " + Format(max) + " s");
+    return Make(Cause::kClockSkew, "clock offset to NTP " + Format(*e.ntp_offset_seconds) +
+                                       " s exceeds " + Format(max) + " s");
   }
-  // 7. In the middle of a handshake, or a change too recent to judge.
+  return std::nullopt;
+}
+
+// 8: in the middle of a handshake, or a change too recent to judge.
+Found FromTiming(const Evidence& e) {
   if (e.bgp_state == "OpenSent" || e.bgp_state == "OpenConfirm") {
-    return cause(Cause::kNegotiating, "BGP state " + e.bgp_state);
+    return Make(Cause::kNegotiating, "BGP state " + e.bgp_state);
   }
   if (e.state_age_seconds && *e.state_age_seconds < e.negotiating_window_seconds) {
-    return cause(Cause::kNegotiating,
-                 "state changed " + Format(*e.state_age_seconds, 2) + " s ago");
+    return Make(Cause::kNegotiating, "state changed " + Format(*e.state_age_seconds, 2) + " s ago");
   }
+  return std::nullopt;
+}
+
+// 9: nothing matched: the raw evidence.
+Diagnosis Unknown(const Evidence& e) {
   std::string raw = "state " + e.protocol_state + "/" + e.bgp_state;
   if (!e.last_error.empty()) {
-    raw += ", last error: " + e.last_error;
+    raw += ", last error: " + e.last_error.Text();
   }
-  raw += ", port 179: " + (e.port ? std::string(probes::PortStateName(*e.port)) : "not probed");
+  raw +=
+      ", " + Port(e) + ": " + (e.port ? std::string(probes::PortStateName(*e.port)) : "not probed");
   if (e.icmp_loss_ratio) {
     raw += ", ICMP loss " + Format(*e.icmp_loss_ratio, 2);
   }
-  return cause(Cause::kUnknown, raw);
+  return Make(Cause::kUnknown, raw);
+}
+
+}  // namespace
+
+Diagnosis Diagnose(const Evidence& e) {
+  for (Found (*step)(const Evidence&) :
+       {FromBird, FromProbes, FromBirdSocket, FromClocks, FromTiming}) {
+    if (Found d = step(e)) {
+      return *d;
+    }
+  }
+  return Unknown(e);
 }
 
 DiagnosisOptions DiagnosisOptionsFor(const Config& config) {
@@ -209,8 +326,119 @@ DiagnosisOptions DiagnosisOptionsFor(const Config& config) {
   // A change younger than two rounds of the slowest of BIRD and the port probe is too recent.
   const auto round = std::max(config.bird.interval, config.probes.tcp.interval);
   o.negotiating_window_seconds = std::chrono::duration<double>(2 * round).count();
+  o.port_number = config.probes.tcp.port;
   return o;
 }
+
+namespace {
+
+// The probes' results of one snapshot by peer address, looked up once per session.
+struct ProbeIndex {
+  std::map<std::string, const probes::PortResult*> ports;
+  std::map<std::string, const probes::IcmpResult*> icmp;
+  std::map<std::string, const probes::MtuResult*> mtu;
+  std::map<std::string, double> peer_clock;
+  std::optional<double> reference_offset;  // The worst measured offset to NTP or chrony.
+  const ListenerSnapshot* listener = nullptr;
+};
+
+template <typename R>
+void IndexByPeer(const std::vector<R>& results, std::map<std::string, const R*>* out) {
+  for (const R& r : results) {
+    (*out)[r.peer.ToString()] = &r;
+  }
+}
+
+void IndexClock(const probes::ClockRoundResult& c, ProbeIndex* index) {
+  for (const auto& p : c.peers) {
+    if (p.offset_seconds) {
+      index->peer_clock[p.peer.ToString()] = *p.offset_seconds;
+    }
+  }
+  const auto worst = [&](double v) {
+    if (!index->reference_offset || std::fabs(v) > std::fabs(*index->reference_offset)) {
+      index->reference_offset = v;
+    }
+  };
+  for (const auto& n : c.ntp) {
+    if (n.offset_seconds) {
+      worst(*n.offset_seconds);
+    }
+  }
+  if (c.chrony) {
+    worst(c.chrony->offset_seconds);
+  }
+}
+
+ProbeIndex IndexProbes(const Snapshot& snapshot) {
+  ProbeIndex index;
+  if (snapshot.tcp) {
+    IndexByPeer(snapshot.tcp->ports, &index.ports);
+  }
+  if (snapshot.icmp) {
+    IndexByPeer(snapshot.icmp->results, &index.icmp);
+  }
+  if (snapshot.mtu) {
+    IndexByPeer(snapshot.mtu->results, &index.mtu);
+  }
+  if (snapshot.clock) {
+    IndexClock(snapshot.clock->result, &index);
+  }
+  index.listener = snapshot.listener.get();
+  return index;
+}
+
+// What BIRD says of the session.
+void AddBirdEvidence(const PeerSnapshot& p, double now_unix, Evidence* e) {
+  e->protocol_state = p.protocol_state;
+  e->bgp_state = p.state;
+  e->last_error = p.last_error;
+  e->bgp_error = p.bgp_error;
+  e->peer_type = p.peer_type;
+  e->routes_imported = p.routes.imported;
+  e->routes_exported = p.routes.exported;
+  if (p.state_change_timestamp) {
+    e->state_age_seconds = now_unix - *p.state_change_timestamp;
+  }
+}
+
+// What the probes measured for the session's peer address (scope suffix "%eth0" dropped).
+void AddProbeEvidence(const std::string& address, const ProbeIndex& index, Evidence* e) {
+  const std::string peer = address.substr(0, address.find('%'));
+  if (auto it = index.ports.find(peer);
+      it != index.ports.end() && it->second->state != probes::PortState::kUnprobed) {
+    e->port = it->second->state;
+    e->port_reason = it->second->reason;
+  }
+  if (auto it = index.icmp.find(peer); it != index.icmp.end() && it->second->probed) {
+    e->icmp_loss_ratio = it->second->loss_ratio();
+  }
+  if (auto it = index.mtu.find(peer); it != index.mtu.end()) {
+    e->interface_mtu = it->second->interface_mtu;
+    e->path_mtu = it->second->path_mtu;
+  }
+  if (index.listener != nullptr) {
+    const bool v6 = peer.find(':') != std::string::npos;
+    const auto& l = index.listener->result;
+    if (v6 ? l.ipv6_known : l.ipv4_known) {
+      // Per family: BIRD's IPv6 sockets are IPV6_V6ONLY, so [::]:179 takes no IPv4.
+      e->local_listener = v6 ? l.ipv6 : l.ipv4;
+    }
+  }
+  if (auto it = index.peer_clock.find(peer); it != index.peer_clock.end()) {
+    e->peer_clock_offset_seconds = it->second;
+  }
+  e->ntp_offset_seconds = index.reference_offset;
+}
+
+void AddOptions(const DiagnosisOptions& options, Evidence* e) {
+  e->max_clock_offset_seconds = options.max_clock_offset_seconds;
+  e->negotiating_window_seconds = options.negotiating_window_seconds;
+  e->no_routes_after_seconds = options.no_routes_after_seconds;
+  e->port_number = options.port_number;
+}
+
+}  // namespace
 
 std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
                                             const DiagnosisOptions& options, double now_unix) {
@@ -223,100 +451,29 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
     sessions += d.up ? d.peers.size() : d.last_known_peers.size();
   }
   out.reserve(sessions);
-  std::map<std::string, const probes::PortResult*> ports;
-  if (snapshot.tcp) {
-    for (const auto& r : snapshot.tcp->ports) {
-      ports[r.peer.ToString()] = &r;
-    }
-  }
-  std::map<std::string, const probes::IcmpResult*> icmp;
-  if (snapshot.icmp) {
-    for (const auto& r : snapshot.icmp->results) {
-      icmp[r.peer.ToString()] = &r;
-    }
-  }
-  std::map<std::string, const probes::MtuResult*> mtu;
-  if (snapshot.mtu) {
-    for (const auto& r : snapshot.mtu->results) {
-      mtu[r.peer.ToString()] = &r;
-    }
-  }
-  // Clock evidence: each peer's offset, and the worst measured offset to NTP or chrony.
-  std::map<std::string, double> peer_clock;
-  std::optional<double> reference_offset;
-  if (snapshot.clock) {
-    const auto& c = snapshot.clock->result;
-    for (const auto& p : c.peers) {
-      if (p.offset_seconds) {
-        peer_clock[p.peer.ToString()] = *p.offset_seconds;
-      }
-    }
-    const auto worst = [&](double v) {
-      if (!reference_offset || std::fabs(v) > std::fabs(*reference_offset)) {
-        reference_offset = v;
-      }
-    };
-    for (const auto& n : c.ntp) {
-      if (n.offset_seconds) {
-        worst(*n.offset_seconds);
-      }
-    }
-    if (c.chrony) {
-      worst(c.chrony->offset_seconds);
-    }
-  }
+  const ProbeIndex index = IndexProbes(snapshot);
   for (const DaemonSnapshot& d : snapshot.bird->daemons) {
+    std::string address_problem = SuspiciousNodeAddress(d.router_id);
+    if (!address_problem.empty()) {
+      address_problem = "this node's router ID " + d.router_id + " is " + address_problem;
+    }
     if (!d.up) {
       for (const PeerSnapshot& p : d.last_known_peers) {
-        PeerDiagnosis pd{d.daemon, p.protocol, p.peer, p.peer_type, "", std::nullopt, "", {}};
         Evidence e;
         e.bird_up = false;
-        pd.diagnosis = Diagnose(e);
-        out.push_back(std::move(pd));
+        out.push_back(
+            {d.daemon, p.protocol, p.peer, p.peer_type, "", std::nullopt, "", Diagnose(e)});
       }
       continue;
     }
     for (const PeerSnapshot& p : d.peers) {
       Evidence e;
-      e.protocol_state = p.protocol_state;
-      e.bgp_state = p.state;
-      e.last_error =
-          p.error_class.empty() ? p.error_message : p.error_class + ": " + p.error_message;
-      e.bgp_error = p.bgp_error;
-      if (p.state_change_timestamp) {
-        e.state_age_seconds = now_unix - *p.state_change_timestamp;
-      }
-      const std::string peer = p.peer.substr(0, p.peer.find('%'));
-      if (auto it = ports.find(peer);
-          it != ports.end() && it->second->state != probes::PortState::kUnprobed) {
-        e.port = it->second->state;
-        e.port_reason = it->second->reason;
-      }
-      if (auto it = icmp.find(peer); it != icmp.end() && it->second->probed) {
-        e.icmp_loss_ratio = it->second->loss_ratio();
-      }
-      if (auto it = mtu.find(peer); it != mtu.end()) {
-        e.interface_mtu = it->second->interface_mtu;
-        e.path_mtu = it->second->path_mtu;
-      }
-      if (snapshot.listener) {
-        const bool v6 = peer.find(':') != std::string::npos;
-        const auto& l = snapshot.listener->result;
-        if (v6 ? l.ipv6_known : l.ipv4_known) {
-          // Per family: BIRD's IPv6 sockets are IPV6_V6ONLY, so [::]:179 takes no IPv4.
-          e.local_listener = v6 ? l.ipv6 : l.ipv4;
-        }
-      }
-      if (auto it = peer_clock.find(peer); it != peer_clock.end()) {
-        e.peer_clock_offset_seconds = it->second;
-      }
-      e.ntp_offset_seconds = reference_offset;
-      e.max_clock_offset_seconds = options.max_clock_offset_seconds;
-      e.negotiating_window_seconds = options.negotiating_window_seconds;
-      PeerDiagnosis pd{d.daemon,     p.protocol, p.peer,
-                       p.peer_type,  p.state,    p.state_change_timestamp,
-                       e.last_error, Diagnose(e)};
-      out.push_back(std::move(pd));
+      AddBirdEvidence(p, now_unix, &e);
+      AddProbeEvidence(p.peer, index, &e);
+      AddOptions(options, &e);
+      e.node_address_problem = address_problem;
+      out.push_back({d.daemon, p.protocol, p.peer, p.peer_type, p.state, p.state_change_timestamp,
+                     e.last_error.Text(), Diagnose(e)});
     }
   }
   return out;

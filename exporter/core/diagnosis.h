@@ -4,12 +4,14 @@
 // automated. A pure function with a fixed precedence (docs/runbook.md, "Causes"): a cause is
 // named only when the evidence supports it, and `unknown` is better than a wrong guess.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "exporter/core/snapshot.h"
+#include "probes/bird/last_error.h"
 #include "probes/peer_result.h"
 
 namespace cbe {
@@ -26,6 +28,9 @@ enum class Cause {
   kPortFiltered,
   kPortClosed,
   kLocalNotListening,
+  kListenSocket,
+  kNoRoutes,
+  kNodeAddress,
   kClockSkew,
   kNegotiating,
   kUnknown,
@@ -40,10 +45,16 @@ struct Evidence {
   bool bird_up = true;
   std::string protocol_state;  // BIRD's: up, start, stop, down, feed.
   std::string bgp_state;       // Established, Active, ..., Down.
-  std::string last_error;      // BIRD's last error, e.g. "Socket: Connection refused".
-  std::string bgp_error;       // The last BGP-level error ("BGP Error: ...", "Received: ...") since
+  bird::LastError last_error;  // BIRD's last error, e.g. "Socket: Connection refused".
+  bird::LastError bgp_error;   // The last BGP-level error ("BGP Error: ...", "Received: ...") since
                                // the session was last Established: it outlives socket errors.
   std::optional<double> state_age_seconds;
+  std::string peer_type;                         // node_mesh, node_specific, global, other.
+  std::optional<std::uint64_t> routes_imported;  // Only while Established.
+  std::optional<std::uint64_t> routes_exported;
+  int port_number = 179;  // The BGP port the probes and the evidence text use.
+  // Why this node's router ID (Calico: its BGP address) cannot be right; "" when it can.
+  std::string node_address_problem;
   std::optional<probes::PortState> port;
   std::string port_reason;
   std::optional<double> icmp_loss_ratio;
@@ -54,6 +65,7 @@ struct Evidence {
   std::optional<double> ntp_offset_seconds;  // The largest measured |offset| to NTP/chrony.
   double max_clock_offset_seconds = 0.1;
   double negotiating_window_seconds = 60;
+  double no_routes_after_seconds = 600;
 };
 
 struct Diagnosis {
@@ -81,6 +93,9 @@ struct DiagnosisSnapshot {
 struct DiagnosisOptions {
   double max_clock_offset_seconds = 0.1;
   double negotiating_window_seconds = 60;
+  // A mesh session Established this long with no route in either direction is `no_routes`.
+  double no_routes_after_seconds = 600;
+  int port_number = 179;
 };
 
 struct Config;

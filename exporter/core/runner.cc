@@ -5,10 +5,11 @@
 namespace cbe {
 
 Runner::Runner(const Config& config, SnapshotStore* store, const Clock* clock,
-               net::StreamConnector* connector)
+               net::StreamConnector* connector, std::span<const ProbeKind> kinds)
     : config_(config),
       store_(store),
       clock_(clock),
+      kinds_(kinds),
       bird_(config.bird, connector, clock),
       probes_(config, store, clock),
       diagnosis_options_(DiagnosisOptionsFor(config)) {
@@ -30,27 +31,43 @@ Runner::~Runner() {
   store_->SetDeriver(nullptr);
 }
 
+void Runner::RunKind(const ProbeKind& kind) {
+  kind.run(Rounds{&bird_, &probes_}, store_);
+  if (kind.discovers_peers) {
+    ProbeNewPeers();
+  }
+}
+
+void Runner::ProbeNewPeers() {
+  const auto snapshot = store_->Get();
+  std::set<std::string> peers;
+  bool found = false;
+  for (const ProbeTarget& t : ProbeTargets(*snapshot, config_.static_peers)) {
+    std::string ip = t.ip.ToString();
+    found = found || !known_peers_.contains(ip);
+    peers.insert(std::move(ip));
+  }
+  known_peers_ = std::move(peers);  // Peers that went away are new again when they return.
+  if (found) {
+    for (PeriodicTask* task : peer_probe_tasks_) {
+      task->RunSoon();
+    }
+  }
+}
+
 void Runner::BuildTasks() {
   tasks_.clear();
-  const auto add = [&](bool enabled, const char* name, std::chrono::milliseconds interval,
-                       std::function<void()> run) {
-    if (enabled) {
-      tasks_.push_back(std::make_unique<PeriodicTask>(name, interval, std::move(run)));
+  peer_probe_tasks_.clear();
+  for (const ProbeKind& kind : kinds_) {
+    if (!kind.enabled(config_)) {
+      continue;
     }
-  };
-  const auto& p = config_.probes;
-  add(true, "bird", config_.bird.interval,
-      [this] { store_->Publish(&Snapshot::bird, bird_.Run()); });
-  add(p.tcp.enabled, "tcp", p.tcp.interval,
-      [this] { store_->Publish(&Snapshot::tcp, probes_.RunTcp()); });
-  add(p.icmp.enabled, "icmp", p.icmp.interval,
-      [this] { store_->Publish(&Snapshot::icmp, probes_.RunIcmp()); });
-  add(p.mtu.enabled, "mtu", p.mtu.interval,
-      [this] { store_->Publish(&Snapshot::mtu, probes_.RunMtu()); });
-  add(p.listener.enabled, "listener", p.listener.interval,
-      [this] { store_->Publish(&Snapshot::listener, probes_.RunListener()); });
-  add(true, "clock", config_.clock.interval,
-      [this] { store_->Publish(&Snapshot::clock, probes_.RunClock()); });
+    tasks_.push_back(std::make_unique<PeriodicTask>(
+        std::string(kind.name), kind.interval(config_), [this, &kind] { RunKind(kind); }, clock_));
+    if (kind.probes_peers) {
+      peer_probe_tasks_.push_back(tasks_.back().get());
+    }
+  }
 }
 
 void Runner::Start() {
@@ -86,15 +103,11 @@ void Runner::Reconfigure(const Config& config) {
     diagnosis_options_ = DiagnosisOptionsFor(config);
   }
   // Parts of probes that are now disabled vanish with their series.
-  const auto clear = [&](bool enabled, auto part) {
-    if (!enabled) {
-      store_->Clear(part);
+  for (const ProbeKind& kind : kinds_) {
+    if (!kind.enabled(config)) {
+      kind.clear(store_);
     }
-  };
-  clear(config.probes.tcp.enabled, &Snapshot::tcp);
-  clear(config.probes.icmp.enabled, &Snapshot::icmp);
-  clear(config.probes.mtu.enabled, &Snapshot::mtu);
-  clear(config.probes.listener.enabled, &Snapshot::listener);
+  }
   BuildTasks();
   Start();
 }

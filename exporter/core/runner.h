@@ -1,11 +1,15 @@
 #pragma once
 
-// The background rounds of the daemon: BIRD and every enabled probe, each on its own task,
-// publishing into the snapshot store. Reconfigure() applies a reloaded config (SIGHUP) without
-// losing what the rounds remember (state-change counters, seen sockets).
+// The background rounds of the daemon: one periodic task per enabled row of the probe table
+// (BIRD and every probe), publishing into the snapshot store. A peer that BIRD reports for the
+// first time is probed at once, not at the next interval. Reconfigure() applies a reloaded
+// config (SIGHUP) without losing what the rounds remember (state-change counters, seen sockets).
 
 #include <memory>
 #include <mutex>
+#include <set>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "exporter/base/clock.h"
@@ -13,6 +17,7 @@
 #include "exporter/core/bird_round.h"
 #include "exporter/core/diagnosis.h"
 #include "exporter/core/probe_rounds.h"
+#include "exporter/core/probe_table.h"
 #include "exporter/core/scheduler.h"
 #include "exporter/core/snapshot.h"
 #include "probes/net/stream.h"
@@ -21,8 +26,9 @@ namespace cbe {
 
 class Runner {
  public:
+  // `kinds`: the probe table (tests pass their own rows).
   Runner(const Config& config, SnapshotStore* store, const Clock* clock,
-         net::StreamConnector* connector);
+         net::StreamConnector* connector, std::span<const ProbeKind> kinds = ProbeKinds());
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
@@ -37,15 +43,21 @@ class Runner {
 
  private:
   void BuildTasks();
+  void RunKind(const ProbeKind& kind);
+  // After a BIRD round: runs the peer probes at once if BIRD named a peer not seen before.
+  void ProbeNewPeers();
 
   Config config_;
   SnapshotStore* store_;
   const Clock* clock_;
+  std::span<const ProbeKind> kinds_;
   BirdRound bird_;
   ProbeRounds probes_;
   std::mutex options_mu_;
   DiagnosisOptions diagnosis_options_;
+  std::set<std::string> known_peers_;  // Of BIRD's last round; only the BIRD task touches it.
   std::vector<std::unique_ptr<PeriodicTask>> tasks_;
+  std::vector<PeriodicTask*> peer_probe_tasks_;
 };
 
 }  // namespace cbe

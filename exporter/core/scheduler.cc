@@ -7,9 +7,16 @@
 
 namespace cbe {
 
+std::chrono::steady_clock::time_point NextRun(std::chrono::steady_clock::time_point due,
+                                              std::chrono::milliseconds interval,
+                                              std::chrono::steady_clock::time_point now) {
+  const auto next = due + interval;
+  return next < now ? now : next;
+}
+
 PeriodicTask::PeriodicTask(std::string name, std::chrono::milliseconds interval,
-                           std::function<void()> task)
-    : name_(std::move(name)), interval_(interval), task_(std::move(task)) {}
+                           std::function<void()> task, const Clock* clock)
+    : name_(std::move(name)), interval_(interval), task_(std::move(task)), clock_(clock) {}
 
 PeriodicTask::~PeriodicTask() { Stop(); }
 
@@ -31,6 +38,14 @@ void PeriodicTask::Stop() {
   if (thread_.joinable()) {
     thread_.join();
   }
+}
+
+void PeriodicTask::RunSoon() {
+  {
+    std::lock_guard lock(mu_);
+    run_soon_ = true;
+  }
+  cv_.notify_all();
 }
 
 void PeriodicTask::RequestStop() {
@@ -65,24 +80,29 @@ void PeriodicTask::Loop() {
       task->finished_cv_.notify_all();
     }
   } finished{this};
-  auto next = std::chrono::steady_clock::now();
-  while (true) {
+  auto due = clock_->Monotonic();
+  do {
     try {
       task_();
     } catch (const std::exception& e) {
       logging::Error("task failed", {{"task", name_}, {"err", e.what()}});
     }
     ReleaseFreeMemory();
-    next += interval_;
-    const auto now = std::chrono::steady_clock::now();
-    if (next < now) {
-      next = now;  // The round overran its interval: start the next one right away.
-    }
-    std::unique_lock lock(mu_);
-    if (cv_.wait_until(lock, next, [this] { return stop_; })) {
-      return;
-    }
+  } while (WaitForNext(&due));
+}
+
+bool PeriodicTask::WaitForNext(std::chrono::steady_clock::time_point* due) {
+  *due = NextRun(*due, interval_, clock_->Monotonic());
+  std::unique_lock lock(mu_);
+  clock_->WaitUntil(lock, cv_, *due, [this] { return stop_ || run_soon_; });
+  if (stop_) {
+    return false;
   }
+  if (run_soon_) {
+    run_soon_ = false;
+    *due = clock_->Monotonic();
+  }
+  return true;
 }
 
 }  // namespace cbe

@@ -1,6 +1,8 @@
 #pragma once
 
-// Runs a task on its own thread at a fixed rate until stopped. Stop() wakes it at once.
+// Runs a task on its own thread at a fixed rate until stopped. Stop() wakes it at once, and
+// RunSoon() runs it again without waiting for the rest of the interval. Time goes through the
+// injected Clock: tests move it by hand.
 
 #include <chrono>
 #include <condition_variable>
@@ -9,11 +11,20 @@
 #include <string>
 #include <thread>
 
+#include "exporter/base/clock.h"
+
 namespace cbe {
+
+// When the round after one that was due at `due` starts, at fixed rate: `due + interval`, or
+// `now` when the round overran its interval.
+std::chrono::steady_clock::time_point NextRun(std::chrono::steady_clock::time_point due,
+                                              std::chrono::milliseconds interval,
+                                              std::chrono::steady_clock::time_point now);
 
 class PeriodicTask {
  public:
-  PeriodicTask(std::string name, std::chrono::milliseconds interval, std::function<void()> task);
+  PeriodicTask(std::string name, std::chrono::milliseconds interval, std::function<void()> task,
+               const Clock* clock);
   ~PeriodicTask();
   PeriodicTask(const PeriodicTask&) = delete;
   PeriodicTask& operator=(const PeriodicTask&) = delete;
@@ -22,19 +33,28 @@ class PeriodicTask {
   void Stop();  // Waits for a running task to finish.
   // Asks the task to stop without waiting (see WaitStopped).
   void RequestStop();
+  // Runs the task once more as soon as the running round (if any) finished; the fixed rate
+  // then counts from that run.
+  void RunSoon();
   // Waits until `deadline` for the task to finish. False: it still runs (a round stuck on a
   // deadline of its own); the thread is then detached and the caller must exit the process.
   bool WaitStopped(std::chrono::steady_clock::time_point deadline);
 
+  const std::string& name() const { return name_; }
+
  private:
   void Loop();
+  // Waits for the next round: false when asked to stop.
+  bool WaitForNext(std::chrono::steady_clock::time_point* due);
 
   std::string name_;
   std::chrono::milliseconds interval_;
   std::function<void()> task_;
+  const Clock* clock_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool run_soon_ = false;
   bool finished_ = false;
   std::condition_variable finished_cv_;
   std::thread thread_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "exporter/config/config.h"
+#include "probes/bird/last_error.h"
 #include "probes/bird/parser.h"
 #include "probes/clock/clock_probe.h"
 #include "probes/listener_probe.h"
@@ -33,15 +34,14 @@ struct PeerSnapshot {
   std::string session;  // ibgp, ebgp or "".
   std::optional<double> state_change_timestamp;
   bool state_change_exact = true;
-  std::string error_class;  // Empty: no last error.
-  std::string error_message;
+  bird::LastError last_error;
   std::optional<double> hold_time_seconds;
   std::optional<double> keepalive_time_seconds;
   bird::RouteCounts routes;
   std::uint64_t state_changes_total = 0;
   // The last BGP-level error ("BGP Error: ...", "Received: ...") since the session was last
   // Established: BIRD replaces it with socket errors while it retries.
-  std::string bgp_error;
+  bird::LastError bgp_error;
 };
 
 struct DaemonSnapshot {

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -58,15 +57,11 @@ bool Kept(const std::vector<cap_value_t>& keep, cap_value_t cap) {
 
 }  // namespace
 
-std::vector<cap_value_t> NeededCapabilities(std::string_view listen_address) {
+std::vector<cap_value_t> NeededCapabilities(std::uint16_t listen_port) {
   std::vector<cap_value_t> caps = {CAP_NET_RAW};
-  const auto colon = listen_address.rfind(':');
-  int port = 0;
-  if (colon != std::string_view::npos) {
-    const std::string_view digits = listen_address.substr(colon + 1);
-    std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  }
-  if (port > 0 && port < 1024) {
+  // Ports below this one need CAP_NET_BIND_SERVICE (ip_unprivileged_port_start's default).
+  constexpr std::uint16_t kFirstUnprivilegedPort = 1024;
+  if (listen_port > 0 && listen_port < kFirstUnprivilegedPort) {
     caps.push_back(CAP_NET_BIND_SERVICE);
   }
   return caps;

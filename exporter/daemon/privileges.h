@@ -9,8 +9,8 @@
 
 #include <sys/capability.h>
 
+#include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "exporter/base/result.h"
@@ -25,9 +25,9 @@ struct CapabilityReport {
   std::string kept;              // "cap_net_raw", or "none".
 };
 
-// CAP_NET_RAW, and CAP_NET_BIND_SERVICE when `listen_address` ("[host]:port") names a port below
-// 1024: the HTTP server binds again whenever a new web config changes TLS.
-std::vector<cap_value_t> NeededCapabilities(std::string_view listen_address);
+// CAP_NET_RAW, and CAP_NET_BIND_SERVICE when the HTTP server listens on a port below 1024
+// (ListenAddress::port): it binds again whenever a new web config changes TLS.
+std::vector<cap_value_t> NeededCapabilities(std::uint16_t listen_port);
 
 // Keeps those of `keep` the process has (effective and permitted) and drops all others from the
 // effective, permitted and inheritable sets; clears the ambient set; shrinks the bounding set to

@@ -3,7 +3,7 @@
 #include <zlib.h>
 
 #include "exporter/base/memory.h"
-#include "exporter/metrics/collector.h"
+#include "exporter/metrics/exposition.h"
 
 namespace cbe {
 

@@ -1,7 +1,8 @@
 #pragma once
 
-// The pages next to /metrics: a landing page for people and /healthz for kubelet probes.
-// Served from civetweb's begin_request callback, so prometheus-cpp's Exposer keeps /metrics.
+// Every answer of the HTTP server, from civetweb's begin_request callback: the telemetry path
+// (/metrics, from the exposition cache), a landing page for people, /healthz for kubelet probes,
+// 401 without the web config's credentials, 404 and 405. Times come from the injected clock.
 
 #include <CivetServer.h>
 #include <civetweb.h>
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/base/clock.h"
 #include "exporter/core/snapshot.h"
 #include "exporter/metrics/exposition_cache.h"
 
@@ -35,33 +37,47 @@ struct HttpPagesOptions {
   std::chrono::milliseconds bird_interval{5000};
 };
 
+// /healthz fails once the last BIRD round (or the start, before the first one) is older than
+// this many BIRD intervals plus kHealthGrace: rounds may stall only while BIRD's deadlines run.
+inline constexpr int kHealthStalledRounds = 3;
+inline constexpr std::chrono::seconds kHealthGrace{60};
+
 class HttpPages {
  public:
-  HttpPages(HttpPagesOptions options, const SnapshotStore* store);
+  // `store` and `clock` must outlive the pages.
+  HttpPages(HttpPagesOptions options, const SnapshotStore* store, const Clock* clock);
 
-  // Callbacks for the Exposer. Only one HttpPages may be installed at a time.
+  // Callbacks for the civetweb server (WebServer). Only one HttpPages may be installed at a time.
   const CivetCallbacks* Callbacks();
 
   // From now on every request, the telemetry path's too, must pass `access` (nullptr: open),
   // and every answer written here carries its headers. `access` must outlive the server.
   void SetAccess(const PageAccess* access) { access_ = access; }
 
-  std::string LandingPage(double now_unix) const;
-  // {status code, body}: 200 while BIRD rounds keep finishing, 503 when they stalled.
-  std::pair<int, std::string> Health(double now_unix) const;
+  // The landing page of the latest snapshot (HTML; peer-supplied text escaped).
+  std::string LandingPage() const;
+  // {status code, body}: 200 while BIRD rounds keep finishing, 503 when they stalled: the last
+  // one (or the start, before the first) is more than kHealthStalledRounds BIRD intervals plus
+  // kHealthGrace old.
+  std::pair<int, std::string> Health() const;
 
  private:
   static int BeginRequest(mg_connection* conn);
   static int LogMessage(const mg_connection* conn, const char* message);
+  // The answer to one request; returns its status code.
+  int Serve(mg_connection* conn, std::string_view uri, std::string_view method) const;
+  int ServeMetrics(mg_connection* conn, bool head, const std::string& extra_headers) const;
 
   HttpPagesOptions options_;
   const SnapshotStore* store_;
+  const Clock* clock_;
   mutable ExpositionCache exposition_;
   double started_unix_;
   std::atomic<const PageAccess*> access_{nullptr};
   CivetCallbacks callbacks_;
 };
 
+// `text` with & < > " ' as HTML character references: safe in element text and quoted attributes.
 std::string HtmlEscape(std::string_view text);
 
 }  // namespace cbe

@@ -1,6 +1,6 @@
 #include "exporter/web/web_server.h"
 
-#include <prometheus/exposer.h>
+#include <CivetServer.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,10 +9,16 @@
 
 #include "exporter/base/logging.h"
 #include "exporter/config/config.h"
-#include "exporter/config/listen_address.h"
 
 namespace cbe {
 namespace {
+
+// civetweb's request_timeout_ms: how long a client may take to send a request and read the
+// answer before its thread is freed.
+constexpr int kRequestTimeoutMs = 10000;
+// civetweb's max_request_size: request line and headers; larger gets 400. Allocated and zeroed
+// per thread (civetweb's default: 16 KiB).
+constexpr int kMaxRequestBytes = 8192;
 
 std::size_t Mix(std::size_t seed, std::string_view text) {
   return seed ^
@@ -42,17 +48,6 @@ std::string HeaderLines(const HttpServerConfig& http) {
   return out;
 }
 
-// "127.0.0.1:0" -> "127.0.0.1:43121" once civetweb picked 43121; other ports unchanged.
-std::string KeepPickedPort(const std::string& civetweb_ports, int picked) {
-  const auto sep = civetweb_ports.find_last_of(":+");
-  const std::string digits =
-      sep == std::string::npos ? civetweb_ports : civetweb_ports.substr(sep + 1);
-  if (digits != "0") {
-    return civetweb_ports;
-  }
-  return civetweb_ports.substr(0, sep == std::string::npos ? 0 : sep + 1) + std::to_string(picked);
-}
-
 std::string JoinLines(const std::vector<std::string>& lines) {
   std::string out;
   for (const auto& l : lines) {
@@ -72,29 +67,17 @@ std::string Describe(const WebConfig& c) {
 
 }  // namespace
 
-WebServer::WebServer(WebServerOptions options, HttpPages* pages,
-                     std::shared_ptr<prometheus::Collectable> collector)
-    : options_(std::move(options)), pages_(pages), collector_(std::move(collector)) {
+WebServer::WebServer(WebServerOptions options, HttpPages* pages)
+    : options_(std::move(options)), listening_(options_.listen_address), pages_(pages) {
   callbacks_ = *pages_->Callbacks();
   callbacks_.external_ssl_ctx = &ExternalSslContext;
   access_ = std::make_shared<Access>(
       Access{std::make_shared<BasicAuth>(std::vector<std::pair<std::string, std::string>>{}), ""});
 }
 
-WebServer::StartResult WebServer::Start(WebServerOptions options, HttpPages* pages,
-                                        std::shared_ptr<prometheus::Collectable> collector) {
+WebServer::StartResult WebServer::Start(WebServerOptions options, HttpPages* pages) {
   StartResult r;
-  const auto port = CivetwebListeningPort(options.listen_address);
-  if (!port) {
-    r.exit_code = 2;
-    r.errors.push_back(
-        "calico-bgp-exporter: --web.listen-address: expected [host]:port with an IP address as "
-        "host, got \"" +
-        options.listen_address + "\"");
-    return r;
-  }
-  std::unique_ptr<WebServer> s(new WebServer(std::move(options), pages, std::move(collector)));
-  s->listening_ports_ = *port;
+  std::unique_ptr<WebServer> s(new WebServer(std::move(options), pages));
   auto loaded = s->Load();
   if (!loaded) {
     r.exit_code = 2;
@@ -113,9 +96,10 @@ WebServer::StartResult WebServer::Start(WebServerOptions options, HttpPages* pag
         Access{std::make_shared<BasicAuth>(loaded->config.basic_auth_users),
                HeaderLines(loaded->config.http)});
     pages->SetAccess(s.get());
-    if (std::string err = s->StartExposer(*loaded); !err.empty()) {
+    if (std::string err = s->StartCivetweb(*loaded); !err.empty()) {
       pages->SetAccess(nullptr);
-      logging::Error("cannot listen", {{"address", s->options_.listen_address}, {"err", err}});
+      logging::Error("cannot listen",
+                     {{"address", s->options_.listen_address.ToString()}, {"err", err}});
       r.exit_code = 1;
       return r;
     }
@@ -138,13 +122,13 @@ WebServer::~WebServer() {
     watcher_.join();
   }
   std::lock_guard lock(server_mutex_);
-  exposer_.reset();
+  civetweb_.reset();
   pages_->SetAccess(nullptr);
 }
 
 std::vector<int> WebServer::ListeningPorts() const {
   std::lock_guard lock(server_mutex_);
-  return exposer_ ? exposer_->GetListeningPorts() : std::vector<int>{};
+  return civetweb_ ? civetweb_->getListeningPorts() : std::vector<int>{};
 }
 
 std::size_t WebServer::Fingerprint() const {
@@ -196,8 +180,8 @@ Result<WebServer::Loaded> WebServer::Load() const {
   return loaded;
 }
 
-std::string WebServer::StartExposer(const Loaded& loaded) {
-  exposer_.reset();
+std::string WebServer::StartCivetweb(const Loaded& loaded) {
+  civetweb_.reset();
   const bool tls = loaded.config.tls.enabled;
   if (tls) {
     auto prepared = PrepareCivetwebTls();
@@ -206,47 +190,32 @@ std::string WebServer::StartExposer(const Loaded& loaded) {
     }
   }
   SetPendingServerTls(loaded.tls.ctx);
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<CivetServer> server;
   try {
-    exposer = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", listening_ports_ + (tls ? "s" : ""),
+    server = std::make_unique<CivetServer>(
+        std::vector<std::string>{"listening_ports", listening_.CivetwebPorts() + (tls ? "s" : ""),
                                  "num_threads", std::to_string(options_.threads),
-                                 "request_timeout_ms", "10000",
-                                 // Request line and headers; larger: 400. Allocated and
-                                 // zeroed per thread (civetweb's default: 16 KiB).
-                                 "max_request_size", "8192"},
+                                 "request_timeout_ms", std::to_string(kRequestTimeoutMs),
+                                 "max_request_size", std::to_string(kMaxRequestBytes)},
         &callbacks_);
   } catch (const std::exception& e) {
     SetPendingServerTls(nullptr);
     return e.what();
   }
   SetPendingServerTls(nullptr);  // civetweb holds its own reference.
-  exposer->RegisterCollectable(collector_, options_.telemetry_path);
-  if (!loaded.config.basic_auth_users.empty()) {
-    // The begin_request callback checks first; this guards the telemetry path on its own too.
-    exposer->RegisterAuth(
-        [this](const std::string& user, const std::string& password) {
-          std::shared_ptr<const Access> a;
-          {
-            std::lock_guard lock(access_mutex_);
-            a = access_;
-          }
-          return !a->auth->enabled() || a->auth->Check(user, password);
-        },
-        std::string(kAuthRealm), options_.telemetry_path);
-  }
+  const std::vector<int> ports = server->getListeningPorts();
   // Port 0 picked a port: keep it across restarts.
-  if (const auto ports = exposer->GetListeningPorts(); !ports.empty()) {
-    listening_ports_ = KeepPickedPort(listening_ports_, ports.front());
+  if (listening_.port == 0 && !ports.empty()) {
+    listening_.port = static_cast<std::uint16_t>(ports.front());
   }
-  exposer_ = std::move(exposer);
-  std::string ports;
-  for (int p : exposer_->GetListeningPorts()) {
-    ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  civetweb_ = std::move(server);
+  std::string port_list;
+  for (int p : ports) {
+    port_list += (port_list.empty() ? "" : ",") + std::to_string(p);
   }
   logging::Info("HTTP server listening",
-                {{"address", options_.listen_address},
-                 {"ports", ports},
+                {{"address", options_.listen_address.ToString()},
+                 {"ports", port_list},
                  {"protocol", Describe(loaded.config)},
                  {"basic_auth_users", std::to_string(loaded.config.basic_auth_users.size())},
                  {"certificate", loaded.tls.certificate_summary}});
@@ -260,7 +229,7 @@ bool WebServer::Reload() {
     return true;
   }
   const std::size_t fp = Fingerprint();
-  if (fp == running_.fingerprint && exposer_) {
+  if (fp == running_.fingerprint && civetweb_) {
     return true;
   }
   auto loaded = Load();
@@ -270,10 +239,11 @@ bool WebServer::Reload() {
       logging::Error("web config not applied, keeping the running one", {{"err", line}});
     }
     last_failed_fingerprint_ = fp;
-    if (!exposer_) {
+    if (!civetweb_) {
       // The server is down after a failed restart: bring the running config back.
-      if (std::string err = StartExposer(running_); !err.empty()) {
-        logging::Error("HTTP server down", {{"address", options_.listen_address}, {"err", err}});
+      if (std::string err = StartCivetweb(running_); !err.empty()) {
+        logging::Error("HTTP server down",
+                       {{"address", options_.listen_address.ToString()}, {"err", err}});
       }
     }
     return false;
@@ -281,10 +251,9 @@ bool WebServer::Reload() {
   for (const auto& w : loaded->tls.warnings) {
     logging::Warn("web config", {{"file", file}, {"warning", w}});
   }
-  const bool restart =
-      !exposer_ || loaded->tls_fingerprint != running_.tls_fingerprint ||
-      loaded->config.tls != running_.config.tls ||
-      loaded->config.basic_auth_users.empty() != running_.config.basic_auth_users.empty();
+  // Users and headers apply to the next request (Access); only TLS needs a new server.
+  const bool restart = !civetweb_ || loaded->tls_fingerprint != running_.tls_fingerprint ||
+                       loaded->config.tls != running_.config.tls;
   auto access = std::make_shared<const Access>(
       Access{std::make_shared<BasicAuth>(loaded->config.basic_auth_users),
              HeaderLines(loaded->config.http)});
@@ -297,7 +266,7 @@ bool WebServer::Reload() {
   if (restart) {
     logging::Info("restarting the HTTP server for the new web config",
                   {{"file", file}, {"protocol", Describe(loaded->config)}});
-    if (std::string err = StartExposer(*loaded); !err.empty()) {
+    if (std::string err = StartCivetweb(*loaded); !err.empty()) {
       logging::Error("web config not applied, keeping the running one",
                      {{"file", file}, {"err", err}});
       {
@@ -305,8 +274,9 @@ bool WebServer::Reload() {
         access_ = old_access;
       }
       last_failed_fingerprint_ = fp;
-      if (std::string again = StartExposer(running_); !again.empty()) {
-        logging::Error("HTTP server down", {{"address", options_.listen_address}, {"err", again}});
+      if (std::string again = StartCivetweb(running_); !again.empty()) {
+        logging::Error("HTTP server down",
+                       {{"address", options_.listen_address.ToString()}, {"err", again}});
       }
       return false;
     }
@@ -343,7 +313,7 @@ void WebServer::Watch() {
     bool due = false;
     {
       std::lock_guard s(server_mutex_);
-      due = !exposer_ || (fp != running_.fingerprint && fp != last_failed_fingerprint_);
+      due = !civetweb_ || (fp != running_.fingerprint && fp != last_failed_fingerprint_);
     }
     if (due) {
       Reload();

@@ -1,10 +1,11 @@
 #pragma once
 
-// The HTTP(S) server: prometheus-cpp's Exposer (civetweb) with the web config applied, and the
-// web config kept current. The file and the certificate, key and client CA files it names are
-// polled; SIGHUP can ask for a check at once (Reload). New basic-auth users and headers apply to
-// the next request; TLS changes (or turning authentication on or off) restart the server
-// in-process. A new file that does not load is logged and the running config kept.
+// The HTTP(S) server: a civetweb server whose begin_request callback (HttpPages) answers every
+// request, /metrics too, with the web config applied, and the web config kept current. The file
+// and the certificate, key and client CA files it names are polled; SIGHUP can ask for a check at
+// once (Reload). New basic-auth users and headers (turning authentication on or off too) apply to
+// the next request; TLS changes restart the server in-process. A new file that does not load is
+// logged and the running config kept.
 
 #include <chrono>
 #include <condition_variable>
@@ -15,23 +16,27 @@
 #include <thread>
 #include <vector>
 
+#include "exporter/config/listen_address.h"
 #include "exporter/config/web_config.h"
 #include "exporter/web/basic_auth.h"
 #include "exporter/web/http_pages.h"
 #include "exporter/web/tls_context.h"
 
-namespace prometheus {
-class Collectable;
-class Exposer;
-}  // namespace prometheus
+class CivetServer;
 
 namespace cbe {
 
+// civetweb serves each connection on one of these threads for the whole request: clients that
+// never read (or never finish a request) hold one each until the request timeout (10 s), so this
+// many of them stall other scrapes that long. Its default of 2 stalls with 3 concurrent
+// scrapers. Each thread costs ~12 KiB of memory: its stack and its max_request_size buffer.
+inline constexpr int kWebThreads = 64;
+
 struct WebServerOptions {
-  std::string listen_address = ":10179";  // --web.listen-address
+  ListenAddress listen_address{"", 10179};  // --web.listen-address
   std::string telemetry_path = "/metrics";
   std::string web_config_file;  // --web.config.file; empty: plain HTTP, no authentication.
-  int threads = 16;             // civetweb's default of 2 stalls with 3 concurrent scrapers.
+  int threads = kWebThreads;
   std::chrono::milliseconds watch_interval{3000};  // Zero: only Reload() re-reads the file.
 };
 
@@ -43,10 +48,9 @@ class WebServer : public PageAccess {
     std::vector<std::string> errors;    // For stderr, e.g. "web.yml:3:5: key: message".
   };
 
-  // Loads the web config and starts serving `collector` at the telemetry path and `pages`
-  // elsewhere. Both must outlive the server.
-  static StartResult Start(WebServerOptions options, HttpPages* pages,
-                           std::shared_ptr<prometheus::Collectable> collector);
+  // Loads the web config and starts serving `pages` (the telemetry path and every other one),
+  // which must outlive the server.
+  static StartResult Start(WebServerOptions options, HttpPages* pages);
 
   ~WebServer() override;
   WebServer(const WebServer&) = delete;
@@ -76,28 +80,26 @@ class WebServer : public PageAccess {
     std::size_t tls_fingerprint = 0;  // Of the TLS files alone: a change restarts the server.
   };
 
-  WebServer(WebServerOptions options, HttpPages* pages,
-            std::shared_ptr<prometheus::Collectable> collector);
+  WebServer(WebServerOptions options, HttpPages* pages);
 
   // Reads the web config and its files; errors already formatted.
   Result<Loaded> Load() const;
   std::size_t Fingerprint() const;
   void Apply(Loaded loaded);
-  // Replaces the running Exposer with one for `loaded`. Returns the error on failure.
-  std::string StartExposer(const Loaded& loaded);
+  // Replaces the running civetweb server with one for `loaded`. Returns the error on failure.
+  std::string StartCivetweb(const Loaded& loaded);
   void Watch();
 
   WebServerOptions options_;
-  std::string listening_ports_;  // civetweb's form, without the "s" of TLS.
+  ListenAddress listening_;  // options_'s, with the port the kernel picked for port 0.
   HttpPages* pages_;
-  std::shared_ptr<prometheus::Collectable> collector_;
   CivetCallbacks callbacks_{};
 
   mutable std::mutex access_mutex_;
   std::shared_ptr<const Access> access_;
 
   mutable std::mutex server_mutex_;  // Held while loading and (re)starting.
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<CivetServer> civetweb_;
   Loaded running_;
   std::size_t last_failed_fingerprint_ = 0;
 

@@ -331,16 +331,6 @@ std::string_view PeerTypeName(PeerType type) {
   return "other";
 }
 
-LastError SplitLastError(std::string_view last_error) {
-  last_error = Trim(last_error);
-  const std::size_t colon = last_error.find(": ");
-  if (colon == std::string_view::npos) {
-    return {"", std::string(last_error)};
-  }
-  return {std::string(last_error.substr(0, colon)),
-          std::string(Trim(last_error.substr(colon + 2)))};
-}
-
 std::string_view SessionKind(const Protocol& p) {
   if (StartsWith(p.session, "internal")) {
     return "ibgp";

@@ -106,13 +106,6 @@ class ShowProtocolsParser {
   std::unique_ptr<State> s_;
 };
 
-// "BGP Error: Bad peer AS" -> {"BGP Error", "Bad peer AS"}. No class: {"", text}.
-struct LastError {
-  std::string error_class;
-  std::string message;
-};
-LastError SplitLastError(std::string_view last_error);
-
 // "ibgp" or "ebgp" from the Session line, else from the AS numbers, else "".
 std::string_view SessionKind(const Protocol& p);
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cmath>
 
-namespace cbe {
+namespace cbe::bird {
 namespace {
 
 // BIRD 1.6 prints whole seconds derived from its monotonic clock: the same instant can come
@@ -12,7 +12,7 @@ namespace {
 constexpr double kJitterSeconds = 1.5;
 constexpr std::chrono::milliseconds kJitter{1000};
 
-double Seconds(const bird::ResolvedTime& t) {
+double Seconds(const ResolvedTime& t) {
   return std::chrono::duration<double>(t.at.time_since_epoch()).count();
 }
 
@@ -20,7 +20,7 @@ double Seconds(const bird::ResolvedTime& t) {
 
 StateTracker::Observation StateTracker::Observe(const std::string& protocol, std::string_view state,
                                                 std::string_view since_text,
-                                                std::optional<bird::ResolvedTime> since) {
+                                                std::optional<ResolvedTime> since) {
   Observation obs;
   auto [it, inserted] = entries_.try_emplace(protocol);
   Entry& e = it->second;
@@ -34,12 +34,12 @@ StateTracker::Observation StateTracker::Observe(const std::string& protocol, std
     if (since_text != e.since_text) {
       // Compare BIRD's own times, not their Unix conversions: those also carry the exporter's
       // query latency and the truncation of BIRD's clock to whole seconds.
-      const auto now_bird = bird::ParseBirdTime(since_text);
-      const auto old_bird = bird::ParseBirdTime(e.since_text);
+      const auto now_bird = ParseBirdTime(since_text);
+      const auto old_bird = ParseBirdTime(e.since_text);
       if (now_bird && old_bird && now_bird->kind == old_bird->kind &&
-          now_bird->kind != bird::BirdTime::Kind::kDate) {
+          now_bird->kind != BirdTime::Kind::kDate) {
         auto diff = std::chrono::abs(now_bird->value - old_bird->value);
-        if (now_bird->kind == bird::BirdTime::Kind::kTimeOfDay) {
+        if (now_bird->kind == BirdTime::Kind::kTimeOfDay) {
           diff = std::min(diff, std::chrono::milliseconds(std::chrono::hours(24)) - diff);
         }
         moved = diff > kJitter;
@@ -71,16 +71,16 @@ StateTracker::Observation StateTracker::Observe(const std::string& protocol, std
   return obs;
 }
 
-std::string StateTracker::StickyBgpError(const std::string& protocol, bool established,
-                                         std::string_view last_error) {
+LastError StateTracker::StickyBgpError(const std::string& protocol, bool established,
+                                       const LastError& last_error) {
   auto it = entries_.find(protocol);
   if (it == entries_.end()) {
-    return "";  // Observe() first.
+    return {};  // Observe() first.
   }
   Entry& e = it->second;
   if (established) {
-    e.bgp_error.clear();
-  } else if (last_error.starts_with("BGP Error:") || last_error.starts_with("Received:")) {
+    e.bgp_error = {};
+  } else if (last_error.bgp_level()) {
     e.bgp_error = last_error;
   }
   return e.bgp_error;
@@ -90,4 +90,4 @@ void StateTracker::Retain(const std::set<std::string>& present) {
   std::erase_if(entries_, [&](const auto& kv) { return !present.contains(kv.first); });
 }
 
-}  // namespace cbe
+}  // namespace cbe::bird

@@ -11,8 +11,9 @@
 #include <unordered_map>
 
 #include "probes/bird/bird_time.h"
+#include "probes/bird/last_error.h"
 
-namespace cbe {
+namespace cbe::bird {
 
 class StateTracker {
  public:
@@ -26,11 +27,11 @@ class StateTracker {
 
   // `state` is the exported state; `since` BIRD's time of the protocol's last state change.
   Observation Observe(const std::string& protocol, std::string_view state,
-                      std::string_view since_text, std::optional<bird::ResolvedTime> since);
+                      std::string_view since_text, std::optional<ResolvedTime> since);
 
-  // The last BGP-level error of a session that is not Established ("" once it is).
-  std::string StickyBgpError(const std::string& protocol, bool established,
-                             std::string_view last_error);
+  // The last BGP-level error of a session that is not Established (empty once it is).
+  LastError StickyBgpError(const std::string& protocol, bool established,
+                           const LastError& last_error);
 
   // Forgets protocols not in `present`, so their series vanish and memory stays flat.
   void Retain(const std::set<std::string>& present);
@@ -41,11 +42,11 @@ class StateTracker {
   struct Entry {
     std::string state;
     std::string since_text;
-    std::optional<bird::ResolvedTime> since;
+    std::optional<ResolvedTime> since;
     std::uint64_t changes = 0;
-    std::string bgp_error;
+    LastError bgp_error;
   };
   std::unordered_map<std::string, Entry> entries_;
 };
 
-}  // namespace cbe
+}  // namespace cbe::bird

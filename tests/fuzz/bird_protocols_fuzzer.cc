@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "probes/bird/last_error.h"
 #include "probes/bird/parser.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -26,8 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const bird::Protocol& p : parsed->protocols) {
     FUZZ_CHECK(!p.name.empty() && !p.proto.empty() && !p.state.empty());
     (void)bird::PeerTypeName(bird::PeerTypeFromName(p.name));
-    const bird::LastError e = bird::SplitLastError(p.last_error);
-    FUZZ_CHECK(e.error_class.size() + e.message.size() <= p.last_error.size());
+    const bird::LastError e = bird::ClassifyLastError(p.last_error);
+    FUZZ_CHECK(e.message.size() <= p.last_error.size());
+    FUZZ_CHECK(e.empty() == (e.kind == bird::ErrorKind::kNone));
     const std::string_view kind = bird::SessionKind(p);
     FUZZ_CHECK(kind.empty() || kind == "ibgp" || kind == "ebgp");
     if (p.since) {

@@ -155,6 +155,13 @@ def main():
             b"header only\n"]
     write("proc_net_tcp", proc)
 
+    selectors = [b"", b"all()", b"global()", b"has(routeReflector)", b"!has(a) && b == 'c'",
+                 b'rack in {"r1", "r2",} || zone not in {}',
+                 b"(a contains 'x' || b starts with \"y\") && c endswith 'z'",
+                 b"!!(calico/k8s_ns == 'kube-system')", b"a == b", b"has(", b"(((a == 'b')",
+                 b"!(!a == 'b')"]  # a fuzz find: !(!x) printed as !!x
+    write("selector", selectors)
+
 
 if __name__ == "__main__":
     main()

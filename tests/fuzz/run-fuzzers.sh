@@ -56,6 +56,7 @@ for f in "${fuzzers[@]}"; do
   case $f in
     bird_*) dict=(-dict="$root/tests/fuzz/bird.dict") ;;
     config) dict=(-dict="$root/tests/fuzz/config.dict") ;;
+    selector) dict=(-dict="$root/tests/fuzz/selector.dict") ;;
   esac
   log=$build/logs/$f.log
   echo "== fuzz_$f for ${seconds}s"

@@ -334,16 +334,6 @@ TEST_CASE("parser: show status of Calico's fork during graceful restart recovery
   CHECK(s->unparsed.lines == 0);
 }
 
-TEST_CASE("parser: last error classes", "[unit]") {
-  CHECK(SplitLastError("BGP Error: Bad peer AS").error_class == "BGP Error");
-  CHECK(SplitLastError("BGP Error: Bad peer AS").message == "Bad peer AS");
-  CHECK(SplitLastError("Received: Bad BGP identifier").error_class == "Received");
-  CHECK(SplitLastError("Socket: Connection refused").message == "Connection refused");
-  CHECK(SplitLastError("Error: No listening socket").error_class == "Error");
-  CHECK(SplitLastError("Something odd").error_class.empty());
-  CHECK(SplitLastError("Something odd").message == "Something odd");
-}
-
 TEST_CASE("parser: Calico peer types from protocol names", "[unit]") {
   CHECK(PeerTypeName(PeerTypeFromName("Mesh_10_0_0_1")) == "node_mesh");
   CHECK(PeerTypeName(PeerTypeFromName("Node_10_0_0_1")) == "node_specific");

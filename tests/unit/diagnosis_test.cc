@@ -47,33 +47,33 @@ std::vector<Row> Table() {
     e.port = PortState::kClosed;
   });
   add("wrong AS on this side", Cause::kAsMismatch, [](Evidence& e) {
-    e.last_error = "BGP Error: Bad peer AS";
+    e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
     e.port = PortState::kOpen;
   });
   add("wrong AS on the other side", Cause::kAsMismatch,
-      [](Evidence& e) { e.last_error = "Received: Bad peer AS"; });
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("Received: Bad peer AS"); });
   add("wrong AS seen earlier, a socket error now", Cause::kAsMismatch, [](Evidence& e) {
-    e.last_error = "Socket: Connection reset by peer";
-    e.bgp_error = "BGP Error: Bad peer AS";
+    e.last_error = bird::ClassifyLastError("Socket: Connection reset by peer");
+    e.bgp_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
   });
   add("AS mismatch beats a filtered port", Cause::kAsMismatch, [](Evidence& e) {
-    e.last_error = "BGP Error: Bad peer AS";
+    e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
     e.port = PortState::kFiltered;
   });
   add("duplicate router ID", Cause::kRouterIdConflict,
-      [](Evidence& e) { e.last_error = "BGP Error: Bad BGP identifier"; });
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("BGP Error: Bad BGP identifier"); });
   add("hold timer with a smaller path MTU", Cause::kHoldTimerExpiredMtu, [](Evidence& e) {
-    e.last_error = "BGP Error: Hold timer expired";
+    e.last_error = bird::ClassifyLastError("BGP Error: Hold timer expired");
     e.interface_mtu = 1500;
     e.path_mtu = 1400;
   });
   add("hold timer, MTU fine", Cause::kHoldTimerExpired, [](Evidence& e) {
-    e.last_error = "Received: Hold timer expired";
+    e.last_error = bird::ClassifyLastError("Received: Hold timer expired");
     e.interface_mtu = 1500;
     e.path_mtu = 1500;
   });
   add("hold timer, MTU not measured", Cause::kHoldTimerExpired,
-      [](Evidence& e) { e.last_error = "BGP Error: Hold timer expired"; });
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("BGP Error: Hold timer expired"); });
   add("ICMP host unreachable", Cause::kPeerUnreachable, [](Evidence& e) {
     e.port = PortState::kUnreachable;
     e.port_reason = "icmp type 3 code 1 (host unreachable)";
@@ -91,7 +91,7 @@ std::vector<Row> Table() {
       [](Evidence& e) { e.port = PortState::kFiltered; });
   add("closed port", Cause::kPortClosed, [](Evidence& e) {
     e.port = PortState::kClosed;
-    e.last_error = "Socket: Connection refused";
+    e.last_error = bird::ClassifyLastError("Socket: Connection refused");
   });
   add("passive and nothing listens here", Cause::kLocalNotListening, [](Evidence& e) {
     e.bgp_state = "Passive";
@@ -132,6 +132,68 @@ std::vector<Row> Table() {
     e.port = PortState::kFiltered;
     e.state_age_seconds = 5;
   });
+  // BIRD's own evidence when no port probe ran (probes off, not yet run, no CAP_NET_RAW).
+  add("unprobed, BIRD saw the RST", Cause::kPortClosed, [](Evidence& e) {
+    e.last_error = bird::ClassifyLastError("Socket: Connection refused");
+    e.state_age_seconds = 5;  // Even right after a change: BIRD itself was refused.
+  });
+  add("unprobed, BIRD has no route", Cause::kPeerUnreachable,
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("Socket: No route to host"); });
+  add("unprobed, BIRD's network is unreachable", Cause::kPeerUnreachable, [](Evidence& e) {
+    e.last_error = bird::ClassifyLastError("Socket: Network is unreachable");
+  });
+  add("unprobed, BIRD's connects time out", Cause::kPortFiltered,
+      [](Evidence& e) { e.last_error = bird::ClassifyLastError("Socket: Connection timed out"); });
+  add("unprobed, Connect for long without an answer", Cause::kPortFiltered,
+      [](Evidence& e) { e.bgp_state = "Connect"; });
+  add("a probe beats BIRD's older error", Cause::kPortFiltered, [](Evidence& e) {
+    e.port = PortState::kFiltered;
+    e.last_error = bird::ClassifyLastError("Socket: Connection refused");
+  });
+  add("this node's router ID is docker0's address", Cause::kNodeAddress, [](Evidence& e) {
+    e.node_address_problem = "this node's router ID 172.17.0.1 is the address of docker0";
+    e.last_error = bird::ClassifyLastError("Socket: Connection reset by peer");
+    e.port = PortState::kOpen;
+  });
+  add("a bad router ID does not hide an AS mismatch", Cause::kAsMismatch, [](Evidence& e) {
+    e.node_address_problem = "this node's router ID 127.0.0.1 is a loopback address";
+    e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
+  });
+  add("BIRD cannot listen", Cause::kListenSocket, [](Evidence& e) {
+    e.last_error = bird::ClassifyLastError("Error: No listening socket");
+    e.port = PortState::kOpen;
+  });
+  add("a mesh session up for long with no routes", Cause::kNoRoutes, [](Evidence& e) {
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+    e.peer_type = "node_mesh";
+    e.routes_imported = 0;
+    e.routes_exported = 0;
+    e.state_age_seconds = 601;
+  });
+  add("a mesh session with routes in one direction is healthy", Cause::kHealthy, [](Evidence& e) {
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+    e.peer_type = "node_mesh";
+    e.routes_imported = 0;
+    e.routes_exported = 3;
+    e.state_age_seconds = 3600;
+  });
+  add("an empty global peer may export nothing", Cause::kHealthy, [](Evidence& e) {
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+    e.peer_type = "global";
+    e.routes_imported = 0;
+    e.routes_exported = 0;
+  });
+  add("an empty mesh session just up", Cause::kHealthy, [](Evidence& e) {
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+    e.peer_type = "node_mesh";
+    e.routes_imported = 0;
+    e.routes_exported = 0;
+    e.state_age_seconds = 30;
+  });
   add("nothing measured", Cause::kUnknown, [](Evidence&) {});
   add("open port, no error, long down", Cause::kUnknown,
       [](Evidence& e) { e.port = PortState::kOpen; });
@@ -160,9 +222,24 @@ TEST_CASE("diagnosis: the table covers every cause", "[unit]") {
   }
 }
 
+TEST_CASE("diagnosis: the evidence says which source decided, and the configured port", "[unit]") {
+  Evidence e = Down();
+  e.last_error = bird::ClassifyLastError("Socket: Connection refused");
+  e.port_number = 1179;
+  CHECK(Diagnose(e).evidence ==
+        "BIRD: last error: Socket: Connection refused; port 1179 not probed");
+  e.port = PortState::kFiltered;
+  e.port_reason = "no answer within 2s";
+  CHECK(Diagnose(e).evidence ==
+        "port 1179: no answer within 2s; BIRD disagrees: last error: Socket: Connection refused");
+  e.port = PortState::kClosed;
+  e.port_reason = "RST";
+  CHECK(Diagnose(e).evidence == "port 1179: RST; last error: Socket: Connection refused");
+}
+
 TEST_CASE("diagnosis: unknown keeps the raw evidence", "[unit]") {
   Evidence e = Down();
-  e.last_error = "Socket: Connection closed";
+  e.last_error = bird::ClassifyLastError("Socket: Connection closed");
   e.port = PortState::kOpen;
   e.icmp_loss_ratio = 0.0;
   const Diagnosis d = Diagnose(e);

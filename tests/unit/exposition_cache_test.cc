@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "exporter/metrics/collector.h"
+#include "exporter/metrics/exposition.h"
 
 namespace cbe {
 namespace {

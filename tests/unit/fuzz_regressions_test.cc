@@ -60,7 +60,7 @@ TEST_CASE("fuzz regression: show status with a server time centuries off", "[uni
       "0013 Daemon is up and running\n");
   REQUIRE(status.ok());
   const Protocols none;
-  StateTracker tracker;
+  bird::StateTracker tracker;
   const DaemonSnapshot d =
       BuildDaemonSnapshot("/run/bird/bird.ctl", *status, none, kObserved, &tracker);
   CHECK_FALSE(d.last_reboot_timestamp.has_value());
@@ -80,7 +80,7 @@ TEST_CASE("fuzz regression: a protocol since date centuries off", "[unit]") {
       "0000 \n");
   REQUIRE(status.ok());
   REQUIRE(protocols.ok());
-  StateTracker tracker;
+  bird::StateTracker tracker;
   const DaemonSnapshot d =
       BuildDaemonSnapshot("/run/bird/bird.ctl", *status, *protocols, kObserved, &tracker);
   REQUIRE(d.peers.size() == 1);

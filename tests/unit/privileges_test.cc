@@ -11,12 +11,11 @@ namespace cbe {
 namespace {
 
 TEST_CASE("NeededCapabilities: CAP_NET_RAW, and CAP_NET_BIND_SERVICE below port 1024", "[unit]") {
-  CHECK(NeededCapabilities(":10179") == std::vector<cap_value_t>{CAP_NET_RAW});
-  CHECK(NeededCapabilities("127.0.0.1:0") == std::vector<cap_value_t>{CAP_NET_RAW});
-  CHECK(NeededCapabilities("[::1]:443") ==
-        std::vector<cap_value_t>{CAP_NET_RAW, CAP_NET_BIND_SERVICE});
-  CHECK(NeededCapabilities(":1023") == std::vector<cap_value_t>{CAP_NET_RAW, CAP_NET_BIND_SERVICE});
-  CHECK(NeededCapabilities(":1024") == std::vector<cap_value_t>{CAP_NET_RAW});
+  CHECK(NeededCapabilities(10179) == std::vector<cap_value_t>{CAP_NET_RAW});
+  CHECK(NeededCapabilities(0) == std::vector<cap_value_t>{CAP_NET_RAW});
+  CHECK(NeededCapabilities(443) == std::vector<cap_value_t>{CAP_NET_RAW, CAP_NET_BIND_SERVICE});
+  CHECK(NeededCapabilities(1023) == std::vector<cap_value_t>{CAP_NET_RAW, CAP_NET_BIND_SERVICE});
+  CHECK(NeededCapabilities(1024) == std::vector<cap_value_t>{CAP_NET_RAW});
 }
 
 TEST_CASE("CapabilityNames", "[unit]") {
@@ -47,7 +46,10 @@ std::string InChild(F f) {
   }
   close(fds[0]);
   int status = 0;
-  waitpid(pid, &status, 0);
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  INFO("child output: " << out);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
   return out;
 }
 
@@ -65,7 +67,8 @@ TEST_CASE("DropCapabilities keeps only CAP_NET_RAW", "[unit]") {
   if (geteuid() == 0) {
     CHECK(out == "cap_net_raw=ep|cap_net_raw|bnd-ok|raw-bnd");
   } else {
-    CHECK(out.rfind("error", 0) != 0);
+    // Without privileges there is nothing to keep: no error, and no capability left.
+    CHECK(out.find("|none|") != std::string::npos);
   }
 }
 

@@ -2,13 +2,13 @@
 
 #include <catch2/catch.hpp>
 
-namespace cbe {
+namespace cbe::bird {
 namespace {
 
 using std::chrono::seconds;
 using std::chrono::system_clock;
 
-bird::ResolvedTime At(long long s, bool exact = true) {
+ResolvedTime At(long long s, bool exact = true) {
   return {system_clock::time_point(seconds(s)), exact};
 }
 
@@ -83,29 +83,33 @@ TEST_CASE("tracker: vanished protocols are forgotten", "[unit]") {
 }
 
 }  // namespace
-}  // namespace cbe
+}  // namespace cbe::bird
 
-namespace cbe {
+namespace cbe::bird {
 namespace {
 
 TEST_CASE("tracker: a BGP error outlives the socket errors of the retries", "[unit]") {
   StateTracker t;
   t.Observe("Global_1", "Idle", "06:00:00", std::nullopt);
-  CHECK(t.StickyBgpError("Global_1", false, "BGP Error: Bad peer AS") == "BGP Error: Bad peer AS");
-  CHECK(t.StickyBgpError("Global_1", false, "Socket: Connection reset by peer") ==
+  CHECK(t.StickyBgpError("Global_1", false, ClassifyLastError("BGP Error: Bad peer AS")).Text() ==
         "BGP Error: Bad peer AS");
-  CHECK(t.StickyBgpError("Global_1", false, "Received: Bad BGP identifier") ==
-        "Received: Bad BGP identifier");
-  CHECK(t.StickyBgpError("Global_1", true, "") == "");
-  CHECK(t.StickyBgpError("Global_1", false, "Socket: Connection refused") == "");
-  CHECK(t.StickyBgpError("Unknown", false, "BGP Error: Bad peer AS") == "");
+  CHECK(t.StickyBgpError("Global_1", false, ClassifyLastError("Socket: Connection reset by peer"))
+            .Text() == "BGP Error: Bad peer AS");
+  CHECK(t.StickyBgpError("Global_1", false, ClassifyLastError("Received: Bad BGP identifier"))
+            .Text() == "Received: Bad BGP identifier");
+  CHECK(t.StickyBgpError("Global_1", true, ClassifyLastError("")).Text() == "");
+  CHECK(
+      t.StickyBgpError("Global_1", false, ClassifyLastError("Socket: Connection refused")).Text() ==
+      "");
+  CHECK(t.StickyBgpError("Unknown", false, ClassifyLastError("BGP Error: Bad peer AS")).Text() ==
+        "");
   CHECK(t.size() == 1);
 }
 
 }  // namespace
-}  // namespace cbe
+}  // namespace cbe::bird
 
-namespace cbe {
+namespace cbe::bird {
 namespace {
 
 TEST_CASE("tracker: BIRD's own times decide, not the exporter's latency", "[unit]") {
@@ -125,4 +129,4 @@ TEST_CASE("tracker: BIRD's own times decide, not the exporter's latency", "[unit
 }
 
 }  // namespace
-}  // namespace cbe
+}  // namespace cbe::bird

@@ -61,13 +61,15 @@ wait_for "an invalid hash is logged too" 15 \
   grep -q "err=\"$WEB:2:10: basic_auth_users.alice: must be a bcrypt hash" "$WORK/reload.log"
 check "bob still works" test "$(http_code "$BASE/metrics" -u bob:bob-pw)" = 200
 
-# --- authentication off: the server restarts without prometheus-cpp's auth handler ------------
+# --- authentication off: applies to the next request, no restart ---------------------------
 replace "$WEB" <<'YML'
 http_server_config:
   headers:
     X-Frame-Options: sameorigin
 YML
 wait_for "no users: /metrics without credentials" 15 code_is 200 "$BASE/metrics"
+wait_for "authentication turned off without restarting the HTTP server" 5 \
+  grep -q 'basic_auth_users=0 restarted=false msg="web config applied"' "$WORK/reload.log"
 check "headers apply" sh -c "curl -s -D - -o /dev/null '$BASE/' | grep -qi '^X-Frame-Options: sameorigin'"
 
 # --- TLS on: the server restarts in-process, same port ----------------------------------------

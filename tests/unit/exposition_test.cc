@@ -1,12 +1,12 @@
-#include "exporter/metrics/collector.h"
-
-#include <prometheus/text_serializer.h>
+#include "exporter/metrics/exposition.h"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "exporter/core/bird_round.h"
 #include "exporter/core/diagnosis.h"
@@ -23,7 +23,7 @@ std::chrono::system_clock::time_point Observed(std::string_view server_time) {
 }
 
 DaemonSnapshot FromFixtures(const std::string& socket, const std::string& status_file,
-                            const std::string& protocols_file, StateTracker* tracker) {
+                            const std::string& protocols_file, bird::StateTracker* tracker) {
   auto status = bird::ParseShowStatus(testing::ReadFixture(status_file));
   auto protocols = bird::ParseShowProtocols(testing::ReadFixture(protocols_file));
   REQUIRE(status.ok());
@@ -34,8 +34,8 @@ DaemonSnapshot FromFixtures(const std::string& socket, const std::string& status
 }
 
 Snapshot Bird1Snapshot() {
-  static StateTracker t4;
-  static StateTracker t6;
+  static bird::StateTracker t4;
+  static bird::StateTracker t6;
   auto b = std::make_shared<BirdSnapshot>();
   b->daemons.push_back(FromFixtures("/var/run/calico/bird.ctl", "bird1/show_status__all_states.raw",
                                     "bird1/show_protocols_all__all_states.raw", &t4));
@@ -48,12 +48,57 @@ Snapshot Bird1Snapshot() {
   return s;
 }
 
-// The exposition without build_info, whose revision and compiler vary.
-std::string Exposition(const Snapshot& s) {
-  auto families = BuildFamilies(s);
-  std::erase_if(families, [](const auto& f) { return f.name == "calico_bgp_exporter_build_info"; });
-  return prometheus::TextSerializer().Serialize(families);
+// A store holding every part of `s`, as the rounds publish them.
+std::shared_ptr<SnapshotStore> StoreOf(const Snapshot& s) {
+  auto store = std::make_shared<SnapshotStore>();
+  store->Publish(&Snapshot::bird, s.bird);
+  store->Publish(&Snapshot::tcp, s.tcp);
+  store->Publish(&Snapshot::icmp, s.icmp);
+  store->Publish(&Snapshot::mtu, s.mtu);
+  store->Publish(&Snapshot::listener, s.listener);
+  store->Publish(&Snapshot::clock, s.clock);
+  store->Publish(&Snapshot::config, s.config);
+  store->Publish(&Snapshot::diagnosis, s.diagnosis);
+  return store;
 }
+
+// What GET /metrics serves for `store`: the exposition cache's text (HttpPages sends it as is,
+// or its gzip form, which the cache tests show inflates to the same text).
+std::string ServedWithBuildInfo(const SnapshotStore& store) {
+  ExpositionCache cache(&store);
+  std::string text;
+  REQUIRE(cache.Get()->WriteText([&](std::string_view piece) {
+    text.append(piece);
+    return true;
+  }));
+  return text;
+}
+
+// The lines of `text`, each with its newline.
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t end = text.find('\n', pos);
+    lines.push_back(text.substr(pos, (end == std::string::npos ? text.size() : end + 1) - pos));
+    pos += lines.back().size();
+  }
+  return lines;
+}
+
+// What GET /metrics serves for `store`, without build_info (its revision and compiler vary).
+std::string Served(const SnapshotStore& store) {
+  const std::string text = ServedWithBuildInfo(store);
+  std::string out;
+  for (std::string_view line : Lines(text)) {
+    if (line.find("calico_bgp_exporter_build_info") == std::string_view::npos) {
+      out.append(line);
+    }
+  }
+  return out;
+}
+
+std::string Served(const Snapshot& s) { return Served(*StoreOf(s)); }
 
 void CheckGolden(const std::string& actual, const std::string& name) {
   const std::string path = std::string(CBE_FIXTURES_DIR) + "/golden/" + name;
@@ -63,37 +108,43 @@ void CheckGolden(const std::string& actual, const std::string& name) {
   CHECK(actual == testing::ReadFixture("golden/" + name));
 }
 
-TEST_CASE("collector: golden exposition of BIRD 1.6 (bird and bird6)", "[unit]") {
-  CheckGolden(Exposition(Bird1Snapshot()), "metrics_bird1.prom");
+TEST_CASE("exposition: golden bytes of the served path, BIRD 1.6 (bird and bird6) alone",
+          "[unit]") {
+  CheckGolden(Served(Bird1Snapshot()), "metrics_bird1.prom");
 }
 
-TEST_CASE("collector: golden exposition of BIRD 2.0", "[unit]") {
-  StateTracker t;
+TEST_CASE("exposition: golden bytes of the served path, BIRD 2.0 alone", "[unit]") {
+  bird::StateTracker t;
   auto b = std::make_shared<BirdSnapshot>();
   b->daemons.push_back(FromFixtures("/run/bird/bird.ctl", "bird2/show_status__all_states.raw",
                                     "bird2/show_protocols_all__all_states.raw", &t));
   b->run = ProbeRun{"bird", true, 0.006, 1795668684};
   Snapshot s;
   s.bird = b;
-  CheckGolden(Exposition(s), "metrics_bird2.prom");
+  CheckGolden(Served(s), "metrics_bird2.prom");
 }
 
-TEST_CASE("collector: rendering in chunks gives the text of the whole families", "[unit]") {
+TEST_CASE("exposition: rendering in chunks gives the text of the whole families", "[unit]") {
   // SerializeSnapshot() serializes every `chunk` samples of a family at once and drops the
-  // repeated # HELP / # TYPE lines of later chunks: any chunk size gives prometheus-cpp's own
-  // serialization of the complete families.
+  // repeated # HELP / # TYPE lines of later chunks: any chunk size gives the text of chunk 0,
+  // prometheus-cpp's serialization of each complete family at once.
   const Snapshot s = Bird1Snapshot();
-  const std::string whole = prometheus::TextSerializer().Serialize(BuildFamilies(s));
+  const std::string whole = SerializeSnapshot(s, 0);
   REQUIRE(whole.find("calico_bgp_peer_up{") != std::string::npos);
-  for (std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7},
-                            kRenderChunk, std::size_t{0}}) {
+  std::size_t families = 0;
+  for (std::string_view line : Lines(whole)) {
+    families += line.rfind("# TYPE ", 0) == 0 ? 1 : 0;
+  }
+  REQUIRE(families > 10);
+  for (std::size_t chunk :
+       {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, kRenderChunk}) {
     CAPTURE(chunk);
     CHECK(SerializeSnapshot(s, chunk) == whole);
   }
   std::vector<std::string> pieces;
   RenderSnapshot(
       s, [&](std::string_view piece) { pieces.emplace_back(piece); }, 1);
-  CHECK(pieces.size() == BuildFamilies(s).size());  // One piece per family with series.
+  CHECK(pieces.size() == families);  // One piece per family with series.
 }
 
 // The snapshot with a config that asks for every extra series (metrics.extra).
@@ -104,8 +155,8 @@ Snapshot WithAllExtras(Snapshot s) {
   return s;
 }
 
-TEST_CASE("collector: values of one peer", "[unit]") {
-  const std::string text = Exposition(WithAllExtras(Bird1Snapshot()));
+TEST_CASE("exposition: values of one peer", "[unit]") {
+  const std::string text = Served(WithAllExtras(Bird1Snapshot()));
   const auto has = [&](const std::string& line) {
     INFO(line);
     CHECK(text.find(line + "\n") != std::string::npos);
@@ -128,7 +179,7 @@ TEST_CASE("collector: values of one peer", "[unit]") {
       "peer_type=\"node_mesh\"} 1");
 }
 
-TEST_CASE("collector: BIRD down shows bird_up 0 and no peers", "[unit]") {
+TEST_CASE("exposition: BIRD down shows bird_up 0 and no peers", "[unit]") {
   auto b = std::make_shared<BirdSnapshot>();
   DaemonSnapshot d;
   d.daemon = "bird";
@@ -138,17 +189,23 @@ TEST_CASE("collector: BIRD down shows bird_up 0 and no peers", "[unit]") {
   b->run = ProbeRun{"bird", false, 0.001, 1795668522};
   Snapshot s;
   s.bird = b;
-  const std::string text = Exposition(s);
+  const std::string text = Served(s);
   CHECK(text.find("calico_bgp_bird_up{daemon=\"bird\"} 0\n") != std::string::npos);
   CHECK(text.find("calico_bgp_probe_success{probe=\"bird\"} 0\n") != std::string::npos);
   CHECK(text.find("calico_bgp_peer_") == std::string::npos);
   CHECK(text.find("calico_bgp_bird_info") == std::string::npos);
 }
 
-TEST_CASE("collector: before the first round only build_info", "[unit]") {
-  auto families = BuildFamilies(Snapshot{});
-  REQUIRE(families.size() == 1);
-  CHECK(families[0].name == "calico_bgp_exporter_build_info");
+TEST_CASE("exposition: before the first round only build_info", "[unit]") {
+  const SnapshotStore store;
+  const std::string text = ServedWithBuildInfo(store);
+  const std::vector<std::string_view> lines = Lines(text);
+  REQUIRE(lines.size() == 3);  // # HELP, # TYPE, the series.
+  for (std::string_view line : lines) {
+    CAPTURE(line);
+    CHECK(line.find("calico_bgp_exporter_build_info") != std::string_view::npos);
+  }
+  CHECK(Served(store).empty());
 }
 
 // Bird1Snapshot() plus every probe's result for each of its peers, as after a full round of
@@ -184,7 +241,40 @@ Snapshot WithProbeResults(Snapshot s) {
   return s;
 }
 
-// Series per session: those naming its protocol, plus those of the probes naming only its peer.
+// The labels of one series line of the exposition text: `name{a="x",b="y\"z"} 1`.
+std::map<std::string, std::string> LabelsOf(std::string_view line) {
+  std::map<std::string, std::string> labels;
+  std::size_t pos = line.find('{');
+  if (pos == std::string_view::npos) {
+    return labels;
+  }
+  ++pos;
+  while (pos < line.size() && line[pos] != '}') {
+    const std::size_t eq = line.find("=\"", pos);
+    REQUIRE(eq != std::string_view::npos);
+    std::string name(line.substr(pos, eq - pos));
+    std::string value;
+    pos = eq + 2;
+    while (pos < line.size() && line[pos] != '"') {
+      if (line[pos] == '\\' && pos + 1 < line.size()) {
+        ++pos;
+      }
+      value += line[pos++];
+    }
+    labels[std::move(name)] = std::move(value);
+    pos += line.substr(pos, 2) == "\"," ? 2 : 1;
+  }
+  return labels;
+}
+
+TEST_CASE("exposition: the test's label reader", "[unit]") {
+  const auto labels = LabelsOf("m{a=\"x\",b=\"y\\\"z,}\",c=\"\"} 1\n");
+  CHECK(labels == std::map<std::string, std::string>{{"a", "x"}, {"b", "y\"z,}"}, {"c", ""}});
+  CHECK(LabelsOf("m 1\n").empty());
+}
+
+// Series per session in the served text: those naming its protocol, plus those of the probes
+// naming only its peer.
 std::map<std::string, std::size_t> SeriesPerSession(const Snapshot& s) {
   std::map<std::string, std::string> protocol_of_peer;
   for (const DaemonSnapshot& d : s.bird->daemons) {
@@ -193,31 +283,22 @@ std::map<std::string, std::size_t> SeriesPerSession(const Snapshot& s) {
     }
   }
   std::map<std::string, std::size_t> per_session;
-  for (const auto& f : BuildFamilies(s)) {
-    for (const auto& m : f.metric) {
-      std::string daemon;
-      std::string protocol;
-      std::string peer;
-      for (const auto& l : m.label) {
-        if (l.name == "daemon") {
-          daemon = l.value;
-        } else if (l.name == "protocol") {
-          protocol = l.value;
-        } else if (l.name == "peer") {
-          peer = l.value;
-        }
-      }
-      if (!protocol.empty()) {
-        ++per_session[daemon + "/" + protocol];
-      } else if (!peer.empty()) {
-        ++per_session[protocol_of_peer.at(peer)];
-      }
+  const std::string text = Served(s);
+  for (std::string_view line : Lines(text)) {
+    if (line.front() == '#') {
+      continue;
+    }
+    auto labels = LabelsOf(line);
+    if (!labels["protocol"].empty()) {
+      ++per_session[labels["daemon"] + "/" + labels["protocol"]];
+    } else if (!labels["peer"].empty()) {
+      ++per_session[protocol_of_peer.at(labels["peer"])];
     }
   }
   return per_session;
 }
 
-TEST_CASE("collector: at most 12 series per session by default, with every probe", "[unit]") {
+TEST_CASE("exposition: at most 12 series per session by default, with every probe", "[unit]") {
   // A full mesh of N nodes has N-1 sessions per node: each series per session is N^2 in all.
   // An Established session with routes and every probe's result has the most: 12.
   const auto per_session = SeriesPerSession(WithProbeResults(Bird1Snapshot()));
@@ -237,8 +318,8 @@ TEST_CASE("collector: at most 12 series per session by default, with every probe
   CHECK(extra.at("bird/Mesh_10_99_0_1") == per_session.at("bird/Mesh_10_99_0_1") + 5);
 }
 
-TEST_CASE("collector: interface MTU once per interface, path MTU per peer names it", "[unit]") {
-  const std::string text = Exposition(WithProbeResults(Bird1Snapshot()));
+TEST_CASE("exposition: interface MTU once per interface, path MTU per peer names it", "[unit]") {
+  const std::string text = Served(WithProbeResults(Bird1Snapshot()));
   CHECK(text.find("calico_bgp_interface_mtu_bytes{interface=\"eth0\"} 1500\n") !=
         std::string::npos);
   CHECK(text.find("calico_bgp_interface_mtu_bytes{",
@@ -321,34 +402,12 @@ std::shared_ptr<SnapshotStore> FullStore(Snapshot s) {
   return store;
 }
 
-// What GET /metrics serves for `store` (the exposition cache, plain text), without build_info.
-std::string Served(const SnapshotStore& store) {
-  ExpositionCache cache(&store);
-  std::string text;
-  REQUIRE(cache.Get()->WriteText([&](std::string_view piece) {
-    text.append(piece);
-    return true;
-  }));
-  std::string out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t end = text.find('\n', pos);
-    const std::string_view line(text.data() + pos,
-                                (end == std::string::npos ? text.size() : end + 1) - pos);
-    if (line.find("calico_bgp_exporter_build_info") == std::string_view::npos) {
-      out.append(line);
-    }
-    pos += line.size();
-  }
-  return out;
-}
-
 TEST_CASE("exposition: golden bytes of the served path, every part (BIRD 1.6)", "[unit]") {
   CheckGolden(Served(*FullStore(Bird1Snapshot())), "served_bird1_full.prom");
 }
 
 TEST_CASE("exposition: golden bytes of the served path, every part (BIRD 2)", "[unit]") {
-  StateTracker t;
+  bird::StateTracker t;
   auto b = std::make_shared<BirdSnapshot>();
   b->daemons.push_back(FromFixtures("/run/bird/bird.ctl", "bird2/show_status__all_states.raw",
                                     "bird2/show_protocols_all__all_states.raw", &t));

@@ -1,0 +1,58 @@
+#include "exporter/base/node_address.h"
+
+namespace cbe {
+namespace {
+
+// Addresses container runtimes and hypervisors give their own bridges (or NAT): a node that
+// autodetects one of these has picked the wrong interface.
+struct WellKnownAddress {
+  const char* ip;
+  const char* what;
+};
+constexpr WellKnownAddress kBridgeAddresses[] = {
+    {"172.17.0.1", "Docker's default bridge docker0"},
+    {"172.18.0.1", "the first Docker user-defined bridge"},
+    {"10.88.0.1", "Podman/containerd CNI bridge cni0 (10.88.0.0/16)"},
+    {"10.85.0.1", "CRI-O's default bridge (10.85.0.0/16)"},
+    {"192.168.122.1", "libvirt's default bridge virbr0"},
+    {"10.0.2.15", "the VirtualBox/QEMU user-mode NAT address"},
+    {"10.0.2.2", "the VirtualBox/QEMU user-mode NAT gateway"},
+};
+
+}  // namespace
+
+std::string SuspiciousNodeAddress(std::string_view ip) {
+  for (const WellKnownAddress& w : kBridgeAddresses) {
+    if (ip == w.ip) {
+      return std::string("the address of ") + w.what +
+             ": address autodetection picked the wrong "
+             "interface (set IP_AUTODETECTION_METHOD)";
+    }
+  }
+  if (ip.find(':') == std::string_view::npos) {
+    if (ip.starts_with("127.")) {
+      return "a loopback address";
+    }
+    if (ip.starts_with("169.254.")) {
+      return "a link-local address";
+    }
+    if (ip == "0.0.0.0") {
+      return "the unspecified address";
+    }
+    return "";
+  }
+  if (ip == "::1") {
+    return "a loopback address";
+  }
+  if (ip == "::") {
+    return "the unspecified address";
+  }
+  // fe80::/10: the first 10 bits are 1111111010.
+  const std::string_view first = ip.substr(0, ip.find(':'));
+  if (first.size() == 4 && first.starts_with("fe") && first[2] >= '8' && first[2] <= 'b') {
+    return "a link-local address";
+  }
+  return "";
+}
+
+}  // namespace cbe

@@ -1,0 +1,182 @@
+// BIRD's daemons and BGP sessions: calico_bgp_bird_* and calico_bgp_peer_* (but the probes').
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "exporter/metrics/families.h"
+
+namespace cbe::metrics {
+namespace {
+
+using prometheus::MetricType;
+
+// Every help text of a family filled from the BIRD round ends so.
+std::string FromBirdRound(std::string_view text) {
+  return std::string(text) + " (from the last BIRD round).";
+}
+
+// Routes of a session by kind. imported and exported by default; preferred and filtered with
+// metrics.extra: route_details.
+struct RouteKind {
+  const char* name;
+  std::optional<std::uint64_t> bird::RouteCounts::*count;
+  bool route_details_only;
+};
+constexpr RouteKind kRouteKinds[] = {{"imported", &bird::RouteCounts::imported, false},
+                                     {"exported", &bird::RouteCounts::exported, false},
+                                     {"preferred", &bird::RouteCounts::preferred, true},
+                                     {"filtered", &bird::RouteCounts::filtered, true}};
+// Route series of an Established session by default (imported, exported): what to reserve.
+constexpr std::size_t kDefaultRouteSeriesPerPeer = 2;
+
+// The families of this area, in exposition order.
+struct BirdFamilies {
+  Family& up;
+  Family& info;
+  Family& reboot;
+  Family& reconfiguration;
+  Family& graceful_restart;
+  Family& unparsed;
+  Family& peer_up;
+  Family& peer_state;
+  Family& peer_info;
+  Family& since;
+  Family& last_error;
+  Family& hold;
+  Family& keepalive;
+  Family& routes;
+  Family& state_changes;
+};
+
+// A list of family declarations, one per line pair: split, it would only be harder to read.
+BirdFamilies DeclareBirdFamilies(Families& f) {
+  // Braced initialisation runs left to right: the families are added in this order.
+  return BirdFamilies{
+      f.Add("calico_bgp_bird_up",
+            FromBirdRound("1 if the last query of this BIRD control socket succeeded, else 0")),
+      f.Add("calico_bgp_bird_info", FromBirdRound("BIRD's version and router ID; always 1")),
+      f.Add("calico_bgp_bird_last_reboot_timestamp_seconds",
+            FromBirdRound("Unix time of BIRD's last start")),
+      f.Add("calico_bgp_bird_last_reconfiguration_timestamp_seconds",
+            FromBirdRound("Unix time of BIRD's last reconfiguration")),
+      f.Add("calico_bgp_bird_graceful_restart_recovery",
+            FromBirdRound("1 while BIRD's graceful restart recovery is in progress")),
+      f.Add("calico_bgp_bird_unparsed_lines_total",
+            "Lines of BIRD replies the exporter did not understand, since it started.",
+            MetricType::Counter),
+      f.Add("calico_bgp_peer_up", FromBirdRound("1 when the BGP session is Established, else 0")),
+      f.Add("calico_bgp_peer_state",
+            FromBirdRound("The BGP session's state, named by the state label; always 1")),
+      f.Add("calico_bgp_peer_info",
+            FromBirdRound("AS numbers, router ID and session kind of a BGP peer; always 1")),
+      f.Add("calico_bgp_peer_state_change_timestamp_seconds",
+            FromBirdRound("Unix time of the protocol's last state change as BIRD reports it")),
+      f.Add("calico_bgp_peer_last_error_info",
+            FromBirdRound("BIRD's last error for the session, while BIRD shows one; always 1")),
+      f.Add(
+          "calico_bgp_peer_hold_time_seconds",
+          FromBirdRound("Negotiated hold time of an Established session (metrics.extra: timers)")),
+      f.Add("calico_bgp_peer_keepalive_time_seconds",
+            FromBirdRound(
+                "Negotiated keepalive time of an Established session (metrics.extra: timers)")),
+      f.Add("calico_bgp_peer_routes",
+            FromBirdRound("Routes of the session by kind: imported, exported; preferred, "
+                          "filtered with metrics.extra: route_details")),
+      f.Add("calico_bgp_peer_state_changes_total",
+            "BGP state changes of the session the exporter saw since it started (metrics.extra: "
+            "state_changes).",
+            MetricType::Counter),
+  };
+}
+
+void ReservePeers(const BirdSnapshot& bird, BirdFamilies& f) {
+  std::size_t peers = 0;
+  for (const DaemonSnapshot& d : bird.daemons) {
+    peers += d.peers.size();
+  }
+  for (Family* family : {&f.peer_up, &f.peer_state, &f.peer_info, &f.since}) {
+    family->Reserve(peers);
+  }
+  f.routes.Reserve(peers * kDefaultRouteSeriesPerPeer);
+}
+
+// Only while Established: BIRD 1.6 prints zeros for a session that is down, BIRD 2 nothing.
+void AddRoutes(const PeerSnapshot& p, const Labels& labels, const MetricsConfig& extra,
+               Family& routes) {
+  if (!p.up) {
+    return;
+  }
+  for (const RouteKind& kind : kRouteKinds) {
+    const std::optional<std::uint64_t>& count = p.routes.*kind.count;
+    if (count && (extra.route_details || !kind.route_details_only)) {
+      routes.Add(With(labels, {{"route", kind.name}}), static_cast<double>(*count));
+    }
+  }
+}
+
+void AddPeer(const DaemonSnapshot& d, const PeerSnapshot& p, const MetricsConfig& extra,
+             BirdFamilies& f) {
+  const Labels labels = {{"daemon", d.daemon}, {"protocol", p.protocol}, {"peer", p.peer}};
+  f.peer_up.Add(With(labels, {{"peer_type", p.peer_type}}), p.up ? 1 : 0);
+  f.peer_state.Add(With(labels, {{"state", p.state}}), 1);
+  f.peer_info.Add(With(labels, {{"peer_type", p.peer_type},
+                                {"neighbor_as", p.neighbor_as},
+                                {"local_as", p.local_as},
+                                {"neighbor_router_id", p.neighbor_router_id},
+                                {"session", p.session}}),
+                  1);
+  if (p.state_change_timestamp) {
+    f.since.Add(labels, *p.state_change_timestamp);
+  }
+  if (!p.last_error.empty()) {
+    f.last_error.Add(
+        With(labels, {{"class", p.last_error.class_text}, {"message", p.last_error.message}}), 1);
+  }
+  if (p.hold_time_seconds && extra.timers) {
+    f.hold.Add(labels, *p.hold_time_seconds);
+  }
+  if (p.keepalive_time_seconds && extra.timers) {
+    f.keepalive.Add(labels, *p.keepalive_time_seconds);
+  }
+  AddRoutes(p, labels, extra, f.routes);
+  if (extra.state_changes) {
+    f.state_changes.Add(labels, static_cast<double>(p.state_changes_total));
+  }
+}
+
+void AddDaemon(const DaemonSnapshot& d, const MetricsConfig& extra, BirdFamilies& f) {
+  const Labels daemon = {{"daemon", d.daemon}};
+  f.up.Add(daemon, d.up ? 1 : 0);
+  f.unparsed.Add(daemon, static_cast<double>(d.unparsed_lines_total));
+  if (!d.up) {
+    return;
+  }
+  f.info.Add(With(daemon, {{"version", d.version}, {"router_id", d.router_id}}), 1);
+  if (d.last_reboot_timestamp) {
+    f.reboot.Add(daemon, *d.last_reboot_timestamp);
+  }
+  if (d.last_reconfiguration_timestamp) {
+    f.reconfiguration.Add(daemon, *d.last_reconfiguration_timestamp);
+  }
+  f.graceful_restart.Add(daemon, d.graceful_restart_recovery ? 1 : 0);
+  for (const PeerSnapshot& p : d.peers) {
+    AddPeer(d, p, extra, f);
+  }
+}
+
+}  // namespace
+
+void AddBirdFamilies(const BirdSnapshot* bird, const MetricsConfig& extra, Families& families) {
+  BirdFamilies f = DeclareBirdFamilies(families);
+  if (bird == nullptr) {
+    return;
+  }
+  ReservePeers(*bird, f);
+  for (const DaemonSnapshot& d : bird->daemons) {
+    AddDaemon(d, extra, f);
+  }
+}
+
+}  // namespace cbe::metrics

@@ -1,0 +1,43 @@
+#include "exporter/metrics/exposition.h"
+
+#include "exporter/metrics/families.h"
+
+namespace cbe {
+namespace {
+
+// The areas in exposition order; each builder adds its families (families.h).
+void BuildExposition(const Snapshot& s, metrics::Families& families) {
+  // Series per peer beyond the default ones, as the running config asks (metrics.extra).
+  const MetricsConfig extra = s.config ? s.config->metrics : MetricsConfig{};
+  metrics::AddBuildInfo(families);
+  metrics::AddBirdFamilies(s.bird.get(), extra, families);
+  const metrics::ProbeRunFamilies runs = metrics::AddProbeRunFamilies(families);
+  if (s.bird) {
+    runs.Add(s.bird->run);
+  }
+  metrics::AddTcpFamilies(s.tcp.get(), extra, runs, families);
+  metrics::AddIcmpFamilies(s.icmp.get(), runs, families);
+  metrics::AddMtuFamilies(s.mtu.get(), runs, families);
+  metrics::AddListenerFamilies(s.listener.get(), runs, families);
+  metrics::AddClockFamilies(s.clock.get(), runs, families);
+  metrics::AddConfigFamilies(s.config.get(), families);
+  metrics::AddDiagnosisFamilies(s.diagnosis.get(), s.bird.get(), families);
+}
+
+}  // namespace
+
+void RenderSnapshot(const Snapshot& snapshot, const std::function<void(std::string_view)>& sink,
+                    std::size_t chunk) {
+  metrics::Families families(chunk);
+  BuildExposition(snapshot, families);
+  families.Render(sink);
+}
+
+std::string SerializeSnapshot(const Snapshot& snapshot, std::size_t chunk) {
+  std::string out;
+  RenderSnapshot(
+      snapshot, [&out](std::string_view text) { out += text; }, chunk);
+  return out;
+}
+
+}  // namespace cbe

@@ -1,0 +1,92 @@
+#pragma once
+
+// The metric families of one snapshot, one builder per area (bird_families.cc,
+// probe_families.cc, clock_families.cc, diagnosis_families.cc, self_families.cc), written into
+// `Families` in exposition order. Internal to exporter/metrics: exposition.h is the way in.
+
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exporter/core/snapshot.h"
+
+namespace cbe::metrics {
+
+using Labels = std::vector<prometheus::ClientMetric::Label>;
+
+// `labels` followed by `more`.
+Labels With(Labels labels, std::initializer_list<prometheus::ClientMetric::Label> more);
+
+// One metric family while the exposition is rendered. Every `chunk` samples are turned into
+// exposition text by prometheus-cpp's TextSerializer at once and dropped, so a rendering holds at
+// most that many samples per family as objects (at 1000 peers all families as ClientMetrics take
+// ~7 MB; their text ~1 MB). Chunk 0: the whole family is serialized at once.
+class Family {
+ public:
+  Family(std::string name, std::string help, prometheus::MetricType type, std::size_t chunk);
+
+  void Add(Labels labels, double value);
+  // Room for `n` samples (at most one chunk's worth).
+  void Reserve(std::size_t n);
+  // The family's exposition text (empty without series).
+  std::string TakeText();
+
+ private:
+  void Flush();
+
+  std::size_t chunk_;
+  prometheus::MetricFamily family_;
+  std::string text_;
+};
+
+// The families of one exposition, in the order they were added; empty ones are left out.
+class Families {
+ public:
+  explicit Families(std::size_t chunk) : chunk_(chunk) {}
+
+  // The returned reference stays valid while this object lives.
+  Family& Add(std::string name, std::string help,
+              prometheus::MetricType type = prometheus::MetricType::Gauge);
+  // Hands each family's text to `sink` in order, freeing it as it goes.
+  void Render(const std::function<void(std::string_view)>& sink);
+
+ private:
+  std::size_t chunk_;
+  std::deque<Family> families_;  // A deque: Add() never moves the families handed out.
+};
+
+// calico_bgp_probe_{success,duration_seconds,last_run_timestamp_seconds}: one series per probe
+// kind, filled by the builders of each area.
+struct ProbeRunFamilies {
+  Family* success;
+  Family* duration;
+  Family* last_run;
+
+  void Add(const ProbeRun& run) const;
+};
+
+// The builders, in the order BuildExposition() calls them (exposition.cc): each adds its
+// families to `families` (so their order is the exposition's) and fills them from its part of
+// the snapshot; a part that is null adds families without series, which are left out.
+void AddBuildInfo(Families& families);
+void AddBirdFamilies(const BirdSnapshot* bird, const MetricsConfig& extra, Families& families);
+ProbeRunFamilies AddProbeRunFamilies(Families& families);
+void AddTcpFamilies(const TcpSnapshot* tcp, const MetricsConfig& extra,
+                    const ProbeRunFamilies& runs, Families& families);
+void AddIcmpFamilies(const IcmpSnapshot* icmp, const ProbeRunFamilies& runs, Families& families);
+void AddMtuFamilies(const MtuSnapshot* mtu, const ProbeRunFamilies& runs, Families& families);
+void AddListenerFamilies(const ListenerSnapshot* listener, const ProbeRunFamilies& runs,
+                         Families& families);
+void AddClockFamilies(const ClockSnapshot* clock, const ProbeRunFamilies& runs, Families& families);
+void AddConfigFamilies(const ConfigStatus* config, Families& families);
+// Needs the BIRD part too: every daemon gets its zero counts.
+void AddDiagnosisFamilies(const DiagnosisSnapshot* diagnosis, const BirdSnapshot* bird,
+                          Families& families);
+
+}  // namespace cbe::metrics

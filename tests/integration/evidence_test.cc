@@ -1,0 +1,173 @@
+// BIRD's own evidence on real BIRD 1.6 daemons (lab.sh): with the probes off (or not run yet,
+// or without CAP_NET_RAW) the diagnosis still names refused, unreachable and firewalled peers
+// from what BIRD's connection attempts found, and says that BIRD decided; a node whose BIRD
+// cannot open its BGP port is named; a restarted exporter names a refused peer within one
+// BIRD round.
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "lab.h"
+
+namespace cbe::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kPort = 9845;
+
+// BIRD every second; every probe off. The port probe's interval still sets how young a change
+// is "too recent to judge" (two rounds of the slower of BIRD and the port probe: 2 s).
+std::string ProbesOffConfig(const Lab& lab) {
+  return lab.WriteFile("evidence.yml",
+                       "bird:\n  sockets: [" + lab.SocketPath("a") +
+                           "]\n  interval: 1s\n  timeout: 1s\n"
+                           "probes:\n"
+                           "  tcp: {enabled: false, interval: 1s, timeout: 500ms}\n"
+                           "  icmp: {enabled: false}\n"
+                           "  mtu: {enabled: false}\n"
+                           "  listener: {enabled: false}\n"
+                           "clock: {peer_offset: {enabled: false}, chrony: {enabled: false}}\n");
+}
+
+// Polls the exporter until `protocol` has `cause`; the failure message has what it saw.
+bool WaitForCause(ExporterProcess& exporter, Lab& lab, const std::string& protocol,
+                  const std::string& cause, std::chrono::milliseconds deadline) {
+  std::string metrics;
+  const bool ok = PollUntil(deadline, [&] {
+    try {
+      metrics = exporter.Get("/metrics");
+    } catch (const std::exception& e) {
+      metrics = e.what();
+      return false;
+    }
+    return MetricValue(metrics, "calico_bgp_peer_diagnosis",
+                       {{"protocol", protocol}, {"cause", cause}}) == 1.0;
+  });
+  INFO(protocol << " expected " << cause << "\n"
+                << GrepLines(metrics, "calico_bgp_peer_diagnosis") << "--- lab ---\n"
+                << lab.Status() << "--- log ---\n"
+                << exporter.LogTail(3000));
+  CHECK(ok);
+  return ok;
+}
+
+void Append(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::app) << text;
+}
+
+TEST_CASE("evidence: probes off, BIRD's own connection errors name the cause",
+          "[integration][diagnosis]") {
+  Lab lab(BirdFlavour::kBird1);
+  // A peer with no route at all, and a firewall on b that drops a's connection attempts.
+  Append(lab.Dir() + "/a/bird.conf",
+         "protocol bgp Global_10_97_0_1 from bgp_template {\n"
+         "  neighbor 10.97.0.1 as 64512;\n"
+         "  source address 10.99.0.5;\n"
+         "}\n");
+  lab.Birdc("a", "configure");
+  RunCommand({"ip", "netns", "exec", lab.Netns("b"), "iptables", "-A", "INPUT", "-p", "tcp",
+              "--dport", "179", "-j", "DROP"});
+  lab.Birdc("a", "restart Mesh_10_99_0_1");
+  const std::string config = ProbesOffConfig(lab);
+  ExporterProcess exporter(lab.Netns("a"), config, kPort, lab.Dir() + "/exporter.log");
+  REQUIRE(exporter.WaitReady(15s));
+
+  // c has no BIRD: a's connects are refused (RST). No probe ran.
+  WaitForCause(exporter, lab, "Mesh_10_99_0_2", "port_closed", 10s);
+  // No route to 10.97.0.1: BIRD's connect fails at once.
+  WaitForCause(exporter, lab, "Global_10_97_0_1", "peer_unreachable", 10s);
+  // b drops the SYNs: BIRD sits in Connect with no error at all.
+  WaitForCause(exporter, lab, "Mesh_10_99_0_1", "port_filtered", 15s);
+  CHECK(MetricValue(exporter.Get("/metrics"), "calico_bgp_probe_success", {{"probe", "tcp"}}) ==
+        std::nullopt);
+
+  // `check` reaches the same causes from the same evidence, and says BIRD decided.
+  const CommandResult r = RunCommand({"ip", "netns", "exec", lab.Netns("a"), CBE_EXPORTER_PATH,
+                                      "check", "--config.file=" + config, "--output", "json"},
+                                     30s);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("\"evidence\": \"BIRD: last error: Socket: Connection refused; port 179 not "
+                   "probed\"") != std::string::npos);
+  CHECK(r.out.find("\"evidence\": \"BIRD: in Connect for") != std::string::npos);
+}
+
+TEST_CASE("evidence: this node's BIRD cannot open its BGP port", "[integration][diagnosis]") {
+  Lab lab(BirdFlavour::kBird1);
+  lab.BirdStop("a");
+  // Another BGP speaker holds 179 on a when a's BIRD starts.
+  const std::string holder = lab.Dir() + "/hold179.py";
+  std::ofstream(holder) << "import socket, time\n"
+                           "s = socket.socket()\n"
+                           "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                           "s.bind(('0.0.0.0', 179))\n"
+                           "s.listen()\n"
+                           "open('"
+                        << lab.Dir()
+                        << "/hold179.ready', 'w').close()\n"
+                           "time.sleep(120)\n";
+  // In the background; the lab's teardown kills what runs in its namespaces.
+  REQUIRE(std::system(("ip netns exec " + lab.Netns("a") + " /usr/bin/python3 " + holder +
+                       " >/dev/null 2>&1 &")
+                          .c_str()) == 0);
+  REQUIRE(
+      PollUntil(10s, [&] { return ::access((lab.Dir() + "/hold179.ready").c_str(), F_OK) == 0; }));
+  lab.BirdStart("a");
+  ExporterProcess exporter(lab.Netns("a"), ProbesOffConfig(lab), kPort,
+                           lab.Dir() + "/exporter.log");
+  REQUIRE(exporter.WaitReady(15s));
+  WaitForCause(exporter, lab, "Mesh_10_99_0_1", "listen_socket", 10s);
+}
+
+// Replaces `from` by `to` in a file of the lab.
+void Replace(const std::string& path, const std::string& from, const std::string& to) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+TEST_CASE("evidence: this node's BGP address autodetected on docker0", "[integration][diagnosis]") {
+  Lab lab(BirdFlavour::kBird1);
+  // What confd renders when a's address autodetection picked docker0: a's router ID is
+  // 172.17.0.1, and b's mesh session to a points at that address, so b refuses a's connects.
+  Replace(lab.Dir() + "/a/bird.conf", "router id 10.99.0.5;", "router id 172.17.0.1;");
+  Replace(lab.Dir() + "/b/bird.conf", "neighbor 10.99.0.5 as 64512;",
+          "neighbor 172.17.0.1 as 64512;");
+  lab.BirdStop("a");
+  lab.BirdStart("a");
+  lab.Birdc("b", "configure");
+  ExporterProcess exporter(lab.Netns("a"), ProbesOffConfig(lab), kPort,
+                           lab.Dir() + "/exporter.log");
+  REQUIRE(exporter.WaitReady(15s));
+  WaitForCause(exporter, lab, "Mesh_10_99_0_1", "node_address", 15s);
+}
+
+TEST_CASE("evidence: a restarted exporter names a refused peer within one BIRD round",
+          "[integration][diagnosis]") {
+  Lab lab(BirdFlavour::kBird1);
+  // The default intervals (BIRD every 5 s, port probe every 30 s with a 2 s timeout).
+  const std::string config =
+      lab.WriteFile("defaults.yml", "bird:\n  sockets: [" + lab.SocketPath("a") + "]\n");
+  const auto start = std::chrono::steady_clock::now();
+  ExporterProcess exporter(lab.Netns("a"), config, kPort, lab.Dir() + "/exporter.log");
+  REQUIRE(exporter.WaitReady(15s));
+  // One BIRD round plus one probe timeout, and the exporter's own start.
+  WaitForCause(exporter, lab, "Mesh_10_99_0_2", "port_closed", 5s + 2s + 3s);
+  INFO("named after " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count()
+                      << " ms");
+}
+
+}  // namespace
+}  // namespace cbe::testing

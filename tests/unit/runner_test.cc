@@ -1,0 +1,260 @@
+#include "exporter/core/runner.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <vector>
+
+#include "exporter/core/probe_rounds.h"
+#include "exporter/core/scheduler.h"
+#include "probes/net/stream.h"
+#include "tests/unit/manual_clock.h"
+
+namespace cbe {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::ManualClock;
+using testing::WaitFor;
+
+// Records the clock at each run of a task.
+struct Runs {
+  std::mutex mu;
+  std::vector<std::chrono::steady_clock::time_point> at;
+  std::size_t size() {
+    std::lock_guard g(mu);
+    return at.size();
+  }
+  void Add(std::chrono::steady_clock::time_point t) {
+    std::lock_guard g(mu);
+    at.push_back(t);
+  }
+};
+
+TEST_CASE("scheduler: NextRun keeps a fixed rate, and starts at once after an overrun", "[unit]") {
+  const std::chrono::steady_clock::time_point t0{seconds(100)};
+  CHECK(NextRun(t0, seconds(30), t0 + seconds(2)) == t0 + seconds(30));
+  CHECK(NextRun(t0, seconds(30), t0 + seconds(30)) == t0 + seconds(30));
+  CHECK(NextRun(t0, seconds(30), t0 + seconds(45)) == t0 + seconds(45));
+}
+
+TEST_CASE("scheduler: a task runs at start, then once per interval of the injected clock",
+          "[unit]") {
+  ManualClock clock;
+  Runs runs;
+  PeriodicTask task(
+      "t", seconds(10), [&] { runs.Add(clock.Monotonic()); }, &clock);
+  const auto t0 = clock.Monotonic();
+  task.Start();
+  REQUIRE(WaitFor([&] { return runs.size() == 1; }));
+  clock.Advance(seconds(9));  // Not yet due.
+  clock.Advance(seconds(1));
+  REQUIRE(WaitFor([&] { return runs.size() == 2; }));
+  clock.Advance(seconds(10));
+  REQUIRE(WaitFor([&] { return runs.size() == 3; }));
+  task.Stop();
+  CHECK(runs.at == std::vector{t0, t0 + seconds(10), t0 + seconds(20)});
+}
+
+TEST_CASE("scheduler: RunSoon runs again without waiting, and the rate counts from there",
+          "[unit]") {
+  ManualClock clock;
+  Runs runs;
+  PeriodicTask task(
+      "t", seconds(30), [&] { runs.Add(clock.Monotonic()); }, &clock);
+  const auto t0 = clock.Monotonic();
+  task.Start();
+  REQUIRE(WaitFor([&] { return runs.size() == 1; }));
+  clock.Advance(seconds(5));
+  task.RunSoon();
+  REQUIRE(WaitFor([&] { return runs.size() == 2; }));
+  clock.Advance(seconds(30));
+  REQUIRE(WaitFor([&] { return runs.size() == 3; }));
+  task.Stop();
+  CHECK(runs.at == std::vector{t0, t0 + seconds(5), t0 + seconds(35)});
+}
+
+TEST_CASE("scheduler: Stop wakes a waiting task at once; a throwing task keeps its schedule",
+          "[unit]") {
+  ManualClock clock;
+  std::atomic<int> calls{0};
+  PeriodicTask task(
+      "t", std::chrono::hours(1),
+      [&] {
+        ++calls;
+        throw std::runtime_error("boom");
+      },
+      &clock);
+  task.Start();
+  REQUIRE(WaitFor([&] { return calls == 1; }));
+  clock.Advance(std::chrono::hours(1));
+  REQUIRE(WaitFor([&] { return calls == 2; }));
+  task.RequestStop();
+  CHECK(task.WaitStopped(std::chrono::steady_clock::now() + seconds(10)));
+}
+
+// A probe table of fakes: "bird" publishes a BIRD snapshot with the peers the test sets,
+// "tcp" (probes peers) and "listener" (does not) count their runs.
+struct FakeKinds {
+  static inline std::mutex mu;
+  static inline std::vector<std::string> peers;
+  static inline std::atomic<int> bird_runs{0};
+  static inline std::atomic<int> tcp_runs{0};
+  static inline std::atomic<int> listener_runs{0};
+  static inline std::atomic<int> tcp_clears{0};
+
+  static void Reset() {
+    std::lock_guard g(mu);
+    peers.clear();
+    bird_runs = 0;
+    tcp_runs = 0;
+    listener_runs = 0;
+    tcp_clears = 0;
+  }
+  static void SetPeers(std::vector<std::string> p) {
+    std::lock_guard g(mu);
+    peers = std::move(p);
+  }
+  static void Bird(const Rounds&, SnapshotStore* store) {
+    auto b = std::make_shared<BirdSnapshot>();
+    DaemonSnapshot d;
+    d.daemon = "bird";
+    d.up = true;
+    {
+      std::lock_guard g(mu);
+      for (const auto& p : peers) {
+        PeerSnapshot s;
+        s.protocol = "Mesh_" + p;
+        s.peer = p;
+        d.peers.push_back(s);
+      }
+    }
+    b->daemons.push_back(d);
+    store->Publish(&Snapshot::bird, std::shared_ptr<const BirdSnapshot>(b));
+    ++bird_runs;
+  }
+  static void Tcp(const Rounds&, SnapshotStore*) { ++tcp_runs; }
+  static void Listener(const Rounds&, SnapshotStore*) { ++listener_runs; }
+  static void Clear(SnapshotStore*) {}
+  static void ClearTcp(SnapshotStore*) { ++tcp_clears; }
+  static const ProbeRun* None(const Snapshot&) { return nullptr; }
+};
+
+const ProbeKind kFakeKinds[] = {
+    {"bird", [](const Config&) { return true; }, [](const Config&) { return milliseconds(5000); },
+     FakeKinds::Bird, FakeKinds::Clear, FakeKinds::None, true, false},
+    {"tcp", [](const Config& c) { return c.probes.tcp.enabled; },
+     [](const Config&) { return milliseconds(30000); }, FakeKinds::Tcp, FakeKinds::ClearTcp,
+     FakeKinds::None, false, true},
+    {"listener", [](const Config&) { return true; },
+     [](const Config&) { return milliseconds(30000); }, FakeKinds::Listener, FakeKinds::Clear,
+     FakeKinds::None, false, false},
+};
+
+class NoConnector final : public net::StreamConnector {
+ public:
+  Result<std::unique_ptr<net::Stream>> Connect(const std::string&, net::Deadline) override {
+    return Error{"no BIRD in this test"};
+  }
+};
+
+TEST_CASE("runner: a peer BIRD reports for the first time is probed at once", "[unit]") {
+  FakeKinds::Reset();
+  FakeKinds::SetPeers({"10.0.0.1"});
+  ManualClock clock;
+  SnapshotStore store;
+  NoConnector connector;
+  Runner runner(Config{}, &store, &clock, &connector, kFakeKinds);
+  runner.Start();
+  // The first BIRD round names a peer: the peer probe runs again right after it, the
+  // listener (no peers) does not.
+  REQUIRE(WaitFor([] {
+    return FakeKinds::bird_runs == 1 && FakeKinds::tcp_runs == 2 && FakeKinds::listener_runs == 1;
+  }));
+  // Same peers: BIRD's next round triggers nothing.
+  clock.Advance(seconds(5));
+  REQUIRE(WaitFor([] { return FakeKinds::bird_runs == 2; }));
+  // A node joins: probed within BIRD's round, not 30 s later.
+  FakeKinds::SetPeers({"10.0.0.1", "10.0.0.2"});
+  clock.Advance(seconds(5));
+  REQUIRE(WaitFor([] { return FakeKinds::bird_runs == 3 && FakeKinds::tcp_runs == 3; }));
+  // The diagnosis is derived with each publication.
+  REQUIRE(store.Get()->diagnosis);
+  CHECK(store.Get()->diagnosis->peers.size() == 2);
+  runner.Stop();
+  CHECK(FakeKinds::tcp_runs == 3);
+  CHECK(FakeKinds::listener_runs == 1);
+}
+
+TEST_CASE("runner: a kind the reloaded config disables is cleared and runs no more", "[unit]") {
+  FakeKinds::Reset();
+  ManualClock clock;
+  SnapshotStore store;
+  NoConnector connector;
+  Config config;
+  config.probes.tcp.enabled = true;
+  Runner runner(config, &store, &clock, &connector, kFakeKinds);
+  runner.Start();
+  REQUIRE(WaitFor([] { return FakeKinds::bird_runs == 1 && FakeKinds::tcp_runs == 1; }));
+  Config off = config;
+  off.probes.tcp.enabled = false;
+  runner.Reconfigure(off);
+  CHECK(FakeKinds::tcp_clears == 1);
+  REQUIRE(WaitFor([] { return FakeKinds::bird_runs == 2; }));  // Restarted: BIRD runs at once.
+  clock.Advance(seconds(60));
+  REQUIRE(WaitFor([] { return FakeKinds::bird_runs >= 3; }));
+  runner.Stop();
+  CHECK(FakeKinds::tcp_runs == 1);
+}
+
+TEST_CASE("probe table: one row per kind, BIRD first, names as the probe label", "[unit]") {
+  std::vector<std::string> names;
+  for (const ProbeKind& k : ProbeKinds()) {
+    names.emplace_back(k.name);
+  }
+  CHECK(names == std::vector<std::string>{"bird", "tcp", "icmp", "mtu", "listener", "clock"});
+  CHECK(ProbeKinds()[0].discovers_peers);
+  Config c;
+  c.probes.tcp.enabled = false;
+  for (const ProbeKind& k : ProbeKinds()) {
+    CAPTURE(k.name);
+    CHECK(k.enabled(c) == (k.name != "tcp" || c.probes.tcp.enabled));
+    CHECK(k.last_run(Snapshot{}) == nullptr);
+  }
+}
+
+TEST_CASE("probe targets: BIRD's neighbours and the static peers, once each", "[unit]") {
+  auto b = std::make_shared<BirdSnapshot>();
+  DaemonSnapshot d;
+  PeerSnapshot p;
+  p.peer = "10.0.0.1";
+  p.up = false;
+  d.peers.push_back(p);
+  p.peer = "fe80::1%eth0";  // Link-local with scope: the scope is dropped.
+  p.up = true;
+  d.peers.push_back(p);
+  p.peer = "10.0.0.1";  // A second session to the same address, Established.
+  p.up = true;
+  d.peers.push_back(p);
+  p.peer = "not an address";
+  d.peers.push_back(p);
+  b->daemons.push_back(d);
+  Snapshot s;
+  s.bird = b;
+  std::vector<StaticPeer> statics(2);
+  statics[0].address = "10.0.0.9";
+  statics[1].address = "10.0.0.1";
+  const auto targets = ProbeTargets(s, statics);
+  REQUIRE(targets.size() == 3);
+  CHECK(targets[0].ip.ToString() == "10.0.0.1");
+  CHECK(targets[0].established);  // Any session to it Established.
+  CHECK(targets[1].ip.ToString() == "fe80::1");
+  CHECK(targets[1].established);
+  CHECK(targets[2].ip.ToString() == "10.0.0.9");
+  CHECK_FALSE(targets[2].established);
+  CHECK(ProbeTargets(Snapshot{}, {}).empty());
+}
+
+}  // namespace
+}  // namespace cbe
