@@ -1,6 +1,7 @@
 #pragma once
 
 // Interface and path MTU towards each peer, and Calico's tunnel devices against the underlay.
+// The path MTU search sends echoes with don't-fragment set (probes/net/echo_socket).
 
 #include <chrono>
 #include <functional>
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "exporter/base/clock.h"
-#include "probes/icmp_probe.h"
+#include "probes/net/echo_socket.h"
 #include "probes/peer_result.h"
 
 namespace cbe::probes {
@@ -22,6 +23,46 @@ struct MtuProbeOptions {
 
 std::vector<MtuResult> RunMtuProbe(const std::vector<net::IpAddress>& peers,
                                    const MtuProbeOptions& options, const Clock& clock);
+
+struct PathMtuOptions {
+  std::chrono::milliseconds timeout{1000};
+  int max_steps = 12;  // Sizes tried per peer and round (each with two echoes).
+  // Echoes are paced: up to 1500 bytes each, thousands sent at once would overflow the socket's
+  // receive buffer with their replies (and the links), losing answers.
+  int packets_per_second = 5000;
+};
+
+// For each peer: the largest packet (IP header included) that reaches the peer and comes back as
+// an echo reply with don't-fragment set: first the protocol minimum (576 for IPv4, 1280 for IPv6,
+// tried twice), then `interface_mtu[i]`, then a binary search between the two. Works when ICMP
+// "fragmentation needed" is filtered on the path (a PMTU black hole), since only replies count.
+// A peer whose echoes could not be sent as asked (e.g. the socket refused don't-fragment) has no
+// path MTU, and its reason says why. `open` opens the echo sockets (injected in tests).
+std::vector<std::optional<int>> SearchPathMtu(const std::vector<net::IpAddress>& peers,
+                                              const std::vector<int>& interface_mtu,
+                                              const PathMtuOptions& options, const Clock& clock,
+                                              std::vector<std::string>* reasons,
+                                              net::EchoSocketOpener open = net::OpenEchoSocket);
+
+// The binary search of one peer, without IO.
+class PathMtuSearch {
+ public:
+  PathMtuSearch(int minimum, int interface_mtu, int max_steps);
+  // The next size to try, or 0 when done.
+  int Next() const;
+  void Result(bool got_reply);
+  std::optional<int> path_mtu() const;
+  const std::string& reason() const { return reason_; }
+
+ private:
+  int minimum_;
+  int good_ = 0;  // Largest size that got through.
+  int bad_;       // Smallest size that did not.
+  int steps_left_;
+  int next_;
+  int minimum_failures_ = 0;
+  std::string reason_;
+};
 
 struct TunnelDevice {
   std::string interface;

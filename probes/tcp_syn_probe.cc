@@ -17,6 +17,9 @@ namespace {
 
 using std::chrono::steady_clock;
 
+// A SYN-ACK, RST or ICMP error with the headers it quotes fits easily.
+constexpr std::size_t kAnswerBufferSize = 2048;
+
 double Seconds(steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // One address family's sockets of a SYN round.
@@ -207,34 +210,27 @@ std::vector<PortResult> RunSynProbe(const std::vector<net::IpAddress>& peers,
   auto next_send = clock.Monotonic();
   std::size_t to_send = 0;
   steady_clock::time_point last_sent = clock.Monotonic();
-  char buf[2048];
+  std::uint8_t buf[kAnswerBufferSize];
 
   const auto receive = [&](int fd) {
-    for (int n = 0; n < 256; ++n) {
-      sockaddr_storage from{};
-      socklen_t from_len = sizeof(from);
-      const ssize_t len = ::recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
-                                     reinterpret_cast<sockaddr*>(&from), &from_len);
-      if (len < 0) {
-        return;
-      }
-      const auto now = clock.Monotonic();
-      const net::Bytes data(reinterpret_cast<const std::uint8_t*>(buf),
-                            static_cast<std::size_t>(len));
-      const bool v6 = from.ss_family == AF_INET6;
-      const auto sender = net::IpAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&from));
-      const FamilySockets& s = families.at(v6 ? AF_INET6 : AF_INET);
-      if (fd == s.tcp.get()) {
-        if (auto seg = net::ParseTcpSegment(data, !v6); seg && sender) {
-          round.OnTcp(seg->src.value_or(*sender), *seg, now);
-        }
-      } else if (auto err = net::ParseIcmpError(data, v6)) {
-        if (v6 && sender) {
-          err->reporter = sender;
-        }
-        round.OnIcmpError(*err, now);
-      }
-    }
+    net::ReceiveDatagrams(
+        fd, buf, net::kMaxDatagramsPerWake, [&](net::Bytes data, const sockaddr_storage& from) {
+          const auto now = clock.Monotonic();
+          const bool v6 = from.ss_family == AF_INET6;
+          const auto sender =
+              net::IpAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from));
+          const FamilySockets& s = families.at(v6 ? AF_INET6 : AF_INET);
+          if (fd == s.tcp.get()) {
+            if (auto seg = net::ParseTcpSegment(data, !v6); seg && sender) {
+              round.OnTcp(seg->src.value_or(*sender), *seg, now);
+            }
+          } else if (auto err = net::ParseIcmpError(data, v6)) {
+            if (v6 && sender) {
+              err->reporter = sender;
+            }
+            round.OnIcmpError(*err, now);
+          }
+        });
   };
 
   while (true) {

@@ -21,6 +21,8 @@ using std::chrono::steady_clock;
 constexpr std::uint8_t kTypeTimestamp = 13;
 constexpr std::uint8_t kTypeTimestampReply = 14;
 constexpr std::uint8_t kProtoIcmp = 1;
+// A timestamp reply with its IPv4 header (and options) fits easily.
+constexpr std::size_t kReplyBufferSize = 2048;
 
 }  // namespace
 
@@ -173,48 +175,43 @@ std::vector<PeerClockResult> RunPeerClockProbe(const std::vector<net::IpAddress>
   std::size_t outstanding = 0;
   auto next_send = clock.Monotonic();
   auto last_sent = next_send;
-  std::uint8_t buf[2048];
+  std::uint8_t buf[kReplyBufferSize];
 
   const auto receive = [&] {
-    for (int n = 0; n < 256; ++n) {
-      sockaddr_storage from{};
-      socklen_t from_len = sizeof(from);
-      const ssize_t len = ::recvfrom(raw->get(), buf, sizeof(buf), MSG_DONTWAIT,
-                                     reinterpret_cast<sockaddr*>(&from), &from_len);
-      if (len < 0) {
-        return;
-      }
-      const auto mono = clock.Monotonic();
-      auto reply = ParseIcmpTimestampReply(net::Bytes(buf, static_cast<std::size_t>(len)), true);
-      if (!reply || reply->id != id) {
-        continue;
-      }
-      auto it = sent.find(reply->seq);
-      if (it == sent.end() || it->second.answered) {
-        continue;
-      }
-      const std::size_t i = it->second.peer;
-      if (reply->src && *reply->src != peers[i]) {
-        continue;  // Someone else's reply with our sequence number.
-      }
-      it->second.answered = true;
-      --outstanding;
-      ++out[i].received;
-      if (reply->originate != it->second.originate) {
-        out[i].reason = "reply does not echo our originate timestamp";
-        continue;
-      }
-      const double t4_ms = it->second.t1_ms +
-                           std::chrono::duration<double, std::milli>(mono - it->second.at).count();
-      auto sample = ComputeTimestampOffset(*reply, it->second.t1_ms, t4_ms);
-      if (!sample) {
-        out[i].reason = sample.error().message;
-        continue;
-      }
-      if (!best[i] || sample->rtt_seconds < best[i]->rtt_seconds) {
-        best[i] = *sample;
-      }
-    }
+    net::ReceiveDatagrams(
+        raw->get(), buf, net::kMaxDatagramsPerWake, [&](net::Bytes data, const sockaddr_storage&) {
+          const auto mono = clock.Monotonic();
+          auto reply = ParseIcmpTimestampReply(data, true);
+          if (!reply || reply->id != id) {
+            return;
+          }
+          auto it = sent.find(reply->seq);
+          if (it == sent.end() || it->second.answered) {
+            return;
+          }
+          const std::size_t i = it->second.peer;
+          if (reply->src && *reply->src != peers[i]) {
+            return;  // Someone else's reply with our sequence number.
+          }
+          it->second.answered = true;
+          --outstanding;
+          ++out[i].received;
+          if (reply->originate != it->second.originate) {
+            out[i].reason = "reply does not echo our originate timestamp";
+            return;
+          }
+          const double t4_ms =
+              it->second.t1_ms +
+              std::chrono::duration<double, std::milli>(mono - it->second.at).count();
+          auto sample = ComputeTimestampOffset(*reply, it->second.t1_ms, t4_ms);
+          if (!sample) {
+            out[i].reason = sample.error().message;
+            return;
+          }
+          if (!best[i] || sample->rtt_seconds < best[i]->rtt_seconds) {
+            best[i] = *sample;
+          }
+        });
   };
 
   while (true) {

@@ -1,13 +1,23 @@
 #include "probes/net/socket_util.h"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 namespace cbe::net {
+namespace {
+
+// Drain discards, so any size does; datagrams longer than this are cut.
+constexpr std::size_t kDrainBufferSize = 2048;
+// Any port does for a route lookup (connect on UDP sends nothing): discard's.
+constexpr std::uint16_t kDiscardPort = 9;
+
+}  // namespace
 
 Fd::~Fd() {
   if (fd_ >= 0) {
@@ -51,9 +61,41 @@ Result<bool> AttachFilter(int fd, const std::vector<sock_filter>& program) {
 }
 
 void Drain(int fd) {
-  char buf[2048];
-  while (::recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0) {
+  std::uint8_t buf[kDrainBufferSize];
+  ReceiveDatagrams(fd, buf, std::numeric_limits<std::size_t>::max(),
+                   [](Bytes, const sockaddr_storage&) {});
+}
+
+Result<bool> SetDontFragment(int fd, bool v6) {
+  const int probe = v6 ? IPV6_PMTUDISC_PROBE : IP_PMTUDISC_PROBE;
+  if (::setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER,
+                   &probe, sizeof(probe)) != 0) {
+    return Error{ErrnoText(v6 ? "IPV6_MTU_DISCOVER" : "IP_MTU_DISCOVER", errno)};
   }
+  return true;
+}
+
+Result<bool> SetV6Only(int fd) {
+  const int on = 1;
+  if (::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) {
+    return Error{ErrnoText("IPV6_V6ONLY", errno)};
+  }
+  return true;
+}
+
+Result<std::uint16_t> LocalPort(int fd) {
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
+    return Error{ErrnoText("getsockname", errno)};
+  }
+  if (bound.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  }
+  if (bound.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
+  return Error{"getsockname: not an IP socket (family " + std::to_string(bound.ss_family) + ")"};
 }
 
 Result<IpAddress> SourceAddressFor(const IpAddress& peer) {
@@ -62,7 +104,7 @@ Result<IpAddress> SourceAddressFor(const IpAddress& peer) {
     return fd.error();
   }
   sockaddr_storage ss{};
-  const socklen_t len = peer.ToSockaddr(9, &ss);
+  const socklen_t len = peer.ToSockaddr(kDiscardPort, &ss);
   if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     return Error{ErrnoText("route to " + peer.ToString(), errno)};
   }
@@ -86,8 +128,11 @@ Result<std::pair<Fd, std::uint16_t>> ReserveTcpPort(int family) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (family == AF_INET6) {
-    const int on = 1;
-    ::setsockopt(fd->get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    // IPv6 only: the IPv4 family reserves a port of its own; a dual-stack bind would also take
+    // (or collide with) this port number in IPv4.
+    if (auto v6only = SetV6Only(fd->get()); !v6only) {
+      return v6only.error();
+    }
     auto any = IpAddress::FromV6(in6addr_any);
     len = any.ToSockaddr(0, &ss);
   } else {
@@ -98,13 +143,11 @@ Result<std::pair<Fd, std::uint16_t>> ReserveTcpPort(int family) {
   if (::bind(fd->get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     return Error{ErrnoText("bind", errno)};
   }
-  sockaddr_storage bound{};
-  socklen_t bound_len = sizeof(bound);
-  ::getsockname(fd->get(), reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  const std::uint16_t port =
-      ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                               : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  return std::pair<Fd, std::uint16_t>(std::move(*fd), port);
+  auto port = LocalPort(fd->get());
+  if (!port) {
+    return port.error();
+  }
+  return std::pair<Fd, std::uint16_t>(std::move(*fd), *port);
 }
 
 std::vector<int> WaitReadable(const std::vector<int>& fds,

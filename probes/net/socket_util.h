@@ -3,9 +3,12 @@
 // Small RAII and helper functions for the probes' sockets.
 
 #include <linux/filter.h>
+#include <sys/socket.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "exporter/base/clock.h"
 #include "exporter/base/result.h"
 #include "probes/net/address.h"
+#include "probes/net/packet.h"
 
 namespace cbe::net {
 
@@ -39,8 +43,27 @@ Result<Fd> OpenSocket(int family, int type, int protocol);
 
 Result<bool> AttachFilter(int fd, const std::vector<sock_filter>& program);
 
+// Reads the datagrams queued on non-blocking `fd` (at most `max_datagrams`) into `buffer` and
+// calls on_datagram(bytes, sender) for each; stops at the first recvfrom error (EAGAIN: none
+// left). Returns how many were read. The one read loop of the raw and ping sockets.
+template <typename F>
+std::size_t ReceiveDatagrams(int fd, std::span<std::uint8_t> buffer, std::size_t max_datagrams,
+                             F on_datagram);
+// The probes' bound per socket and wake-up: one pass ends even while a flood arrives.
+inline constexpr std::size_t kMaxDatagramsPerWake = 256;
+
 // Reads and discards what queued before a filter was attached.
 void Drain(int fd);
+
+// IP(V6)_MTU_DISCOVER = PMTUDISC_PROBE: every packet leaves with don't-fragment set, whatever
+// the cached path MTU. An error when the socket refuses (then packets could be fragmented).
+Result<bool> SetDontFragment(int fd, bool v6);
+
+// IPV6_V6ONLY: an IPv6 socket that takes no IPv4.
+Result<bool> SetV6Only(int fd);
+
+// The local port a socket is bound to (getsockname).
+Result<std::uint16_t> LocalPort(int fd);
 
 // The source address the kernel would use towards `peer` (a connected UDP socket; no packet is
 // sent).
@@ -60,6 +83,24 @@ std::vector<int> WaitReadable(const std::vector<int>& fds,
 inline std::chrono::nanoseconds PacketInterval(int packets_per_second) {
   return std::chrono::nanoseconds(1'000'000'000LL /
                                   (packets_per_second < 1 ? 1 : packets_per_second));
+}
+
+template <typename F>
+std::size_t ReceiveDatagrams(int fd, std::span<std::uint8_t> buffer, std::size_t max_datagrams,
+                             F on_datagram) {
+  std::size_t n = 0;
+  while (n < max_datagrams) {
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof(from);
+    const ssize_t len = ::recvfrom(fd, buffer.data(), buffer.size(), MSG_DONTWAIT,
+                                   reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (len < 0) {
+      break;
+    }
+    ++n;
+    on_datagram(Bytes(buffer.data(), static_cast<std::size_t>(len)), from);
+  }
+  return n;
 }
 
 }  // namespace cbe::net

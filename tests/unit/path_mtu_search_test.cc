@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "probes/icmp_probe.h"
+#include "probes/mtu_probe.h"
 
 namespace cbe::probes {
 namespace {

@@ -1,0 +1,159 @@
+#include "probes/net/socket_util.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "probes/mtu_probe.h"
+#include "tests/unit/fake_poll_clock.h"
+
+namespace cbe::net {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A pipe: an fd that is not a socket, so every socket option fails as it would on a kernel that
+// refuses it.
+struct Pipe {
+  Pipe() { REQUIRE(::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0); }
+  ~Pipe() {
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+  int fds[2] = {-1, -1};
+};
+
+TEST_CASE("socket options that fail are reported, not swallowed", "[unit]") {
+  Pipe p;
+  const auto df4 = SetDontFragment(p.fds[0], false);
+  REQUIRE_FALSE(df4.ok());
+  CHECK(df4.error().message == "IP_MTU_DISCOVER: Socket operation on non-socket");
+  const auto df6 = SetDontFragment(p.fds[0], true);
+  REQUIRE_FALSE(df6.ok());
+  CHECK(df6.error().message == "IPV6_MTU_DISCOVER: Socket operation on non-socket");
+  const auto v6only = SetV6Only(p.fds[0]);
+  REQUIRE_FALSE(v6only.ok());
+  CHECK(v6only.error().message == "IPV6_V6ONLY: Socket operation on non-socket");
+  const auto port = LocalPort(p.fds[0]);
+  REQUIRE_FALSE(port.ok());
+  CHECK(port.error().message == "getsockname: Socket operation on non-socket");
+}
+
+TEST_CASE("socket options on real sockets", "[unit]") {
+  auto udp = OpenSocket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(udp.ok());
+  CHECK(SetDontFragment(udp->get(), false).ok());
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(udp->get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  socklen_t len = sizeof(a);
+  REQUIRE(::getsockname(udp->get(), reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  const auto port = LocalPort(udp->get());
+  REQUIRE(port.ok());
+  CHECK(*port == ntohs(a.sin_port));
+  // A unix socket has no port.
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) == 0);
+  Fd left(pair[0]);
+  Fd right(pair[1]);
+  const auto none = LocalPort(left.get());
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().message == "getsockname: not an IP socket (family 1)");
+}
+
+TEST_CASE("ReserveTcpPort: a port per family", "[unit]") {
+  const auto v4 = ReserveTcpPort(AF_INET);
+  REQUIRE(v4.ok());
+  CHECK(v4->second != 0);
+  const auto v6 = ReserveTcpPort(AF_INET6);
+  if (v6.ok()) {  // A kernel without IPv6 fails to open the socket, which is reported.
+    CHECK(v6->second != 0);
+    int on = 0;
+    socklen_t len = sizeof(on);
+    REQUIRE(::getsockopt(v6->first.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, &len) == 0);
+    CHECK(on == 1);
+  }
+}
+
+TEST_CASE("ReceiveDatagrams reads what queued, up to its bound", "[unit]") {
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) == 0);
+  Fd writer(pair[0]);
+  Fd reader(pair[1]);
+  for (const char* d : {"one", "two", "three"}) {
+    REQUIRE(::send(writer.get(), d, std::strlen(d), 0) > 0);
+  }
+  std::uint8_t buf[16];
+  std::vector<std::string> got;
+  const auto each = [&](Bytes data, const sockaddr_storage&) {
+    got.emplace_back(data.begin(), data.end());
+  };
+  CHECK(ReceiveDatagrams(reader.get(), buf, 2, each) == 2);
+  CHECK(got == std::vector<std::string>{"one", "two"});
+  CHECK(ReceiveDatagrams(reader.get(), buf, kMaxDatagramsPerWake, each) == 1);
+  CHECK(ReceiveDatagrams(reader.get(), buf, kMaxDatagramsPerWake, each) == 0);  // EAGAIN.
+  CHECK(got == std::vector<std::string>{"one", "two", "three"});
+  REQUIRE(::send(writer.get(), "x", 1, 0) == 1);
+  Drain(reader.get());
+  CHECK(ReceiveDatagrams(reader.get(), buf, kMaxDatagramsPerWake, each) == 0);
+}
+
+TEST_CASE("WaitReadable waits on the injected clock", "[unit]") {
+  int pair[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) == 0);
+  Fd writer(pair[0]);
+  Fd reader(pair[1]);
+  testing::FakePollClock clock(milliseconds(250));
+  const auto start = clock.Monotonic();
+  const auto real_start = std::chrono::steady_clock::now();
+  // Nothing to read: the fake time moves to the deadline, real time does not wait for it.
+  CHECK(WaitReadable({reader.get()}, start + std::chrono::hours(1), clock).empty());
+  CHECK(clock.Monotonic() - start == milliseconds(250));
+  CHECK(std::chrono::steady_clock::now() - real_start < std::chrono::seconds(1));
+  REQUIRE(::send(writer.get(), "x", 1, 0) == 1);
+  CHECK(WaitReadable({reader.get()}, start + std::chrono::hours(1), clock) ==
+        std::vector<int>{reader.get()});
+  CHECK(clock.polls() == 2);
+}
+
+// The path MTU search on a socket that refuses don't-fragment: without it the kernel would
+// fragment the large echoes and the search would report a wrong size as good.
+TEST_CASE("path MTU search: a socket that refuses don't-fragment gives an error, no number",
+          "[unit]") {
+  int opened = 0;
+  const auto open_pipe = [&](int) {
+    ++opened;
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+    ::close(fds[1]);
+    EchoSocket s;
+    s.fd = Fd(fds[0]);
+    return s;
+  };
+  testing::FakePollClock clock(milliseconds(100));
+  const auto v4 = IpAddress::Parse("192.0.2.1");
+  const auto v6 = IpAddress::Parse("2001:db8::1");
+  REQUIRE(v4);
+  REQUIRE(v6);
+  std::vector<std::string> reasons;
+  const auto found = probes::SearchPathMtu({*v4, *v6}, {1500, 1500}, probes::PathMtuOptions{},
+                                           clock, &reasons, open_pipe);
+  CHECK(opened == 2);  // One socket per family.
+  REQUIRE(found.size() == 2);
+  CHECK_FALSE(found[0].has_value());
+  CHECK_FALSE(found[1].has_value());
+  CHECK(reasons == std::vector<std::string>{
+                       "cannot set don't-fragment: IP_MTU_DISCOVER: Socket operation on non-socket",
+                       "cannot set don't-fragment: IPV6_MTU_DISCOVER: Socket operation on "
+                       "non-socket"});
+}
+
+}  // namespace
+}  // namespace cbe::net
