@@ -47,20 +47,10 @@ class Diagnosed {
 
   // Waits until the exporter reports `cause` for `protocol`.
   void ExpectCause(const std::string& protocol, const std::string& cause) {
-    std::string metrics;
-    const bool ok = PollUntil(kCauseDeadline, [&] {
-      try {
-        metrics = exporter_.Get("/metrics");
-      } catch (const std::exception& e) {
-        metrics = e.what();
-        return false;
-      }
-      return MetricValue(metrics, "calico_bgp_peer_diagnosis",
-                         {{"protocol", protocol}, {"cause", cause}}) == 1.0;
-    });
+    std::string seen;
+    const bool ok = WaitForCause(exporter_, protocol, cause, kCauseDeadline, &seen);
     INFO(protocol << " expected " << cause << "\n"
-                  << GrepLines(metrics, "calico_bgp_peer_diagnosis") << "--- page ---\n"
-                  << GrepLines(metrics, "port_state") << "--- lab ---\n"
+                  << seen << "--- lab ---\n"
                   << lab_.Status() << "--- log ---\n"
                   << exporter_.LogTail(3000));
     CHECK(ok);

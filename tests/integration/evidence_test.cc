@@ -37,21 +37,12 @@ std::string ProbesOffConfig(const Lab& lab) {
 }
 
 // Polls the exporter until `protocol` has `cause`; the failure message has what it saw.
-bool WaitForCause(ExporterProcess& exporter, Lab& lab, const std::string& protocol,
-                  const std::string& cause, std::chrono::milliseconds deadline) {
-  std::string metrics;
-  const bool ok = PollUntil(deadline, [&] {
-    try {
-      metrics = exporter.Get("/metrics");
-    } catch (const std::exception& e) {
-      metrics = e.what();
-      return false;
-    }
-    return MetricValue(metrics, "calico_bgp_peer_diagnosis",
-                       {{"protocol", protocol}, {"cause", cause}}) == 1.0;
-  });
+bool ExpectCause(ExporterProcess& exporter, Lab& lab, const std::string& protocol,
+                 const std::string& cause, std::chrono::milliseconds deadline) {
+  std::string seen;
+  const bool ok = WaitForCause(exporter, protocol, cause, deadline, &seen);
   INFO(protocol << " expected " << cause << "\n"
-                << GrepLines(metrics, "calico_bgp_peer_diagnosis") << "--- lab ---\n"
+                << seen << "--- lab ---\n"
                 << lab.Status() << "--- log ---\n"
                 << exporter.LogTail(3000));
   CHECK(ok);
@@ -80,11 +71,11 @@ TEST_CASE("evidence: probes off, BIRD's own connection errors name the cause",
   REQUIRE(exporter.WaitReady(15s));
 
   // c has no BIRD: a's connects are refused (RST). No probe ran.
-  WaitForCause(exporter, lab, "Mesh_10_99_0_2", "port_closed", 10s);
+  ExpectCause(exporter, lab, "Mesh_10_99_0_2", "port_closed", 10s);
   // No route to 10.97.0.1: BIRD's connect fails at once.
-  WaitForCause(exporter, lab, "Global_10_97_0_1", "peer_unreachable", 10s);
+  ExpectCause(exporter, lab, "Global_10_97_0_1", "peer_unreachable", 10s);
   // b drops the SYNs: BIRD sits in Connect with no error at all.
-  WaitForCause(exporter, lab, "Mesh_10_99_0_1", "port_filtered", 15s);
+  ExpectCause(exporter, lab, "Mesh_10_99_0_1", "port_filtered", 15s);
   CHECK(MetricValue(exporter.Get("/metrics"), "calico_bgp_probe_success", {{"probe", "tcp"}}) ==
         std::nullopt);
 
@@ -123,7 +114,7 @@ TEST_CASE("evidence: this node's BIRD cannot open its BGP port", "[integration][
   ExporterProcess exporter(lab.Netns("a"), ProbesOffConfig(lab), kPort,
                            lab.Dir() + "/exporter.log");
   REQUIRE(exporter.WaitReady(15s));
-  WaitForCause(exporter, lab, "Mesh_10_99_0_1", "listen_socket", 10s);
+  ExpectCause(exporter, lab, "Mesh_10_99_0_1", "listen_socket", 10s);
 }
 
 // Replaces `from` by `to` in a file of the lab.
@@ -149,7 +140,7 @@ TEST_CASE("evidence: this node's BGP address autodetected on docker0", "[integra
   ExporterProcess exporter(lab.Netns("a"), ProbesOffConfig(lab), kPort,
                            lab.Dir() + "/exporter.log");
   REQUIRE(exporter.WaitReady(15s));
-  WaitForCause(exporter, lab, "Mesh_10_99_0_1", "node_address", 15s);
+  ExpectCause(exporter, lab, "Mesh_10_99_0_1", "node_address", 15s);
 }
 
 TEST_CASE("evidence: a restarted exporter names a refused peer within one BIRD round",
@@ -162,7 +153,7 @@ TEST_CASE("evidence: a restarted exporter names a refused peer within one BIRD r
   ExporterProcess exporter(lab.Netns("a"), config, kPort, lab.Dir() + "/exporter.log");
   REQUIRE(exporter.WaitReady(15s));
   // One BIRD round plus one probe timeout, and the exporter's own start.
-  WaitForCause(exporter, lab, "Mesh_10_99_0_2", "port_closed", 5s + 2s + 3s);
+  ExpectCause(exporter, lab, "Mesh_10_99_0_2", "port_closed", 5s + 2s + 3s);
   INFO("named after " << std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - start)
                              .count()

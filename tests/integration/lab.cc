@@ -820,3 +820,24 @@ void NetLab::Run(const std::vector<std::string>& args) const {
 }
 
 }  // namespace cbe::testing
+
+namespace cbe::testing {
+
+bool WaitForCause(const ExporterProcess& exporter, const std::string& protocol,
+                  const std::string& cause, std::chrono::milliseconds deadline, std::string* seen) {
+  std::string metrics;
+  const bool ok = PollUntil(deadline, [&] {
+    try {
+      metrics = exporter.Get("/metrics");
+    } catch (const std::exception& e) {
+      metrics = e.what();
+      return false;
+    }
+    return MetricValue(metrics, "calico_bgp_peer_diagnosis",
+                       {{"protocol", protocol}, {"cause", cause}}) == 1.0;
+  });
+  *seen = GrepLines(metrics, "calico_bgp_peer_diagnosis");
+  return ok;
+}
+
+}  // namespace cbe::testing

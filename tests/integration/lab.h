@@ -166,6 +166,11 @@ std::optional<double> MetricValue(const std::string& exposition, const std::stri
 // Lines of `text` that contain `needle` (for failure messages).
 std::string GrepLines(std::string_view text, std::string_view needle);
 
+// Polls `exporter`'s /metrics until calico_bgp_peer_diagnosis names `cause` for `protocol`.
+// False at `deadline`; `*seen` then holds the diagnosis lines of the last scrape (or the error).
+bool WaitForCause(const ExporterProcess& exporter, const std::string& protocol,
+                  const std::string& cause, std::chrono::milliseconds deadline, std::string* seen);
+
 inline constexpr std::chrono::milliseconds kPollInterval{100};
 
 // Calls pred() every ~100 ms until it returns true (-> true) or `deadline` has passed
