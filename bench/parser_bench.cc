@@ -161,50 +161,24 @@ bool IsShowProtocols(const Input& in) {
   return in.name.find("show_protocols") != std::string::npos;
 }
 
-void BM_ReplyScanner(benchmark::State& state, const Input* in) {
-  for (auto _ : state) {
-    cbe::bird::ReplyScanner scanner;
-    auto status = scanner.Scan(in->data);
-    benchmark::DoNotOptimize(status);
-    if (status != cbe::bird::ReplyScanner::Status::kComplete) {
-      state.SkipWithError("reply is not complete");
-      break;
-    }
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(in->data.size()));
-  state.counters["bytes"] = static_cast<double>(in->data.size());
-}
-
-// The scanner as the client uses it: called after every read(), 64 KiB at a time.
-void BM_ReplyScannerChunked(benchmark::State& state, const Input* in) {
-  constexpr std::size_t kChunk = 64 * 1024;
-  for (auto _ : state) {
-    cbe::bird::ReplyScanner scanner;
-    auto status = cbe::bird::ReplyScanner::Status::kNeedMore;
-    for (std::size_t end = std::min(kChunk, in->data.size());; end += kChunk) {
-      end = std::min(end, in->data.size());
-      status = scanner.Scan(std::string_view(in->data).substr(0, end));
-      if (status != cbe::bird::ReplyScanner::Status::kNeedMore || end == in->data.size()) {
-        break;
-      }
-    }
-    benchmark::DoNotOptimize(status);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
-                          static_cast<int64_t>(in->data.size()));
-  state.counters["bytes"] = static_cast<double>(in->data.size());
-}
-
-void BM_ReplyLineReader(benchmark::State& state, const Input* in) {
+// The framing machine over a whole reply (one piece), and as the client feeds it: one read()
+// of 64 KiB at a time.
+void BM_ReplyStream(benchmark::State& state, const Input* in, std::size_t piece) {
   std::size_t lines = 0;
   for (auto _ : state) {
-    cbe::bird::ReplyLineReader reader(in->data);
-    cbe::bird::ReplyLine line;
+    cbe::bird::ReplyStream stream;
     lines = 0;
-    while (reader.Next(&line)) {
-      ++lines;
-      benchmark::DoNotOptimize(line.text.data());
+    auto status = cbe::bird::ReplyStream::Status::kNeedMore;
+    for (std::size_t at = 0; at < in->data.size(); at += piece) {
+      status = stream.Feed(std::string_view(in->data).substr(at, piece),
+                           [&](const cbe::bird::ReplyLine& line) {
+                             ++lines;
+                             benchmark::DoNotOptimize(line.text.data());
+                           });
+    }
+    if (status != cbe::bird::ReplyStream::Status::kComplete) {
+      state.SkipWithError("reply is not complete");
+      break;
     }
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
@@ -245,14 +219,15 @@ void BM_ParseShowStatus(benchmark::State& state, const Input* in) {
 }
 
 void RegisterAll() {
+  constexpr std::size_t kReadSize = 64 * 1024;  // The client's read() size.
   for (const Input& in : Inputs()) {
     const Input* p = &in;
-    benchmark::RegisterBenchmark(("BM_ReplyScanner/" + in.name).c_str(), BM_ReplyScanner, p);
-    if (in.data.size() > 64 * 1024) {
-      benchmark::RegisterBenchmark(("BM_ReplyScannerChunked/" + in.name).c_str(),
-                                   BM_ReplyScannerChunked, p);
+    benchmark::RegisterBenchmark(("BM_ReplyStream/" + in.name).c_str(), BM_ReplyStream, p,
+                                 in.data.size());
+    if (in.data.size() > kReadSize) {
+      benchmark::RegisterBenchmark(("BM_ReplyStreamChunked/" + in.name).c_str(), BM_ReplyStream,
+                                   p, kReadSize);
     }
-    benchmark::RegisterBenchmark(("BM_ReplyLineReader/" + in.name).c_str(), BM_ReplyLineReader, p);
     if (IsShowProtocols(in)) {
       benchmark::RegisterBenchmark(("BM_ParseShowProtocols/" + in.name).c_str(),
                                    BM_ParseShowProtocols, p);

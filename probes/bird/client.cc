@@ -13,6 +13,21 @@ namespace {
 constexpr int kCodeGreeting = 1;
 constexpr int kCodeRestricted = 16;
 
+// Feeds one piece of a reply: complete?, or why the reply is malformed.
+template <typename F>
+Result<bool> FeedStream(ReplyStream* stream, std::string_view piece, F&& on_line) {
+  switch (stream->Feed(piece, on_line)) {
+    case ReplyStream::Status::kNeedMore:
+      return false;
+    case ReplyStream::Status::kMalformed:
+      return Error{stream->trailing_bytes() ? stream->error()
+                                            : "malformed reply: " + stream->error()};
+    case ReplyStream::Status::kComplete:
+      break;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool IsReadOnlyCommand(std::string_view command) {
@@ -40,14 +55,19 @@ Result<bool> Client::Connect() {
     stream_.reset();
     return Error{"greeting: " + greeting.error().message};
   }
-  ReplyLineReader reader(*greeting);
-  ReplyLine line;
-  if (!reader.Next(&line) || line.code != kCodeGreeting) {
-    stream_.reset();
-    return Error{"unexpected greeting: \"" + std::string(FinalLineText(*greeting)) + "\""};
-  }
   // "BIRD 1.6.8 ready." -> "1.6.8".
-  std::string_view text = line.text;
+  std::string_view text;
+  int code = -1;
+  (void)ForEachReplyLine(*greeting, [&](const ReplyLine& line) {
+    if (code < 0) {
+      code = line.code;
+      text = line.text;
+    }
+  });
+  if (code != kCodeGreeting) {
+    stream_.reset();
+    return Error{"unexpected greeting: \"" + FinalLineText(*greeting) + "\""};
+  }
   if (text.substr(0, 5) == "BIRD ") {
     text.remove_prefix(5);
   }
@@ -65,11 +85,15 @@ Result<bool> Client::Connect() {
     stream_.reset();
     return Error{"restrict: " + restricted.error().message};
   }
-  ReplyLineReader rr(*restricted);
-  if (!rr.Next(&line) || line.code != kCodeRestricted) {
+  int restrict_code = -1;
+  (void)ForEachReplyLine(*restricted, [&](const ReplyLine& line) {
+    if (restrict_code < 0) {
+      restrict_code = line.code;
+    }
+  });
+  if (restrict_code != kCodeRestricted) {
     stream_.reset();
-    return Error{"BIRD did not accept `restrict`: \"" + std::string(FinalLineText(*restricted)) +
-                 "\""};
+    return Error{"BIRD did not accept `restrict`: \"" + FinalLineText(*restricted) + "\""};
   }
   return true;
 }
@@ -110,23 +134,12 @@ Result<std::string> Client::ReadReply(net::Deadline deadline, std::size_t expect
                                       std::size_t* received) {
   std::string buffer;
   buffer.reserve(std::min(expected_size + expected_size / 8 + 4096, options_.max_reply_bytes));
-  ReplyScanner scanner;
+  ReplyStream stream;
   std::size_t bytes = 0;
   auto done = ReadPieces(deadline, received != nullptr ? received : &bytes,
                          [&](std::string_view piece) -> Result<bool> {
                            buffer.append(piece);
-                           switch (scanner.Scan(buffer)) {
-                             case ReplyScanner::Status::kNeedMore:
-                               return false;
-                             case ReplyScanner::Status::kMalformed:
-                               return Error{"malformed reply: " + scanner.error()};
-                             case ReplyScanner::Status::kComplete:
-                               break;
-                           }
-                           if (scanner.reply_size() != buffer.size()) {
-                             return Error{"unexpected bytes after the end of a reply"};
-                           }
-                           return true;
+                           return FeedStream(&stream, piece, [](const ReplyLine&) {});
                          });
   if (!done) {
     return done.error();
@@ -172,16 +185,7 @@ Result<std::size_t> Client::QueryLines(std::string_view command,
   return Exchange(command, false, [&](net::Deadline deadline, std::size_t* received) {
     ReplyStream stream;
     return ReadPieces(deadline, received, [&](std::string_view piece) -> Result<bool> {
-      switch (stream.Feed(piece, on_line)) {
-        case ReplyStream::Status::kNeedMore:
-          return false;
-        case ReplyStream::Status::kMalformed:
-          return Error{stream.trailing_bytes() ? stream.error()
-                                               : "malformed reply: " + stream.error()};
-        case ReplyStream::Status::kComplete:
-          return true;
-      }
-      return false;
+      return FeedStream(&stream, piece, on_line);
     });
   });
 }

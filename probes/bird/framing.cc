@@ -56,55 +56,9 @@ bool ClassifyReplyLine(std::string_view raw, int last_code, ReplyLine* line, std
   return false;
 }
 
-bool ReplyLineReader::Next(ReplyLine* line) {
-  if (finished_ || !error_.empty()) {
-    return false;
-  }
-  const std::size_t nl = data_.find('\n', pos_);
-  if (nl == std::string_view::npos) {
-    return false;
-  }
-  if (!ClassifyReplyLine(data_.substr(pos_, nl - pos_), last_code_, line, &error_)) {
-    return false;
-  }
-  pos_ = nl + 1;
-  last_code_ = line->code;
-  finished_ = line->kind == LineKind::kLast;
-  return true;
-}
-
-ReplyScanner::Status ReplyScanner::Scan(std::string_view buffer) {
-  if (!error_.empty()) {
-    return Status::kMalformed;
-  }
-  if (final_code_ >= 0) {
-    return Status::kComplete;
-  }
-  while (true) {
-    const std::size_t nl = buffer.find('\n', offset_);
-    if (nl == std::string_view::npos) {
-      return Status::kNeedMore;
-    }
-    ReplyLine line;
-    if (!ClassifyReplyLine(buffer.substr(offset_, nl - offset_), last_code_, &line, &error_)) {
-      return Status::kMalformed;
-    }
-    offset_ = nl + 1;
-    last_code_ = line.code;
-    if (line.kind == LineKind::kLast) {
-      final_code_ = line.code;
-      return Status::kComplete;
-    }
-  }
-}
-
-std::string_view FinalLineText(std::string_view reply) {
-  ReplyLineReader reader(reply);
-  ReplyLine line;
-  std::string_view text;
-  while (reader.Next(&line)) {
-    text = line.text;
-  }
+std::string FinalLineText(std::string_view reply) {
+  std::string text;
+  (void)ForEachReplyLine(reply, [&](const ReplyLine& line) { text = line.text; });
   return text;
 }
 

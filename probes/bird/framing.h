@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/base/result.h"
+
 namespace cbe::bird {
 
 enum class LineKind { kMore, kContinuation, kLast };
@@ -28,51 +30,9 @@ inline bool IsErrorCode(int code) { return code >= 8000; }
 // false with `error` set when the line is malformed.
 bool ClassifyReplyLine(std::string_view raw, int last_code, ReplyLine* line, std::string* error);
 
-// Walks the lines of a buffer. Stops at the end of the buffer, after the last line of a
-// reply (kLast), or at a malformed line.
-class ReplyLineReader {
- public:
-  explicit ReplyLineReader(std::string_view data) : data_(data) {}
-
-  // Reads the next complete line. Returns false at the end of the complete lines, after a
-  // reply's last line, or on a malformed line (then error() is non-empty).
-  bool Next(ReplyLine* line);
-
-  // Bytes consumed so far (complete lines only).
-  std::size_t offset() const { return pos_; }
-  bool finished() const { return finished_; }  // The reply's last line was read.
-  const std::string& error() const { return error_; }
-
- private:
-  std::string_view data_;
-  std::size_t pos_ = 0;
-  int last_code_ = -1;
-  bool finished_ = false;
-  std::string error_;
-};
-
-// Finds the end of one reply in a buffer that grows with each read(). Scans each byte once.
-class ReplyScanner {
- public:
-  enum class Status { kNeedMore, kComplete, kMalformed };
-
-  // `buffer` is everything received so far for this reply; it only grows between calls.
-  Status Scan(std::string_view buffer);
-
-  std::size_t reply_size() const { return offset_; }   // Valid when kComplete.
-  int final_code() const { return final_code_; }       // Valid when kComplete.
-  const std::string& error() const { return error_; }  // Valid when kMalformed.
-  void Reset() { *this = ReplyScanner(); }
-
- private:
-  std::size_t offset_ = 0;
-  int last_code_ = -1;
-  int final_code_ = -1;
-  std::string error_;
-};
-
-// Splits a reply that arrives in pieces (one read() each) into its lines as they complete,
-// keeping only the unfinished last line: a reply of many MB is never held whole.
+// The one framing machine of the protocol. Splits a reply that arrives in pieces (one read()
+// each) into its lines as they complete, keeping only the unfinished last line: a reply of many
+// MB is never held whole. A reply held whole goes through the same machine (ForEachReplyLine).
 class ReplyStream {
  public:
   enum class Status { kNeedMore, kComplete, kMalformed };
@@ -120,6 +80,7 @@ class ReplyStream {
     return status_;
   }
 
+  Status status() const { return status_; }
   std::size_t bytes() const { return bytes_; }         // Fed so far.
   const std::string& error() const { return error_; }  // Valid when kMalformed.
   // Malformed because bytes followed the last line (not because of a malformed line).
@@ -156,7 +117,25 @@ class ReplyStream {
   bool trailing_ = false;
 };
 
-// The text of the last line of a complete reply, e.g. "No protocols match" for 8003.
-std::string_view FinalLineText(std::string_view reply);
+// Frames a reply held whole in one buffer with ReplyStream: on_line(const ReplyLine&) sees each
+// line in order, and line.text is a view into `reply` (one piece never splits a line). An error
+// for a malformed line, a reply that ends before its last line, or bytes after it.
+template <typename F>
+Result<bool> ForEachReplyLine(std::string_view reply, F&& on_line) {
+  ReplyStream stream;
+  switch (stream.Feed(reply, on_line)) {
+    case ReplyStream::Status::kComplete:
+      return true;
+    case ReplyStream::Status::kMalformed:
+      return Error{stream.trailing_bytes() ? stream.error() : "malformed reply: " + stream.error()};
+    case ReplyStream::Status::kNeedMore:
+      break;
+  }
+  return Error{"reply ends before its last line"};
+}
+
+// The text of the last line of a reply, e.g. "No protocols match" for 8003; the text of the last
+// well-formed line when the reply is cut or malformed (for error messages).
+std::string FinalLineText(std::string_view reply);
 
 }  // namespace cbe::bird

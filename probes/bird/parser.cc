@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cstddef>
+#include <optional>
 
 #include "probes/bird/framing.h"
 
@@ -10,6 +11,7 @@ namespace cbe::bird {
 namespace {
 
 constexpr std::size_t kNoTree = std::string_view::npos;
+constexpr int kCodeDaemonUp = 13;  // "0013 Daemon is up and running"
 
 std::string_view TrimLeft(std::string_view s) {
   std::size_t i = 0;
@@ -420,70 +422,73 @@ Result<Protocols> ParseShowProtocols(std::string_view reply) {
     ++rows;
   }
   ShowProtocolsParser parser(rows);
-  ReplyLineReader reader(reply);
-  ReplyLine line;
-  while (reader.Next(&line)) {
-    parser.Add(line);
-  }
-  if (!reader.error().empty()) {
-    return Error{"malformed reply: " + reader.error()};
-  }
-  if (!reader.finished()) {
-    return Error{"reply ends before its last line"};
+  if (auto framed = ForEachReplyLine(reply, [&](const ReplyLine& line) { parser.Add(line); });
+      !framed) {
+    return framed.error();
   }
   return parser.Finish();
 }
 
+namespace {
+
+// One line of `show status` (the last one excluded) into `st`.
+void AddStatusLine(const ReplyLine& line, Status* st) {
+  const std::string_view text = Trim(line.text);
+  if (line.code == 1000 && line.kind != LineKind::kContinuation) {
+    st->version = StartsWith(text, "BIRD ") ? text.substr(5) : text;
+  } else if (StartsWith(text, "Router ID is ")) {
+    st->router_id = text.substr(13);
+  } else if (StartsWith(text, "Hostname is ")) {
+    st->hostname = text.substr(12);
+  } else if (StartsWith(text, "Current server time is ")) {
+    st->server_time = ParseBirdTime(text.substr(23));
+    if (!st->server_time) {
+      st->unparsed.Add(line.text);
+    }
+  } else if (StartsWith(text, "Last reboot on ")) {
+    st->last_reboot_text = text.substr(15);
+    st->last_reboot = ParseBirdTime(st->last_reboot_text);
+    if (!st->last_reboot) {
+      st->unparsed.Add(line.text);
+    }
+  } else if (StartsWith(text, "Last reconfiguration on ")) {
+    st->last_reconfiguration_text = text.substr(24);
+    st->last_reconfiguration = ParseBirdTime(st->last_reconfiguration_text);
+    if (!st->last_reconfiguration) {
+      st->unparsed.Add(line.text);
+    }
+  } else if (StartsWith(text, "Graceful restart recovery in progress")) {
+    st->graceful_restart_recovery = true;
+  } else if (StartsWith(text, "Waiting for ") || StartsWith(text, "Wait timer is ")) {
+    // Details of the graceful restart recovery.
+  } else {
+    st->unparsed.Add(line.text);
+  }
+}
+
+}  // namespace
+
 Result<Status> ParseShowStatus(std::string_view reply) {
   Status st;
-  ReplyLineReader reader(reply);
-  ReplyLine line;
-  while (reader.Next(&line)) {
+  std::optional<Error> error_reply;
+  auto framed = ForEachReplyLine(reply, [&](const ReplyLine& line) {
+    if (error_reply) {
+      return;
+    }
     if (IsErrorCode(line.code)) {
-      return Error{ErrorReply(line.code, line.text)};
-    }
-    const std::string_view text = Trim(line.text);
-    if (line.kind == LineKind::kLast) {
-      st.daemon_message = text;
-      st.daemon_up = line.code == 13;
-      break;
-    }
-    if (line.code == 1000 && line.kind != LineKind::kContinuation) {
-      st.version = StartsWith(text, "BIRD ") ? text.substr(5) : text;
-    } else if (StartsWith(text, "Router ID is ")) {
-      st.router_id = text.substr(13);
-    } else if (StartsWith(text, "Hostname is ")) {
-      st.hostname = text.substr(12);
-    } else if (StartsWith(text, "Current server time is ")) {
-      st.server_time = ParseBirdTime(text.substr(23));
-      if (!st.server_time) {
-        st.unparsed.Add(line.text);
-      }
-    } else if (StartsWith(text, "Last reboot on ")) {
-      st.last_reboot_text = text.substr(15);
-      st.last_reboot = ParseBirdTime(st.last_reboot_text);
-      if (!st.last_reboot) {
-        st.unparsed.Add(line.text);
-      }
-    } else if (StartsWith(text, "Last reconfiguration on ")) {
-      st.last_reconfiguration_text = text.substr(24);
-      st.last_reconfiguration = ParseBirdTime(st.last_reconfiguration_text);
-      if (!st.last_reconfiguration) {
-        st.unparsed.Add(line.text);
-      }
-    } else if (StartsWith(text, "Graceful restart recovery in progress")) {
-      st.graceful_restart_recovery = true;
-    } else if (StartsWith(text, "Waiting for ") || StartsWith(text, "Wait timer is ")) {
-      // Details of the graceful restart recovery.
+      error_reply = Error{ErrorReply(line.code, line.text)};
+    } else if (line.kind == LineKind::kLast) {
+      st.daemon_message = Trim(line.text);
+      st.daemon_up = line.code == kCodeDaemonUp;
     } else {
-      st.unparsed.Add(line.text);
+      AddStatusLine(line, &st);
     }
+  });
+  if (error_reply) {
+    return *error_reply;
   }
-  if (!reader.error().empty()) {
-    return Error{"malformed reply: " + reader.error()};
-  }
-  if (!reader.finished()) {
-    return Error{"reply ends before its last line"};
+  if (!framed) {
+    return framed.error();
   }
   if (st.version.empty()) {
     return Error{"show status: no version line (1000)"};

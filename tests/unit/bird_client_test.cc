@@ -181,12 +181,9 @@ std::string Lines(Client* client, std::string_view command, Result<std::size_t>*
 TEST_CASE("client: QueryLines hands out the lines of a reply arriving in pieces", "[unit]") {
   const std::string all = testing::ReadFixture("bird2/show_protocols_all__all_states.raw");
   std::string expected;
-  ReplyLineReader reader(all);
-  ReplyLine line;
-  while (reader.Next(&line)) {
-    expected += std::to_string(line.code) + ":" + std::string(line.text) + "\n";
-  }
-  REQUIRE(reader.finished());
+  REQUIRE(ForEachReplyLine(all, [&](const ReplyLine& line) {
+            expected += std::to_string(line.code) + ":" + std::string(line.text) + "\n";
+          }).ok());
   for (std::size_t chunk :
        {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{4096}, all.size()}) {
     CAPTURE(chunk);

@@ -8,52 +8,83 @@
 namespace cbe::bird {
 namespace {
 
-std::vector<ReplyLine> Lines(std::string_view reply, std::string* error = nullptr) {
-  ReplyLineReader reader(reply);
+struct Seen {
   std::vector<ReplyLine> lines;
-  ReplyLine line;
-  while (reader.Next(&line)) {
-    lines.push_back(line);
-  }
+  std::vector<std::string> texts;  // Copies: a streamed line's text is valid during the call only.
+};
+
+// The whole reply through ForEachReplyLine; `error` gets its error ("" when it framed).
+Seen Lines(std::string_view reply, std::string* error = nullptr) {
+  Seen seen;
+  auto framed = ForEachReplyLine(reply, [&](const ReplyLine& line) {
+    seen.lines.push_back(line);
+    seen.texts.emplace_back(line.text);
+  });
   if (error != nullptr) {
-    *error = reader.error();
+    *error = framed ? "" : framed.error().message;
   }
-  return lines;
+  return seen;
+}
+
+// The reply fed to one ReplyStream in pieces of `chunk` bytes; returns the status after each.
+std::vector<ReplyStream::Status> Feed(ReplyStream* stream, std::string_view reply,
+                                      std::size_t chunk, Seen* seen) {
+  std::vector<ReplyStream::Status> statuses;
+  for (std::size_t at = 0; at < reply.size(); at += chunk) {
+    statuses.push_back(stream->Feed(reply.substr(at, chunk), [&](const ReplyLine& line) {
+      seen->lines.push_back(line);
+      seen->texts.emplace_back(line.text);
+    }));
+  }
+  return statuses;
 }
 
 TEST_CASE("framing: codes, continuations and the last line", "[unit]") {
   const std::string reply =
       "1000-BIRD 1.6.8\n1011-Router ID is 10.99.0.5\n Current server time is x\n"
       "0013 Daemon is up and running\n";
-  const auto lines = Lines(reply);
-  REQUIRE(lines.size() == 4);
-  CHECK(lines[0].code == 1000);
-  CHECK(lines[0].kind == LineKind::kMore);
-  CHECK(lines[0].text == "BIRD 1.6.8");
-  CHECK(lines[2].code == 1011);
-  CHECK(lines[2].kind == LineKind::kContinuation);
-  CHECK(lines[2].text == "Current server time is x");
-  CHECK(lines[3].code == 13);
-  CHECK(lines[3].kind == LineKind::kLast);
+  const Seen seen = Lines(reply);
+  REQUIRE(seen.lines.size() == 4);
+  CHECK(seen.lines[0].code == 1000);
+  CHECK(seen.lines[0].kind == LineKind::kMore);
+  CHECK(seen.texts[0] == "BIRD 1.6.8");
+  CHECK(seen.lines[2].code == 1011);
+  CHECK(seen.lines[2].kind == LineKind::kContinuation);
+  CHECK(seen.texts[2] == "Current server time is x");
+  CHECK(seen.lines[3].code == 13);
+  CHECK(seen.lines[3].kind == LineKind::kLast);
   CHECK(FinalLineText(reply) == "Daemon is up and running");
+  // A whole reply's texts are views into it.
+  CHECK(seen.lines[0].text.data() == reply.data() + 5);
 }
 
-TEST_CASE("framing: reading stops after the reply's last line", "[unit]") {
-  ReplyLineReader reader("0001 BIRD 1.6.8 ready.\n0016 Access restricted\n");
-  ReplyLine line;
-  REQUIRE(reader.Next(&line));
-  CHECK(line.code == 1);
-  CHECK_FALSE(reader.Next(&line));
-  CHECK(reader.finished());
-  CHECK(reader.offset() == 23);
+TEST_CASE("framing: bytes after the reply's last line are an error", "[unit]") {
+  std::string error;
+  const Seen seen = Lines("0001 BIRD 1.6.8 ready.\n0016 Access restricted\n", &error);
+  REQUIRE(seen.lines.size() == 1);
+  CHECK(seen.lines[0].code == 1);
+  CHECK(error == "unexpected bytes after the end of a reply");
+  Lines("0013 Daemon is up\n0013 Daemon", &error);
+  CHECK(error == "unexpected bytes after the end of a reply");
+}
+
+TEST_CASE("framing: a reply that ends before its last line", "[unit]") {
+  std::string error;
+  CHECK(Lines("1000-BIRD 1.6.8\n1011-Router ID is 10.99.0.5\n", &error).lines.size() == 2);
+  CHECK(error == "reply ends before its last line");
+  CHECK(Lines("0013 Daemon is up", &error).lines.empty());
+  CHECK(error == "reply ends before its last line");
+  CHECK(Lines("", &error).lines.empty());
+  CHECK(error == "reply ends before its last line");
+  CHECK(FinalLineText("1000-BIRD 1.6.8\n1011-Router ID is") == "BIRD 1.6.8");
 }
 
 TEST_CASE("framing: the empty final line of multi-line replies", "[unit]") {
-  const auto lines = Lines("2002-name proto\n1002-x y\n0000 \n");
-  REQUIRE(lines.size() == 3);
-  CHECK(lines[2].code == 0);
-  CHECK(lines[2].kind == LineKind::kLast);
-  CHECK(lines[2].text.empty());
+  const Seen seen = Lines("2002-name proto\n1002-x y\n0000 \n");
+  REQUIRE(seen.lines.size() == 3);
+  CHECK(seen.lines[2].code == 0);
+  CHECK(seen.lines[2].kind == LineKind::kLast);
+  CHECK(seen.texts[2].empty());
 }
 
 TEST_CASE("framing: error replies 8xxx and 9xxx", "[unit]") {
@@ -62,39 +93,53 @@ TEST_CASE("framing: error replies 8xxx and 9xxx", "[unit]") {
                            "bird1/show_protocolz__error_syntax.raw",
                            "bird2/show_protocols_Zzz__error_pattern_matches_nothing.raw"}) {
     CAPTURE(path);
-    const std::string reply = testing::ReadFixture(path);
-    ReplyScanner scanner;
-    REQUIRE(scanner.Scan(reply) == ReplyScanner::Status::kComplete);
-    CHECK(IsErrorCode(scanner.final_code()));
+    std::string error;
+    const Seen seen = Lines(testing::ReadFixture(path), &error);
+    REQUIRE(error.empty());
+    REQUIRE_FALSE(seen.lines.empty());
+    CHECK(IsErrorCode(seen.lines.back().code));
   }
   CHECK_FALSE(IsErrorCode(13));
   CHECK(IsErrorCode(8003));
   CHECK(IsErrorCode(9001));
 }
 
-TEST_CASE("framing: a reply split at every byte completes exactly at its end", "[unit]") {
+TEST_CASE("framing: a reply in pieces completes exactly at its end, with the same lines",
+          "[unit]") {
   for (const char* path :
        {"bird1/show_protocols_all__all_states.raw", "bird2/show_protocols_all__all_states.raw",
         "bird2/show_status__all_states.raw"}) {
     CAPTURE(path);
     const std::string reply = testing::ReadFixture(path);
-    ReplyScanner scanner;
-    for (std::size_t n = 1; n < reply.size(); ++n) {
-      REQUIRE(scanner.Scan(std::string_view(reply).substr(0, n)) ==
-              ReplyScanner::Status::kNeedMore);
+    const Seen whole = Lines(reply);
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{4096}}) {
+      CAPTURE(chunk);
+      ReplyStream stream;
+      Seen seen;
+      const auto statuses = Feed(&stream, reply, chunk, &seen);
+      for (std::size_t i = 0; i + 1 < statuses.size(); ++i) {
+        REQUIRE(statuses[i] == ReplyStream::Status::kNeedMore);
+      }
+      REQUIRE(statuses.back() == ReplyStream::Status::kComplete);
+      CHECK(stream.bytes() == reply.size());
+      CHECK(seen.texts == whole.texts);
     }
-    REQUIRE(scanner.Scan(reply) == ReplyScanner::Status::kComplete);
-    CHECK(scanner.reply_size() == reply.size());
   }
 }
 
 TEST_CASE("framing: a split inside the code or right after it", "[unit]") {
-  ReplyScanner scanner;
-  CHECK(scanner.Scan("00") == ReplyScanner::Status::kNeedMore);
-  CHECK(scanner.Scan("0013") == ReplyScanner::Status::kNeedMore);
-  CHECK(scanner.Scan("0013 Daemon") == ReplyScanner::Status::kNeedMore);
-  CHECK(scanner.Scan("0013 Daemon is up and running\n") == ReplyScanner::Status::kComplete);
-  CHECK(scanner.final_code() == 13);
+  ReplyStream stream;
+  Seen seen;
+  CHECK(Feed(&stream, "00", 2, &seen).back() == ReplyStream::Status::kNeedMore);
+  CHECK(Feed(&stream, "13", 2, &seen).back() == ReplyStream::Status::kNeedMore);
+  CHECK(Feed(&stream, " Daemon", 7, &seen).back() == ReplyStream::Status::kNeedMore);
+  CHECK(Feed(&stream, " is up and running\n", 19, &seen).back() ==
+        ReplyStream::Status::kComplete);
+  REQUIRE(seen.lines.size() == 1);
+  CHECK(seen.lines[0].code == 13);
+  CHECK(seen.texts[0] == "Daemon is up and running");
+  // A finished reply stays finished.
+  CHECK(stream.Feed("more", [](const ReplyLine&) {}) == ReplyStream::Status::kComplete);
 }
 
 TEST_CASE("framing: malformed lines are errors with the line shown", "[unit]") {
@@ -112,19 +157,43 @@ TEST_CASE("framing: malformed lines are errors with the line shown", "[unit]") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.input);
-    ReplyScanner scanner;
-    CHECK(scanner.Scan(c.input) == ReplyScanner::Status::kMalformed);
-    CHECK(scanner.error() == c.error);
+    for (std::size_t chunk : {std::size_t{1}, c.input.size()}) {
+      ReplyStream stream;
+      Seen seen;
+      CHECK(Feed(&stream, c.input, chunk, &seen).back() == ReplyStream::Status::kMalformed);
+      CHECK(stream.error() == c.error);
+      CHECK_FALSE(stream.trailing_bytes());
+    }
     std::string error;
     Lines(c.input, &error);
-    CHECK(error == c.error);
+    CHECK(error == "malformed reply: " + c.error);
   }
 }
 
 TEST_CASE("framing: a long malformed line is shortened in the error", "[unit]") {
-  ReplyScanner scanner;
-  CHECK(scanner.Scan(std::string(500, 'x') + "\n") == ReplyScanner::Status::kMalformed);
-  CHECK(scanner.error().size() < 120);
+  ReplyStream stream;
+  CHECK(stream.Feed(std::string(500, 'x') + "\n", [](const ReplyLine&) {}) ==
+        ReplyStream::Status::kMalformed);
+  CHECK(stream.error().size() < 120);
+}
+
+TEST_CASE("framing: a stream refuses bytes after the last line and malformed lines", "[unit]") {
+  int lines = 0;
+  const auto count = [&](const ReplyLine&) { ++lines; };
+  ReplyStream a;
+  CHECK(a.Feed("0013 Daemon is up\n", count) == ReplyStream::Status::kComplete);
+  CHECK(a.Feed("more", count) == ReplyStream::Status::kComplete);  // A finished reply stays so.
+  ReplyStream b;
+  CHECK(b.Feed("0013 Daemon", count) == ReplyStream::Status::kNeedMore);
+  CHECK(b.Feed(" is up\nx", count) == ReplyStream::Status::kMalformed);
+  CHECK(b.error() == "unexpected bytes after the end of a reply");
+  CHECK(b.trailing_bytes());
+  ReplyStream c;
+  CHECK(c.Feed("1000-a\n", count) == ReplyStream::Status::kNeedMore);
+  CHECK(c.Feed("GET / HTTP/1.1\n", count) == ReplyStream::Status::kMalformed);
+  CHECK(c.error().find("neither coded nor a continuation") != std::string::npos);
+  CHECK_FALSE(c.trailing_bytes());
+  CHECK(lines == 3);
 }
 
 }  // namespace

@@ -387,24 +387,5 @@ TEST_CASE("parser: fed line by line from any split, the same protocols", "[unit]
   }
 }
 
-TEST_CASE("framing: a stream refuses bytes after the last line and malformed lines", "[unit]") {
-  int lines = 0;
-  const auto count = [&](const ReplyLine&) { ++lines; };
-  ReplyStream a;
-  CHECK(a.Feed("0013 Daemon is up\n", count) == ReplyStream::Status::kComplete);
-  CHECK(a.Feed("more", count) == ReplyStream::Status::kComplete);  // A finished reply stays so.
-  ReplyStream b;
-  CHECK(b.Feed("0013 Daemon", count) == ReplyStream::Status::kNeedMore);
-  CHECK(b.Feed(" is up\nx", count) == ReplyStream::Status::kMalformed);
-  CHECK(b.error() == "unexpected bytes after the end of a reply");
-  CHECK(b.trailing_bytes());
-  ReplyStream c;
-  CHECK(c.Feed("1000-a\n", count) == ReplyStream::Status::kNeedMore);
-  CHECK(c.Feed("GET / HTTP/1.1\n", count) == ReplyStream::Status::kMalformed);
-  CHECK(c.error().find("neither coded nor a continuation") != std::string::npos);
-  CHECK_FALSE(c.trailing_bytes());
-  CHECK(lines == 3);
-}
-
 }  // namespace
 }  // namespace cbe::bird
