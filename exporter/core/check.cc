@@ -142,6 +142,23 @@ std::string FormatCheckJson(const Snapshot& snapshot, double now) {
   return j.dump(2) + "\n";
 }
 
+std::string FormatCauseList(CheckOutput output) {
+  if (output == CheckOutput::kJson) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const Cause cause : AllCauses()) {
+      j.push_back({{"cause", CauseName(cause)},
+                   {"runbook_anchor", "cause-" + std::string(CauseName(cause))},
+                   {"next_step", NextStep(cause)}});
+    }
+    return j.dump(2) + "\n";
+  }
+  std::ostringstream out;
+  for (const Cause cause : AllCauses()) {
+    out << CauseName(cause) << "\n  " << NextStep(cause) << "\n";
+  }
+  return out.str();
+}
+
 int RunCheck(const Config& config, CheckOutput output, std::ostream& out) {
   SystemClock clock;
   net::UnixStreamConnector connector;

@@ -25,4 +25,9 @@ std::string FormatCheckTable(const Snapshot& snapshot, double now_unix);
 std::string FormatCheckJson(const Snapshot& snapshot, double now_unix);
 bool AllHealthy(const Snapshot& snapshot);
 
+// `check --list-causes`: every cause the diagnosis can name, with its runbook anchor
+// (docs/runbook.md `## cause-NAME`) and next step. The deploy tests compare the alert rules,
+// the runbook and the dashboards with this list.
+std::string FormatCauseList(CheckOutput output);
+
 }  // namespace cbe

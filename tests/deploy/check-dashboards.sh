@@ -5,6 +5,8 @@
 # up to date.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+exporter="${1:?usage: $0 EXPORTER_BINARY}"
+[[ -x "$exporter" ]] || die "$exporter: not an executable (build calico-bgp-exporter first)"
 need_python_yaml
 ensure_node_modules
 mkdir -p "${kDeployTests}/generated"
@@ -16,7 +18,7 @@ node "${kDeployTests}/dashboards-to-ts.mjs" "$ts" "${kRepoRoot}"/dashboards/*.js
 tsc_check "$ts" || die "dashboards do not type-check against @grafana/schema (errors above; generated file: ${ts#"${kRepoRoot}/"})"
 echo "$(ls "${kRepoRoot}"/dashboards/*.json | wc -l) dashboards type-check"
 step "structure"
-"$kPython" "${kDeployTests}/check_dashboards.py" "$kRepoRoot" || die "dashboard structure (see above)"
+"$kPython" "${kDeployTests}/check_dashboards.py" "$kRepoRoot" "$exporter" || die "dashboard structure (see above)"
 step "metrics used exist"
 "$kPython" "${kDeployTests}/metric_names.py" "$kRepoRoot" || die "unknown metrics (see above)"
 step "sidecar ConfigMap up to date"

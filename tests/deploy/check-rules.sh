@@ -5,6 +5,8 @@
 # dashboard uses existing.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+exporter="${1:?usage: $0 EXPORTER_BINARY}"
+[[ -x "$exporter" ]] || die "$exporter: not an executable (build calico-bgp-exporter first)"
 need promtool prometheus
 need_python_yaml
 cd "${kRepoRoot}/deploy/prometheus"
@@ -16,7 +18,7 @@ promtool test rules alerts_test.yaml || die "promtool test rules deploy/promethe
 step "PrometheusRule up to date"
 "${kRepoRoot}/deploy/prometheus/render-prometheusrule" --check || die "stale PrometheusRule"
 step "rules consistency"
-"$kPython" "${kDeployTests}/check_rules.py" "$kRepoRoot" || die "rules consistency (see above)"
+"$kPython" "${kDeployTests}/check_rules.py" "$kRepoRoot" "$exporter" || die "rules consistency (see above)"
 step "metrics used exist"
 "$kPython" "${kDeployTests}/metric_names.py" "$kRepoRoot" || die "unknown metrics (see above)"
 echo "PASS: rules"

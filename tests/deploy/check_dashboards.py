@@ -7,9 +7,9 @@
 - panel ids unique, panels inside the 24-column grid and not overlapping;
 - every target has a unique refId and an expr that filters on $node;
 - a table column `next_step` mapped from the cause (the node dashboard's Diagnosis) maps every
-  cause of exporter/diagnosis.cc to the exporter's own next step, as `check` prints it.
+  cause the exporter lists (`check --list-causes`) to its own next step, as `check` prints it.
 
-    check_dashboards.py REPO_ROOT
+    check_dashboards.py REPO_ROOT EXPORTER
 """
 import glob
 import json
@@ -30,9 +30,9 @@ def panels_of(d):
 
 
 def main():
-    root = sys.argv[1]
+    root, exporter = sys.argv[1], sys.argv[2]
     errors = []
-    causes = exporter_causes(root)
+    causes = exporter_causes(exporter)
     next_step_tables = 0
     uids = {}
     paths = sorted(glob.glob(os.path.join(root, "dashboards/*.json")))
@@ -110,7 +110,7 @@ def main():
                         for m in prop.get("value", []):
                             mapped.update({k: v.get("text") for k, v in m.get("options", {}).items()})
                 if mapped != causes:
-                    pe(f"next_step mappings differ from exporter/diagnosis.cc's NextStep: "
+                    pe(f"next_step mappings differ from the exporter's next steps: "
                        f"missing {sorted(set(causes) - set(mapped))}, extra {sorted(set(mapped) - set(causes))}, "
                        f"different {sorted(k for k in causes if k in mapped and mapped[k] != causes[k])}")
     if next_step_tables == 0:

@@ -8,7 +8,7 @@
   (empty exp_alerts);
 - the rendered PrometheusRule (deploy/kubernetes/base/prometheusrule.yaml) holds exactly the
   groups of alerts.yaml;
-- the diagnosed causes (exporter/diagnosis.cc: CauseName, NextStep) each have a section
+- the diagnosed causes (as `calico-bgp-exporter check --list-causes` prints them) each have a section
   `## cause-<cause>` in docs/runbook.md whose `**Next step:**` line is the exporter's next
   step, and CalicoBGPPeerDown's `next_step` annotation has a branch per cause with that same
   text and a `cause_runbook_url` to those sections: the alert, `check` and the runbook say the
@@ -17,10 +17,12 @@
   (deploy/config.example.yml, deploy/kubernetes/base/config.yml): the exporter does not export
   it, so the rules repeat it.
 
-    check_rules.py REPO_ROOT
+    check_rules.py REPO_ROOT EXPORTER
 """
+import json
 import os
 import re
+import subprocess
 import sys
 
 import yaml
@@ -28,26 +30,11 @@ import yaml
 kRunbookBase = "https://github.com/calico-bgp-exporter/calico-bgp-exporter/blob/main/docs/runbook.md#"
 
 
-def c_strings(expr):
-    """The value of adjacent C++ string literals ("a" "b" -> ab)."""
-    return "".join(bytes(m, "utf-8").decode("unicode_escape")
-                   for m in re.findall(r'"((?:[^"\\]|\\.)*)"', expr))
-
-
-def exporter_causes(root):
-    """{cause name: next step} from exporter/diagnosis.cc."""
-    with open(os.path.join(root, "exporter/core/diagnosis.cc"), encoding="utf-8") as f:
-        src = f.read()
-
-    def cases(function):
-        start = src.index(function)
-        body = src[start:src.index("\n}\n", start)]
-        return {m.group(1): c_strings(m.group(2)) for m in re.finditer(
-            r'case Cause::(k\w+):\s*return ((?:"(?:[^"\\]|\\.)*"\s*)+);', body)}
-
-    names = cases("std::string_view CauseName(Cause cause)")
-    steps = cases("std::string_view NextStep(Cause cause)")
-    return {names[k]: steps.get(k) for k in names}
+def exporter_causes(exporter):
+    """{cause name: next step}, as the exporter lists them (`check --list-causes`)."""
+    out = subprocess.run([exporter, "check", "--list-causes", "--output", "json"],
+                         check=True, capture_output=True, text=True).stdout
+    return {c["cause"]: c["next_step"] for c in json.loads(out)}
 
 
 def template_branches(text):
@@ -63,10 +50,10 @@ def template_branches(text):
     return out
 
 
-def check_causes(root, rules, runbook, errors):
-    causes = exporter_causes(root)
+def check_causes(exporter, rules, runbook, errors):
+    causes = exporter_causes(exporter)
     if not causes:
-        errors.append("exporter/diagnosis.cc: found no causes (CauseName)")
+        errors.append("check --list-causes: found no causes")
         return
     sections = {}
     for m in re.finditer(r"^## cause-(\S+)\s*\n(.*?)(?=^#|\Z)", runbook, re.M | re.S):
@@ -74,7 +61,7 @@ def check_causes(root, rules, runbook, errors):
         sections[m.group(1)] = step.group(1).strip() if step else None
     for cause, step in sorted(causes.items()):
         if step is None:
-            errors.append(f"exporter/diagnosis.cc: no NextStep for cause {cause}")
+            errors.append(f"check --list-causes: no next step for cause {cause}")
         if cause not in sections:
             errors.append(f"docs/runbook.md: no section '## cause-{cause}'")
         elif sections[cause] != step:
@@ -128,7 +115,7 @@ def check_clock_threshold(root, rules, errors):
 
 
 def main():
-    root = sys.argv[1]
+    root, exporter = sys.argv[1], sys.argv[2]
     errors = []
     with open(os.path.join(root, "deploy/prometheus/alerts.yaml"), encoding="utf-8") as f:
         rules = yaml.safe_load(f)
@@ -178,7 +165,7 @@ def main():
         errors.append("deploy/kubernetes/base/prometheusrule.yaml does not hold the groups of "
                       "alerts.yaml: run deploy/prometheus/render-prometheusrule")
 
-    causes = check_causes(root, rules, runbook, errors)
+    causes = check_causes(exporter, rules, runbook, errors)
     check_clock_threshold(root, rules, errors)
 
     for e in errors:

@@ -1,6 +1,7 @@
 #include "exporter/core/diagnosis.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "exporter/core/check.h"
@@ -335,6 +336,24 @@ TEST_CASE("check: JSON for scripts", "[unit]") {
   CHECK(json.find("\"cause\": \"port_filtered\"") != std::string::npos);
   CHECK(json.find("\"cause\": \"bird_down\"") != std::string::npos);
   CHECK(json.find("\"error\": \"connect: Connection refused\"") != std::string::npos);
+}
+
+TEST_CASE("check --list-causes: every cause once, with its anchor and next step", "[unit]") {
+  const auto list = nlohmann::json::parse(FormatCauseList(CheckOutput::kJson));
+  REQUIRE(list.size() == AllCauses().size());
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const Cause cause = AllCauses()[i];
+    CHECK(list[i]["cause"] == CauseName(cause));
+    CHECK(list[i]["runbook_anchor"] == "cause-" + std::string(CauseName(cause)));
+    CHECK(list[i]["next_step"] == NextStep(cause));
+    CHECK_FALSE(std::string(NextStep(cause)).empty());
+    seen.insert(list[i]["cause"].get<std::string>());
+  }
+  CHECK(seen.size() == list.size());
+  const std::string table = FormatCauseList(CheckOutput::kTable);
+  CHECK(table.find("port_closed\n  " + std::string(NextStep(Cause::kPortClosed)) + "\n") !=
+        std::string::npos);
 }
 
 }  // namespace
