@@ -315,6 +315,8 @@ void WebServer::Watch() {
       std::lock_guard s(server_mutex_);
       due = !civetweb_ || (fp != running_.fingerprint && fp != last_failed_fingerprint_);
     }
+    // At debug level every poll says so: a test can wait for polls instead of sleeping.
+    logging::Debug("web config polled", {{"due", due ? "true" : "false"}});
     if (due) {
       Reload();
     }

@@ -19,7 +19,7 @@ replace "$WEB" <<YML
 basic_auth_users:
   alice: $ALICE
 YML
-start_exporter reload --config.file="$CONFIG" --web.config.file="$WEB"
+start_exporter reload --config.file="$CONFIG" --web.config.file="$WEB" --log.level=debug
 FIRST_PID=$PID
 BASE="http://127.0.0.1:$PORT"
 check "alice works" test "$(http_code "$BASE/metrics" -u alice:alice-pw)" = 200
@@ -49,7 +49,10 @@ check "... with file, line and column" \
 check "the running config is kept: bob still works" \
   test "$(http_code "$BASE/metrics" -u bob:bob-pw)" = 200
 check "... and no credentials still get 401" test "$(http_code "$BASE/metrics")" = 401
-sleep 4  # Two more polls: a broken file is reported once, not on every poll.
+# Two more polls (the debug log says each one): a broken file is reported once, not every poll.
+polls() { grep -c 'msg="web config polled"' "$WORK/reload.log" || true; }
+polls_at_least() { test "$(polls)" -ge "$1"; }
+wait_for "two more polls of the web config" 15 polls_at_least $(($(polls) + 2))
 check "the same broken file is logged once" \
   test "$(grep -c 'msg="web config not applied' "$WORK/reload.log")" = 1
 
