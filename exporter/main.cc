@@ -270,7 +270,7 @@ class Daemon {
   cbe::Config config_;
   double last_success_ = 0;
   cbe::SystemClock clock_;
-  cbe::net::UnixStreamConnector connector_;
+  cbe::net::UnixStreamConnector connector_{&clock_};
   cbe::SnapshotStore store_;
   cbe::Runner runner_;
   cbe::HttpPages pages_;

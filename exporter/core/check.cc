@@ -161,7 +161,7 @@ std::string FormatCauseList(CheckOutput output) {
 
 int RunCheck(const Config& config, CheckOutput output, std::ostream& out) {
   SystemClock clock;
-  net::UnixStreamConnector connector;
+  net::UnixStreamConnector connector(&clock);
   SnapshotStore store;
   const DiagnosisOptions options = DiagnosisOptionsFor(config);
   store.SetDeriver([&](Snapshot* s) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/base/clock.h"
 #include "exporter/base/result.h"
 
 namespace cbe::net {
@@ -30,10 +31,15 @@ class StreamConnector {
                                                   Deadline deadline) = 0;
 };
 
-// Unix stream sockets (the BIRD control socket).
+// Unix stream sockets (the BIRD control socket). Every wait goes through `clock` (Clock::Poll),
+// which must outlive the connector and its streams.
 class UnixStreamConnector final : public StreamConnector {
  public:
+  explicit UnixStreamConnector(const Clock* clock) : clock_(clock) {}
   Result<std::unique_ptr<Stream>> Connect(const std::string& path, Deadline deadline) override;
+
+ private:
+  const Clock* clock_;
 };
 
 }  // namespace cbe::net

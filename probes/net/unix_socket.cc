@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "exporter/base/clock.h"
 #include "probes/net/stream.h"
 
 namespace cbe::net {
@@ -16,26 +17,21 @@ std::string Errno(std::string_view what, int err) {
   return std::string(what) + ": " + std::strerror(err);
 }
 
-int RemainingMs(Deadline deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  if (left.count() <= 0) {
-    return 0;
-  }
-  return static_cast<int>(std::min<long long>(left.count(), 1 << 30));
-}
-
-// Waits for `events` on `fd` until `deadline`. Returns an error on timeout.
-Result<bool> WaitFor(int fd, short events, Deadline deadline, std::string_view what) {
+// Waits for `events` on `fd` until `deadline`, through the injected clock. Returns an error on
+// timeout.
+Result<bool> WaitFor(const Clock& clock, int fd, short events, Deadline deadline,
+                     std::string_view what) {
   while (true) {
     pollfd pfd{fd, events, 0};
-    const int ms = RemainingMs(deadline);
-    const int n = ::poll(&pfd, 1, ms);
+    const int n = clock.Poll(&pfd, 1, deadline);
     if (n > 0) {
       return true;
     }
     if (n == 0) {
-      return Error{std::string(what) + ": deadline exceeded"};
+      if (clock.Monotonic() >= deadline) {
+        return Error{std::string(what) + ": deadline exceeded"};
+      }
+      continue;  // One poll(2) waits at most a minute.
     }
     if (errno != EINTR) {
       return Error{Errno(what, errno)};
@@ -45,7 +41,7 @@ Result<bool> WaitFor(int fd, short events, Deadline deadline, std::string_view w
 
 class UnixStream final : public Stream {
  public:
-  explicit UnixStream(int fd) : fd_(fd) {}
+  UnixStream(int fd, const Clock* clock) : fd_(fd), clock_(clock) {}
   ~UnixStream() override { ::close(fd_); }
   UnixStream(const UnixStream&) = delete;
   UnixStream& operator=(const UnixStream&) = delete;
@@ -63,7 +59,7 @@ class UnixStream final : public Stream {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         return Error{Errno("write", errno)};
       }
-      if (auto w = WaitFor(fd_, POLLOUT, deadline, "write"); !w) {
+      if (auto w = WaitFor(*clock_, fd_, POLLOUT, deadline, "write"); !w) {
         return w.error();
       }
     }
@@ -82,7 +78,7 @@ class UnixStream final : public Stream {
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         return Error{Errno("read", errno)};
       }
-      if (auto w = WaitFor(fd_, POLLIN, deadline, "read"); !w) {
+      if (auto w = WaitFor(*clock_, fd_, POLLIN, deadline, "read"); !w) {
         return w.error();
       }
     }
@@ -90,6 +86,7 @@ class UnixStream final : public Stream {
 
  private:
   int fd_;
+  const Clock* clock_;
 };
 
 }  // namespace
@@ -106,17 +103,19 @@ Result<std::unique_ptr<Stream>> UnixStreamConnector::Connect(const std::string& 
   if (fd < 0) {
     return Error{Errno("socket", errno)};
   }
-  auto stream = std::make_unique<UnixStream>(fd);
+  auto stream = std::make_unique<UnixStream>(fd, clock_);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
     if (errno != EINPROGRESS && errno != EAGAIN) {
       return Error{Errno("connect " + path, errno)};
     }
-    if (auto w = WaitFor(fd, POLLOUT, deadline, "connect " + path); !w) {
+    if (auto w = WaitFor(*clock_, fd, POLLOUT, deadline, "connect " + path); !w) {
       return w.error();
     }
     int err = 0;
     socklen_t len = sizeof(err);
-    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+      return Error{Errno("connect " + path + ": getsockopt(SO_ERROR)", errno)};
+    }
     if (err != 0) {
       return Error{Errno("connect " + path, err)};
     }

@@ -39,7 +39,7 @@ struct BgpView {
 // The session's BGP state and BIRD's "since", read over the control socket.
 BgpView ReadSession(const std::string& socket) {
   SystemClock clock;
-  net::UnixStreamConnector connector;
+  net::UnixStreamConnector connector(&clock);
   bird::Client client(bird::ClientOptions{socket, 2000ms, 1 << 20}, &connector, &clock);
   auto reply = client.Query("show protocols all");
   REQUIRE(reply.ok());
