@@ -12,82 +12,131 @@ using std::chrono::steady_clock;
 // Bytes of each echo, IP header included: ping's default size.
 constexpr std::size_t kEchoPacketSize = 64;
 
-std::vector<IcmpResult> RunIcmpProbe(const std::vector<net::IpAddress>& peers,
-                                     const IcmpProbeOptions& options, const Clock& clock) {
-  std::vector<IcmpResult> out(peers.size());
-  std::vector<double> rtt_sum(peers.size(), 0);
-  // Each peer's deadline: its first echo plus the timeout (none yet: not sent).
-  std::vector<std::optional<steady_clock::time_point>> deadline(peers.size());
-  std::vector<int> unsent(peers.size(), 0);  // Echoes skipped: too late for the deadline.
-  net::EchoLoop loop(clock, /*dont_fragment=*/false);
-  const auto interval = net::PacketInterval(options.packets_per_second);
-  auto next_send = clock.Monotonic();
-  auto round_end = next_send;  // The latest deadline so far.
-  std::size_t total = peers.size() * static_cast<std::size_t>(std::max(0, options.count));
-  std::size_t k = 0;
-  std::size_t outstanding = 0;
-  for (std::size_t i = 0; i < peers.size(); ++i) {
-    out[i].peer = peers[i];
+namespace {
+
+// One round of echoes: `count` per peer, round robin (one echo per peer at a time) at the
+// configured rate; each peer's answers count until its first echo plus the timeout.
+class EchoRound {
+ public:
+  EchoRound(const std::vector<net::IpAddress>& peers, const IcmpProbeOptions& options,
+            const Clock& clock)
+      : peers_(peers),
+        options_(options),
+        clock_(clock),
+        out_(peers.size()),
+        rtt_sum_(peers.size(), 0),
+        deadline_(peers.size()),
+        unsent_(peers.size(), 0),
+        loop_(clock, /*dont_fragment=*/false),
+        interval_(net::PacketInterval(options.packets_per_second)),
+        total_(peers.size() * static_cast<std::size_t>(std::max(0, options.count))) {
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+      out_[i].peer = peers[i];
+    }
   }
-  const auto on_reply = [&](std::size_t i, std::uint16_t, double rtt,
-                            const std::optional<net::IpAddress>& from) {
-    if (from && *from != peers[i]) {
+
+  std::vector<IcmpResult> Run() {
+    next_send_ = round_end_ = clock_.Monotonic();
+    const auto on_reply = [this](std::size_t i, std::uint16_t, double rtt,
+                                 const std::optional<net::IpAddress>& from) {
+      OnReply(i, rtt, from);
+    };
+    while (true) {
+      const auto now = clock_.Monotonic();
+      SendDue(now);
+      const bool all_sent = k_ >= total_;
+      if (all_sent && (outstanding_ == 0 || now >= round_end_)) {
+        break;
+      }
+      loop_.Receive(all_sent ? round_end_ : std::min(std::max(next_send_, now), round_end_),
+                    on_reply);
+    }
+    return Results();
+  }
+
+ private:
+  // Sends the echoes the rate limit allows by `now`.
+  void SendDue(steady_clock::time_point now) {
+    while (k_ < total_ && next_send_ <= now) {
+      const std::size_t i = k_ % peers_.size();  // Round robin: one echo per peer at a time.
+      ++k_;
+      if (const net::EchoSocket& sock = loop_.Socket(peers_[i].family()); !sock.error.empty()) {
+        out_[i].reason = sock.error;  // Not probed at all: no socket.
+        continue;
+      }
+      if (deadline_[i] && now >= *deadline_[i]) {
+        ++unsent_[i];  // Its answer could not count any more.
+        continue;
+      }
+      out_[i].probed = true;
+      ++out_[i].sent;
+      if (!deadline_[i]) {
+        deadline_[i] = clock_.Monotonic() + options_.timeout;
+        round_end_ = std::max(round_end_, *deadline_[i]);
+      }
+      auto seq = loop_.Send(peers_[i], i, kEchoPacketSize);
+      if (!seq) {
+        out_[i].reason = seq.error().message;  // E.g. no route: an echo lost for sure.
+        continue;
+      }
+      ++outstanding_;
+      next_send_ += interval_;
+    }
+  }
+
+  void OnReply(std::size_t i, double rtt, const std::optional<net::IpAddress>& from) {
+    if (from && *from != peers_[i]) {
       return;  // A reply from someone else with our sequence number.
     }
-    --outstanding;
-    if (deadline[i] && clock.Monotonic() > *deadline[i]) {
+    --outstanding_;
+    if (deadline_[i] && clock_.Monotonic() > *deadline_[i]) {
       return;  // Past the peer's deadline: lost, as if it had come later still.
     }
-    ++out[i].received;
-    rtt_sum[i] += rtt;
-  };
-  while (true) {
-    const auto now = clock.Monotonic();
-    while (k < total && next_send <= now) {
-      const std::size_t i = k % peers.size();  // Round robin: one echo per peer at a time.
-      ++k;
-      if (const net::EchoSocket& sock = loop.Socket(peers[i].family()); !sock.error.empty()) {
-        out[i].reason = sock.error;  // Not probed at all: no socket.
-        continue;
-      }
-      if (deadline[i] && now >= *deadline[i]) {
-        ++unsent[i];  // Its answer could not count any more.
-        continue;
-      }
-      out[i].probed = true;
-      ++out[i].sent;
-      if (!deadline[i]) {
-        deadline[i] = clock.Monotonic() + options.timeout;
-        round_end = std::max(round_end, *deadline[i]);
-      }
-      auto seq = loop.Send(peers[i], i, kEchoPacketSize);
-      if (!seq) {
-        out[i].reason = seq.error().message;  // E.g. no route: an echo lost for sure.
-        continue;
-      }
-      ++outstanding;
-      next_send += interval;
-    }
-    if (k >= total && (outstanding == 0 || now >= round_end)) {
-      break;
-    }
-    loop.Receive(k >= total ? round_end : std::min(std::max(next_send, now), round_end), on_reply);
+    ++out_[i].received;
+    rtt_sum_[i] += rtt;
   }
-  for (std::size_t i = 0; i < peers.size(); ++i) {
-    if (out[i].received > 0) {
-      out[i].rtt_seconds = rtt_sum[i] / out[i].received;
+
+  std::vector<IcmpResult> Results() {
+    for (std::size_t i = 0; i < peers_.size(); ++i) {
+      IcmpResult& r = out_[i];
+      if (r.received > 0) {
+        r.rtt_seconds = rtt_sum_[i] / r.received;
+      }
+      if (r.received < r.sent && r.reason.empty()) {
+        r.reason = std::to_string(r.sent - r.received) + " of " + std::to_string(r.sent) +
+                   " echoes unanswered";
+      }
+      if (unsent_[i] > 0) {
+        r.reason += std::string(r.reason.empty() ? "" : "; ") + std::to_string(unsent_[i]) +
+                    " echoes not sent: the round robin over all peers came back after the "
+                    "timeout (raise probes.packets_per_second or probes.icmp.timeout)";
+      }
     }
-    if (out[i].received < out[i].sent && out[i].reason.empty()) {
-      out[i].reason = std::to_string(out[i].sent - out[i].received) + " of " +
-                      std::to_string(out[i].sent) + " echoes unanswered";
-    }
-    if (unsent[i] > 0) {
-      out[i].reason += std::string(out[i].reason.empty() ? "" : "; ") + std::to_string(unsent[i]) +
-                       " echoes not sent: the round robin over all peers came back after the "
-                       "timeout (raise probes.packets_per_second or probes.icmp.timeout)";
-    }
+    return std::move(out_);
   }
-  return out;
+
+  const std::vector<net::IpAddress>& peers_;
+  const IcmpProbeOptions& options_;
+  const Clock& clock_;
+  std::vector<IcmpResult> out_;
+  std::vector<double> rtt_sum_;
+  // Each peer's deadline: its first echo plus the timeout (none yet: not sent).
+  std::vector<std::optional<steady_clock::time_point>> deadline_;
+  std::vector<int> unsent_;  // Echoes skipped: too late for the deadline.
+  net::EchoLoop loop_;
+  const steady_clock::duration interval_;
+  const std::size_t total_;
+  steady_clock::time_point next_send_;
+  steady_clock::time_point round_end_;  // The latest deadline so far.
+  std::size_t k_ = 0;
+  std::size_t outstanding_ = 0;
+};
+
+}  // namespace
+
+std::vector<IcmpResult> RunIcmpProbe(const std::vector<net::IpAddress>& peers,
+                                     const IcmpProbeOptions& options, const Clock& clock) {
+  return EchoRound(peers, options, clock).Run();
 }
 
 }  // namespace cbe::probes

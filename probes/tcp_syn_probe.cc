@@ -188,124 +188,192 @@ std::vector<PortResult> SynRound::Finish(std::chrono::milliseconds timeout) {
   return out;
 }
 
-std::vector<PortResult> RunSynProbe(const std::vector<net::IpAddress>& peers,
-                                    const TcpProbeOptions& options, const Clock& clock) {
-  SynRound round(peers, options.port);
-  std::map<int, FamilySockets> families;
-  for (const auto& p : peers) {
-    if (!families.contains(p.family())) {
-      families.emplace(p.family(), OpenFamily(p.family(), options.port));
+namespace {
+
+// One SYN round on the wire: the raw sockets of each family, SYNs sent at the configured rate,
+// answers read as they come, until every peer answered or the timeout after the last SYN.
+class SynSender {
+ public:
+  SynSender(const std::vector<net::IpAddress>& peers, const TcpProbeOptions& options,
+            const Clock& clock)
+      : round_(peers, options.port),
+        options_(options),
+        clock_(clock),
+        interval_(net::PacketInterval(options.packets_per_second)),
+        rng_(std::random_device{}()) {
+    for (const auto& p : peers) {
+      if (!families_.contains(p.family())) {
+        families_.emplace(p.family(), OpenFamily(p.family(), options.port));
+      }
     }
-  }
-  std::mt19937 rng(std::random_device{}());
-  std::vector<int> fds;
-  for (auto& [family, s] : families) {
-    if (s.error.empty()) {
-      fds.push_back(s.tcp.get());
-      fds.push_back(s.icmp.get());
+    for (auto& [family, sockets] : families_) {
+      if (sockets.error.empty()) {
+        fds_.push_back(sockets.tcp.get());
+        fds_.push_back(sockets.icmp.get());
+      }
     }
   }
 
-  const auto interval = net::PacketInterval(options.packets_per_second);
-  auto next_send = clock.Monotonic();
-  std::size_t to_send = 0;
-  steady_clock::time_point last_sent = clock.Monotonic();
-  std::uint8_t buf[kAnswerBufferSize];
+  std::vector<PortResult> Run() {
+    next_send_ = last_sent_ = clock_.Monotonic();
+    while (true) {
+      const auto now = clock_.Monotonic();
+      SendDue(now);
+      const bool all_sent = to_send_ >= round_.size();
+      if (all_sent && (round_.AllAnswered() || now >= last_sent_ + options_.timeout)) {
+        break;
+      }
+      const auto wake = all_sent ? last_sent_ + options_.timeout : std::max(next_send_, now);
+      for (int fd : net::WaitReadable(fds_, wake, clock_)) {
+        Receive(fd);
+      }
+    }
+    return round_.Finish(options_.timeout);
+  }
 
-  const auto receive = [&](int fd) {
+ private:
+  // Sends what the rate limit allows by `now`.
+  void SendDue(steady_clock::time_point now) {
+    while (to_send_ < round_.size() && next_send_ <= now) {
+      if (SendOne(to_send_++)) {
+        next_send_ += interval_;
+      }
+    }
+  }
+
+  // The SYN to peer i; false when it could not be sent (the peer has its result then).
+  bool SendOne(std::size_t i) {
+    const net::IpAddress& peer = round_.peer(i);
+    FamilySockets& s = families_.at(peer.family());
+    if (!s.error.empty()) {
+      round_.Failed(i, PortState::kUnprobed, s.error);
+      return false;
+    }
+    auto src = net::SourceAddressFor(peer);
+    if (!src) {
+      round_.Failed(i, PortState::kUnreachable, src.error().message);
+      return false;
+    }
+    const std::uint32_t seq = rng_();
+    const auto syn = net::BuildTcpSyn(*src, peer, s.local_port, options_.port, seq);
+    sockaddr_storage to{};
+    const socklen_t to_len = peer.ToSockaddr(0, &to);
+    if (::sendto(s.tcp.get(), syn.data(), syn.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                 to_len) < 0) {
+      const int err = errno;
+      round_.Failed(i,
+                    err == ENETUNREACH || err == EHOSTUNREACH ? PortState::kUnreachable
+                                                              : PortState::kUnprobed,
+                    net::ErrnoText("sendto", err));
+      return false;
+    }
+    last_sent_ = clock_.Monotonic();
+    round_.Sent(i, s.local_port, seq, last_sent_);
+    return true;
+  }
+
+  // The answers queued on one socket: SYN-ACK or RST on the TCP one, ICMP errors on the other.
+  void Receive(int fd) {
     net::ReceiveDatagrams(
-        fd, buf, net::kMaxDatagramsPerWake, [&](net::Bytes data, const sockaddr_storage& from) {
-          const auto now = clock.Monotonic();
+        fd, buf_, net::kMaxDatagramsPerWake, [&](net::Bytes data, const sockaddr_storage& from) {
+          const auto now = clock_.Monotonic();
           const bool v6 = from.ss_family == AF_INET6;
           const auto sender =
               net::IpAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from));
-          const FamilySockets& s = families.at(v6 ? AF_INET6 : AF_INET);
+          const FamilySockets& s = families_.at(v6 ? AF_INET6 : AF_INET);
           if (fd == s.tcp.get()) {
             if (auto seg = net::ParseTcpSegment(data, !v6); seg && sender) {
-              round.OnTcp(seg->src.value_or(*sender), *seg, now);
+              round_.OnTcp(seg->src.value_or(*sender), *seg, now);
             }
           } else if (auto err = net::ParseIcmpError(data, v6)) {
             if (v6 && sender) {
               err->reporter = sender;
             }
-            round.OnIcmpError(*err, now);
+            round_.OnIcmpError(*err, now);
           }
         });
-  };
-
-  while (true) {
-    const auto now = clock.Monotonic();
-    // Send what the rate limit allows.
-    while (to_send < round.size() && next_send <= now) {
-      const std::size_t i = to_send++;
-      const net::IpAddress& peer = round.peer(i);
-      FamilySockets& s = families.at(peer.family());
-      if (!s.error.empty()) {
-        round.Failed(i, PortState::kUnprobed, s.error);
-        continue;
-      }
-      auto src = net::SourceAddressFor(peer);
-      if (!src) {
-        round.Failed(i, PortState::kUnreachable, src.error().message);
-        continue;
-      }
-      const std::uint32_t seq = rng();
-      const auto syn = net::BuildTcpSyn(*src, peer, s.local_port, options.port, seq);
-      sockaddr_storage to{};
-      const socklen_t to_len = peer.ToSockaddr(0, &to);
-      if (::sendto(s.tcp.get(), syn.data(), syn.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                   to_len) < 0) {
-        const int err = errno;
-        round.Failed(i,
-                     err == ENETUNREACH || err == EHOSTUNREACH ? PortState::kUnreachable
-                                                               : PortState::kUnprobed,
-                     net::ErrnoText("sendto", err));
-        continue;
-      }
-      last_sent = clock.Monotonic();
-      round.Sent(i, s.local_port, seq, last_sent);
-      next_send += interval;
-    }
-    const bool all_sent = to_send >= round.size();
-    if (all_sent && (round.AllAnswered() || now >= last_sent + options.timeout)) {
-      break;
-    }
-    const auto wake = all_sent ? last_sent + options.timeout : std::max(next_send, now);
-    for (int fd : net::WaitReadable(fds, wake, clock)) {
-      receive(fd);
-    }
   }
-  return round.Finish(options.timeout);
-}
 
-std::vector<PortResult> RunConnectProbe(const std::vector<net::IpAddress>& peers,
-                                        const TcpProbeOptions& options, const Clock& clock) {
-  struct Pending {
-    net::Fd fd;
-    steady_clock::time_point started;
-  };
-  std::vector<PortResult> out(peers.size());
-  std::vector<Pending> pending(peers.size());
+  SynRound round_;
+  const TcpProbeOptions& options_;
+  const Clock& clock_;
+  const steady_clock::duration interval_;
+  std::mt19937 rng_;
+  std::map<int, FamilySockets> families_;
+  std::vector<int> fds_;
+  steady_clock::time_point next_send_;
+  steady_clock::time_point last_sent_;
+  std::size_t to_send_ = 0;
+  std::uint8_t buf_[kAnswerBufferSize];
+};
+
+// The connects of a connect round, one non-blocking socket per peer.
+struct PendingConnect {
+  net::Fd fd;
+  steady_clock::time_point started;
+};
+
+// Starts a non-blocking connect to every peer; a peer whose connect fails at once gets its
+// result in `out` and no pending socket.
+std::vector<PendingConnect> StartConnects(const std::vector<net::IpAddress>& peers,
+                                          std::uint16_t port, const Clock& clock,
+                                          std::vector<PortResult>* out) {
+  std::vector<PendingConnect> pending(peers.size());
   for (std::size_t i = 0; i < peers.size(); ++i) {
-    out[i].peer = peers[i];
+    (*out)[i].peer = peers[i];
     auto fd = net::OpenSocket(peers[i].family(), SOCK_STREAM, 0);
     if (!fd) {
-      out[i].reason = fd.error().message;
+      (*out)[i].reason = fd.error().message;
       continue;
     }
     sockaddr_storage to{};
-    const socklen_t len = peers[i].ToSockaddr(options.port, &to);
+    const socklen_t len = peers[i].ToSockaddr(port, &to);
     pending[i].started = clock.Monotonic();
     if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&to), len) != 0 && errno != EINPROGRESS) {
       const int err = errno;
-      out[i].state = err == ECONNREFUSED ? PortState::kClosed : PortState::kUnreachable;
-      out[i].reason = net::ErrnoText("connect", err);
+      (*out)[i].state = err == ECONNREFUSED ? PortState::kClosed : PortState::kUnreachable;
+      (*out)[i].reason = net::ErrnoText("connect", err);
       continue;
     }
     pending[i].fd = std::move(*fd);
   }
+  return pending;
+}
+
+// A connect that finished: open, refused or unreachable, from the socket's error.
+void FinishConnect(PendingConnect* pending, const Clock& clock, PortResult* out) {
+  int err = 0;
+  socklen_t err_len = sizeof(err);
+  if (::getsockopt(pending->fd.get(), SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) {
+    out->state = PortState::kUnprobed;
+    out->reason = net::ErrnoText("getsockopt(SO_ERROR)", errno);
+    pending->fd = net::Fd();
+    return;
+  }
+  out->rtt_seconds = Seconds(clock.Monotonic() - pending->started);
+  if (err == 0) {
+    out->state = PortState::kOpen;
+    out->reason = "connected";
+  } else {
+    out->state = err == ECONNREFUSED ? PortState::kClosed : PortState::kUnreachable;
+    out->reason = net::ErrnoText("connect", err);
+  }
+  pending->fd = net::Fd();
+}
+
+}  // namespace
+
+std::vector<PortResult> RunSynProbe(const std::vector<net::IpAddress>& peers,
+                                    const TcpProbeOptions& options, const Clock& clock) {
+  return SynSender(peers, options, clock).Run();
+}
+
+std::vector<PortResult> RunConnectProbe(const std::vector<net::IpAddress>& peers,
+                                        const TcpProbeOptions& options, const Clock& clock) {
+  std::vector<PortResult> out(peers.size());
+  std::vector<PendingConnect> pending = StartConnects(peers, options.port, clock, &out);
   const auto deadline = clock.Monotonic() + options.timeout;
-  while (true) {
+  while (clock.Monotonic() < deadline) {
     std::vector<pollfd> pfds;
     std::vector<std::size_t> index;
     for (std::size_t i = 0; i < peers.size(); ++i) {
@@ -317,29 +385,13 @@ std::vector<PortResult> RunConnectProbe(const std::vector<net::IpAddress>& peers
     if (pfds.empty()) {
       break;
     }
-    if (clock.Monotonic() >= deadline) {
-      break;
-    }
     if (clock.Poll(pfds.data(), pfds.size(), deadline) <= 0) {
       continue;
     }
     for (std::size_t k = 0; k < pfds.size(); ++k) {
-      if (pfds[k].revents == 0) {
-        continue;
+      if (pfds[k].revents != 0) {
+        FinishConnect(&pending[index[k]], clock, &out[index[k]]);
       }
-      const std::size_t i = index[k];
-      int err = 0;
-      socklen_t err_len = sizeof(err);
-      ::getsockopt(pfds[k].fd, SOL_SOCKET, SO_ERROR, &err, &err_len);
-      out[i].rtt_seconds = Seconds(clock.Monotonic() - pending[i].started);
-      if (err == 0) {
-        out[i].state = PortState::kOpen;
-        out[i].reason = "connected";
-      } else {
-        out[i].state = err == ECONNREFUSED ? PortState::kClosed : PortState::kUnreachable;
-        out[i].reason = net::ErrnoText("connect", err);
-      }
-      pending[i].fd = net::Fd();
     }
   }
   for (std::size_t i = 0; i < peers.size(); ++i) {

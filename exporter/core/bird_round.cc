@@ -29,6 +29,57 @@ std::string StateLabel(std::string_view bgp_state) {
 
 }  // namespace
 
+namespace {
+
+// One BGP protocol as the snapshot shows it, its state change resolved against BIRD's clock and
+// remembered by the tracker; a state change is logged once.
+PeerSnapshot BuildPeer(const bird::Protocol& p, const bird::Status& status,
+                       std::chrono::system_clock::time_point observed, const std::string& daemon,
+                       bird::StateTracker* tracker) {
+  PeerSnapshot peer;
+  peer.protocol = p.name;
+  peer.peer = p.neighbor_address;
+  peer.peer_type = bird::PeerTypeName(bird::PeerTypeFromName(p.name));
+  peer.state = StateLabel(p.bgp_state);
+  peer.protocol_state = p.state;
+  peer.up = p.established();
+  peer.neighbor_as = AsString(p.neighbor_as);
+  peer.local_as = AsString(p.local_as);
+  peer.neighbor_router_id = p.neighbor_id;
+  peer.session = bird::SessionKind(p);
+  peer.last_error = bird::ClassifyLastError(p.last_error);
+  if (p.established()) {
+    peer.hold_time_seconds = p.hold_time;
+    peer.keepalive_time_seconds = p.keepalive_time;
+  }
+  peer.routes = p.routes;
+
+  std::optional<bird::ResolvedTime> since;
+  if (p.since && status.server_time) {
+    since = bird::ResolveBirdTime(*p.since, *status.server_time, observed);
+  }
+  const bird::StateTracker::Observation obs =
+      tracker->Observe(p.name, peer.state, p.since_text, since);
+  peer.state_change_timestamp = obs.state_change_timestamp;
+  peer.state_change_exact = obs.timestamp_exact;
+  peer.state_changes_total = obs.changes;
+  peer.bgp_error = tracker->StickyBgpError(p.name, p.established(), peer.last_error);
+  if (obs.changed && obs.previous_state != peer.state) {
+    logging::Info("BGP session changed state", {{"daemon", daemon},
+                                                {"protocol", p.name},
+                                                {"peer", peer.peer},
+                                                {"from", obs.previous_state},
+                                                {"to", peer.state},
+                                                {"last_error", p.last_error}});
+  } else if (obs.changed) {
+    logging::Info("BGP session restarted between two rounds",
+                  {{"daemon", daemon}, {"protocol", p.name}, {"peer", peer.peer}});
+  }
+  return peer;
+}
+
+}  // namespace
+
 DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status& status,
                                    const bird::Protocols& protocols,
                                    std::chrono::system_clock::time_point observed,
@@ -60,50 +111,10 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
 
   d.peers.reserve(protocols.protocols.size());
   for (const bird::Protocol& p : protocols.protocols) {
-    if (!p.is_bgp()) {
-      continue;
+    if (p.is_bgp()) {
+      present.insert(p.name);
+      d.peers.push_back(BuildPeer(p, status, observed, d.daemon, tracker));
     }
-    PeerSnapshot peer;
-    peer.protocol = p.name;
-    peer.peer = p.neighbor_address;
-    peer.peer_type = bird::PeerTypeName(bird::PeerTypeFromName(p.name));
-    peer.state = StateLabel(p.bgp_state);
-    peer.protocol_state = p.state;
-    peer.up = p.established();
-    peer.neighbor_as = AsString(p.neighbor_as);
-    peer.local_as = AsString(p.local_as);
-    peer.neighbor_router_id = p.neighbor_id;
-    peer.session = bird::SessionKind(p);
-    peer.last_error = bird::ClassifyLastError(p.last_error);
-    if (p.established()) {
-      peer.hold_time_seconds = p.hold_time;
-      peer.keepalive_time_seconds = p.keepalive_time;
-    }
-    peer.routes = p.routes;
-
-    std::optional<bird::ResolvedTime> since;
-    if (p.since && status.server_time) {
-      since = bird::ResolveBirdTime(*p.since, *status.server_time, observed);
-    }
-    const bird::StateTracker::Observation obs =
-        tracker->Observe(p.name, peer.state, p.since_text, since);
-    peer.state_change_timestamp = obs.state_change_timestamp;
-    peer.state_change_exact = obs.timestamp_exact;
-    peer.state_changes_total = obs.changes;
-    peer.bgp_error = tracker->StickyBgpError(p.name, p.established(), peer.last_error);
-    if (obs.changed && obs.previous_state != peer.state) {
-      logging::Info("BGP session changed state", {{"daemon", d.daemon},
-                                                  {"protocol", p.name},
-                                                  {"peer", peer.peer},
-                                                  {"from", obs.previous_state},
-                                                  {"to", peer.state},
-                                                  {"last_error", p.last_error}});
-    } else if (obs.changed) {
-      logging::Info("BGP session restarted between two rounds",
-                    {{"daemon", d.daemon}, {"protocol", p.name}, {"peer", peer.peer}});
-    }
-    present.insert(p.name);
-    d.peers.push_back(std::move(peer));
   }
   tracker->Retain(present);
   return d;
@@ -112,8 +123,7 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
 BirdRound::BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock)
     : config_(std::move(config)), connector_(connector), clock_(clock) {}
 
-DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d,
-                                const DaemonSnapshot* previous) {
+bird::Client* BirdRound::ClientFor(const std::string& socket, Daemon* d) {
   if (!d->client) {
     bird::ClientOptions opts;
     opts.socket_path = socket;
@@ -121,48 +131,58 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d,
     opts.max_reply_bytes = config_.max_reply_bytes;
     d->client = std::make_unique<bird::Client>(std::move(opts), connector_, clock_);
   }
-  const std::string daemon = DaemonName(socket);
-  std::string error;
-  DaemonSnapshot snap;
-  auto status_reply = d->client->Query("show status");
+  return d->client.get();
+}
+
+Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemon* d) {
+  bird::Client* client = ClientFor(socket, d);
+  auto status_reply = client->Query("show status");
+  if (!status_reply) {
+    return Error{"show status: " + status_reply.error().message};
+  }
   const auto observed = clock_->Now();
   // Parsed line by line as BIRD writes it: ~1 MB at 1000 peers, never held whole.
   bird::ShowProtocolsParser parser(d->protocols_seen);
-  auto protocols_read =
-      status_reply
-          ? d->client->QueryLines("show protocols all",
-                                  [&parser](const bird::ReplyLine& line) { parser.Add(line); })
-          : Result<std::size_t>(Error{});
-  if (!status_reply) {
-    error = "show status: " + status_reply.error().message;
-  } else if (!protocols_read) {
-    error = "show protocols all: " + protocols_read.error().message;
-  } else {
-    auto status = bird::ParseShowStatus(*status_reply);
-    auto protocols = parser.Finish();
-    if (!status) {
-      error = "show status: " + status.error().message;
-    } else if (!protocols) {
-      error = "show protocols all: " + protocols.error().message;
-    } else {
-      const std::uint64_t unparsed = status->unparsed.lines + protocols->unparsed.lines;
-      if (unparsed > 0) {
-        const std::string& first =
-            status->unparsed.lines > 0 ? status->unparsed.first : protocols->unparsed.first;
-        logging::Debug("BIRD reply has lines the exporter does not understand",
-                       {{"daemon", daemon}, {"lines", std::to_string(unparsed)}, {"first", first}});
-      }
-      d->unparsed_total += unparsed;
-      d->protocols_seen = protocols->protocols.size();
-      snap = BuildDaemonSnapshot(socket, *status, *protocols, observed, &d->tracker);
-      if (status->version.empty()) {
-        snap.version = d->client->greeting_version();
-      }
-    }
+  auto protocols_read = client->QueryLines(
+      "show protocols all", [&parser](const bird::ReplyLine& line) { parser.Add(line); });
+  if (!protocols_read) {
+    return Error{"show protocols all: " + protocols_read.error().message};
   }
-  if (!error.empty()) {
-    snap = DaemonSnapshot();
-    snap.daemon = daemon;
+  auto status = bird::ParseShowStatus(*status_reply);
+  if (!status) {
+    return Error{"show status: " + status.error().message};
+  }
+  auto protocols = parser.Finish();
+  if (!protocols) {
+    return Error{"show protocols all: " + protocols.error().message};
+  }
+  const std::uint64_t unparsed = status->unparsed.lines + protocols->unparsed.lines;
+  if (unparsed > 0) {
+    const std::string& first =
+        status->unparsed.lines > 0 ? status->unparsed.first : protocols->unparsed.first;
+    logging::Debug("BIRD reply has lines the exporter does not understand",
+                   {{"daemon", DaemonName(socket)},
+                    {"lines", std::to_string(unparsed)},
+                    {"first", first}});
+  }
+  d->unparsed_total += unparsed;
+  d->protocols_seen = protocols->protocols.size();
+  DaemonSnapshot snap = BuildDaemonSnapshot(socket, *status, *protocols, observed, &d->tracker);
+  if (status->version.empty()) {
+    snap.version = client->greeting_version();
+  }
+  return snap;
+}
+
+DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d,
+                                const DaemonSnapshot* previous) {
+  Result<DaemonSnapshot> queried = QueryAndParse(socket, d);
+  const std::string error = queried ? std::string() : queried.error().message;
+  DaemonSnapshot snap;
+  if (queried) {
+    snap = std::move(*queried);
+  } else {
+    snap.daemon = DaemonName(socket);
     snap.socket = socket;
     snap.up = false;
     snap.error = error;
@@ -171,13 +191,13 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d,
     }
   }
   snap.unparsed_lines_total = d->unparsed_total;
-
+  // Up and down are logged once, and a new reason while down once more.
   if (d->last_up != snap.up || (!snap.up && error != d->last_error)) {
     if (snap.up) {
       logging::Info("BIRD is up",
-                    {{"daemon", daemon}, {"socket", socket}, {"version", snap.version}});
+                    {{"daemon", snap.daemon}, {"socket", socket}, {"version", snap.version}});
     } else {
-      logging::Warn("BIRD is down", {{"daemon", daemon}, {"socket", socket}, {"err", error}});
+      logging::Warn("BIRD is down", {{"daemon", snap.daemon}, {"socket", socket}, {"err", error}});
     }
   }
   d->last_up = snap.up;

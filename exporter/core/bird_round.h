@@ -39,6 +39,9 @@ class BirdRound {
 
   // `previous`: this socket's entry in the last round's snapshot, if it had one.
   DaemonSnapshot Query(const std::string& socket, Daemon* d, const DaemonSnapshot* previous);
+  // `show status` and `show protocols all`, parsed into the daemon's snapshot, or why not.
+  Result<DaemonSnapshot> QueryAndParse(const std::string& socket, Daemon* d);
+  bird::Client* ClientFor(const std::string& socket, Daemon* d);
 
   BirdConfig config_;
   net::StreamConnector* connector_;

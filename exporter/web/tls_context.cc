@@ -247,14 +247,18 @@ Result<std::string> LoadCompatAndInit() {
 
 }  // namespace
 
-Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls) {
-  ERR_clear_error();
-  ServerTlsContext out;
-  std::shared_ptr<ssl_ctx_st> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
-  if (!ctx) {
-    return Error{"cannot create a TLS context: " + OpenSslErrors()};
+namespace {
+
+std::string JoinColons(const std::vector<std::string>& items) {
+  std::string list;
+  for (const auto& item : items) {
+    list += (list.empty() ? "" : ":") + item;
   }
-  SSL_CTX* c = ctx.get();
+  return list;
+}
+
+// Versions, options, cipher suites and curves.
+Result<bool> SetProtocols(SSL_CTX* c, const TlsServerConfig& tls) {
   if (SSL_CTX_set_min_proto_version(c, static_cast<int>(tls.min_version)) != 1 ||
       SSL_CTX_set_max_proto_version(c, static_cast<int>(tls.max_version)) != 1) {
     return Error{"tls_server_config: cannot set the TLS versions: " + OpenSslErrors()};
@@ -263,27 +267,43 @@ Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls) {
                       SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                           (tls.prefer_server_cipher_suites ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
   SSL_CTX_set_session_id_context(c, kSessionIdContext, sizeof(kSessionIdContext) - 1);
-  if (!tls.cipher_suites.empty()) {
-    std::string list;
-    for (const auto& s : tls.cipher_suites) {
-      list += (list.empty() ? "" : ":") + s;
-    }
-    if (SSL_CTX_set_cipher_list(c, list.c_str()) != 1) {
-      return Error{"tls_server_config.cipher_suites: OpenSSL supports none of them: " +
-                   OpenSslErrors()};
-    }
+  if (!tls.cipher_suites.empty() &&
+      SSL_CTX_set_cipher_list(c, JoinColons(tls.cipher_suites).c_str()) != 1) {
+    return Error{"tls_server_config.cipher_suites: OpenSSL supports none of them: " +
+                 OpenSslErrors()};
   }
-  if (!tls.curve_preferences.empty()) {
-    std::string list;
-    for (const auto& g : tls.curve_preferences) {
-      list += (list.empty() ? "" : ":") + g;
-    }
-    if (SSL_CTX_set1_groups_list(c, list.c_str()) != 1) {
-      return Error{"tls_server_config.curve_preferences: " + OpenSslErrors()};
-    }
+  if (!tls.curve_preferences.empty() &&
+      SSL_CTX_set1_groups_list(c, JoinColons(tls.curve_preferences).c_str()) != 1) {
+    return Error{"tls_server_config.curve_preferences: " + OpenSslErrors()};
   }
+  return true;
+}
 
-  // The certificate (and its chain) and the key.
+// The key, which must match the certificate already in the context.
+Result<bool> UsePrivateKey(SSL_CTX* c, const TlsServerConfig& tls) {
+  auto key_pem = ReadPem(tls.key_file, tls.key, "key_file", "key");
+  if (!key_pem) {
+    return key_pem.error();
+  }
+  BioPtr bio(BIO_new_mem_buf(key_pem->text.data(), static_cast<int>(key_pem->text.size())));
+  std::unique_ptr<EVP_PKEY, PkeyDeleter> key(
+      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!key) {
+    ERR_clear_error();
+    // Never print the key's text; the file name is enough.
+    return Error{key_pem->where + ": no unencrypted PEM private key in it"};
+  }
+  if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
+    ERR_clear_error();
+    return Error{key_pem->where + ": the key does not match the certificate (" +
+                 (tls.cert_file.empty() ? std::string("cert") : tls.cert_file) + ")"};
+  }
+  return true;
+}
+
+// The certificate, its chain and the key; a summary of the leaf and warnings about its dates
+// go to `out`.
+Result<bool> UseCertificateAndKey(SSL_CTX* c, const TlsServerConfig& tls, ServerTlsContext* out) {
   auto cert_pem = ReadPem(tls.cert_file, tls.cert, "cert_file", "cert");
   if (!cert_pem) {
     return cert_pem.error();
@@ -301,53 +321,47 @@ Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls) {
                    OpenSslErrors()};
     }
   }
-  auto key_pem = ReadPem(tls.key_file, tls.key, "key_file", "key");
-  if (!key_pem) {
-    return key_pem.error();
-  }
-  {
-    BioPtr bio(BIO_new_mem_buf(key_pem->text.data(), static_cast<int>(key_pem->text.size())));
-    std::unique_ptr<EVP_PKEY, PkeyDeleter> key(
-        bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-    if (!key) {
-      ERR_clear_error();
-      // Never print the key's text; the file name is enough.
-      return Error{key_pem->where + ": no unencrypted PEM private key in it"};
-    }
-    if (SSL_CTX_use_PrivateKey(c, key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
-      ERR_clear_error();
-      return Error{key_pem->where + ": the key does not match the certificate (" +
-                   (tls.cert_file.empty() ? std::string("cert") : tls.cert_file) + ")"};
-    }
+  if (auto key = UsePrivateKey(c, tls); !key) {
+    return key.error();
   }
   X509* leaf = certs.front().get();
-  out.certificate_summary =
+  out->certificate_summary =
       SubjectString(leaf) + " not_after=" + Asn1TimeString(X509_get0_notAfter(leaf));
   if (X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
-    out.warnings.push_back(cert_pem->where + ": the certificate expired on " +
-                           Asn1TimeString(X509_get0_notAfter(leaf)) + " (clients will refuse it)");
+    out->warnings.push_back(cert_pem->where + ": the certificate expired on " +
+                            Asn1TimeString(X509_get0_notAfter(leaf)) +
+                            " (clients will refuse it)");
   } else if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0) {
-    out.warnings.push_back(cert_pem->where + ": the certificate is valid only from " +
-                           Asn1TimeString(X509_get0_notBefore(leaf)));
+    out->warnings.push_back(cert_pem->where + ": the certificate is valid only from " +
+                            Asn1TimeString(X509_get0_notBefore(leaf)));
   }
+  return true;
+}
 
-  // Client certificates.
-  if (!tls.client_ca_file.empty() || !tls.client_ca.empty()) {
-    auto ca_pem = ReadPem(tls.client_ca_file, tls.client_ca, "client_ca_file", "client_ca");
-    if (!ca_pem) {
-      return ca_pem.error();
-    }
-    auto cas = ReadCertificates(ca_pem->text);
-    if (cas.empty()) {
-      return Error{ca_pem->where + ": no PEM certificate in it"};
-    }
-    X509_STORE* store = SSL_CTX_get_cert_store(c);
-    for (auto& ca : cas) {
-      if (X509_STORE_add_cert(store, ca.get()) != 1 || SSL_CTX_add_client_CA(c, ca.get()) != 1) {
-        return Error{ca_pem->where + ": " + OpenSslErrors()};
-      }
+// The CAs that client certificates are checked against.
+Result<bool> UseClientCas(SSL_CTX* c, const TlsServerConfig& tls) {
+  if (tls.client_ca_file.empty() && tls.client_ca.empty()) {
+    return true;
+  }
+  auto ca_pem = ReadPem(tls.client_ca_file, tls.client_ca, "client_ca_file", "client_ca");
+  if (!ca_pem) {
+    return ca_pem.error();
+  }
+  auto cas = ReadCertificates(ca_pem->text);
+  if (cas.empty()) {
+    return Error{ca_pem->where + ": no PEM certificate in it"};
+  }
+  X509_STORE* store = SSL_CTX_get_cert_store(c);
+  for (auto& ca : cas) {
+    if (X509_STORE_add_cert(store, ca.get()) != 1 || SSL_CTX_add_client_CA(c, ca.get()) != 1) {
+      return Error{ca_pem->where + ": " + OpenSslErrors()};
     }
   }
+  return true;
+}
+
+// client_auth_type and client_allowed_sans.
+Result<bool> SetClientVerification(SSL_CTX* c, const TlsServerConfig& tls) {
   switch (tls.client_auth) {
     case ClientAuth::kNoClientCert:
       SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
@@ -372,6 +386,31 @@ Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls) {
       delete sans;
       return Error{"tls_server_config.client_allowed_sans: " + OpenSslErrors()};
     }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls) {
+  ERR_clear_error();
+  ServerTlsContext out;
+  std::shared_ptr<ssl_ctx_st> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (!ctx) {
+    return Error{"cannot create a TLS context: " + OpenSslErrors()};
+  }
+  SSL_CTX* c = ctx.get();
+  if (auto r = SetProtocols(c, tls); !r) {
+    return r.error();
+  }
+  if (auto r = UseCertificateAndKey(c, tls, &out); !r) {
+    return r.error();
+  }
+  if (auto r = UseClientCas(c, tls); !r) {
+    return r.error();
+  }
+  if (auto r = SetClientVerification(c, tls); !r) {
+    return r.error();
   }
   out.ctx = std::move(ctx);
   return out;

@@ -128,9 +128,59 @@ Result<ClockSample> ComputeTimestampOffset(const IcmpTimestampReply& reply, doub
   return ClockSample{offset_ms / 1000.0, std::max(0.0, rtt_ms) / 1000.0};
 }
 
-std::vector<PeerClockResult> RunPeerClockProbe(const std::vector<net::IpAddress>& peers,
-                                               const PeerClockOptions& options,
-                                               const Clock& clock) {
+namespace {
+
+// The raw ICMP socket of a timestamp round, filtered to replies with our identifier.
+Result<net::Fd> OpenTimestampSocket(std::uint16_t id) {
+  auto raw = net::OpenSocket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+  if (!raw) {
+    return raw.error();
+  }
+  if (auto f = net::AttachFilter(raw->get(), TimestampReplyFilter(id)); !f) {
+    return f.error();
+  }
+  net::Drain(raw->get());
+  return std::move(*raw);
+}
+
+// One round of timestamp requests to the IPv4 peers: `count` each, round robin at the
+// configured rate, answers read until the timeout after the last request; the sample with the
+// smallest round trip wins.
+class TimestampRound {
+ public:
+  TimestampRound(const std::vector<net::IpAddress>& peers, std::vector<std::size_t> v4,
+                 const PeerClockOptions& options, const Clock& clock, net::Fd socket,
+                 std::uint16_t id, std::vector<PeerClockResult>* out)
+      : peers_(peers),
+        v4_(std::move(v4)),
+        options_(options),
+        clock_(clock),
+        socket_(std::move(socket)),
+        id_(id),
+        out_(*out),
+        best_(peers.size()),
+        next_seq_(static_cast<std::uint16_t>(std::random_device{}())),
+        interval_(net::PacketInterval(options.packets_per_second)),
+        total_(v4_.size() * static_cast<std::size_t>(std::max(0, options.count))) {}
+
+  void Run() {
+    next_send_ = last_sent_ = clock_.Monotonic();
+    while (true) {
+      const auto now = clock_.Monotonic();
+      SendDue(now);
+      const bool all_sent = k_ >= total_;
+      if (all_sent && (outstanding_ == 0 || now >= last_sent_ + options_.timeout)) {
+        break;
+      }
+      const auto wake = all_sent ? last_sent_ + options_.timeout : std::max(next_send_, now);
+      if (!net::WaitReadable({socket_.get()}, wake, clock_).empty()) {
+        Receive();
+      }
+    }
+    Finish();
+  }
+
+ private:
   struct Sent {
     std::size_t peer = 0;
     std::uint32_t originate = 0;
@@ -138,6 +188,108 @@ std::vector<PeerClockResult> RunPeerClockProbe(const std::vector<net::IpAddress>
     steady_clock::time_point at;
     bool answered = false;
   };
+
+  // Sends the requests the rate limit allows by `now`.
+  void SendDue(steady_clock::time_point now) {
+    while (k_ < total_ && next_send_ <= now) {
+      const std::size_t i = v4_[k_ % v4_.size()];  // Round robin: one request per peer at a time.
+      ++k_;
+      out_[i].probed = true;
+      ++out_[i].sent;
+      const std::uint16_t seq = next_seq_++;
+      const auto at = clock_.Monotonic();
+      const double t1_ms = MsSinceMidnightUtc(clock_.Now());
+      const auto originate = static_cast<std::uint32_t>(t1_ms);
+      const auto pkt = BuildIcmpTimestampRequest(id_, seq, originate);
+      sockaddr_storage to{};
+      const socklen_t to_len = peers_[i].ToSockaddr(0, &to);
+      if (::sendto(socket_.get(), pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                   to_len) < 0) {
+        out_[i].reason = net::ErrnoText("sendto", errno);
+        continue;
+      }
+      sent_[seq] = Sent{i, originate, t1_ms, at, false};
+      ++outstanding_;
+      last_sent_ = clock_.Monotonic();
+      next_send_ += interval_;
+    }
+  }
+
+  void Receive() {
+    net::ReceiveDatagrams(socket_.get(), buf_, net::kMaxDatagramsPerWake,
+                          [&](net::Bytes data, const sockaddr_storage&) { OnDatagram(data); });
+  }
+
+  // One reply: its offset sample, kept if its round trip is the smallest so far.
+  void OnDatagram(net::Bytes data) {
+    const auto mono = clock_.Monotonic();
+    auto reply = ParseIcmpTimestampReply(data, true);
+    if (!reply || reply->id != id_) {
+      return;
+    }
+    auto it = sent_.find(reply->seq);
+    if (it == sent_.end() || it->second.answered) {
+      return;
+    }
+    const std::size_t i = it->second.peer;
+    if (reply->src && *reply->src != peers_[i]) {
+      return;  // Someone else's reply with our sequence number.
+    }
+    it->second.answered = true;
+    --outstanding_;
+    ++out_[i].received;
+    if (reply->originate != it->second.originate) {
+      out_[i].reason = "reply does not echo our originate timestamp";
+      return;
+    }
+    const double t4_ms = it->second.t1_ms +
+                         std::chrono::duration<double, std::milli>(mono - it->second.at).count();
+    auto sample = ComputeTimestampOffset(*reply, it->second.t1_ms, t4_ms);
+    if (!sample) {
+      out_[i].reason = sample.error().message;
+      return;
+    }
+    if (!best_[i] || sample->rtt_seconds < best_[i]->rtt_seconds) {
+      best_[i] = *sample;
+    }
+  }
+
+  void Finish() {
+    for (std::size_t i : v4_) {
+      if (best_[i]) {
+        out_[i].offset_seconds = best_[i]->offset_seconds;
+        out_[i].rtt_seconds = best_[i]->rtt_seconds;
+        out_[i].reason.clear();
+      } else if (out_[i].received == 0 && out_[i].reason.empty()) {
+        out_[i].reason = "no timestamp reply within " + FormatTimeout(options_.timeout);
+      }
+    }
+  }
+
+  const std::vector<net::IpAddress>& peers_;
+  const std::vector<std::size_t> v4_;
+  const PeerClockOptions& options_;
+  const Clock& clock_;
+  net::Fd socket_;
+  const std::uint16_t id_;
+  std::vector<PeerClockResult>& out_;
+  std::map<std::uint16_t, Sent> sent_;
+  std::vector<std::optional<ClockSample>> best_;
+  std::uint16_t next_seq_;
+  const steady_clock::duration interval_;
+  const std::size_t total_;
+  std::size_t k_ = 0;
+  std::size_t outstanding_ = 0;
+  steady_clock::time_point next_send_;
+  steady_clock::time_point last_sent_;
+  std::uint8_t buf_[kReplyBufferSize];
+};
+
+}  // namespace
+
+std::vector<PeerClockResult> RunPeerClockProbe(const std::vector<net::IpAddress>& peers,
+                                               const PeerClockOptions& options,
+                                               const Clock& clock) {
   std::vector<PeerClockResult> out(peers.size());
   std::vector<std::size_t> v4;
   for (std::size_t i = 0; i < peers.size(); ++i) {
@@ -151,110 +303,15 @@ std::vector<PeerClockResult> RunPeerClockProbe(const std::vector<net::IpAddress>
   if (v4.empty()) {
     return out;
   }
-  auto raw = net::OpenSocket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
-  const std::uint16_t id = static_cast<std::uint16_t>(std::random_device{}());
-  if (raw) {
-    if (auto f = net::AttachFilter(raw->get(), TimestampReplyFilter(id)); !f) {
-      raw = f.error();
-    }
-  }
-  if (!raw) {
+  const auto id = static_cast<std::uint16_t>(std::random_device{}());
+  auto socket = OpenTimestampSocket(id);
+  if (!socket) {
     for (std::size_t i : v4) {
-      out[i].reason = raw.error().message;
+      out[i].reason = socket.error().message;
     }
     return out;
   }
-  net::Drain(raw->get());
-
-  std::map<std::uint16_t, Sent> sent;
-  std::vector<std::optional<ClockSample>> best(peers.size());
-  std::uint16_t next_seq = static_cast<std::uint16_t>(std::random_device{}());
-  const auto interval = net::PacketInterval(options.packets_per_second);
-  const std::size_t total = v4.size() * static_cast<std::size_t>(std::max(0, options.count));
-  std::size_t k = 0;
-  std::size_t outstanding = 0;
-  auto next_send = clock.Monotonic();
-  auto last_sent = next_send;
-  std::uint8_t buf[kReplyBufferSize];
-
-  const auto receive = [&] {
-    net::ReceiveDatagrams(
-        raw->get(), buf, net::kMaxDatagramsPerWake, [&](net::Bytes data, const sockaddr_storage&) {
-          const auto mono = clock.Monotonic();
-          auto reply = ParseIcmpTimestampReply(data, true);
-          if (!reply || reply->id != id) {
-            return;
-          }
-          auto it = sent.find(reply->seq);
-          if (it == sent.end() || it->second.answered) {
-            return;
-          }
-          const std::size_t i = it->second.peer;
-          if (reply->src && *reply->src != peers[i]) {
-            return;  // Someone else's reply with our sequence number.
-          }
-          it->second.answered = true;
-          --outstanding;
-          ++out[i].received;
-          if (reply->originate != it->second.originate) {
-            out[i].reason = "reply does not echo our originate timestamp";
-            return;
-          }
-          const double t4_ms =
-              it->second.t1_ms +
-              std::chrono::duration<double, std::milli>(mono - it->second.at).count();
-          auto sample = ComputeTimestampOffset(*reply, it->second.t1_ms, t4_ms);
-          if (!sample) {
-            out[i].reason = sample.error().message;
-            return;
-          }
-          if (!best[i] || sample->rtt_seconds < best[i]->rtt_seconds) {
-            best[i] = *sample;
-          }
-        });
-  };
-
-  while (true) {
-    const auto now = clock.Monotonic();
-    while (k < total && next_send <= now) {
-      const std::size_t i = v4[k % v4.size()];  // Round robin: one request per peer at a time.
-      ++k;
-      out[i].probed = true;
-      ++out[i].sent;
-      const std::uint16_t seq = next_seq++;
-      const auto at = clock.Monotonic();
-      const double t1_ms = MsSinceMidnightUtc(clock.Now());
-      const auto originate = static_cast<std::uint32_t>(t1_ms);
-      const auto pkt = BuildIcmpTimestampRequest(id, seq, originate);
-      sockaddr_storage to{};
-      const socklen_t to_len = peers[i].ToSockaddr(0, &to);
-      if (::sendto(raw->get(), pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                   to_len) < 0) {
-        out[i].reason = net::ErrnoText("sendto", errno);
-        continue;
-      }
-      sent[seq] = Sent{i, originate, t1_ms, at, false};
-      ++outstanding;
-      last_sent = clock.Monotonic();
-      next_send += interval;
-    }
-    if (k >= total && (outstanding == 0 || now >= last_sent + options.timeout)) {
-      break;
-    }
-    const auto wake = k >= total ? last_sent + options.timeout : std::max(next_send, now);
-    if (!net::WaitReadable({raw->get()}, wake, clock).empty()) {
-      receive();
-    }
-  }
-  for (std::size_t i : v4) {
-    if (best[i]) {
-      out[i].offset_seconds = best[i]->offset_seconds;
-      out[i].rtt_seconds = best[i]->rtt_seconds;
-      out[i].reason.clear();
-    } else if (out[i].received == 0 && out[i].reason.empty()) {
-      out[i].reason = "no timestamp reply within " + FormatTimeout(options.timeout);
-    }
-  }
+  TimestampRound(peers, std::move(v4), options, clock, std::move(*socket), id, &out).Run();
   return out;
 }
 
