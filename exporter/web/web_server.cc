@@ -222,6 +222,29 @@ std::string WebServer::StartCivetweb(const Loaded& loaded) {
   return "";
 }
 
+void WebServer::KeepRunning(std::size_t fingerprint, const std::string& error) {
+  std::istringstream lines(error);
+  for (std::string line; std::getline(lines, line);) {
+    logging::Error("web config not applied, keeping the running one",
+                   {{"file", options_.web_config_file}, {"err", line}});
+  }
+  last_failed_fingerprint_ = fingerprint;
+  if (!civetweb_) {
+    // The server is down after a failed restart: bring the running config back.
+    if (std::string err = StartCivetweb(running_); !err.empty()) {
+      logging::Error("HTTP server down",
+                     {{"address", options_.listen_address.ToString()}, {"err", err}});
+    }
+  }
+}
+
+std::shared_ptr<const WebServer::Access> WebServer::SwapAccess(
+    std::shared_ptr<const Access> access) {
+  std::lock_guard a(access_mutex_);
+  std::swap(access_, access);
+  return access;
+}
+
 bool WebServer::Reload() {
   std::lock_guard lock(server_mutex_);
   const std::string& file = options_.web_config_file;
@@ -234,18 +257,7 @@ bool WebServer::Reload() {
   }
   auto loaded = Load();
   if (!loaded) {
-    std::istringstream lines(loaded.error().message);
-    for (std::string line; std::getline(lines, line);) {
-      logging::Error("web config not applied, keeping the running one", {{"err", line}});
-    }
-    last_failed_fingerprint_ = fp;
-    if (!civetweb_) {
-      // The server is down after a failed restart: bring the running config back.
-      if (std::string err = StartCivetweb(running_); !err.empty()) {
-        logging::Error("HTTP server down",
-                       {{"address", options_.listen_address.ToString()}, {"err", err}});
-      }
-    }
+    KeepRunning(fp, loaded.error().message);
     return false;
   }
   for (const auto& w : loaded->tls.warnings) {
@@ -254,30 +266,15 @@ bool WebServer::Reload() {
   // Users and headers apply to the next request (Access); only TLS needs a new server.
   const bool restart = !civetweb_ || loaded->tls_fingerprint != running_.tls_fingerprint ||
                        loaded->config.tls != running_.config.tls;
-  auto access = std::make_shared<const Access>(
+  auto old_access = SwapAccess(std::make_shared<const Access>(
       Access{std::make_shared<BasicAuth>(loaded->config.basic_auth_users),
-             HeaderLines(loaded->config.http)});
-  std::shared_ptr<const Access> old_access;
-  {
-    std::lock_guard a(access_mutex_);
-    old_access = access_;
-    access_ = access;
-  }
+             HeaderLines(loaded->config.http)}));
   if (restart) {
     logging::Info("restarting the HTTP server for the new web config",
                   {{"file", file}, {"protocol", Describe(loaded->config)}});
     if (std::string err = StartCivetweb(*loaded); !err.empty()) {
-      logging::Error("web config not applied, keeping the running one",
-                     {{"file", file}, {"err", err}});
-      {
-        std::lock_guard a(access_mutex_);
-        access_ = old_access;
-      }
-      last_failed_fingerprint_ = fp;
-      if (std::string again = StartCivetweb(running_); !again.empty()) {
-        logging::Error("HTTP server down",
-                       {{"address", options_.listen_address.ToString()}, {"err", again}});
-      }
+      SwapAccess(std::move(old_access));
+      KeepRunning(fp, err);
       return false;
     }
   }

@@ -85,9 +85,13 @@ class WebServer : public PageAccess {
   // Reads the web config and its files; errors already formatted.
   Result<Loaded> Load() const;
   std::size_t Fingerprint() const;
-  void Apply(Loaded loaded);
   // Replaces the running civetweb server with one for `loaded`. Returns the error on failure.
   std::string StartCivetweb(const Loaded& loaded);
+  // A web config that cannot be applied: logs why (each line of `error`), remembers its
+  // fingerprint so it is reported once, and brings the running config's server back if needed.
+  void KeepRunning(std::size_t fingerprint, const std::string& error);
+  // Installs `access` for the next requests; returns the one it replaced.
+  std::shared_ptr<const Access> SwapAccess(std::shared_ptr<const Access> access);
   void Watch();
 
   WebServerOptions options_;

@@ -97,7 +97,11 @@ std::string_view ChronyLeapName(int leap_status) {
   }
 }
 
-Result<ChronyTracking> DecodeChronyTrackingReply(net::Bytes d, std::uint32_t sequence) {
+namespace {
+
+// The reply header (version, type, sequence, command, status, reply type) and the size of a
+// tracking report.
+Result<bool> CheckTrackingHeader(net::Bytes d, std::uint32_t sequence) {
   if (d.size() < kReplyHeaderSize) {
     return Error{"truncated chrony reply: " + std::to_string(d.size()) +
                  " bytes, the header needs " + std::to_string(kReplyHeaderSize)};
@@ -130,24 +134,48 @@ Result<ChronyTracking> DecodeChronyTrackingReply(net::Bytes d, std::uint32_t seq
     return Error{"truncated chrony tracking report: " + std::to_string(d.size()) + " bytes of " +
                  std::to_string(kChronyTrackingReplySize)};
   }
+  return true;
+}
+
+// The reference's address at offset o + 4, by its family at o + 20 ("" for none).
+Result<std::string> DecodeReferenceAddress(net::Bytes d, std::size_t o) {
+  const std::uint16_t family = net::ReadBe16(d, o + 20);
+  switch (family) {
+    case 0:
+      return std::string();
+    case 1: {
+      in_addr a{};
+      std::memcpy(&a, d.data() + o + 4, 4);
+      return net::IpAddress::FromV4(a).ToString();
+    }
+    case 2: {
+      in6_addr a{};
+      std::memcpy(&a, d.data() + o + 4, 16);
+      return net::IpAddress::FromV6(a).ToString();
+    }
+    case 3:
+      return "ID#" + std::to_string(net::ReadBe32(d, o + 4));  // An unresolved source.
+    default:
+      return Error{"chrony tracking report with unknown address family " +
+                   std::to_string(family)};
+  }
+}
+
+}  // namespace
+
+Result<ChronyTracking> DecodeChronyTrackingReply(net::Bytes d, std::uint32_t sequence) {
+  if (auto header = CheckTrackingHeader(d, sequence); !header) {
+    return header.error();
+  }
   ChronyTracking t;
   std::size_t o = kReplyHeaderSize;
   t.reference_id = net::ReadBe32(d, o);
   t.reference_id_hex = Hex32(t.reference_id);
-  const std::uint16_t family = net::ReadBe16(d, o + 20);
-  if (family == 1) {
-    in_addr a{};
-    std::memcpy(&a, d.data() + o + 4, 4);
-    t.reference_address = net::IpAddress::FromV4(a).ToString();
-  } else if (family == 2) {
-    in6_addr a{};
-    std::memcpy(&a, d.data() + o + 4, 16);
-    t.reference_address = net::IpAddress::FromV6(a).ToString();
-  } else if (family == 3) {
-    t.reference_address = "ID#" + std::to_string(net::ReadBe32(d, o + 4));  // An unresolved source.
-  } else if (family != 0) {
-    return Error{"chrony tracking report with unknown address family " + std::to_string(family)};
+  auto address = DecodeReferenceAddress(d, o);
+  if (!address) {
+    return address.error();
   }
+  t.reference_address = std::move(*address);
   t.stratum = net::ReadBe16(d, o + 24);
   t.leap_status = net::ReadBe16(d, o + 26);
   if (t.leap_status > 3) {
@@ -177,8 +205,10 @@ Result<ChronyTracking> DecodeChronyTrackingReply(net::Bytes d, std::uint32_t seq
   return t;
 }
 
-Result<ChronyTracking> QueryChronyTracking(const std::string& address,
-                                           std::chrono::milliseconds timeout, const Clock& clock) {
+namespace {
+
+// A UDP socket connected to chronyd's command port.
+Result<net::Fd> ConnectChrony(const std::string& address) {
   auto hp = net::ParseHostPort(address, kChronyCommandPort);
   if (!hp) {
     return Error{"not an IP address with optional port: \"" + address + "\""};
@@ -192,32 +222,45 @@ Result<ChronyTracking> QueryChronyTracking(const std::string& address,
   if (::connect(fd->get(), reinterpret_cast<sockaddr*>(&to), len) != 0) {
     return Error{net::ErrnoText("connect " + address, errno)};
   }
+  return std::move(*fd);
+}
+
+}  // namespace
+
+Result<ChronyTracking> QueryChronyTracking(const std::string& address,
+                                           std::chrono::milliseconds timeout, const Clock& clock) {
+  auto fd = ConnectChrony(address);
+  if (!fd) {
+    return fd.error();
+  }
   const std::uint32_t sequence = std::random_device{}();
   const auto start = clock.Monotonic();
   const auto deadline = start + timeout;
-  const auto resend_at = start + timeout / 2;
+  const auto resend_at = start + timeout / 2;  // One more request halfway: UDP may lose one.
   std::uint16_t attempt = 0;
   std::string last_error =
       "no reply from chronyd at " + address + " within " + FormatTimeout(timeout);
   std::uint8_t buf[1024];
-  const auto send = [&]() -> bool {
+  const auto send = [&]() -> Result<bool> {
     const auto request = EncodeChronyTrackingRequest(sequence, attempt++);
-    return ::send(fd->get(), request.data(), request.size(), 0) >= 0;
+    if (::send(fd->get(), request.data(), request.size(), 0) < 0) {
+      if (errno == ECONNREFUSED) {  // The ICMP answer to the first request.
+        return Error{"connection refused: no chronyd command port at " + address};
+      }
+      return Error{net::ErrnoText("send to chronyd at " + address, errno)};
+    }
+    return true;
   };
-  if (!send()) {
-    return Error{net::ErrnoText("send to chronyd at " + address, errno)};
-  }
-  while (true) {
-    const auto now = clock.Monotonic();
-    if (now >= deadline) {
-      return Error{last_error};
+  for (auto sent = send(); clock.Monotonic() < deadline;) {
+    if (!sent) {
+      return sent.error();
     }
-    if (attempt == 1 && now >= resend_at) {
-      send();
+    if (attempt == 1 && clock.Monotonic() >= resend_at) {
+      sent = send();
+      continue;
     }
-    const auto until = attempt == 1 ? std::min(resend_at, deadline) : deadline;
     pollfd pfd{fd->get(), POLLIN, 0};
-    if (clock.Poll(&pfd, 1, until) <= 0) {
+    if (clock.Poll(&pfd, 1, attempt == 1 ? std::min(resend_at, deadline) : deadline) <= 0) {
       continue;
     }
     const ssize_t n = ::recv(fd->get(), buf, sizeof(buf), MSG_DONTWAIT);
@@ -238,6 +281,7 @@ Result<ChronyTracking> QueryChronyTracking(const std::string& address,
     }
     last_error = t.error().message;
   }
+  return Error{last_error};
 }
 
 }  // namespace cbe::probes

@@ -368,6 +368,8 @@ std::vector<sock_filter> EchoReplyFilter(bool v6, std::uint16_t id) {
   return p;
 }
 
+// Over 60 lines on purpose: one switch over the instruction classes, as the kernel's own
+// interpreter reads; split up, the registers and the program counter would be passed around.
 std::uint32_t RunBpf(const std::vector<sock_filter>& program, Bytes pkt) {
   std::uint32_t a = 0;
   std::uint32_t x = 0;
