@@ -24,6 +24,8 @@ import measure  # noqa: E402
 OURS_PORT = 19101
 THEIRS_PORT = 19102
 FAKE_GREETING = {1: "BIRD 1.6.8", 2: "BIRD 2.0.12"}
+# The project's one fake BIRD (also used by the fault tests).
+FAKE_BIRD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fake_bird.py")
 
 
 def log(msg):
@@ -338,7 +340,7 @@ def run_lab_case(args, version, n, plan):
 
 def start_fake(args, work, version, protocols_file, status_file):
     sock = os.path.join(work, "bird.ctl")
-    proc = measure.Process([sys.executable, os.path.join(args.bench_dir, "fake_bird.py"),
+    proc = measure.Process([sys.executable, FAKE_BIRD,
                             "serve", "--socket", sock, "--greeting", FAKE_GREETING[version],
                             "--status", status_file, "--protocols", protocols_file],
                            os.path.join(work, "fake_bird.log"))
@@ -373,7 +375,7 @@ def run_fake_case(args, version, n, plan):
     os.makedirs(work, exist_ok=True)
     src, status, src_n = recorded(args, version)
     scaled = os.path.join(work, "show_protocols_all.raw")
-    subprocess.run([sys.executable, os.path.join(args.bench_dir, "fake_bird.py"), "scale",
+    subprocess.run([sys.executable, FAKE_BIRD, "scale",
                     "--in", src, "--out", scaled, "--protocols", str(n)], check=True)
     log(f"fake BIRD {version}, N={n} (recorded N={src_n} lab reply, scaled): starting")
     proc, sock = start_fake(args, work, version, scaled, status)

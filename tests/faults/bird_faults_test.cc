@@ -1,4 +1,4 @@
-// Fault injection: the real exporter binary against a scripted fake BIRD (fake_bird.py), each
+// Fault injection: the real exporter binary against a scripted fake BIRD (tests/fake_bird.py), each
 // case in a network namespace of its own (loopback only), asserting through GET /metrics.
 // Every wait polls with a deadline; namespaces, processes and files are cleaned up even when an
 // assertion fails. Needs root (ip netns).
@@ -182,13 +182,13 @@ class Child {
 struct FakeOptions {
   std::string flavour = "bird1";  // Which recorded replies: tests/fixtures/<flavour>/.
   int scale = 0;                  // > 0: that many BGP protocols.
-  std::string mode = "good";      // See fake_bird.py.
+  std::string mode = "good";      // See tests/fake_bird.py.
 };
 FakeOptions FakeMode(std::string mode) { return {"bird1", 0, std::move(mode)}; }
 FakeOptions FakeScale(int scale) { return {"bird1", scale, "good"}; }
 FakeOptions FakeFlavour(std::string flavour) { return {std::move(flavour), 0, "good"}; }
 
-// tests/faults/fake_bird.py serving `socket`; its mode can be changed while it runs.
+// tests/fake_bird.py serving `socket`; its mode can be changed while it runs.
 class FakeBird {
  public:
   FakeBird(const ScratchDir& dir, const std::string& socket, const std::string& name,
@@ -200,11 +200,12 @@ class FakeBird {
     const bool bird2 = o.flavour == "bird2";
     std::vector<std::string> argv = {
         "/usr/bin/python3",
-        SourceDir() + "/tests/faults/fake_bird.py",
+        SourceDir() + "/tests/fake_bird.py",
+        "serve",
         "--socket=" + socket,
         "--status=" + Fixture(o.flavour + "/show_status__all_states.raw"),
         "--protocols=" + Fixture(o.flavour + "/show_protocols_all__all_states.raw"),
-        "--greeting=" + std::string(bird2 ? "0001 BIRD 2.0.12 ready." : "0001 BIRD 1.6.8 ready."),
+        "--greeting=" + std::string(bird2 ? "BIRD 2.0.12" : "BIRD 1.6.8"),
         "--mode-file=" + mode_file_,
         "--stats=" + stats_file_,
     };

@@ -1,17 +1,20 @@
 #!/usr/bin/python3
-"""A scriptable fake BIRD control socket for the fault tests (python3 stdlib only).
+"""The one fake BIRD control socket of the project: the fault tests and the benchmark use it
+(python3 stdlib only). Unit tests of pure code only; integration tests run real BIRD.
 
-  fake_bird.py --socket PATH --status FILE --protocols FILE [--scale N] [--greeting TEXT]
-               [--mode-file FILE] [--stats FILE]
+  fake_bird.py serve --socket PATH --status FILE --protocols FILE [--greeting "BIRD 2.0.12"]
+                     [--scale N] [--mode-file FILE] [--stats FILE]
+  fake_bird.py scale --in FILE --out FILE --protocols N
 
-It greets, answers `restrict` with 0016 and `show status` / `show protocols all` with the
-recorded replies, the way BIRD does, until killed. `--scale N` turns the recorded
-`show protocols all` into one with N BGP protocols (copy k of each recorded BGP block gets its
-name and neighbour address renamed). The socket is bound under a temporary name and renamed
-into place once it listens, so a test can replace a running fake's socket file atomically.
+`serve` greets (`0001 <greeting> ready.`), answers `restrict` with 0016 and `show status`,
+`show protocols all` (and `show protocols`, its first line per protocol) with the recorded
+replies, the way BIRD does, anything else with `9001 syntax error`; `fake stats` answers
+`0000 <command>=<count> ...` (the commands seen so far). The socket is bound under a temporary
+name and renamed into place once it listens, so a test can replace a running fake's socket
+file atomically. It runs until SIGTERM/SIGINT.
 
 The behaviour comes from the mode file, read again before every greeting and every command
-(a missing file means `good`); its first line is a mode and an optional number:
+(no file, or a missing one, means `good`); its first line is a mode and an optional number:
 
   good         answer like BIRD
   hang         greet, then read commands and never answer any
@@ -24,9 +27,15 @@ The behaviour comes from the mode file, read again before every greeting and eve
 `--stats FILE` is rewritten (atomically, every 100 ms and at exit) with counters, one
 `name value` per line: listening, connections, commands, show_status, show_protocols,
 replies_cut, send_errors.
+
+`--scale N` / `scale` turn a recorded `show protocols all` into one with N BGP protocols: the
+recorded BGP blocks in turn; from the second pass on, each copy gets a neighbour address of its
+own in 10.64.0.0/10 or fd00:64::/32 (the address is replaced in the block, and in the
+protocol name where it appears as Calico writes it, 10_64_0_1). Non-BGP blocks are kept once.
 """
 
 import argparse
+import ipaddress
 import os
 import re
 import signal
@@ -38,6 +47,7 @@ import time
 RESTRICTED = b"0016 Access restricted\n"
 SYNTAX_ERROR = b"9001 syntax error\n"
 PIECE = 64
+SCALED_NET = {4: ipaddress.IPv4Address("10.64.0.0"), 6: ipaddress.IPv6Address("fd00:64::")}
 
 
 class Stats:
@@ -46,11 +56,17 @@ class Stats:
         self.lock = threading.Lock()
         self.values = {"listening": 0, "connections": 0, "commands": 0, "show_status": 0,
                        "show_protocols": 0, "replies_cut": 0, "send_errors": 0}
+        self.commands = {}
 
     def add(self, name, n=1):
         with self.lock:
             self.values[name] += n
             return self.values[name]
+
+    def command(self, command):
+        with self.lock:
+            self.commands[command] = self.commands.get(command, 0) + 1
+            return " ".join(f"{k.replace(' ', '_')}={v}" for k, v in self.commands.items())
 
     def write(self):
         if not self.path:
@@ -64,16 +80,18 @@ class Stats:
 
 
 def split_blocks(reply):
-    """`show protocols all` -> (heading line, [protocol blocks], final line)."""
+    """`show protocols all` -> (heading line, [protocol blocks], final line); lines keep '\\n'."""
     lines = reply.splitlines(keepends=True)
     if not lines or not lines[0].startswith(b"2002-") or not re.match(rb"\d{4} ", lines[-1]):
         raise ValueError("not a `show protocols all` reply")
     blocks = []
     for line in lines[1:-1]:
-        if line.startswith(b"1002-") or not blocks:
+        if line.startswith(b"1002-"):
             blocks.append([line])
-        else:
+        elif blocks:
             blocks[-1].append(line)
+        else:
+            raise ValueError(f"line before the first protocol: {line[:60]!r}")
     return lines[0], [b"".join(b) for b in blocks], lines[-1]
 
 
@@ -82,20 +100,45 @@ def is_bgp(block):
     return len(fields) > 1 and fields[1] == b"BGP"
 
 
-def scale(reply, n):
-    """N BGP protocols: copy k of a block renames _10_99_0_X / 10.99.0.X to a unique net."""
+def neighbor_address(block):
+    m = re.search(rb"Neighbor address:\s*([0-9A-Fa-f.:]+)", block)
+    return ipaddress.ip_address(m.group(1).decode()) if m else None
+
+
+def calico_name(address):
+    """An address as Calico's protocol names write it: 10_64_0_1, fd00_64__1."""
+    return str(address).replace(".", "_").replace(":", "_").encode()
+
+
+def copy_block(block, index):
+    """The block with its neighbour address replaced by the index-th of its family's net."""
+    old = neighbor_address(block)
+    if old is None:
+        raise ValueError(f"BGP block without a neighbour address: {block[:60]!r}")
+    new = SCALED_NET[old.version] + index + 1
+    block = block.replace(str(old).encode(), str(new).encode())
+    return block.replace(calico_name(old), calico_name(new))
+
+
+def scale_reply(reply, n):
     heading, blocks, final = split_blocks(reply)
     bgp = [b for b in blocks if is_bgp(b)]
+    if not bgp:
+        raise ValueError("no BGP protocol in the reply")
     out = [heading] + [b for b in blocks if not is_bgp(b)]
     for i in range(n):
-        k = i // len(bgp)
-        a, b = 100 + k // 250, k % 250
         block = bgp[i % len(bgp)]
-        block = block.replace(b"_10_99_0_", b"_10_%d_%d_" % (a, b))
-        block = block.replace(b"10.99.0.", b"10.%d.%d." % (a, b))
-        out.append(block)
+        out.append(block if i < len(bgp) else copy_block(block, i))
     out.append(final)
     return b"".join(out)
+
+
+def summary_from_all(reply):
+    """`show protocols` rows from a `show protocols all` reply (first line of each block)."""
+    heading, blocks, final = split_blocks(reply)
+    rows = [b[:b.index(b"\n") + 1] for b in blocks]
+    rows = [rows[0]] + [b" " + r[5:] for r in rows[1:]] if rows else []
+    return heading + b"".join(rows) + final
 
 
 def big_reply(size):
@@ -111,11 +154,14 @@ def big_reply(size):
 class Fake:
     def __init__(self, args):
         self.args = args
-        self.status = open(args.status, "rb").read()
-        self.protocols = open(args.protocols, "rb").read()
+        with open(args.status, "rb") as f:
+            self.status = f.read()
+        with open(args.protocols, "rb") as f:
+            self.protocols = f.read()
         if args.scale:
-            self.protocols = scale(self.protocols, args.scale)
-        self.greeting = args.greeting.encode() + b"\n"
+            self.protocols = scale_reply(self.protocols, args.scale)
+        self.summary = summary_from_all(self.protocols)
+        self.greeting = b"0001 " + args.greeting.encode() + b" ready.\n"
         self.stats = Stats(args.stats)
         self.big_cache = {}
 
@@ -138,6 +184,22 @@ class Fake:
         else:
             conn.sendall(data)
 
+    def reply(self, command, mode, stats_line):
+        if command == "show status":
+            self.stats.add("show_status")
+            return self.status
+        if command == "show protocols all":
+            self.stats.add("show_protocols")
+            if mode[0] == "big":
+                size = int(mode[1] or 4 << 20)
+                return self.big_cache.setdefault(size, big_reply(size))
+            return self.protocols
+        if command == "show protocols":
+            return self.summary
+        if command == "fake stats":
+            return b"0000 " + stats_line.encode() + b"\n"
+        return SYNTAX_ERROR
+
     def serve(self, conn):
         self.stats.add("connections")
         buf = b""
@@ -157,23 +219,14 @@ class Fake:
                     line, buf = buf.split(b"\n", 1)
                     command = line.decode(errors="replace").strip()
                     n = self.stats.add("commands")
+                    stats_line = self.stats.command(command)
                     mode = self.mode()
                     if mode[0] == "hang":
                         continue
                     if command == "restrict":
                         self.send(conn, RESTRICTED, mode)
                         continue
-                    if command == "show status":
-                        self.stats.add("show_status")
-                        reply = self.status
-                    elif command == "show protocols all":
-                        self.stats.add("show_protocols")
-                        reply = self.protocols
-                        if mode[0] == "big":
-                            size = int(mode[1] or 4 << 20)
-                            reply = self.big_cache.setdefault(size, big_reply(size))
-                    else:
-                        reply = SYNTAX_ERROR
+                    reply = self.reply(command, mode, stats_line)
                     cut = mode[0] == "half" or (mode[0] == "flaky" and n % int(mode[1] or 10) == 0)
                     if cut:
                         self.stats.add("replies_cut")
@@ -210,19 +263,47 @@ class Fake:
             threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--socket", required=True)
-    p.add_argument("--status", required=True)
-    p.add_argument("--protocols", required=True)
-    p.add_argument("--scale", type=int, default=0)
-    p.add_argument("--greeting", default="0001 BIRD 1.6.8 ready.")
-    p.add_argument("--mode-file")
-    p.add_argument("--stats")
-    args = p.parse_args()
+def serve(args):
     fake = Fake(args)
-    signal.signal(signal.SIGTERM, lambda *_: (fake.stats.write(), os._exit(0)))
+
+    def stop(*_):
+        fake.stats.write()
+        try:
+            os.unlink(args.socket)
+        except OSError:
+            pass
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     fake.run()
+
+
+def scale(args):
+    with open(args.input, "rb") as f:
+        reply = f.read()
+    with open(args.out, "wb") as f:
+        f.write(scale_reply(reply, args.protocols))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve")
+    s.add_argument("--socket", required=True)
+    s.add_argument("--status", required=True)
+    s.add_argument("--protocols", required=True)
+    s.add_argument("--greeting", default="BIRD 1.6.8")
+    s.add_argument("--scale", type=int, default=0)
+    s.add_argument("--mode-file")
+    s.add_argument("--stats")
+    c = sub.add_parser("scale")
+    c.add_argument("--in", dest="input", required=True)
+    c.add_argument("--out", required=True)
+    c.add_argument("--protocols", type=int, required=True)
+    args = p.parse_args()
+    {"serve": serve, "scale": scale}[args.cmd](args)
 
 
 if __name__ == "__main__":
