@@ -125,14 +125,19 @@ std::shared_ptr<const TcpSnapshot> ProbeRounds::RunTcp() {
   return snap;
 }
 
-std::shared_ptr<const IcmpSnapshot> ProbeRounds::RunIcmp() {
-  const auto start = clock_->Monotonic();
-  auto snap = std::make_shared<IcmpSnapshot>();
-  snap->run = StartRun("icmp");
+std::vector<net::IpAddress> ProbeRounds::TargetAddresses() const {
   std::vector<net::IpAddress> ips;
   for (const auto& t : Targets()) {
     ips.push_back(t.ip);
   }
+  return ips;
+}
+
+std::shared_ptr<const IcmpSnapshot> ProbeRounds::RunIcmp() {
+  const auto start = clock_->Monotonic();
+  auto snap = std::make_shared<IcmpSnapshot>();
+  snap->run = StartRun("icmp");
+  const std::vector<net::IpAddress> ips = TargetAddresses();
   probes::IcmpProbeOptions opts;
   opts.count = config_.probes.icmp.count;
   opts.timeout = config_.probes.icmp.timeout;
@@ -156,10 +161,7 @@ std::shared_ptr<const MtuSnapshot> ProbeRounds::RunMtu() {
   const auto start = clock_->Monotonic();
   auto snap = std::make_shared<MtuSnapshot>();
   snap->run = StartRun("mtu");
-  std::vector<net::IpAddress> ips;
-  for (const auto& t : Targets()) {
-    ips.push_back(t.ip);
-  }
+  const std::vector<net::IpAddress> ips = TargetAddresses();
   probes::MtuProbeOptions opts;
   opts.timeout = config_.probes.mtu.timeout;
   opts.max_steps = config_.probes.mtu.max_steps;
@@ -227,12 +229,8 @@ std::shared_ptr<const ClockSnapshot> ProbeRounds::RunClock() {
   opts.peer_offset_enabled = c.peer_offset_enabled;
   opts.timeout = c.timeout;
   opts.packets_per_second = config_.probes.packets_per_second;
-  std::vector<net::IpAddress> ips;
-  if (c.peer_offset_enabled) {
-    for (const auto& t : Targets()) {
-      ips.push_back(t.ip);
-    }
-  }
+  const std::vector<net::IpAddress> ips =
+      c.peer_offset_enabled ? TargetAddresses() : std::vector<net::IpAddress>();
   snap->result = probes::RunClockRound(opts, ips, *clock_);
   const auto& r = snap->result;
   // Log what changed: the kernel's sync state, NTP servers and chrony going up or down.

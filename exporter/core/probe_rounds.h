@@ -40,6 +40,7 @@ class ProbeRounds {
 
  private:
   std::vector<ProbeTarget> Targets() const;
+  std::vector<net::IpAddress> TargetAddresses() const;  // Of Targets().
   ProbeRun StartRun(const std::string& probe) const;
   void FinishRun(ProbeRun* run, std::chrono::steady_clock::time_point start, bool success) const;
 
