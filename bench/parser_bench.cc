@@ -225,8 +225,8 @@ void RegisterAll() {
     benchmark::RegisterBenchmark(("BM_ReplyStream/" + in.name).c_str(), BM_ReplyStream, p,
                                  in.data.size());
     if (in.data.size() > kReadSize) {
-      benchmark::RegisterBenchmark(("BM_ReplyStreamChunked/" + in.name).c_str(), BM_ReplyStream,
-                                   p, kReadSize);
+      benchmark::RegisterBenchmark(("BM_ReplyStreamChunked/" + in.name).c_str(), BM_ReplyStream, p,
+                                   kReadSize);
     }
     if (IsShowProtocols(in)) {
       benchmark::RegisterBenchmark(("BM_ParseShowProtocols/" + in.name).c_str(),

@@ -176,8 +176,7 @@ class Daemon {
   // Starts the web server (the exit code when it cannot) and then the rounds.
   int Start(const cbe::ListenAddress& listen_address) {
     cbe::WebServer::StartResult started = cbe::WebServer::Start(
-        {listen_address, flags_.telemetry_path, flags_.web_config_file, cbe::kWebThreads},
-        &pages_);
+        {listen_address, flags_.telemetry_path, flags_.web_config_file, cbe::kWebThreads}, &pages_);
     if (!started.server) {
       for (const auto& e : started.errors) {
         std::cerr << e << "\n";
@@ -211,8 +210,7 @@ class Daemon {
   // steps, so it is not waited for: the kernel closes the listening socket.
   [[noreturn]] void Exit() {
     const bool rounds_done = runner_.StopBy(std::chrono::steady_clock::now() + kStopGrace);
-    cbe::logging::Info("stopped",
-                       {{"rounds", rounds_done ? "finished" : "cut at their deadline"}});
+    cbe::logging::Info("stopped", {{"rounds", rounds_done ? "finished" : "cut at their deadline"}});
     spdlog::default_logger_raw()->flush();
     std::fflush(stdout);
     std::_Exit(0);
@@ -247,8 +245,9 @@ class Daemon {
     if (ok) {
       last_success_ = cbe::ToUnixSeconds(clock_.Now());
     }
-    store_.Publish(&cbe::Snapshot::config, std::make_shared<const cbe::ConfigStatus>(
-                                               cbe::ConfigStatus{ok, last_success_, config_.metrics}));
+    store_.Publish(&cbe::Snapshot::config,
+                   std::make_shared<const cbe::ConfigStatus>(
+                       cbe::ConfigStatus{ok, last_success_, config_.metrics}));
   }
 
   void LogStart() const {
@@ -291,8 +290,7 @@ int Run(const Flags& flags) {
     return kExitUsage;
   }
   if (flags.check) {
-    return cbe::RunCheck(
-        *config, CheckOutputOf(flags), std::cout);
+    return cbe::RunCheck(*config, CheckOutputOf(flags), std::cout);
   }
   if (flags.config_check) {
     return CheckConfigFiles(flags);

@@ -258,8 +258,8 @@ class SynSender {
     const auto syn = net::BuildTcpSyn(*src, peer, s.local_port, options_.port, seq);
     sockaddr_storage to{};
     const socklen_t to_len = peer.ToSockaddr(0, &to);
-    if (::sendto(s.tcp.get(), syn.data(), syn.size(), 0, reinterpret_cast<sockaddr*>(&to),
-                 to_len) < 0) {
+    if (::sendto(s.tcp.get(), syn.data(), syn.size(), 0, reinterpret_cast<sockaddr*>(&to), to_len) <
+        0) {
       const int err = errno;
       round_.Failed(i,
                     err == ENETUNREACH || err == EHOSTUNREACH ? PortState::kUnreachable

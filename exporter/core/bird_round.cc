@@ -160,13 +160,19 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
   if (unparsed > 0) {
     const std::string& first =
         status->unparsed.lines > 0 ? status->unparsed.first : protocols->unparsed.first;
-    logging::Debug("BIRD reply has lines the exporter does not understand",
-                   {{"daemon", DaemonName(socket)},
-                    {"lines", std::to_string(unparsed)},
-                    {"first", first}});
+    logging::Debug(
+        "BIRD reply has lines the exporter does not understand",
+        {{"daemon", DaemonName(socket)}, {"lines", std::to_string(unparsed)}, {"first", first}});
   }
   d->unparsed_total += unparsed;
   d->protocols_seen = protocols->protocols.size();
+  if (client->unix_times_error() != d->last_timeformat_error &&
+      !client->unix_times_error().empty()) {
+    logging::Warn(
+        "BIRD times read in its own format: dates of changes older than 20 h are estimates",
+        {{"daemon", DaemonName(socket)}, {"err", client->unix_times_error()}});
+  }
+  d->last_timeformat_error = client->unix_times_error();
   DaemonSnapshot snap = BuildDaemonSnapshot(socket, *status, *protocols, observed, &d->tracker);
   if (status->version.empty()) {
     snap.version = client->greeting_version();

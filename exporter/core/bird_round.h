@@ -34,7 +34,8 @@ class BirdRound {
     std::uint64_t unparsed_total = 0;
     std::optional<bool> last_up;  // For logging transitions once.
     std::string last_error;
-    std::size_t protocols_seen = 0;  // In the last reply: the next one's vector is sized once.
+    std::string last_timeformat_error;  // Logged once.
+    std::size_t protocols_seen = 0;     // In the last reply: the next one's vector is sized once.
   };
 
   // `previous`: this socket's entry in the last round's snapshot, if it had one.

@@ -329,8 +329,7 @@ Result<bool> UseCertificateAndKey(SSL_CTX* c, const TlsServerConfig& tls, Server
       SubjectString(leaf) + " not_after=" + Asn1TimeString(X509_get0_notAfter(leaf));
   if (X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
     out->warnings.push_back(cert_pem->where + ": the certificate expired on " +
-                            Asn1TimeString(X509_get0_notAfter(leaf)) +
-                            " (clients will refuse it)");
+                            Asn1TimeString(X509_get0_notAfter(leaf)) + " (clients will refuse it)");
   } else if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0) {
     out->warnings.push_back(cert_pem->where + ": the certificate is valid only from " +
                             Asn1TimeString(X509_get0_notBefore(leaf)));

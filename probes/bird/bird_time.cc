@@ -67,6 +67,34 @@ std::optional<milliseconds> ParseDate(std::string_view s) {
   return std::chrono::duration_cast<milliseconds>(std::chrono::sys_days(ymd).time_since_epoch());
 }
 
+// "1796539722[.831]" -> ms since the epoch (UTC). 9 to 12 digits of seconds: any time since
+// 1973 (so that no other number passes for a time) and far from an overflow.
+std::optional<milliseconds> ParseUnixTime(std::string_view s) {
+  constexpr std::size_t kMinSecondDigits = 9;
+  constexpr std::size_t kMaxSecondDigits = 12;
+  const std::size_t dot = std::min(s.find('.'), s.size());
+  if (dot < kMinSecondDigits || dot > kMaxSecondDigits || dot + 1 == s.size()) {
+    return std::nullopt;
+  }
+  long long seconds = 0;
+  for (std::size_t i = 0; i < dot; ++i) {
+    if (s[i] < '0' || s[i] > '9') {
+      return std::nullopt;
+    }
+    seconds = seconds * 10 + (s[i] - '0');
+  }
+  int ms = 0;
+  int scale = 100;
+  for (std::size_t i = dot + 1; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') {
+      return std::nullopt;
+    }
+    ms += (s[i] - '0') * scale;
+    scale /= 10;
+  }
+  return milliseconds(seconds * 1000 + ms);
+}
+
 }  // namespace
 
 std::optional<BirdTime> ParseBirdTime(std::string_view text) {
@@ -82,6 +110,9 @@ std::optional<BirdTime> ParseBirdTime(std::string_view text) {
   if (auto date = ParseDate(text)) {
     return BirdTime{BirdTime::Kind::kDate, *date};
   }
+  if (auto unix_time = ParseUnixTime(text)) {
+    return BirdTime{BirdTime::Kind::kUnix, *unix_time};
+  }
   if (text.size() > 11 && text[10] == ' ') {
     auto date = ParseDate(text.substr(0, 10));
     auto tod = ParseTimeOfDay(text.substr(11));
@@ -94,7 +125,9 @@ std::optional<BirdTime> ParseBirdTime(std::string_view text) {
 
 std::optional<ResolvedTime> ResolveBirdTime(const BirdTime& t, const BirdTime& server_now,
                                             std::chrono::system_clock::time_point observed) {
-  if (server_now.kind != BirdTime::Kind::kDateTime) {
+  const bool unix_times = server_now.kind == BirdTime::Kind::kUnix;
+  if ((server_now.kind != BirdTime::Kind::kDateTime && !unix_times) ||
+      (t.kind == BirdTime::Kind::kUnix) != unix_times) {
     return std::nullopt;
   }
   const milliseconds now = server_now.value;
@@ -111,6 +144,7 @@ std::optional<ResolvedTime> ResolveBirdTime(const BirdTime& t, const BirdTime& s
   };
   switch (t.kind) {
     case BirdTime::Kind::kDateTime:
+    case BirdTime::Kind::kUnix:
       return to_unix(t.value, true);
     case BirdTime::Kind::kTimeOfDay: {
       // floor, not now - now % 24h: before 1970 the remainder is negative.

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <functional>
 #include <utility>
 
+#include "probes/bird/bird_time.h"
 #include "probes/bird/framing.h"
 
 namespace cbe::bird {
@@ -12,6 +14,8 @@ namespace {
 
 constexpr int kCodeGreeting = 1;
 constexpr int kCodeRestricted = 16;
+// BIRD 2.16 added the CLI command `timeformat` (a format for one connection); 3.x has it too.
+constexpr int kFirstCliTimeformatMinor = 16;
 
 // Feeds one piece of a reply: complete?, or why the reply is malformed.
 template <typename F>
@@ -42,30 +46,47 @@ Client::Client(ClientOptions options, net::StreamConnector* connector, const Clo
 
 net::Deadline Client::NewDeadline() const { return clock_->Monotonic() + options_.timeout; }
 
-Result<bool> Client::Connect() {
-  stream_.reset();
-  const net::Deadline deadline = NewDeadline();
-  auto stream = connector_->Connect(options_.socket_path, deadline);
-  if (!stream) {
-    return stream.error();
+namespace {
+
+// The code and text of a reply's first line (-1 when it has none).
+std::pair<int, std::string_view> FirstLine(std::string_view reply) {
+  std::pair<int, std::string_view> first{-1, {}};
+  (void)ForEachReplyLine(reply, [&](const ReplyLine& line) {
+    if (first.first < 0) {
+      first = {line.code, line.text};
+    }
+  });
+  return first;
+}
+
+}  // namespace
+
+bool SupportsCliTimeformat(std::string_view version) {
+  // Calico's fork names itself "v0.3.3+birdv1.6.8": BIRD 1.6 underneath.
+  if (version.empty() || version.front() < '0' || version.front() > '9') {
+    return false;
   }
-  stream_ = std::move(*stream);
+  int major = 0;
+  int minor = 0;
+  const char* end = version.data() + version.size();
+  auto [p, ec] = std::from_chars(version.data(), end, major);
+  if (ec != std::errc() || p == end || *p != '.') {
+    return false;
+  }
+  if (std::from_chars(p + 1, end, minor).ec != std::errc()) {
+    return false;
+  }
+  return major > 2 || (major == 2 && minor >= kFirstCliTimeformatMinor);
+}
+
+Result<bool> Client::ReadGreeting(net::Deadline deadline) {
   auto greeting = ReadReply(deadline, 0);
   if (!greeting) {
-    stream_.reset();
     return Error{"greeting: " + greeting.error().message};
   }
   // "BIRD 1.6.8 ready." -> "1.6.8".
-  std::string_view text;
-  int code = -1;
-  (void)ForEachReplyLine(*greeting, [&](const ReplyLine& line) {
-    if (code < 0) {
-      code = line.code;
-      text = line.text;
-    }
-  });
+  auto [code, text] = FirstLine(*greeting);
   if (code != kCodeGreeting) {
-    stream_.reset();
     return Error{"unexpected greeting: \"" + FinalLineText(*greeting) + "\""};
   }
   if (text.substr(0, 5) == "BIRD ") {
@@ -75,25 +96,63 @@ Result<bool> Client::Connect() {
     text = text.substr(0, sp);
   }
   greeting_version_ = text;
+  return true;
+}
 
-  if (auto w = stream_->WriteAll("restrict\n", deadline); !w) {
-    stream_.reset();
-    return Error{"restrict: " + w.error().message};
+Result<std::string> Client::Command(std::string_view command, net::Deadline deadline) {
+  std::string line(command);
+  line += '\n';
+  if (auto w = stream_->WriteAll(line, deadline); !w) {
+    return w.error();
   }
-  auto restricted = ReadReply(deadline, 0);
+  return ReadReply(deadline, 0);
+}
+
+Result<bool> Client::Restrict(net::Deadline deadline) {
+  auto restricted = Command("restrict", deadline);
   if (!restricted) {
-    stream_.reset();
     return Error{"restrict: " + restricted.error().message};
   }
-  int restrict_code = -1;
-  (void)ForEachReplyLine(*restricted, [&](const ReplyLine& line) {
-    if (restrict_code < 0) {
-      restrict_code = line.code;
-    }
-  });
-  if (restrict_code != kCodeRestricted) {
-    stream_.reset();
+  if (FirstLine(*restricted).first != kCodeRestricted) {
     return Error{"BIRD did not accept `restrict`: \"" + FinalLineText(*restricted) + "\""};
+  }
+  return true;
+}
+
+Result<bool> Client::AskUnixTimes(net::Deadline deadline) {
+  unix_times_ = false;
+  unix_times_error_.clear();
+  if (!SupportsCliTimeformat(greeting_version_)) {
+    return true;
+  }
+  const std::string command = "timeformat " + std::string(kUnixTimeFormat);
+  auto reply = Command(command, deadline);
+  if (!reply) {
+    return Error{command + ": " + reply.error().message};
+  }
+  // BIRD answers "0000 " (no text) when it took the format.
+  if (const int code = FirstLine(*reply).first; code != 0) {
+    unix_times_error_ = "BIRD " + greeting_version_ + " refused `" + command + "`: \"" +
+                        FinalLineText(*reply) + "\"";
+    return true;
+  }
+  unix_times_ = true;
+  return true;
+}
+
+Result<bool> Client::Connect() {
+  stream_.reset();
+  const net::Deadline deadline = NewDeadline();
+  auto stream = connector_->Connect(options_.socket_path, deadline);
+  if (!stream) {
+    return stream.error();
+  }
+  stream_ = std::move(*stream);
+  for (auto step : {&Client::ReadGreeting, &Client::Restrict, &Client::AskUnixTimes}) {
+    if (auto done = (this->*step)(deadline); !done) {
+      stream_.reset();
+      return done.error();
+    }
   }
   return true;
 }

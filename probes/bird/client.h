@@ -1,7 +1,9 @@
 #pragma once
 
 // A client of BIRD's control socket. It sends `restrict` right after the greeting, so BIRD
-// refuses any command that would change it, and it only ever sends `show` commands itself.
+// refuses any command that would change it, and it only ever sends `show` commands itself. On
+// BIRD >= 2.16 it then asks, for this connection only, for every time as Unix time
+// (`timeformat "%s.%3f"`): exact state-change times whatever the config's time format.
 
 #include <chrono>
 #include <cstddef>
@@ -27,6 +29,10 @@ struct ClientOptions {
 // True for the read-only commands the client will send ("show ...").
 bool IsReadOnlyCommand(std::string_view command);
 
+// True for BIRD versions (from the greeting) whose CLI takes `timeformat`: 2.16 and later.
+// False for Calico's fork ("v0.3.3+birdv1.6.8") and anything unparsable.
+bool SupportsCliTimeformat(std::string_view version);
+
 class Client {
  public:
   Client(ClientOptions options, net::StreamConnector* connector, const Clock* clock);
@@ -44,12 +50,22 @@ class Client {
 
   // BIRD's version from the greeting ("1.6.8", "v0.3.3+birdv1.6.8", "2.0.12").
   const std::string& greeting_version() const { return greeting_version_; }
+  // BIRD took `timeformat` on this connection: its times are Unix times.
+  bool unix_times() const { return unix_times_; }
+  // Why a BIRD that should take `timeformat` did not ("" otherwise).
+  const std::string& unix_times_error() const { return unix_times_error_; }
   bool connected() const { return stream_ != nullptr; }
   void Disconnect() { stream_.reset(); }
   const ClientOptions& options() const { return options_; }
 
  private:
+  // Connects and runs the steps below in order; any failure closes the connection.
   Result<bool> Connect();
+  Result<bool> ReadGreeting(net::Deadline deadline);
+  Result<bool> Restrict(net::Deadline deadline);
+  Result<bool> AskUnixTimes(net::Deadline deadline);
+  // One command of the connection's setup (restrict, timeformat) and its whole reply.
+  Result<std::string> Command(std::string_view command, net::Deadline deadline);
   Result<std::string> ReadReply(net::Deadline deadline, std::size_t expected_size,
                                 std::size_t* received = nullptr);
   // Sends one read-only command and reads its reply with read(deadline, &received), connecting
@@ -69,6 +85,8 @@ class Client {
   const Clock* clock_;
   std::unique_ptr<net::Stream> stream_;
   std::string greeting_version_;
+  bool unix_times_ = false;
+  std::string unix_times_error_;
   // The size of each command's last reply, so the next buffer is allocated once, not grown.
   std::map<std::string, std::size_t, std::less<>> reply_sizes_;
 };

@@ -156,8 +156,7 @@ Result<std::string> DecodeReferenceAddress(net::Bytes d, std::size_t o) {
     case 3:
       return "ID#" + std::to_string(net::ReadBe32(d, o + 4));  // An unresolved source.
     default:
-      return Error{"chrony tracking report with unknown address family " +
-                   std::to_string(family)};
+      return Error{"chrony tracking report with unknown address family " + std::to_string(family)};
   }
 }
 

@@ -242,8 +242,8 @@ class TimestampRound {
       out_[i].reason = "reply does not echo our originate timestamp";
       return;
     }
-    const double t4_ms = it->second.t1_ms +
-                         std::chrono::duration<double, std::milli>(mono - it->second.at).count();
+    const double t4_ms =
+        it->second.t1_ms + std::chrono::duration<double, std::milli>(mono - it->second.at).count();
     auto sample = ComputeTimestampOffset(*reply, it->second.t1_ms, t4_ms);
     if (!sample) {
       out_[i].reason = sample.error().message;

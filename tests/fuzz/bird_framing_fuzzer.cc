@@ -46,9 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   int whole_code = -1;
   bool whole_last = false;
   auto whole = cbe::bird::ForEachReplyLine(bytes, [&](const ReplyLine& line) {
-    FUZZ_CHECK(line.text.empty() || (line.text.data() >= bytes.data() &&
-                                     line.text.data() + line.text.size() <=
-                                         bytes.data() + bytes.size()));
+    FUZZ_CHECK(line.text.empty() ||
+               (line.text.data() >= bytes.data() &&
+                line.text.data() + line.text.size() <= bytes.data() + bytes.size()));
     whole_last = line.kind == LineKind::kLast;
     Record(line, &whole_code, &whole_lines);
   });

@@ -61,6 +61,57 @@ TEST_CASE("client: Calico's fork banner", "[unit]") {
   CHECK(h.client.greeting_version() == "v0.3.3+birdv1.6.8");
 }
 
+TEST_CASE("client: BIRD >= 2.16 is asked for Unix times on each new connection", "[unit]") {
+  Harness h;
+  h.bird.greeting = "0001 BIRD 3.3.0 ready.\n";
+  h.bird.replies = {"0013 Daemon is up and running\n"};
+  REQUIRE(h.client.Query("show status").ok());
+  CHECK(h.bird.written ==
+        std::vector<std::string>{"restrict", "timeformat \"%s.%3f\"", "show status"});
+  CHECK(h.client.unix_times());
+  CHECK(h.client.unix_times_error().empty());
+}
+
+TEST_CASE("client: older BIRDs and Calico's fork are not asked", "[unit]") {
+  for (const char* greeting :
+       {"0001 BIRD 1.6.8 ready.\n", "0001 BIRD 2.0.12 ready.\n", "0001 BIRD 2.15.1 ready.\n",
+        "0001 BIRD v0.3.3+birdv1.6.8 ready.\n"}) {
+    CAPTURE(greeting);
+    Harness h;
+    h.bird.greeting = greeting;
+    h.bird.replies = {"0013 Daemon is up and running\n"};
+    REQUIRE(h.client.Query("show status").ok());
+    CHECK(h.bird.written == std::vector<std::string>{"restrict", "show status"});
+    CHECK_FALSE(h.client.unix_times());
+  }
+}
+
+TEST_CASE("client: a BIRD that refuses timeformat is read with its own time format", "[unit]") {
+  Harness h;
+  h.bird.greeting = "0001 BIRD 2.16 ready.\n";
+  h.bird.timeformat_reply = "9001 syntax error, unexpected TEXT\n";
+  h.bird.replies = {"0013 Daemon is up and running\n"};
+  REQUIRE(h.client.Query("show status").ok());
+  CHECK_FALSE(h.client.unix_times());
+  CHECK(h.client.unix_times_error() ==
+        "BIRD 2.16 refused `timeformat \"%s.%3f\"`: \"syntax error, unexpected TEXT\"");
+}
+
+TEST_CASE("client: which versions take the CLI's timeformat", "[unit]") {
+  CHECK(SupportsCliTimeformat("2.16"));
+  CHECK(SupportsCliTimeformat("2.16.1"));
+  CHECK(SupportsCliTimeformat("2.17.1"));
+  CHECK(SupportsCliTimeformat("3.0.0"));
+  CHECK(SupportsCliTimeformat("3.3.0"));
+  CHECK_FALSE(SupportsCliTimeformat("2.15.1"));
+  CHECK_FALSE(SupportsCliTimeformat("2.0.12"));
+  CHECK_FALSE(SupportsCliTimeformat("1.6.8"));
+  CHECK_FALSE(SupportsCliTimeformat("v0.3.3+birdv1.6.8"));
+  CHECK_FALSE(SupportsCliTimeformat(""));
+  CHECK_FALSE(SupportsCliTimeformat("3"));
+  CHECK_FALSE(SupportsCliTimeformat("x.y"));
+}
+
 TEST_CASE("client: only read-only show commands are ever sent", "[unit]") {
   Harness h;
   for (const char* cmd : {"configure", "disable Mesh_10_99_0_1", "restart all", "down",

@@ -133,8 +133,7 @@ TEST_CASE("framing: a split inside the code or right after it", "[unit]") {
   CHECK(Feed(&stream, "00", 2, &seen).back() == ReplyStream::Status::kNeedMore);
   CHECK(Feed(&stream, "13", 2, &seen).back() == ReplyStream::Status::kNeedMore);
   CHECK(Feed(&stream, " Daemon", 7, &seen).back() == ReplyStream::Status::kNeedMore);
-  CHECK(Feed(&stream, " is up and running\n", 19, &seen).back() ==
-        ReplyStream::Status::kComplete);
+  CHECK(Feed(&stream, " is up and running\n", 19, &seen).back() == ReplyStream::Status::kComplete);
   REQUIRE(seen.lines.size() == 1);
   CHECK(seen.lines[0].code == 13);
   CHECK(seen.texts[0] == "Daemon is up and running");

@@ -32,12 +32,33 @@ TEST_CASE("time: the forms BIRD prints", "[unit]") {
   CHECK(ParseBirdTime("2026-11-26 06:48:42")->value ==
         seconds(1795564800 + 86400 + 6 * 3600 + 48 * 60 + 42));
   CHECK(ParseBirdTime("  06:47:44  ").has_value());
+  CHECK(ParseBirdTime("1796539722.831")->kind == BirdTime::Kind::kUnix);
+  CHECK(ParseBirdTime("1796539722.831")->value == milliseconds(1796539722831));
+  CHECK(ParseBirdTime("1796539722")->value == seconds(1796539722));
+  CHECK(ParseBirdTime("123456789.5")->value == milliseconds(123456789500));
 }
 
 TEST_CASE("time: what is not a BIRD time", "[unit]") {
-  for (const char* bad :
-       {"", "6:47:44", "24:00:00", "06:60:00", "06:47:44.", "06:47:44x", "2026-13-01", "2026-02-30",
-        "Jan05", "2016", "06:47", "2026-11-26T06:48:42", "2026-11-26  06:48:42", "-06:47:44"}) {
+  for (const char* bad : {"",
+                          "6:47:44",
+                          "24:00:00",
+                          "06:60:00",
+                          "06:47:44.",
+                          "06:47:44x",
+                          "2026-13-01",
+                          "2026-02-30",
+                          "Jan05",
+                          "2016",
+                          "06:47",
+                          "2026-11-26T06:48:42",
+                          "2026-11-26  06:48:42",
+                          "-06:47:44",
+                          "12345678",
+                          "1796539722.",
+                          "1796539722.8x",
+                          "1234567890123",
+                          "+1796539722",
+                          ".831"}) {
     CAPTURE(bad);
     CHECK_FALSE(ParseBirdTime(bad).has_value());
   }
@@ -91,6 +112,20 @@ TEST_CASE("time: a full date and time", "[unit]") {
   auto r = ResolveBirdTime(*ParseBirdTime("2026-11-26 06:47:44"), kServerNow, kObserved);
   REQUIRE(r);
   CHECK(UnixSeconds(r->at) == UnixSeconds(kObserved) - 58);
+}
+
+TEST_CASE("time: Unix times against a Unix server time, exact", "[unit]") {
+  // BIRD's clock 2 s ahead of the exporter's: the difference cancels out as for local times.
+  const BirdTime now = *ParseBirdTime("1796539724.500");
+  auto r = ResolveBirdTime(*ParseBirdTime("1796539700.250"), now, Unix(1796539722, 500));
+  REQUIRE(r);
+  CHECK(r->exact);
+  CHECK(UnixSeconds(r->at) == Approx(1796539698.250).margin(1e-6));
+}
+
+TEST_CASE("time: Unix and local times do not mix", "[unit]") {
+  CHECK_FALSE(ResolveBirdTime(*ParseBirdTime("1796539700"), kServerNow, kObserved));
+  CHECK_FALSE(ResolveBirdTime(*ParseBirdTime("06:47:44"), *ParseBirdTime("1796539724"), kObserved));
 }
 
 TEST_CASE("time: no server date and time, no resolution", "[unit]") {

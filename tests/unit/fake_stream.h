@@ -30,6 +30,8 @@ class FakeClock final : public Clock {
 struct FakeBird {
   std::string greeting = "0001 BIRD 1.6.8 ready.\n";
   std::string restrict_reply = "0016 Access restricted\n";
+  // The answer to `timeformat ...` (BIRD >= 2.16 takes it with an empty 0000 line).
+  std::string timeformat_reply = "0000 \n";
   std::deque<std::string> replies;   // One per command after `restrict`.
   std::size_t chunk = 7;             // Bytes per read().
   std::vector<std::string> written;  // Every command received, across connections.
@@ -55,6 +57,8 @@ class FakeStream final : public net::Stream {
     bird_->written.push_back(cmd);
     if (cmd == "restrict") {
       pending_ += bird_->restrict_reply;
+    } else if (cmd.rfind("timeformat ", 0) == 0) {
+      pending_ += bird_->timeformat_reply;
     } else {
       if (!bird_->replies.empty()) {
         pending_ += bird_->replies.front();

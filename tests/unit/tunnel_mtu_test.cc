@@ -29,13 +29,13 @@ const TunnelResult* Find(const std::vector<TunnelResult>& results, const std::st
 }
 
 TEST_CASE("tunnels: only the devices that exist, each against its family's underlay", "[unit]") {
-  const auto results =
-      CheckTunnels(1500, 1400, Interfaces({{"tunl0", 1480},
-                                           {"vxlan.calico", 1460},
-                                           {"vxlan-v6.calico", 1330},
-                                           {"wireguard.cali", 1440},
-                                           {"wg-v6.cali", 1400},
-                                           {"eth0", 1500}}));
+  const auto results = CheckTunnels(1500, 1400,
+                                    Interfaces({{"tunl0", 1480},
+                                                {"vxlan.calico", 1460},
+                                                {"vxlan-v6.calico", 1330},
+                                                {"wireguard.cali", 1440},
+                                                {"wg-v6.cali", 1400},
+                                                {"eth0", 1500}}));
   REQUIRE(results.size() == 5);
   CHECK(Find(results, "eth0") == nullptr);
   const TunnelResult* ipip = Find(results, "tunl0");
@@ -47,15 +47,15 @@ TEST_CASE("tunnels: only the devices that exist, each against its family's under
   const TunnelResult* vxlan = Find(results, "vxlan.calico");
   CHECK(vxlan->fits == false);  // 1460 + 50 > 1500.
   const TunnelResult* vxlan6 = Find(results, "vxlan-v6.calico");
-  CHECK(vxlan6->underlay_mtu == 1400);  // The IPv6 underlay.
-  CHECK(vxlan6->fits == true);          // 1330 + 70 = 1400.
+  CHECK(vxlan6->underlay_mtu == 1400);                   // The IPv6 underlay.
+  CHECK(vxlan6->fits == true);                           // 1330 + 70 = 1400.
   CHECK(Find(results, "wireguard.cali")->fits == true);  // 1440 + 60 = 1500.
   CHECK(Find(results, "wg-v6.cali")->fits == false);     // 1400 + 80 > 1400.
 }
 
 TEST_CASE("tunnels: no underlay known, fit unknown", "[unit]") {
-  const auto results = CheckTunnels(std::nullopt, 1500, Interfaces({{"tunl0", 1480},
-                                                                     {"wg-v6.cali", 1420}}));
+  const auto results =
+      CheckTunnels(std::nullopt, 1500, Interfaces({{"tunl0", 1480}, {"wg-v6.cali", 1420}}));
   REQUIRE(results.size() == 2);
   CHECK_FALSE(Find(results, "tunl0")->underlay_mtu.has_value());
   CHECK_FALSE(Find(results, "tunl0")->fits.has_value());
