@@ -79,6 +79,7 @@ struct MetricsConfig {
   bool route_details = false;  // calico_bgp_peer_routes{route="preferred"|"filtered"}
   bool state_changes = false;  // calico_bgp_peer_state_changes_total
   bool port_rtt = false;       // calico_bgp_peer_port_rtt_seconds
+  bool tx_pending = false;     // calico_bgp_peer_tx_pending_bytes (BIRD 3)
 };
 
 // MetricsConfig's switches by the names `metrics.extra` lists.
@@ -89,7 +90,8 @@ struct MetricExtra {
 inline constexpr MetricExtra kMetricExtras[] = {{"timers", &MetricsConfig::timers},
                                                 {"route_details", &MetricsConfig::route_details},
                                                 {"state_changes", &MetricsConfig::state_changes},
-                                                {"port_rtt", &MetricsConfig::port_rtt}};
+                                                {"port_rtt", &MetricsConfig::port_rtt},
+                                                {"tx_pending", &MetricsConfig::tx_pending}};
 
 struct Config {
   BirdConfig bird;

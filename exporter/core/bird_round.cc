@@ -64,6 +64,11 @@ PeerSnapshot BuildPeer(const bird::Protocol& p, const bird::Status& status,
   peer.state_change_exact = obs.timestamp_exact;
   peer.state_changes_total = obs.changes;
   peer.bgp_error = tracker->StickyBgpError(p.name, p.established(), peer.last_error);
+  if (p.established()) {
+    peer.tx_pending_bytes = p.tx_pending_bytes;
+  }
+  peer.tx_pending_when_last_up =
+      tracker->StickyTxPending(p.name, p.established(), p.tx_pending_bytes);
   if (obs.changed && obs.previous_state != peer.state) {
     logging::Info("BGP session changed state", {{"daemon", daemon},
                                                 {"protocol", p.name},

@@ -149,6 +149,22 @@ Diagnosis Make(Cause cause, std::string evidence) { return Diagnosis{cause, std:
 
 std::string Port(const Evidence& e) { return "port " + std::to_string(e.port_number); }
 
+// A hold timer expiry: behind an MTU black hole when the path MTU is below the interface's; a
+// sender that had data queued (BIRD 3's TX pending) when it was last up says so too.
+Diagnosis HoldTimerExpired(const Evidence& e, const bird::LastError& bgp_error) {
+  std::string evidence = "last error: " + bgp_error.Text();
+  if (e.tx_pending_when_last_up.value_or(0) > 0) {
+    evidence += "; " + std::to_string(*e.tx_pending_when_last_up) +
+                " bytes were pending to the peer when the session was last up";
+  }
+  if (e.path_mtu && e.interface_mtu && *e.path_mtu < *e.interface_mtu) {
+    return Make(Cause::kHoldTimerExpiredMtu, evidence + "; path MTU " +
+                                                 std::to_string(*e.path_mtu) + " < interface MTU " +
+                                                 std::to_string(*e.interface_mtu));
+  }
+  return Make(Cause::kHoldTimerExpired, evidence);
+}
+
 // 1-3: BIRD itself, a working session, and what BIRD says went wrong at the BGP level.
 Found FromBird(const Evidence& e) {
   if (!e.bird_up) {
@@ -174,13 +190,7 @@ Found FromBird(const Evidence& e) {
     case bird::ErrorKind::kBadBgpIdentifier:
       return Make(Cause::kRouterIdConflict, "last error: " + bgp_error.Text());
     case bird::ErrorKind::kHoldTimerExpired:
-      if (e.path_mtu && e.interface_mtu && *e.path_mtu < *e.interface_mtu) {
-        return Make(Cause::kHoldTimerExpiredMtu, "last error: " + bgp_error.Text() + "; path MTU " +
-                                                     std::to_string(*e.path_mtu) +
-                                                     " < interface MTU " +
-                                                     std::to_string(*e.interface_mtu));
-      }
-      return Make(Cause::kHoldTimerExpired, "last error: " + bgp_error.Text());
+      return HoldTimerExpired(e, bgp_error);
     default:
       break;
   }
@@ -394,6 +404,7 @@ void AddBirdEvidence(const PeerSnapshot& p, double now_unix, Evidence* e) {
   e->bgp_state = p.state;
   e->last_error = p.last_error;
   e->bgp_error = p.bgp_error;
+  e->tx_pending_when_last_up = p.tx_pending_when_last_up;
   e->peer_type = p.peer_type;
   e->routes_imported = p.routes.imported;
   e->routes_exported = p.routes.exported;

@@ -52,6 +52,8 @@ struct Evidence {
   std::string peer_type;                         // node_mesh, node_specific, global, other.
   std::optional<std::uint64_t> routes_imported;  // Only while Established.
   std::optional<std::uint64_t> routes_exported;
+  // BIRD 3: bytes that were queued to the peer the last time the session was Established.
+  std::optional<std::uint64_t> tx_pending_when_last_up;
   int port_number = 179;  // The BGP port the probes and the evidence text use.
   // Why this node's router ID (Calico: its BGP address) cannot be right; "" when it can.
   std::string node_address_problem;

@@ -42,6 +42,10 @@ struct PeerSnapshot {
   // The last BGP-level error ("BGP Error: ...", "Received: ...") since the session was last
   // Established: BIRD replaces it with socket errors while it retries.
   bird::LastError bgp_error;
+  // BIRD 3: bytes queued to the peer (Established only), and the last value seen while the
+  // session was Established (kept after it went down, for the diagnosis).
+  std::optional<std::uint64_t> tx_pending_bytes;
+  std::optional<std::uint64_t> tx_pending_when_last_up;
 };
 
 struct DaemonSnapshot {

@@ -48,6 +48,7 @@ struct BirdFamilies {
   Family& keepalive;
   Family& routes;
   Family& state_changes;
+  Family& tx_pending;
 };
 
 // A list of family declarations, one per line pair: split, it would only be harder to read.
@@ -88,6 +89,9 @@ BirdFamilies DeclareBirdFamilies(Families& f) {
             "BGP state changes of the session the exporter saw since it started (metrics.extra: "
             "state_changes).",
             MetricType::Counter),
+      f.Add("calico_bgp_peer_tx_pending_bytes",
+            FromBirdRound("Bytes queued to the peer on an Established session, BIRD 3 only "
+                          "(metrics.extra: tx_pending)")),
   };
 }
 
@@ -143,6 +147,9 @@ void AddPeer(const DaemonSnapshot& d, const PeerSnapshot& p, const MetricsConfig
   AddRoutes(p, labels, extra, f.routes);
   if (extra.state_changes) {
     f.state_changes.Add(labels, static_cast<double>(p.state_changes_total));
+  }
+  if (p.tx_pending_bytes && extra.tx_pending) {
+    f.tx_pending.Add(labels, static_cast<double>(*p.tx_pending_bytes));
   }
 }
 

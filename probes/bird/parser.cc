@@ -109,6 +109,35 @@ bool ParseRoutes(std::string_view value, RouteCounts* routes) {
   return true;
 }
 
+// BIRD 3's "TX pending: 123 bytes" (Established only): bytes queued to the peer's socket.
+bool ParseTxPending(std::string_view value, Protocol* p) {
+  std::string_view words = value;
+  const auto bytes = ParseNumber<std::uint64_t>(NextToken(&words));
+  if (!bytes || Trim(words) != "bytes") {
+    return false;
+  }
+  p->tx_pending_bytes = *bytes;
+  return true;
+}
+
+// BIRD 3, per channel: "Pending 2 attribute sets with total 5 prefixes to send".
+bool ParsePendingAttributeSets(std::string_view text, Protocol* p) {
+  std::string_view words = text;
+  NextToken(&words);  // "Pending"
+  const auto sets = ParseNumber<std::uint64_t>(NextToken(&words));
+  for (std::string_view expected : {"attribute", "sets", "with", "total"}) {
+    if (NextToken(&words) != expected) {
+      return false;
+    }
+  }
+  const auto prefixes = ParseNumber<std::uint64_t>(NextToken(&words));
+  if (!sets || !prefixes || Trim(words) != "prefixes to send") {
+    return false;
+  }
+  AddCount(&p->pending_prefixes, *prefixes);
+  return true;
+}
+
 // Detail keys that carry nothing the exporter reports, but are understood.
 constexpr std::string_view kKnownDetailKeys[] = {
     "Description",
@@ -150,6 +179,19 @@ constexpr std::string_view kKnownDetailKeys[] = {
     "Action",
     "Neighbor GR",
     "LL stale timer",
+    // BIRD 3.
+    "Created",
+    "Last autorestart",
+    "AltExp state",
+    "TCP-AO",
+    "Current key",
+    "RNext key",
+    "Good packets",
+    "Bad packets",
+    "FSM established transitions",
+    "Rcvd messages",
+    "Sent messages",
+    "Last rcvd update elapsed time",
 };
 
 bool IsKnownDetailKey(std::string_view key) {
@@ -210,6 +252,10 @@ void ParseDetail(std::string_view text, Protocol* p, DetailState* ds, Unparsed* 
     p->last_error = value;
   } else if (key == "Routes") {
     ok = ParseRoutes(value, &p->routes);
+  } else if (key == "TX pending") {
+    ok = ParseTxPending(value, p);
+  } else if (colon == std::string_view::npos && StartsWith(key, "Pending ")) {
+    ok = ParsePendingAttributeSets(key, p);
   } else if (key == "Local capabilities" || key == "Neighbor capabilities") {
     ds->tree_indent = indent;
   } else {

@@ -75,6 +75,10 @@ struct Protocol {
   std::optional<double> keepalive_time;  // Negotiated, seconds.
   std::string last_error;  // "BGP Error: Bad peer AS", "Socket: Connection refused", ...
   RouteCounts routes;      // Summed over channels (BIRD 2 and later).
+  // BIRD 3 only: bytes queued to the peer's socket (Established), and prefixes waiting to be
+  // sent, summed over channels. Lasting TX pending is a sender that cannot get rid of its data.
+  std::optional<std::uint64_t> tx_pending_bytes;
+  std::optional<std::uint64_t> pending_prefixes;
 
   bool is_bgp() const { return proto == "BGP"; }
   bool established() const { return bgp_state == "Established"; }

@@ -86,6 +86,18 @@ LastError StateTracker::StickyBgpError(const std::string& protocol, bool establi
   return e.bgp_error;
 }
 
+std::optional<std::uint64_t> StateTracker::StickyTxPending(
+    const std::string& protocol, bool established, std::optional<std::uint64_t> tx_pending) {
+  auto it = entries_.find(protocol);
+  if (it == entries_.end()) {
+    return std::nullopt;  // Observe() first.
+  }
+  if (established) {
+    it->second.tx_pending = tx_pending;
+  }
+  return it->second.tx_pending;
+}
+
 void StateTracker::Retain(const std::set<std::string>& present) {
   std::erase_if(entries_, [&](const auto& kv) { return !present.contains(kv.first); });
 }

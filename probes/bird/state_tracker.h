@@ -33,6 +33,11 @@ class StateTracker {
   LastError StickyBgpError(const std::string& protocol, bool established,
                            const LastError& last_error);
 
+  // BIRD 3's TX pending of the session the last time it was Established (nullopt when it was
+  // never seen): a sender stuck before a hold timer expiry is evidence of what stopped it.
+  std::optional<std::uint64_t> StickyTxPending(const std::string& protocol, bool established,
+                                               std::optional<std::uint64_t> tx_pending);
+
   // Forgets protocols not in `present`, so their series vanish and memory stays flat.
   void Retain(const std::set<std::string>& present);
 
@@ -45,6 +50,7 @@ class StateTracker {
     std::optional<ResolvedTime> since;
     std::uint64_t changes = 0;
     LastError bgp_error;
+    std::optional<std::uint64_t> tx_pending;
   };
   std::unordered_map<std::string, Entry> entries_;
 };

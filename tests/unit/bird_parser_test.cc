@@ -261,6 +261,50 @@ TEST_CASE("parser: timeformat protocol iso long gives a two-token since", "[unit
   CHECK(r->protocols[1].last_error == "Socket: Connection refused");
 }
 
+TEST_CASE("parser: a Unix-time since (timeformat \"%s.%3f\" on the connection)", "[unit]") {
+  auto r = ParseShowProtocols(
+      "2002-Name       Proto      Table      State  Since         Info\n"
+      "1002-Mesh_10_99_0_1 BGP        ---        up     1796539722.831  Established   \n"
+      " Mesh_10_99_0_2 BGP        ---        start  1796539700.000  Active        Socket: "
+      "Connection refused\n0000 \n");
+  REQUIRE(r.ok());
+  REQUIRE(r->protocols.size() == 2);
+  CHECK(r->protocols[0].since->kind == BirdTime::Kind::kUnix);
+  CHECK(r->protocols[0].since->value == std::chrono::milliseconds(1796539722831));
+  CHECK(r->protocols[0].bgp_state == "Established");
+  CHECK(r->protocols[1].last_error == "Socket: Connection refused");
+  CHECK(r->unparsed.lines == 0);
+}
+
+TEST_CASE("parser: BIRD 3's TX pending and pending prefixes", "[unit]") {
+  auto r = ParseShowProtocols(
+      "2002-Name       Proto      Table      State  Since         Info\n"
+      "1002-Mesh_10_99_0_1 BGP        ---        up     1796539722.831  Established   \n"
+      "1006-  Created:            1796539700.000\n"
+      "   BGP state:          Established\n"
+      "    Neighbor address: 10.99.0.1\n"
+      "    TX pending:       4096 bytes\n"
+      "    Send hold timer:  9.512/480\n"
+      "  Channel ipv4\n"
+      "    Import state:   UP\n"
+      "    Export state:   READY\n"
+      "    Pending 2 attribute sets with total 5 prefixes to send\n"
+      "  Channel ipv6\n"
+      "    Pending 1 attribute sets with total 1 prefixes to send\n"
+      " \n0000 \n");
+  REQUIRE(r.ok());
+  CHECK(r->unparsed.lines == 0);
+  REQUIRE(r->protocols.size() == 1);
+  CHECK(r->protocols[0].tx_pending_bytes == 4096u);
+  CHECK(r->protocols[0].pending_prefixes == 6u);
+  auto bad = ParseShowProtocols(
+      "2002-Name Proto Table State Since Info\n1002-x BGP --- up 1796539722.831 Established\n"
+      "1006-    TX pending:       many bytes\n    Pending some attribute sets\n \n0000 \n");
+  REQUIRE(bad.ok());
+  CHECK(bad->unparsed.lines == 2);
+  CHECK_FALSE(bad->protocols[0].tx_pending_bytes.has_value());
+}
+
 TEST_CASE("parser: after 20 hours the since is a bare date", "[unit]") {
   auto r = ParseShowProtocols(
       "2002-name     proto    table    state  since       info\n"

@@ -56,10 +56,10 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
        "metrics)\n"},
       {"metrics:\n  extra: [timers, rtt]\n",
        "c.yml:2:19: metrics.extra[1]: unknown extra 'rtt'; known: timers, route_details, "
-       "state_changes, port_rtt\n"},
+       "state_changes, port_rtt, tx_pending\n"},
       {"metrics:\n  extra: timers\n",
        "c.yml:2:10: metrics.extra: must be a list of: timers, route_details, state_changes, "
-       "port_rtt\n"},
+       "port_rtt, tx_pending\n"},
       {"metrics:\n  extras: []\n",
        "c.yml:2:3: metrics.extras: unknown key (expected one of: extra)\n"},
       {"bird:\n  interval: 5x\n",

@@ -238,6 +238,23 @@ TEST_CASE("diagnosis: the evidence says which source decided, and the configured
   CHECK(Diagnose(e).evidence == "port 1179: RST; last error: Socket: Connection refused");
 }
 
+TEST_CASE("diagnosis: a hold timer expiry says what was pending when the session was up",
+          "[unit]") {
+  Evidence e = Down();
+  e.last_error = bird::ClassifyLastError("BGP Error: Hold timer expired");
+  e.tx_pending_when_last_up = 65536;
+  e.path_mtu = 1400;
+  e.interface_mtu = 1500;
+  const Diagnosis d = Diagnose(e);
+  CHECK(d.cause == Cause::kHoldTimerExpiredMtu);
+  CHECK(d.evidence ==
+        "last error: BGP Error: Hold timer expired; 65536 bytes were pending to the peer when the "
+        "session was last up; path MTU 1400 < interface MTU 1500");
+  e.tx_pending_when_last_up = 0;
+  e.path_mtu.reset();
+  CHECK(Diagnose(e).evidence == "last error: BGP Error: Hold timer expired");
+}
+
 TEST_CASE("diagnosis: unknown keeps the raw evidence", "[unit]") {
   Evidence e = Down();
   e.last_error = bird::ClassifyLastError("Socket: Connection closed");

@@ -106,6 +106,19 @@ TEST_CASE("tracker: a BGP error outlives the socket errors of the retries", "[un
   CHECK(t.size() == 1);
 }
 
+TEST_CASE("tracker: TX pending of the last Established round outlives the session", "[unit]") {
+  StateTracker t;
+  t.Observe("Mesh_1", "Established", "1796539700.000", std::nullopt);
+  CHECK_FALSE(t.StickyTxPending("Mesh_1", true, std::nullopt).has_value());  // BIRD 1.6, 2.
+  CHECK(t.StickyTxPending("Mesh_1", true, 0) == 0u);
+  CHECK(t.StickyTxPending("Mesh_1", true, 8192) == 8192u);
+  // Down: BIRD prints no TX pending; the last value seen while up stays.
+  CHECK(t.StickyTxPending("Mesh_1", false, std::nullopt) == 8192u);
+  CHECK(t.StickyTxPending("Mesh_1", false, std::nullopt) == 8192u);
+  CHECK(t.StickyTxPending("Mesh_1", true, 0) == 0u);
+  CHECK_FALSE(t.StickyTxPending("Unknown", true, 5).has_value());
+}
+
 }  // namespace
 }  // namespace cbe::bird
 
