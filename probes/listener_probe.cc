@@ -1,6 +1,8 @@
 #include "probes/listener_probe.h"
 
+#include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -30,6 +32,41 @@ bool Hex(std::string_view s, T* out) {
   return ec == std::errc() && ptr == s.data() + s.size() && !s.empty();
 }
 
+template <typename T>
+bool Decimal(std::string_view s, T* out) {
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && ptr == s.data() + s.size() && !s.empty();
+}
+
+constexpr int kFieldsBeforeInode = 5;
+
+std::string ReadFirstLine(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// The descriptors of one process that link to one of `inodes`.
+bool HoldsOneOf(const std::filesystem::path& fd_dir, const std::vector<std::uint64_t>& inodes) {
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator(fd_dir, ec)) {
+    std::error_code link_ec;
+    const std::string target = std::filesystem::read_symlink(fd.path(), link_ec).string();
+    constexpr std::string_view kSocket = "socket:[";
+    if (link_ec || target.rfind(kSocket, 0) != 0 || target.back() != ']') {
+      continue;
+    }
+    std::uint64_t inode = 0;
+    if (Decimal(std::string_view(target).substr(kSocket.size(), target.size() - kSocket.size() - 1),
+                &inode) &&
+        std::find(inodes.begin(), inodes.end(), inode) != inodes.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 ProcNetTcp ParseProcNetTcp(std::string_view text) {
@@ -51,11 +88,17 @@ ProcNetTcp ParseProcNetTcp(std::string_view text) {
     const std::string_view local = NextField(&rest);
     NextField(&rest);  // Remote address.
     const std::string_view st = NextField(&rest);
+    // tx_queue:rx_queue, tr:tm->when, retrnsmt, uid, timeout, then the inode.
+    for (int skip = 0; skip < kFieldsBeforeInode; ++skip) {
+      NextField(&rest);
+    }
+    const std::string_view inode = NextField(&rest);
     const std::size_t colon = local.rfind(':');
     ProcNetTcpEntry e;
     unsigned state = 0;
     if (sl.empty() || sl.back() != ':' || colon == std::string_view::npos ||
-        !Hex(local.substr(colon + 1), &e.local_port) || !Hex(st, &state) || state > 0xff) {
+        !Hex(local.substr(colon + 1), &e.local_port) || !Hex(st, &state) || state > 0xff ||
+        !Decimal(inode, &e.inode)) {
       ++out.malformed_lines;
       continue;
     }
@@ -74,9 +117,49 @@ bool HasListener(const ProcNetTcp& table, std::uint16_t port) {
   return false;
 }
 
-ListenerResult ProbeListener(std::uint16_t port, const std::string& proc_root) {
+std::vector<std::uint64_t> ListenerInodes(const ProcNetTcp& table, std::uint16_t port) {
+  std::vector<std::uint64_t> inodes;
+  for (const auto& e : table.entries) {
+    if (e.state == kListen && e.local_port == port && e.inode != 0) {
+      inodes.push_back(e.inode);
+    }
+  }
+  return inodes;
+}
+
+std::vector<SocketHolder> FindSocketHolders(const std::vector<std::uint64_t>& inodes,
+                                            const std::string& proc_root) {
+  std::vector<SocketHolder> holders;
+  if (inodes.empty()) {
+    return holders;
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(proc_root, ec)) {
+    int pid = 0;
+    if (!Decimal(entry.path().filename().string(), &pid) ||
+        !HoldsOneOf(entry.path() / "fd", inodes)) {
+      continue;
+    }
+    holders.push_back({pid, ReadFirstLine(entry.path() / "comm")});
+  }
+  std::sort(holders.begin(), holders.end(),
+            [](const SocketHolder& a, const SocketHolder& b) { return a.pid < b.pid; });
+  return holders;
+}
+
+std::string DescribeHolders(const std::vector<SocketHolder>& holders) {
+  std::string out;
+  for (const auto& h : holders) {
+    out += (out.empty() ? "" : ", ") + (h.command.empty() ? std::string("?") : h.command) +
+           " (pid " + std::to_string(h.pid) + ")";
+  }
+  return out;
+}
+
+ListenerResult ProbeListener(std::uint16_t port, const std::string& proc_root, bool find_holders) {
   ListenerResult r;
-  const auto read = [&](const std::string& name, bool* known, bool* listening) {
+  const auto read = [&](const std::string& name, bool* known, bool* listening,
+                        std::vector<std::uint64_t>* inodes) {
     std::ifstream in(proc_root + "/net/" + name);
     if (!in) {
       r.error +=
@@ -86,10 +169,16 @@ ListenerResult ProbeListener(std::uint16_t port, const std::string& proc_root) {
     std::stringstream buf;
     buf << in.rdbuf();
     *known = true;
-    *listening = HasListener(ParseProcNetTcp(buf.str()), port);
+    const ProcNetTcp table = ParseProcNetTcp(buf.str());
+    *listening = HasListener(table, port);
+    *inodes = ListenerInodes(table, port);
   };
-  read("tcp", &r.ipv4_known, &r.ipv4);
-  read("tcp6", &r.ipv6_known, &r.ipv6);
+  read("tcp", &r.ipv4_known, &r.ipv4, &r.ipv4_inodes);
+  read("tcp6", &r.ipv6_known, &r.ipv6, &r.ipv6_inodes);
+  if (find_holders) {
+    r.ipv4_holders = FindSocketHolders(r.ipv4_inodes, proc_root);
+    r.ipv6_holders = FindSocketHolders(r.ipv6_inodes, proc_root);
+  }
   return r;
 }
 

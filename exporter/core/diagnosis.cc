@@ -149,6 +149,22 @@ Diagnosis Make(Cause cause, std::string evidence) { return Diagnosis{cause, std:
 
 std::string Port(const Evidence& e) { return "port " + std::to_string(e.port_number); }
 
+// Who holds the BGP port, as far as the listener probe could tell.
+std::string ListenerHolders(const Evidence& e) {
+  if (e.listener_holders.empty()) {
+    return "";
+  }
+  if (e.listener_holders == kHoldersNone) {
+    return "; nothing listens on " + Port(e) + " now";
+  }
+  if (e.listener_holders == kHoldersHidden) {
+    return "; a process this exporter cannot see holds " + Port(e) +
+           " (`ss -ltnp 'sport = :" + std::to_string(e.port_number) +
+           "'` as root on the node names it)";
+  }
+  return "; " + Port(e) + " is held by " + e.listener_holders;
+}
+
 // A hold timer expiry: behind an MTU black hole when the path MTU is below the interface's; a
 // sender that had data queued (BIRD 3's TX pending) when it was last up says so too.
 Diagnosis HoldTimerExpired(const Evidence& e, const bird::LastError& bgp_error) {
@@ -199,7 +215,8 @@ Found FromBird(const Evidence& e) {
   }
   if (e.last_error.kind == bird::ErrorKind::kNoListeningSocket) {
     return Make(Cause::kListenSocket, "BIRD: last error: " + e.last_error.Text() +
-                                          ": BIRD could not open its listening socket");
+                                          ": BIRD could not open its listening socket" +
+                                          ListenerHolders(e));
   }
   return std::nullopt;
 }
@@ -434,6 +451,13 @@ void AddProbeEvidence(const std::string& address, const ProbeIndex& index, Evide
     if (v6 ? l.ipv6_known : l.ipv4_known) {
       // Per family: BIRD's IPv6 sockets are IPV6_V6ONLY, so [::]:179 takes no IPv4.
       e->local_listener = v6 ? l.ipv6 : l.ipv4;
+    }
+    const auto& holders = v6 ? l.ipv6_holders : l.ipv4_holders;
+    const auto& inodes = v6 ? l.ipv6_inodes : l.ipv4_inodes;
+    if (holders) {
+      e->listener_holders = !holders->empty() ? probes::DescribeHolders(*holders)
+                            : inodes.empty()  ? std::string(kHoldersNone)
+                                              : std::string(kHoldersHidden);
     }
   }
   if (auto it = index.peer_clock.find(peer); it != index.peer_clock.end()) {

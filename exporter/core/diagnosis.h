@@ -40,6 +40,9 @@ std::string_view CauseName(Cause cause);  // healthy, bird_down, admin_down, ...
 std::string_view NextStep(Cause cause);   // One line for a person at 3 a.m.
 const std::vector<Cause>& AllCauses();
 
+inline constexpr std::string_view kHoldersHidden = "?";
+inline constexpr std::string_view kHoldersNone = "-";
+
 // What one round knows about one session. Absent optionals mean "not measured".
 struct Evidence {
   bool bird_up = true;
@@ -63,6 +66,10 @@ struct Evidence {
   std::optional<int> interface_mtu;
   std::optional<int> path_mtu;
   std::optional<bool> local_listener;  // For the peer's address family.
+  // Who holds the BGP port's listening sockets, e.g. "gobgpd (pid 4242)", looked up only when
+  // BIRD has no listening socket: "" when not looked up, kHoldersHidden when a socket listens
+  // but its process cannot be seen from here, kHoldersNone when nothing listens.
+  std::string listener_holders;
   std::optional<double> peer_clock_offset_seconds;
   std::optional<double> ntp_offset_seconds;  // The largest measured |offset| to NTP/chrony.
   double max_clock_offset_seconds = 0.1;

@@ -125,6 +125,21 @@ std::shared_ptr<const TcpSnapshot> ProbeRounds::RunTcp() {
   return snap;
 }
 
+bool ProbeRounds::BirdHasNoListeningSocket() const {
+  const auto snapshot = store_->Get();
+  if (!snapshot->bird) {
+    return false;
+  }
+  for (const DaemonSnapshot& d : snapshot->bird->daemons) {
+    for (const PeerSnapshot& p : d.peers) {
+      if (p.last_error.kind == bird::ErrorKind::kNoListeningSocket) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 std::vector<net::IpAddress> ProbeRounds::TargetAddresses() const {
   std::vector<net::IpAddress> ips;
   for (const auto& t : Targets()) {
@@ -199,7 +214,10 @@ std::shared_ptr<const ListenerSnapshot> ProbeRounds::RunListener() {
   const auto start = clock_->Monotonic();
   auto snap = std::make_shared<ListenerSnapshot>();
   snap->run = StartRun("listener");
-  snap->result = probes::ProbeListener(config_.probes.tcp.port);
+  // Who holds the port is looked up (a walk over every process's descriptors) only when BIRD
+  // says it could not open its listening socket.
+  snap->result =
+      probes::ProbeListener(config_.probes.tcp.port, "/proc", BirdHasNoListeningSocket());
   const std::string now = std::string(snap->result.ipv4 ? "ipv4 " : "") +
                           (snap->result.ipv6 ? "ipv6" : "") + "|" + snap->result.error;
   if (now != last_listener_) {

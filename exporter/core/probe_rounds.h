@@ -41,6 +41,8 @@ class ProbeRounds {
  private:
   std::vector<ProbeTarget> Targets() const;
   std::vector<net::IpAddress> TargetAddresses() const;  // Of Targets().
+  // A session of BIRD's last round says "No listening socket".
+  bool BirdHasNoListeningSocket() const;
   ProbeRun StartRun(const std::string& probe) const;
   void FinishRun(ProbeRun* run, std::chrono::steady_clock::time_point start, bool success) const;
 

@@ -111,10 +111,34 @@ TEST_CASE("evidence: this node's BIRD cannot open its BGP port", "[integration][
   REQUIRE(
       PollUntil(10s, [&] { return ::access((lab.Dir() + "/hold179.ready").c_str(), F_OK) == 0; }));
   lab.BirdStart("a");
-  ExporterProcess exporter(lab.Netns("a"), ProbesOffConfig(lab), kPort,
-                           lab.Dir() + "/exporter.log");
+  // The listener probe on: it names the process that holds the port.
+  const std::string config = lab.WriteFile(
+      "listen.yml", "bird:\n  sockets: [" + lab.SocketPath("a") +
+                        "]\n  interval: 1s\n  timeout: 1s\n"
+                        "probes:\n"
+                        "  tcp: {enabled: false, interval: 1s, timeout: 500ms}\n"
+                        "  icmp: {enabled: false}\n"
+                        "  mtu: {enabled: false}\n"
+                        "  listener: {enabled: true, interval: 1s}\n"
+                        "clock: {peer_offset: {enabled: false}, chrony: {enabled: false}}\n");
+  ExporterProcess exporter(lab.Netns("a"), config, kPort, lab.Dir() + "/exporter.log");
   REQUIRE(exporter.WaitReady(15s));
   ExpectCause(exporter, lab, "Mesh_10_99_0_1", "listen_socket", 10s);
+  // The daemon keeps only CAP_NET_RAW: another root process's descriptors are out of its sight,
+  // and the evidence says so.
+  std::string page;
+  const bool hidden = PollUntil(10s, [&] {
+    page = exporter.Get("/");
+    return page.find("a process this exporter cannot see holds port 179") != std::string::npos;
+  });
+  INFO(page);
+  CHECK(hidden);
+  // `check` run as root on the node (every capability) names the Python script, not BIRD.
+  const CommandResult r = RunCommand({"ip", "netns", "exec", lab.Netns("a"), CBE_EXPORTER_PATH,
+                                      "check", "--config.file=" + config, "--output", "json"},
+                                     30s);
+  INFO(r.out << r.err);
+  CHECK(r.out.find("port 179 is held by python3 (pid ") != std::string::npos);
 }
 
 // Replaces `from` by `to` in a file of the lab.

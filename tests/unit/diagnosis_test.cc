@@ -255,6 +255,28 @@ TEST_CASE("diagnosis: a hold timer expiry says what was pending when the session
   CHECK(Diagnose(e).evidence == "last error: BGP Error: Hold timer expired");
 }
 
+TEST_CASE("diagnosis: listen_socket names the process that holds the port", "[unit]") {
+  Evidence e = Down();
+  e.last_error = bird::ClassifyLastError("Error: No listening socket");
+  CHECK(Diagnose(e).evidence ==
+        "BIRD: last error: Error: No listening socket: BIRD could not open its listening socket");
+  e.listener_holders = "gobgpd (pid 4242)";
+  const Diagnosis d = Diagnose(e);
+  CHECK(d.cause == Cause::kListenSocket);
+  CHECK(d.evidence ==
+        "BIRD: last error: Error: No listening socket: BIRD could not open its listening socket; "
+        "port 179 is held by gobgpd (pid 4242)");
+  e.listener_holders = kHoldersHidden;
+  CHECK(Diagnose(e).evidence ==
+        "BIRD: last error: Error: No listening socket: BIRD could not open its listening socket; "
+        "a process this exporter cannot see holds port 179 (`ss -ltnp 'sport = :179'` as root on "
+        "the node names it)");
+  e.listener_holders = kHoldersNone;
+  CHECK(Diagnose(e).evidence ==
+        "BIRD: last error: Error: No listening socket: BIRD could not open its listening socket; "
+        "nothing listens on port 179 now");
+}
+
 TEST_CASE("diagnosis: unknown keeps the raw evidence", "[unit]") {
   Evidence e = Down();
   e.last_error = bird::ClassifyLastError("Socket: Connection closed");

@@ -362,7 +362,7 @@ std::shared_ptr<SnapshotStore> FullStore(Snapshot s) {
   mtu->run = ProbeRun{"mtu", true, 0.5, kAt};
   store->Publish(&Snapshot::mtu, std::shared_ptr<const MtuSnapshot>(mtu));
   auto listener = std::make_shared<ListenerSnapshot>();
-  listener->result = probes::ListenerResult{true, true, true, false, ""};
+  listener->result = probes::ListenerResult{true, true, true, false, "", {}, {}, std::nullopt, std::nullopt};
   listener->run = ProbeRun{"listener", true, 0.0004, kAt};
   store->Publish(&Snapshot::listener, std::shared_ptr<const ListenerSnapshot>(listener));
   auto clock = std::make_shared<ClockSnapshot>(*s.clock);
