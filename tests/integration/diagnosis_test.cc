@@ -21,8 +21,9 @@ constexpr int kPort = 9844;
 constexpr auto kCauseDeadline = 10s;
 
 std::string Config(const Lab& lab) {
+  // The fork's IPv6 sessions are on bird6; the BIRD 1.6 cases are about bird's sessions only.
   std::string sockets = lab.SocketPath("a");
-  if (HasBird6(lab.Flavour())) {
+  if (lab.Flavour() == BirdFlavour::kCalicoFork) {
     sockets += ", " + lab.SocketPath("a", /*v6=*/true);
   }
   return lab.WriteFile("diagnosis.yml",
