@@ -9,10 +9,10 @@ RUN_PACKAGES := cmake g++ make pkg-config prometheus-cpp-dev libcivetweb-dev lib
   libcap-dev libcrypt-dev
 TEST_PACKAGES := $(RUN_PACKAGES) bird iproute2 iptables prometheus prometheus-alertmanager curl \
   libssh-gcrypt-4 libreadline8 python3-yaml util-linux systemd chrony faketime openssl binutils \
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev autoconf flex bison m4 libncurses-dev libreadline-dev
 
-.PHONY: all build run test unit integration deps test-deps bird2 clean format lint asan fuzz \
-  test-main
+.PHONY: all build run test unit integration deps test-deps bird2 third-party-birds clean format \
+  lint asan fuzz test-main
 
 all: build
 
@@ -36,6 +36,11 @@ bird2: $(BUILD)/bird2/usr/sbin/bird
 $(BUILD)/bird2/usr/sbin/bird:
 	@.ci/unpack-bird2 $(BUILD)/bird2
 
+# Calico's BIRD fork and BIRD 3.3.0, built from ../shared/third_party (CBE_THIRD_PARTY_DIR) into
+# $(BUILD)/third_party once (a stamp keyed on the tarball's checksum: a no-op when built).
+third-party-birds:
+	@.ci/build-third-party-birds $(BUILD)/third_party
+
 # Every tier: unit, integration (real BIRD in namespaces, probes, faults, TLS), deploy, e2e
 # (Prometheus + Alertmanager); then each fuzzer briefly; then unit and integration again under
 # ASan+UBSan.
@@ -44,7 +49,7 @@ test: test-deps
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) asan
 
-test-main: build bird2
+test-main: build bird2 third-party-birds
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -j 1
 
 ASAN_BUILD ?= build-asan
@@ -52,6 +57,7 @@ asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCBE_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	test -x $(ASAN_BUILD)/bird2/usr/sbin/bird || .ci/unpack-bird2 $(ASAN_BUILD)/bird2
+	.ci/build-third-party-birds $(ASAN_BUILD)/third_party --reuse $(BUILD)/third_party
 	cd $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure --timeout 900 -j 1 -R '^(unit|integration):'
@@ -63,7 +69,7 @@ fuzz:
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -L unit
 
-integration: build bird2
+integration: build bird2 third-party-birds
 	cd $(BUILD) && ctest --output-on-failure -L integration
 
 format:

@@ -1,5 +1,7 @@
-// One diagnosis per session against real BIRD 1.6 daemons in the lab (lab.sh): every cause the
-// lab can produce, each reported within a few rounds, and `check` printing it with exit code 1.
+// One diagnosis per session against real BIRD daemons in the lab (lab.sh): every cause the lab
+// can produce, each reported within a few rounds, and `check` printing it with exit code 1. On
+// BIRD 1.6 every cause, one section each; on Calico's fork and BIRD 3 (configs as Calico renders
+// them) the causes the lab shows at once.
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -19,10 +21,15 @@ constexpr int kPort = 9844;
 constexpr auto kCauseDeadline = 10s;
 
 std::string Config(const Lab& lab) {
+  // The fork's IPv6 sessions are on bird6; the BIRD 1.6 cases are about bird's sessions only.
+  std::string sockets = lab.SocketPath("a");
+  if (lab.Flavour() == BirdFlavour::kCalicoFork) {
+    sockets += ", " + lab.SocketPath("a", /*v6=*/true);
+  }
   return lab.WriteFile("diagnosis.yml",
                        "bird:\n"
                        "  sockets: [" +
-                           lab.SocketPath("a") +
+                           sockets +
                            "]\n"
                            "  interval: 1s\n"
                            "  timeout: 1s\n"
@@ -39,8 +46,8 @@ void Append(const std::string& path, const std::string& text) {
 
 class Diagnosed {
  public:
-  Diagnosed()
-      : lab_(BirdFlavour::kBird1),
+  explicit Diagnosed(BirdFlavour flavour = BirdFlavour::kBird1)
+      : lab_(flavour),
         exporter_(lab_.Netns("a"), Config(lab_), kPort, lab_.Dir() + "/exporter.log") {}
 
   Lab& lab() { return lab_; }
@@ -200,6 +207,43 @@ TEST_CASE("diagnosis: hold timer expiries behind a PMTU black hole", "[integrati
   const std::string interface = path[0].labels.at("interface");
   CHECK_FALSE(interface.empty());
   CHECK(MetricValue(metrics, "calico_bgp_interface_mtu_bytes", {{"interface", interface}}) == 1500);
+}
+
+}  // namespace
+}  // namespace cbe::testing
+
+namespace cbe::testing {
+namespace {
+
+// The lab of configs/calico/lab.json: every standing cause at once, over both families.
+void RunCalicoRenderedDiagnosis(BirdFlavour flavour) {
+  Diagnosed d(flavour);
+  INFO(FlavourName(flavour) << " lab " << d.lab().Prefix());
+  d.ExpectCause("Mesh_10_99_0_1", "healthy");
+  d.ExpectCause("Mesh_fd00_99__1", "healthy");
+  d.ExpectCause("Global_10_99_0_9", "healthy");  // i: the eBGP ToR.
+  d.ExpectCause("Global_fd00_99__9", "healthy");
+  d.ExpectCause("Mesh_10_99_0_2", "port_closed");  // c: no BIRD at all.
+  d.ExpectCause("Mesh_fd00_99__2", "port_closed");
+  d.ExpectCause("Mesh_10_99_0_3", "port_filtered");       // d drops tcp/179.
+  d.ExpectCause("Global_10_99_0_4", "as_mismatch");       // the cluster says 65000, e is 64512.
+  d.ExpectCause("Mesh_10_99_0_6", "router_id_conflict");  // f uses a's router ID.
+  d.ExpectCause("Mesh_10_99_0_8", "peer_unreachable");    // h does not exist.
+  const CommandResult r = d.Check();
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  for (const char* cause : {"port_closed", "port_filtered", "as_mismatch", "router_id_conflict"}) {
+    CHECK(r.out.find(cause) != std::string::npos);
+  }
+}
+
+TEST_CASE("diagnosis: one cause per session on Calico's fork",
+          "[integration][diagnosis][calico_fork]") {
+  RunCalicoRenderedDiagnosis(BirdFlavour::kCalicoFork);
+}
+
+TEST_CASE("diagnosis: one cause per session on BIRD 3", "[integration][diagnosis][bird3]") {
+  RunCalicoRenderedDiagnosis(BirdFlavour::kBird3);
 }
 
 }  // namespace

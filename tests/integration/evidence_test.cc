@@ -1,4 +1,5 @@
-// BIRD's own evidence on real BIRD 1.6 daemons (lab.sh): with the probes off (or not run yet,
+// BIRD's own evidence on real BIRD daemons (lab.sh; 1.6, and Calico's fork and BIRD 3 with the
+// configs Calico renders): with the probes off (or not run yet,
 // or without CAP_NET_RAW) the diagnosis still names refused, unreachable and firewalled peers
 // from what BIRD's connection attempts found, and says that BIRD decided; a node whose BIRD
 // cannot open its BGP port is named; a restarted exporter names a refused peer within one
@@ -182,6 +183,53 @@ TEST_CASE("evidence: a restarted exporter names a refused peer within one BIRD r
                              std::chrono::steady_clock::now() - start)
                              .count()
                       << " ms");
+}
+
+}  // namespace
+}  // namespace cbe::testing
+
+namespace cbe::testing {
+namespace {
+
+// The Calico-rendered lab, probes off: c refuses (RST), d drops tcp/179 (BIRD in Connect, no
+// error: only how long it has been there says "filtered", so this needs BIRD's state change
+// time right).
+void RunProbesOffOnCalicoRendered(BirdFlavour flavour) {
+  Lab lab(flavour);
+  INFO(FlavourName(flavour) << " lab " << lab.Prefix());
+  std::string sockets = lab.SocketPath("a");
+  if (HasBird6(flavour)) {
+    sockets += ", " + lab.SocketPath("a", /*v6=*/true);
+  }
+  const std::string config =
+      lab.WriteFile("evidence.yml", "bird:\n  sockets: [" + sockets +
+                                        "]\n  interval: 1s\n  timeout: 1s\n"
+                                        "probes:\n"
+                                        "  tcp: {enabled: false, interval: 1s, timeout: 500ms}\n"
+                                        "  icmp: {enabled: false}\n"
+                                        "  mtu: {enabled: false}\n"
+                                        "  listener: {enabled: false}\n"
+                                        "clock: {peer_offset: {enabled: false}, chrony: "
+                                        "{enabled: false}}\n");
+  ExporterProcess exporter(lab.Netns("a"), config, kPort, lab.Dir() + "/exporter.log");
+  REQUIRE(exporter.WaitReady(15s));
+  ExpectCause(exporter, lab, "Mesh_10_99_0_2", "port_closed", 10s);
+  ExpectCause(exporter, lab, "Mesh_fd00_99__2", "port_closed", 10s);
+  ExpectCause(exporter, lab, "Mesh_10_99_0_3", "port_filtered", 15s);
+  const CommandResult r = RunCommand({"ip", "netns", "exec", lab.Netns("a"), CBE_EXPORTER_PATH,
+                                      "check", "--config.file=" + config, "--output", "json"},
+                                     30s);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("\"evidence\": \"BIRD: in Connect for") != std::string::npos);
+}
+
+TEST_CASE("evidence: probes off on Calico's fork", "[integration][diagnosis][calico_fork]") {
+  RunProbesOffOnCalicoRendered(BirdFlavour::kCalicoFork);
+}
+
+TEST_CASE("evidence: probes off on BIRD 3", "[integration][diagnosis][bird3]") {
+  RunProbesOffOnCalicoRendered(BirdFlavour::kBird3);
 }
 
 }  // namespace

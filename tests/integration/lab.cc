@@ -25,6 +25,8 @@
 #ifndef CBE_SOURCE_DIR
 #error "CBE_SOURCE_DIR (the repository root, a string literal) must be defined"
 #endif
+// CBE_BUILD_DIR (optional): the build folder whose third_party/ holds the BIRDs that
+// .ci/build-third-party-birds built; the default of $CBE_CALICO_BIRD_DIR and $CBE_BIRD3_DIR.
 #ifndef CBE_EXPORTER_PATH
 #error "CBE_EXPORTER_PATH (the exporter binary, a string literal) must be defined"
 #endif
@@ -305,7 +307,39 @@ bool HasLabels(const Sample& sample, const std::map<std::string, std::string>& s
 }  // namespace
 
 std::string FlavourName(BirdFlavour flavour) {
-  return flavour == BirdFlavour::kBird1 ? "BIRD 1.6" : "BIRD 2";
+  switch (flavour) {
+    case BirdFlavour::kBird1:
+      return "BIRD 1.6";
+    case BirdFlavour::kBird2:
+      return "BIRD 2";
+    case BirdFlavour::kCalicoFork:
+      return "Calico's fork";
+    case BirdFlavour::kBird3:
+      return "BIRD 3";
+  }
+  return "?";
+}
+
+std::string FlavourArg(BirdFlavour flavour) {
+  switch (flavour) {
+    case BirdFlavour::kBird1:
+      return "1";
+    case BirdFlavour::kBird2:
+      return "2";
+    case BirdFlavour::kCalicoFork:
+      return "fork";
+    case BirdFlavour::kBird3:
+      return "3";
+  }
+  return "?";
+}
+
+bool HasBird6(BirdFlavour flavour) {
+  return flavour == BirdFlavour::kBird1 || flavour == BirdFlavour::kCalicoFork;
+}
+
+bool IsCalicoRendered(BirdFlavour flavour) {
+  return flavour == BirdFlavour::kCalicoFork || flavour == BirdFlavour::kBird3;
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, milliseconds timeout) {
@@ -382,13 +416,43 @@ std::string SourceDir() { return CBE_SOURCE_DIR; }
 
 std::string LabScript() { return SourceDir() + "/tests/integration/lab.sh"; }
 
-std::string Bird2Dir() {
-  const char* env = std::getenv("CBE_BIRD2_DIR");
-  std::string dir = env != nullptr && *env != '\0' ? env : "build/bird2";
+namespace {
+
+// The build folder's third_party/<name>, else build/third_party/<name> of the repository.
+std::string ThirdPartyDefault(const std::string& name) {
+#ifdef CBE_BUILD_DIR
+  return std::string(CBE_BUILD_DIR) + "/third_party/" + name;
+#else
+  return "build/third_party/" + name;
+#endif
+}
+
+// $variable, or `fallback` when unset; relative to the repository root unless absolute.
+std::string RepoDirFromEnv(const char* variable, const std::string& fallback) {
+  const char* env = std::getenv(variable);
+  std::string dir = env != nullptr && *env != '\0' ? env : fallback;
   if (dir.front() != '/') {
     dir = SourceDir() + "/" + dir;
   }
   return dir;
+}
+
+}  // namespace
+
+std::string Bird2Dir() { return RepoDirFromEnv("CBE_BIRD2_DIR", "build/bird2"); }
+
+std::string BirdBinDir(BirdFlavour flavour) {
+  switch (flavour) {
+    case BirdFlavour::kBird1:
+      return "/usr/sbin";
+    case BirdFlavour::kBird2:
+      return Bird2Dir() + "/usr/sbin";
+    case BirdFlavour::kCalicoFork:
+      return RepoDirFromEnv("CBE_CALICO_BIRD_DIR", ThirdPartyDefault("calico-bird"));
+    case BirdFlavour::kBird3:
+      return RepoDirFromEnv("CBE_BIRD3_DIR", ThirdPartyDefault("bird3"));
+  }
+  return "";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,14 +462,23 @@ Lab::Lab(BirdFlavour flavour) : flavour_(flavour) {
   if (::geteuid() != 0) {
     throw std::runtime_error("the BIRD lab needs root (network namespaces, setns)");
   }
-  if (flavour_ == BirdFlavour::kBird2) {
-    const std::string bird = Bird2Dir() + "/usr/sbin/bird";
+  const std::string bird = BirdBinDir(flavour_) + "/bird";
+  if (flavour_ == BirdFlavour::kBird2 && ::access(bird.c_str(), X_OK) != 0) {
+    throw std::runtime_error(
+        "BIRD 2 not found at " + bird +
+        " (set CBE_BIRD2_DIR; create it with `apt-get download bird2 && dpkg -x "
+        "bird2_*.deb build/bird2 && apt-get install -y libssh-gcrypt-4`)");
+  }
+  if (IsCalicoRendered(flavour_)) {
     if (::access(bird.c_str(), X_OK) != 0) {
-      throw std::runtime_error(
-          "BIRD 2 not found at " + bird +
-          " (set CBE_BIRD2_DIR; create it with `apt-get download bird2 && dpkg -x "
-          "bird2_*.deb build/bird2 && apt-get install -y libssh-gcrypt-4`)");
+      throw std::runtime_error(FlavourName(flavour_) + " not found at " + bird +
+                               " (build it: `make third-party-birds` or "
+                               "`.ci/build-third-party-birds build/third_party`; or set "
+                               "CBE_CALICO_BIRD_DIR / CBE_BIRD3_DIR)");
     }
+    // lab.sh finds the same daemons (it inherits our environment).
+    ::setenv(flavour_ == BirdFlavour::kBird3 ? "CBE_BIRD3_DIR" : "CBE_CALICO_BIRD_DIR",
+             BirdBinDir(flavour_).c_str(), /*overwrite=*/0);
   }
   prefix_ = "cbe" + std::to_string(::getpid()) + "n" + std::to_string(++lab_counter);
   const char* root = std::getenv("CBE_LAB_ROOT");
@@ -414,8 +487,7 @@ Lab::Lab(BirdFlavour flavour) : flavour_(flavour) {
   RunLab({"down", prefix_});
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
-  const CommandResult up =
-      RunLab({"up", prefix_, std::to_string(static_cast<int>(flavour_)), dir_});
+  const CommandResult up = RunLab({"up", prefix_, FlavourArg(flavour_), dir_});
   if (up.exit_code != 0) {
     RunLab({"down", prefix_});
     throw std::runtime_error("lab.sh up " + prefix_ + " failed (exit " +
@@ -443,8 +515,8 @@ CommandResult Lab::RunLab(const std::vector<std::string>& args) const {
 }
 
 std::string Lab::Spec(const std::string& node, bool v6) const {
-  if (v6 && flavour_ != BirdFlavour::kBird1) {
-    throw std::invalid_argument("bird6 only exists with BIRD 1.6");
+  if (v6 && !HasBird6(flavour_)) {
+    throw std::invalid_argument("bird6 only exists with BIRD 1.6 and Calico's fork");
   }
   return v6 ? node + ":6" : node;
 }
@@ -461,6 +533,12 @@ std::string Lab::LogPath(const std::string& node, bool v6) const {
   return dir_ + "/" + node + (v6 ? "/bird6.log" : "/bird.log");
 }
 
+std::string Lab::ConfigPath(const std::string& node, bool v6) const {
+  Spec(node, v6);
+  return dir_ + "/" + node + (v6 ? "/bird6" : "/bird") +
+         (IsCalicoRendered(flavour_) ? ".cfg" : ".conf");
+}
+
 namespace {
 
 void CheckLab(const CommandResult& result, const std::string& what) {
@@ -473,7 +551,7 @@ void CheckLab(const CommandResult& result, const std::string& what) {
 }  // namespace
 
 void Lab::BirdStart(const std::string& node, bool v6) {
-  const std::string flavour = std::to_string(static_cast<int>(flavour_));
+  const std::string flavour = FlavourArg(flavour_);
   CheckLab(RunLab({"bird-start", prefix_, flavour, dir_, Spec(node, v6)}), "bird-start " + node);
 }
 
@@ -486,22 +564,21 @@ void Lab::BirdKill(const std::string& node, bool v6) {
 }
 
 std::string Lab::Birdc(const std::string& node, const std::string& command, bool v6) {
-  const std::string flavour = std::to_string(static_cast<int>(flavour_));
+  const std::string flavour = FlavourArg(flavour_);
   const CommandResult result = RunLab({"birdc", prefix_, flavour, dir_, Spec(node, v6), command});
   CheckLab(result, "birdc " + node + " '" + command + "'");
   return result.out;
 }
 
 void Lab::RemoveProtocol(const std::string& node, const std::string& name, bool v6) {
-  const std::string flavour = std::to_string(static_cast<int>(flavour_));
+  const std::string flavour = FlavourArg(flavour_);
   CheckLab(RunLab({"remove-protocol", prefix_, flavour, dir_, Spec(node, v6), name}),
            "remove-protocol " + node + " " + name);
 }
 
 std::string Lab::Status() const {
   try {
-    const CommandResult result =
-        RunLab({"status", prefix_, std::to_string(static_cast<int>(flavour_)), dir_});
+    const CommandResult result = RunLab({"status", prefix_, FlavourArg(flavour_), dir_});
     return result.out + result.err;
   } catch (const std::exception& e) {
     return std::string("lab.sh status failed: ") + e.what();

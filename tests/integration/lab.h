@@ -21,10 +21,24 @@
 
 namespace cbe::testing {
 
-enum class BirdFlavour { kBird1 = 1, kBird2 = 2 };
+// The BIRDs a lab runs (lab.sh's V in parentheses):
+//   kBird1       Debian's BIRD 1.6.8, bird + bird6, hand-written Calico-style configs (1)
+//   kBird2       Debian's BIRD 2.0.12, one daemon (2)
+//   kCalicoFork  Calico's fork v0.3.3+birdv1.6.8, bird + bird6, configs as confd renders
+//                them (fork)
+//   kBird3       BIRD 3.3.0, one daemon, configs as Calico's BIRD 3 migration renders them,
+//                `timeformat protocol "%F"` (3)
+enum class BirdFlavour { kBird1, kBird2, kCalicoFork, kBird3 };
 
-// "BIRD 1.6" or "BIRD 2".
+// "BIRD 1.6", "BIRD 2", "Calico's fork" or "BIRD 3".
 std::string FlavourName(BirdFlavour flavour);
+// lab.sh's flavour argument: "1", "2", "fork", "3".
+std::string FlavourArg(BirdFlavour flavour);
+// BIRD 1.6 and the fork: a bird6 daemon with its own socket next to bird.
+bool HasBird6(BirdFlavour flavour);
+// The fork and BIRD 3: configs rendered by calico_birdcfg.py from configs/calico/lab.json;
+// nodes d (tcp/179 dropped) and i (eBGP ToR, AS 65009) exist.
+bool IsCalicoRendered(BirdFlavour flavour);
 
 struct CommandResult {
   int exit_code = -1;  // exit status, or 128 + signal number
@@ -42,13 +56,18 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 std::string SourceDir();
 std::string LabScript();
 std::string Bird2Dir();
+// The folder with a flavour's own `bird` (and `birdcl`): Debian's (1.6), Bird2Dir()/usr/sbin,
+// $CBE_CALICO_BIRD_DIR (default build/third_party/calico-bird) or $CBE_BIRD3_DIR (default
+// build/third_party/bird3), built by .ci/build-third-party-birds.
+std::string BirdBinDir(BirdFlavour flavour);
 
-// One lab: namespaces <prefix>-hub, -a, -b, -c, -e, -f, -g with BIRD running everywhere but c.
+// One lab: namespaces <prefix>-hub, -a, -b, -c, -e, -f, -g (the fork and BIRD 3: also -d, -i)
+// with BIRD running everywhere but c.
 // The constructor runs `lab.sh up` with a prefix unique to this process (and to this Lab
 // object); the destructor runs `lab.sh down` and removes Dir() unless CBE_KEEP_LAB_DIR=1.
 // Every method throws std::runtime_error (with lab.sh's stderr) when lab.sh fails.
-// `node` is "a", "b", "c", "e", "f" or "g"; `v6` selects the bird6 daemon (BIRD 1.6 only;
-// BIRD 2 has one daemon for both families).
+// `node` is "a", "b", "c", "e", "f", "g" (+ "d", "i"); `v6` selects the bird6 daemon (BIRD
+// 1.6 and the fork only; BIRD 2 and 3 have one daemon for both families).
 class Lab {
  public:
   explicit Lab(BirdFlavour flavour);
@@ -60,12 +79,15 @@ class Lab {
 
   BirdFlavour Flavour() const { return flavour_; }
   const std::string& Prefix() const { return prefix_; }
-  // Absolute directory with <node>/bird.conf, bird.ctl, bird.log, bird.pid (+ bird6.*).
+  // Absolute directory with <node>/bird.conf (bird.cfg and its includes for the fork and BIRD
+  // 3), bird.ctl, bird.log, bird.pid (+ bird6.*).
   const std::string& Dir() const { return dir_; }
   // Namespace name of a node, e.g. "cbe1234n1-a".
   std::string Netns(const std::string& node) const;
   std::string SocketPath(const std::string& node, bool v6 = false) const;
   std::string LogPath(const std::string& node, bool v6 = false) const;
+  // The daemon's main config file (bird.conf, or bird.cfg as Calico names it).
+  std::string ConfigPath(const std::string& node, bool v6 = false) const;
 
   void BirdStart(const std::string& node, bool v6 = false);
   // SIGTERM, SIGKILL after 5 s; BIRD removes its socket and pid file.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Integration-test lab: real BIRD daemons in network namespaces (see README.md next to this file).
 #
-#   lab.sh up P V DIR                 build namespaces P-hub P-a P-b P-c P-e P-f P-g, write configs
-#                                     to DIR/<node>/ and start BIRD everywhere except on c
+#   lab.sh up P V DIR                 build namespaces P-hub and one per node (V 1, 2: a b c e f g;
+#                                     V fork, 3: also d and i), write configs to DIR/<node>/, drop
+#                                     tcp/179 on d, start BIRD everywhere except on c
 #   lab.sh down P                     kill everything running in P-* and delete the namespaces
-#   lab.sh bird-start P V DIR NODE    start BIRD on NODE (a, a:6 = bird6 of BIRD 1.6)
+#   lab.sh bird-start P V DIR NODE    start BIRD on NODE (a, a:6 = bird6 of BIRD 1.6 / the fork)
 #   lab.sh bird-stop P NODE           SIGTERM (then SIGKILL after 5 s) and wait until it is gone
 #   lab.sh bird-kill P NODE           SIGKILL; the control socket file stays behind (stale)
 #   lab.sh birdc P V DIR NODE CMD     run the matching birdc against NODE's control socket
@@ -13,10 +14,19 @@
 #   lab.sh status P V DIR             `show protocols` of every running daemon (for humans)
 #
 # P: lab prefix (letters/digits, at most 16 characters), unique per lab.
-# V: BIRD flavour: 1 (BIRD 1.6: bird + bird6, two daemons) or 2 (BIRD 2: one daemon).
-# NODE: a b c e f g; with ":6" the bird6 daemon of that node (V=1, nodes a b c only).
+# V: BIRD flavour:
+#    1     Debian's BIRD 1.6.8 (bird + bird6, two daemons), configs/bird1/
+#    2     Debian's BIRD 2.0.12 (one daemon), configs/bird2/
+#    fork  Calico's fork v0.3.3+birdv1.6.8 (bird + bird6, two sockets bird.ctl/bird6.ctl, as
+#          calico-node runs it), configs as confd renders them (calico_birdcfg.py)
+#    3     BIRD 3.3.0 (one daemon, one bird.ctl), configs as Calico's BIRD 3 migration renders
+#          them (calico_birdcfg.py: timeformat protocol "%F")
+# NODE: a b c e f g (+ d i with fork and 3); with ":6" the bird6 daemon of that node (V=1:
+# a b c; V=fork: a b c i).
 # BIRD 2 is taken from $CBE_BIRD2_DIR (a `dpkg -x` of Debian's bird2 package), default
-# build/bird2 relative to the repository root.
+# build/bird2; the fork from $CBE_CALICO_BIRD_DIR, default build/third_party/calico-bird; BIRD 3
+# from $CBE_BIRD3_DIR, default build/third_party/bird3 (.ci/build-third-party-birds builds both);
+# relative paths are relative to the repository root.
 #
 # Only namespace-internal addresses are used (10.99.0.0/24, fd00:99::/64); nothing touches
 # the host's network namespace.
@@ -27,7 +37,7 @@ kScriptDir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 kRepoRoot="$(cd "${kScriptDir}/../.." && pwd)"
 readonly kScriptDir kRepoRoot
 readonly kConfigDir="${kScriptDir}/configs"
-readonly kNodes=(a b c e f g)
+readonly kCalicoLab="${kConfigDir}/calico/lab.json"
 
 die() {
   echo "lab.sh: $*" >&2
@@ -39,12 +49,14 @@ node_v4() {
   case "$1" in
     a) echo 10.99.0.5 ;; b) echo 10.99.0.1 ;; c) echo 10.99.0.2 ;;
     e) echo 10.99.0.4 ;; f) echo 10.99.0.6 ;; g) echo 10.99.0.7 ;;
+    d) echo 10.99.0.3 ;; i) echo 10.99.0.9 ;;
     *) die "unknown node '$1'" ;;
   esac
 }
 node_v6() {
   case "$1" in
     a) echo fd00:99::5 ;; b) echo fd00:99::1 ;; c) echo fd00:99::2 ;;
+    i) echo fd00:99::9 ;;
     *) echo "" ;;
   esac
 }
@@ -53,13 +65,50 @@ check_prefix() {
   [[ "$1" =~ ^[A-Za-z0-9]{1,16}$ ]] || die "bad lab prefix '$1' (1-16 letters/digits)"
 }
 check_flavour() {
-  [[ "$1" == 1 || "$1" == 2 ]] || die "bad BIRD flavour '$1' (1 or 2)"
+  [[ "$1" == 1 || "$1" == 2 || "$1" == fork || "$1" == 3 ]] ||
+    die "bad BIRD flavour '$1' (1, 2, fork or 3)"
+}
+
+# Flavours whose configs calico_birdcfg.py renders (Calico's fork and BIRD 3).
+calico_rendered() {
+  [[ "$1" == fork || "$1" == 3 ]]
+}
+
+# The lab's nodes (namespaces) for a flavour.
+lab_nodes() {  # flavour
+  if calico_rendered "$1"; then
+    echo a b c d e f g i
+  else
+    echo a b c e f g
+  fi
+}
+
+# A directory from an environment variable, relative to the repository root unless absolute.
+repo_dir() {  # value
+  local d="$1"
+  [[ "$d" == /* ]] || d="${kRepoRoot}/${d}"
+  echo "$d"
 }
 
 bird2_dir() {
-  local d="${CBE_BIRD2_DIR:-build/bird2}"
-  [[ "$d" == /* ]] || d="${kRepoRoot}/${d}"
-  echo "$d"
+  repo_dir "${CBE_BIRD2_DIR:-build/bird2}"
+}
+
+third_party_bird_dir() {  # flavour (fork or 3)
+  if [[ "$1" == fork ]]; then
+    repo_dir "${CBE_CALICO_BIRD_DIR:-build/third_party/calico-bird}"
+  else
+    repo_dir "${CBE_BIRD3_DIR:-build/third_party/bird3}"
+  fi
+}
+
+# The config file of a daemon: Calico's name (bird.cfg, bird6.cfg) for the rendered flavours.
+conf_file() {  # flavour dir node daemon
+  if calico_rendered "$1"; then
+    echo "$2/$3/$4.cfg"
+  else
+    echo "$2/$3/$4.conf"
+  fi
 }
 
 # Splits a daemon spec "a" / "a:6" into globals: node, daemon (bird|bird6).
@@ -78,6 +127,12 @@ parse_spec() {
 bird_bin() {  # flavour daemon
   if [[ "$1" == 1 ]]; then
     echo "/usr/sbin/$2"
+  elif calico_rendered "$1"; then
+    local b
+    b="$(third_party_bird_dir "$1")/$2"
+    [[ -x "$b" ]] || die "$b not found (build it: .ci/build-third-party-birds build/third_party," \
+      "or make third-party-birds; or set CBE_CALICO_BIRD_DIR / CBE_BIRD3_DIR)"
+    echo "$b"
   else
     local b
     b="$(bird2_dir)/usr/sbin/bird"
@@ -91,6 +146,8 @@ bird_bin() {  # flavour daemon
 birdc_bin() {  # flavour
   if [[ "$1" == 1 ]]; then
     echo /usr/sbin/birdc
+  elif calico_rendered "$1"; then
+    echo "$(third_party_bird_dir "$1")/birdcl"
   else
     echo "$(bird2_dir)/usr/sbin/birdc"
   fi
@@ -98,7 +155,7 @@ birdc_bin() {  # flavour
 
 # Daemons of a node for a flavour: "bird" or "bird bird6".
 node_daemons() {  # flavour node
-  if [[ "$1" == 1 && -n "$(node_v6 "$2")" ]]; then
+  if [[ ("$1" == 1 || "$1" == fork) && -n "$(node_v6 "$2")" ]]; then
     echo "bird bird6"
   else
     echo "bird"
@@ -134,6 +191,22 @@ write_config() {  # flavour dir node daemon
   mv "${dst}.tmp" "$dst"
 }
 
+# The rendered flavours: every node's files from the lab description, as confd would render
+# them (with the log path and `export none` on the kernel protocols, see calico_birdcfg.py).
+write_calico_configs() {  # flavour dir
+  local generator=bird3
+  [[ "$1" == fork ]] && generator=fork
+  # shellcheck disable=SC2046
+  /usr/bin/python3 "${kScriptDir}/calico_birdcfg.py" --flavour "$generator" --lab "$kCalicoLab" \
+    --out "$2" $(lab_nodes "$1") || die "calico_birdcfg.py failed"
+}
+
+# A daemon of a flavour with a bird6 (1.6 and the fork only).
+check_daemon() {  # flavour daemon
+  [[ "$2" == bird || "$1" == 1 || "$1" == fork ]] ||
+    die "bird6 only exists with BIRD 1.6 and Calico's fork"
+}
+
 # A zombie counts as gone: daemonized BIRDs are reparented to PID 1, which may reap late
 # (in this container it takes a few seconds).
 pid_alive() {
@@ -156,9 +229,10 @@ wait_gone() {  # pid tenths-of-a-second
 cmd_bird_start() {  # prefix flavour dir spec
   local prefix="$1" flavour="$2" dir="$3" node daemon
   parse_spec "$4"
-  [[ "$daemon" == bird || "$flavour" == 1 ]] || die "bird6 only exists with BIRD 1.6"
+  check_daemon "$flavour" "$daemon"
   local ns="${prefix}-${node}"
-  local conf="${dir}/${node}/${daemon}.conf" sock="${dir}/${node}/${daemon}.ctl"
+  local conf sock="${dir}/${node}/${daemon}.ctl"
+  conf="$(conf_file "$flavour" "$dir" "$node" "$daemon")"
   local pidfile="${dir}/${node}/${daemon}.pid"
   [[ -f "$conf" ]] || die "no config $conf (run up first)"
   ip netns list | awk '{print $1}' | grep -qx "$ns" || die "namespace $ns does not exist"
@@ -223,7 +297,7 @@ cmd_bird_kill() {  # prefix spec
 cmd_birdc() {  # prefix flavour dir spec command...
   local flavour="$2" dir="$3" node daemon
   parse_spec "$4"
-  [[ "$daemon" == bird || "$flavour" == 1 ]] || die "bird6 only exists with BIRD 1.6"
+  check_daemon "$flavour" "$daemon"
   shift 4
   "$(birdc_bin "$flavour")" -s "${dir}/${node}/${daemon}.ctl" "$@"
 }
@@ -232,7 +306,8 @@ cmd_remove_protocol() {  # prefix flavour dir spec name
   local prefix="$1" flavour="$2" dir="$3" spec="$4" name="$5" node daemon
   parse_spec "$spec"
   [[ "$name" =~ ^[A-Za-z0-9_]+$ ]] || die "bad protocol name '$name'"
-  local conf="${dir}/${node}/${daemon}.conf"
+  local conf
+  conf="$(conf_file "$flavour" "$dir" "$node" "$daemon")"
   grep -Eq "^protocol bgp ${name}[ {]" "$conf" || die "$name is not in $conf"
   drop_protocol "$name" <"$conf" >"${conf}.tmp"
   mv "${conf}.tmp" "$conf"
@@ -249,22 +324,23 @@ cmd_up() {  # prefix flavour dir
   # Control socket paths must fit sockaddr_un.sun_path (108 bytes).
   ((${#dir} <= 80)) || die "DIR is too long for control socket paths: $dir"
   [[ -z "$(lab_namespaces "$prefix")" ]] || die "lab $prefix already exists (lab.sh down $prefix)"
-  if [[ "$flavour" == 2 ]]; then
+  if [[ "$flavour" != 1 ]]; then
     local b
-    b="$(bird_bin 2 bird)"
-    "$b" --version >/dev/null 2>&1 || die "$b does not run (missing libssh-gcrypt-4?):" \
+    b="$(bird_bin "$flavour" bird)"
+    "$b" --version >/dev/null 2>&1 || die "$b does not run (BIRD 2: missing libssh-gcrypt-4?):" \
       "$("$b" --version 2>&1 | head -1)"
   fi
   mkdir -p "$dir"
 
-  local hub="${prefix}-hub" node ns
+  local hub="${prefix}-hub" node ns nodes
+  read -ra nodes <<<"$(lab_nodes "$flavour")"
   ip netns add "$hub"
   ip netns exec "$hub" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
     net.ipv6.conf.default.disable_ipv6=1
   ip -n "$hub" link add br0 type bridge forward_delay 0 stp_state 0
   ip -n "$hub" link set lo up
   ip -n "$hub" link set br0 up
-  for node in "${kNodes[@]}"; do
+  for node in "${nodes[@]}"; do
     ns="${prefix}-${node}"
     ip netns add "$ns"
     ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
@@ -280,13 +356,18 @@ cmd_up() {  # prefix flavour dir
     ip -n "$ns" link set eth0 up
   done
   local daemon
-  for node in "${kNodes[@]}"; do
+  if calico_rendered "$flavour"; then
+    write_calico_configs "$flavour" "$dir"
+    # d's firewall drops every BGP connection to it (a stays in Connect, no error).
+    ip netns exec "${prefix}-d" iptables -A INPUT -p tcp --dport 179 -j DROP
+  fi
+  for node in "${nodes[@]}"; do
     for daemon in $(node_daemons "$flavour" "$node"); do
-      write_config "$flavour" "$dir" "$node" "$daemon"
+      calico_rendered "$flavour" || write_config "$flavour" "$dir" "$node" "$daemon"
       rm -f "${dir}/${node}/${daemon}.pid" "${dir}/${node}/${daemon}.ctl"
     done
   done
-  for node in "${kNodes[@]}"; do
+  for node in "${nodes[@]}"; do
     [[ "$node" == c ]] && continue  # c's BIRD is never started by `up`: a sees refused
     cmd_bird_start "$prefix" "$flavour" "$dir" "$node"
     if [[ "$(node_daemons "$flavour" "$node")" == *bird6* ]]; then
@@ -333,7 +414,7 @@ cmd_down() {  # prefix
 
 cmd_status() {  # prefix flavour dir
   local node daemon
-  for node in "${kNodes[@]}"; do
+  for node in $(lab_nodes "$2"); do
     for daemon in $(node_daemons "$2" "$node"); do
       local spec="$node"
       [[ "$daemon" == bird6 ]] && spec="${node}:6"
