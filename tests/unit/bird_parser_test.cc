@@ -30,7 +30,7 @@ Protocols MustParse(std::string_view fixture) {
 }
 
 TEST_CASE("parser: every recorded protocols reply parses with no unknown line", "[unit]") {
-  for (const char* dir : {"bird1", "bird2"}) {
+  for (const char* dir : {"bird1", "bird2", "calico-fork", "bird3"}) {
     for (const auto& entry :
          std::filesystem::directory_iterator(std::string(CBE_FIXTURES_DIR) + "/" + dir)) {
       const std::string name = entry.path().filename().string();
