@@ -274,9 +274,44 @@ void ParseClock(const YAML::Node& node, YamlChecker* v, ClockConfig* clock) {
   }
 }
 
-void ParseRoot(const YAML::Node& root, YamlChecker* v, Config* config) {
-  if (!v->ExpectMap(root, "", {"bird", "peers", "probes", "clock", "metrics"})) {
+void ParseDiagnosis(const YAML::Node& node, YamlChecker* v, DiagnosisConfig* diagnosis) {
+  if (!v->ExpectMap(node, "diagnosis", {"no_routes_after", "no_routes_peer_types"})) {
     return;
+  }
+  v->Duration(node["no_routes_after"], "diagnosis.no_routes_after", &diagnosis->no_routes_after);
+  const YAML::Node types = node["no_routes_peer_types"];
+  if (!YamlChecker::Present(types)) {
+    return;
+  }
+  std::string names;
+  for (std::string_view t : kPeerTypes) {
+    names += (names.empty() ? "" : ", ") + std::string(t);
+  }
+  if (!types.IsSequence()) {
+    v->Fail(types, "diagnosis.no_routes_peer_types", "must be a list of: " + names);
+    return;
+  }
+  diagnosis->no_routes_peer_types.clear();
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    const YAML::Node t = types[i];
+    const std::string path = "diagnosis.no_routes_peer_types[" + std::to_string(i) + "]";
+    if (!t.IsScalar() || std::find(std::begin(kPeerTypes), std::end(kPeerTypes), t.Scalar()) ==
+                             std::end(kPeerTypes)) {
+      v->Fail(t, path,
+              "unknown peer type" + (t.IsScalar() ? " '" + t.Scalar() + "'" : std::string()) +
+                  "; known: " + names);
+      continue;
+    }
+    diagnosis->no_routes_peer_types.push_back(t.Scalar());
+  }
+}
+
+void ParseRoot(const YAML::Node& root, YamlChecker* v, Config* config) {
+  if (!v->ExpectMap(root, "", {"bird", "peers", "probes", "clock", "metrics", "diagnosis"})) {
+    return;
+  }
+  if (const YAML::Node diagnosis = root["diagnosis"]; YamlChecker::Present(diagnosis)) {
+    ParseDiagnosis(diagnosis, v, &config->diagnosis);
   }
   if (const YAML::Node bird = root["bird"]; YamlChecker::Present(bird)) {
     ParseBird(bird, v, &config->bird);

@@ -72,6 +72,18 @@ struct ClockConfig {
   bool peer_offset_enabled = true;
 };
 
+// Thresholds of the diagnosis. `diagnosis` in the config file.
+struct DiagnosisConfig {
+  // A session Established this long with no route imported or exported is `no_routes`...
+  std::chrono::milliseconds no_routes_after{std::chrono::minutes(10)};
+  // ...when its peer type is one of these: mesh sessions carry every node's pod routes, while a
+  // `Node_`/`Global_` peer (a ToR, a route reflector client) may rightly export nothing.
+  std::vector<std::string> no_routes_peer_types{"node_mesh"};
+};
+
+// The peer types of Calico's protocol names (bird::PeerTypeName).
+inline constexpr std::string_view kPeerTypes[] = {"node_mesh", "node_specific", "global", "other"};
+
 // Per-peer series beyond the default ones (a full mesh has N peers per node, N^2 series in all,
 // so each one per peer counts). `metrics.extra` in the config file.
 struct MetricsConfig {
@@ -99,6 +111,7 @@ struct Config {
   std::vector<StaticPeer> static_peers;
   ProbesConfig probes;
   MetricsConfig metrics;
+  DiagnosisConfig diagnosis;
 };
 
 struct ConfigResult {

@@ -188,7 +188,7 @@ Found FromBird(const Evidence& e) {
   }
   if (e.bgp_state == "Established") {
     const bool empty = e.routes_imported == 0 && e.routes_exported == 0;
-    if (e.peer_type == "node_mesh" && empty && e.state_age_seconds &&
+    if (e.no_routes_applies && empty && e.state_age_seconds &&
         *e.state_age_seconds >= e.no_routes_after_seconds) {
       return Make(Cause::kNoRoutes, "Established for " + FormatAge(*e.state_age_seconds) +
                                         " with 0 routes imported and 0 exported");
@@ -354,6 +354,9 @@ DiagnosisOptions DiagnosisOptionsFor(const Config& config) {
   const auto round = std::max(config.bird.interval, config.probes.tcp.interval);
   o.negotiating_window_seconds = std::chrono::duration<double>(2 * round).count();
   o.port_number = config.probes.tcp.port;
+  o.no_routes_after_seconds =
+      std::chrono::duration<double>(config.diagnosis.no_routes_after).count();
+  o.no_routes_peer_types = config.diagnosis.no_routes_peer_types;
   return o;
 }
 
@@ -470,6 +473,9 @@ void AddOptions(const DiagnosisOptions& options, Evidence* e) {
   e->max_clock_offset_seconds = options.max_clock_offset_seconds;
   e->negotiating_window_seconds = options.negotiating_window_seconds;
   e->no_routes_after_seconds = options.no_routes_after_seconds;
+  e->no_routes_applies =
+      std::find(options.no_routes_peer_types.begin(), options.no_routes_peer_types.end(),
+                e->peer_type) != options.no_routes_peer_types.end();
   e->port_number = options.port_number;
 }
 

@@ -75,6 +75,8 @@ struct Evidence {
   double max_clock_offset_seconds = 0.1;
   double negotiating_window_seconds = 60;
   double no_routes_after_seconds = 600;
+  bool no_routes_applies =
+      true;  // The session's peer type is one diagnosis.no_routes_peer_types lists.
 };
 
 struct Diagnosis {
@@ -104,6 +106,7 @@ struct DiagnosisOptions {
   double negotiating_window_seconds = 60;
   // A mesh session Established this long with no route in either direction is `no_routes`.
   double no_routes_after_seconds = 600;
+  std::vector<std::string> no_routes_peer_types{"node_mesh"};
   int port_number = 179;
 };
 

@@ -168,6 +168,46 @@ TEST_CASE("evidence: this node's BGP address autodetected on docker0", "[integra
   ExpectCause(exporter, lab, "Mesh_10_99_0_1", "node_address", 15s);
 }
 
+TEST_CASE("evidence: a mesh session up with no route either way is no_routes",
+          "[integration][diagnosis]") {
+  Lab lab(BirdFlavour::kBird1);
+  // A filter mistake on a for its session to g: nothing imported, nothing exported.
+  Replace(lab.Dir() + "/a/bird.conf", "  neighbor 10.99.0.7 as 64512;\n",
+          "  neighbor 10.99.0.7 as 64512;\n  import none;\n  export none;\n");
+  lab.Birdc("a", "configure");
+  const std::string config =
+      lab.WriteFile("noroutes.yml", "bird:\n  sockets: [" + lab.SocketPath("a") +
+                                        "]\n  interval: 1s\n  timeout: 1s\n"
+                                        "probes:\n"
+                                        "  tcp: {enabled: false, interval: 1s, timeout: 500ms}\n"
+                                        "  icmp: {enabled: false}\n"
+                                        "  mtu: {enabled: false}\n"
+                                        "  listener: {enabled: false}\n"
+                                        "clock: {peer_offset: {enabled: false}, chrony: {enabled: "
+                                        "false}}\n"
+                                        "diagnosis: {no_routes_after: 2s}\n");
+  ExporterProcess exporter(lab.Netns("a"), config, kPort, lab.Dir() + "/exporter.log");
+  REQUIRE(exporter.WaitReady(15s));
+  ExpectCause(exporter, lab, "Mesh_10_99_0_7", "no_routes", 20s);
+  // b's session carries routes both ways: healthy.
+  ExpectCause(exporter, lab, "Mesh_10_99_0_1", "healthy", 5s);
+  // With every peer type exempt, the same session is healthy.
+  const CommandResult r = RunCommand(
+      {"ip", "netns", "exec", lab.Netns("a"), CBE_EXPORTER_PATH, "check",
+       "--config.file=" + lab.WriteFile("noroutes-off.yml",
+                                        "bird:\n  sockets: [" + lab.SocketPath("a") +
+                                            "]\nprobes: {tcp: {enabled: false}, icmp: {enabled: "
+                                            "false}, mtu: {enabled: false}}\n"
+                                            "clock: {peer_offset: {enabled: false}, chrony: "
+                                            "{enabled: false}}\n"
+                                            "diagnosis: {no_routes_after: 2s, "
+                                            "no_routes_peer_types: [global]}\n"),
+       "--output", "json"},
+      30s);
+  INFO(r.out << r.err);
+  CHECK(r.out.find("\"cause\": \"no_routes\"") == std::string::npos);
+}
+
 TEST_CASE("evidence: a restarted exporter names a refused peer within one BIRD round",
           "[integration][diagnosis]") {
   Lab lab(BirdFlavour::kBird1);

@@ -42,6 +42,20 @@ TEST_CASE("config: every key", "[unit]") {
   CHECK(r.config.bird.max_reply_bytes == 1048576u);
 }
 
+TEST_CASE("config: the diagnosis thresholds", "[unit]") {
+  ConfigResult defaults = ParseConfig("");
+  REQUIRE(defaults.ok());
+  CHECK(defaults.config.diagnosis.no_routes_after == milliseconds(600000));
+  CHECK(defaults.config.diagnosis.no_routes_peer_types == std::vector<std::string>{"node_mesh"});
+  ConfigResult r = ParseConfig(
+      "diagnosis:\n  no_routes_after: 30s\n  no_routes_peer_types: [node_mesh, node_specific]\n");
+  INFO(Errors(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.diagnosis.no_routes_after == milliseconds(30000));
+  CHECK(r.config.diagnosis.no_routes_peer_types ==
+        std::vector<std::string>{"node_mesh", "node_specific"});
+}
+
 TEST_CASE("config: invalid files and their exact messages", "[unit]") {
   struct Case {
     const char* yaml;
@@ -53,7 +67,15 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
        "max_reply_bytes)\n"},
       {"birds: {}\n",
        "c.yml:1:1: birds: unknown key (expected one of: bird, peers, probes, clock, "
-       "metrics)\n"},
+       "metrics, diagnosis)\n"},
+      {"diagnosis:\n  no_routes_after: soon\n  no_routes_peer_types: [mesh, global]\n",
+       "c.yml:2:20: diagnosis.no_routes_after: invalid duration \"soon\" (use a number and a unit: "
+       "5s, 100ms, 1m)\n"
+       "c.yml:3:26: diagnosis.no_routes_peer_types[0]: unknown peer type 'mesh'; known: "
+       "node_mesh, node_specific, global, other\n"},
+      {"diagnosis:\n  no_routes_peer_types: node_mesh\n",
+       "c.yml:2:25: diagnosis.no_routes_peer_types: must be a list of: node_mesh, node_specific, "
+       "global, other\n"},
       {"metrics:\n  extra: [timers, rtt]\n",
        "c.yml:2:19: metrics.extra[1]: unknown extra 'rtt'; known: timers, route_details, "
        "state_changes, port_rtt, tx_pending\n"},

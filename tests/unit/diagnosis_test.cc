@@ -184,8 +184,10 @@ std::vector<Row> Table() {
     e.protocol_state = "up";
     e.bgp_state = "Established";
     e.peer_type = "global";
+    e.no_routes_applies = false;  // diagnosis.no_routes_peer_types lists only node_mesh.
     e.routes_imported = 0;
     e.routes_exported = 0;
+    e.state_age_seconds = 3600;
   });
   add("an empty mesh session just up", Cause::kHealthy, [](Evidence& e) {
     e.protocol_state = "up";
