@@ -19,7 +19,56 @@ constexpr WellKnownAddress kBridgeAddresses[] = {
     {"10.0.2.2", "the VirtualBox/QEMU user-mode NAT gateway"},
 };
 
+// Interface names container runtimes, CNI plugins and hypervisors give their bridges.
+struct BridgeName {
+  const char* prefix;
+  const char* what;
+};
+constexpr BridgeName kContainerBridges[] = {
+    {"docker", "Docker's bridge"},
+    {"br-", "a Docker user-defined bridge"},
+    {"cni", "a CNI bridge"},
+    {"cbr", "a kubenet bridge"},
+    {"podman", "Podman's bridge"},
+    {"virbr", "libvirt's bridge"},
+    {"lxcbr", "LXC's bridge"},
+    {"lxdbr", "LXD's bridge"},
+    {"kube-bridge", "kube-router's bridge"},
+};
+
+// Link kinds of tunnels: Calico's own (tunl0 ipip, vxlan.calico, wireguard.cali) and others.
+constexpr std::string_view kTunnelKinds[] = {"ipip", "ip6tnl", "vxlan", "wireguard",
+                                             "gre",  "geneve", "sit"};
+
 }  // namespace
+
+std::string SuspiciousNodeInterface(std::string_view name, std::string_view kind, bool loopback) {
+  const std::string on = "on " + std::string(name);
+  if (loopback) {
+    return on + ", the loopback interface";
+  }
+  if (kind == "bridge") {
+    for (const BridgeName& b : kContainerBridges) {
+      if (name.starts_with(b.prefix)) {
+        return on + ", " + b.what +
+               ": address autodetection picked the wrong interface (set IP_AUTODETECTION_METHOD)";
+      }
+    }
+    return "";
+  }
+  if (kind == "veth") {
+    return on +
+           ", a veth (one end of a container's link): address autodetection picked the wrong "
+           "interface (set IP_AUTODETECTION_METHOD)";
+  }
+  for (std::string_view tunnel : kTunnelKinds) {
+    if (kind == tunnel) {
+      return on + ", " + (kind.front() == 'i' ? "an " : "a ") + std::string(kind) +
+             " tunnel: BGP must run over the underlay, not a tunnel (set IP_AUTODETECTION_METHOD)";
+    }
+  }
+  return "";
+}
 
 std::string SuspiciousNodeAddress(std::string_view ip) {
   for (const WellKnownAddress& w : kBridgeAddresses) {

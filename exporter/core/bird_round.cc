@@ -46,6 +46,7 @@ PeerSnapshot BuildPeer(const bird::Protocol& p, const bird::Status& status,
   peer.neighbor_as = AsString(p.neighbor_as);
   peer.local_as = AsString(p.local_as);
   peer.neighbor_router_id = p.neighbor_id;
+  peer.source_address = p.source_address;
   peer.session = bird::SessionKind(p);
   peer.last_error = bird::ClassifyLastError(p.last_error);
   if (p.established()) {
@@ -125,8 +126,52 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
   return d;
 }
 
-BirdRound::BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock)
-    : config_(std::move(config)), connector_(connector), clock_(clock) {}
+BirdRound::BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock,
+                     InterfaceLookup lookup)
+    : config_(std::move(config)),
+      connector_(connector),
+      clock_(clock),
+      lookup_(std::move(lookup)) {}
+
+std::vector<LocalAddress> BirdRound::LocalAddresses(const DaemonSnapshot& d) {
+  constexpr auto kRefresh = std::chrono::minutes(1);
+  const auto now = clock_->Monotonic();
+  if (now - address_cache_time_ >= kRefresh) {
+    address_cache_.clear();
+    address_cache_time_ = now;
+  }
+  std::vector<std::string> wanted = {d.router_id};
+  for (const PeerSnapshot& p : d.peers) {
+    if (!p.source_address.empty() &&
+        std::find(wanted.begin(), wanted.end(), p.source_address) == wanted.end()) {
+      wanted.push_back(p.source_address);
+    }
+  }
+  std::vector<LocalAddress> out;
+  for (const std::string& address : wanted) {
+    auto cached = address_cache_.find(address);
+    if (cached == address_cache_.end()) {
+      LocalAddress a;
+      a.address = address;
+      const auto ip = net::IpAddress::Parse(address);
+      if (ip) {
+        auto found = lookup_(*ip);
+        if (found && *found) {
+          a.found = true;
+          a.interface = (*found)->name;
+          a.kind = (*found)->kind;
+          a.loopback = (*found)->loopback;
+        } else if (!found) {
+          logging::Debug("interface of a local address",
+                         {{"address", address}, {"err", found.error().message}});
+        }
+      }
+      cached = address_cache_.emplace(address, std::move(a)).first;
+    }
+    out.push_back(cached->second);
+  }
+  return out;
+}
 
 bird::Client* BirdRound::ClientFor(const std::string& socket, Daemon* d) {
   if (!d->client) {
@@ -182,6 +227,7 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
   if (status->version.empty()) {
     snap.version = client->greeting_version();
   }
+  snap.local_addresses = LocalAddresses(snap);
   return snap;
 }
 

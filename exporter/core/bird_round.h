@@ -2,6 +2,7 @@
 
 // One round over every BIRD control socket: query, parse, resolve times, track state.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -12,13 +13,19 @@
 #include "exporter/core/snapshot.h"
 #include "probes/bird/client.h"
 #include "probes/bird/state_tracker.h"
+#include "probes/net/route.h"
 #include "probes/net/stream.h"
 
 namespace cbe {
 
 class BirdRound {
  public:
-  BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock);
+  // Which interface holds a local address (net::InterfaceHolding; tests inject their own).
+  using InterfaceLookup =
+      std::function<Result<std::optional<net::LocalInterface>>(const net::IpAddress&)>;
+
+  BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock,
+            InterfaceLookup lookup = net::InterfaceHolding);
 
   // Queries every socket once, in order. Never throws; failures become `up = false`.
   std::shared_ptr<const BirdSnapshot> Run();
@@ -42,11 +49,17 @@ class BirdRound {
   DaemonSnapshot Query(const std::string& socket, Daemon* d, const DaemonSnapshot* previous);
   // `show status` and `show protocols all`, parsed into the daemon's snapshot, or why not.
   Result<DaemonSnapshot> QueryAndParse(const std::string& socket, Daemon* d);
+  // The interfaces of the daemon's router ID and source addresses, from a cache refreshed
+  // once a minute (an address rarely moves; a netlink walk per round would cost every round).
+  std::vector<LocalAddress> LocalAddresses(const DaemonSnapshot& d);
   bird::Client* ClientFor(const std::string& socket, Daemon* d);
 
   BirdConfig config_;
   net::StreamConnector* connector_;
   const Clock* clock_;
+  InterfaceLookup lookup_;
+  std::map<std::string, LocalAddress> address_cache_;
+  std::chrono::steady_clock::time_point address_cache_time_;
   std::map<std::string, Daemon> daemons_;  // By socket path.
   std::set<std::string> seen_sockets_;     // Detected sockets that answered once.
   // The last round's snapshot (the one published, not a copy): the peers a daemon had before

@@ -418,6 +418,40 @@ ProbeIndex IndexProbes(const Snapshot& snapshot) {
   return index;
 }
 
+// Why this node's `address` (its router ID or a session's source address) cannot be right: the
+// address itself, or the interface that holds it; "" when it may be right.
+std::string AddressProblem(const DaemonSnapshot& d, const std::string& address,
+                           std::string_view role) {
+  const std::string prefix = "this node's " + std::string(role) + " " + address + " is ";
+  if (std::string problem = SuspiciousNodeAddress(address); !problem.empty()) {
+    return prefix + problem;
+  }
+  for (const LocalAddress& a : d.local_addresses) {
+    if (a.address == address && a.found) {
+      if (std::string problem = SuspiciousNodeInterface(a.interface, a.kind, a.loopback);
+          !problem.empty()) {
+        return prefix + problem;
+      }
+    }
+  }
+  return "";
+}
+
+// BIRD prints a session's source address only while it is Established; the node's address of a
+// family is the same for all its sessions (Calico renders `source address <node IP>`): a wrong
+// one seen on a working session explains the failing sessions of that family.
+std::string SourceAddressProblem(const DaemonSnapshot& d, bool v6) {
+  for (const PeerSnapshot& p : d.peers) {
+    if (!p.source_address.empty() && (p.source_address.find(':') != std::string::npos) == v6) {
+      if (std::string problem = AddressProblem(d, p.source_address, "BGP source address");
+          !problem.empty()) {
+        return problem;
+      }
+    }
+  }
+  return "";
+}
+
 // What BIRD says of the session.
 void AddBirdEvidence(const PeerSnapshot& p, double now_unix, Evidence* e) {
   e->protocol_state = p.protocol_state;
@@ -494,10 +528,7 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
   out.reserve(sessions);
   const ProbeIndex index = IndexProbes(snapshot);
   for (const DaemonSnapshot& d : snapshot.bird->daemons) {
-    std::string address_problem = SuspiciousNodeAddress(d.router_id);
-    if (!address_problem.empty()) {
-      address_problem = "this node's router ID " + d.router_id + " is " + address_problem;
-    }
+    const std::string address_problem = AddressProblem(d, d.router_id, "router ID");
     if (!d.up) {
       for (const PeerSnapshot& p : d.last_known_peers) {
         Evidence e;
@@ -512,7 +543,9 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
       AddBirdEvidence(p, now_unix, &e);
       AddProbeEvidence(p.peer, index, &e);
       AddOptions(options, &e);
-      e.node_address_problem = address_problem;
+      e.node_address_problem = address_problem.empty()
+                                   ? SourceAddressProblem(d, p.peer.find(':') != std::string::npos)
+                                   : address_problem;
       out.push_back({d.daemon, p.protocol, p.peer, p.peer_type, p.state, p.state_change_timestamp,
                      e.last_error.Text(), Diagnose(e)});
     }

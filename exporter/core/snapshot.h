@@ -31,6 +31,7 @@ struct PeerSnapshot {
   std::string neighbor_as;
   std::string local_as;
   std::string neighbor_router_id;
+  std::string source_address;  // This node's end (Established only).
   std::string session;  // ibgp, ebgp or "".
   std::optional<double> state_change_timestamp;
   bool state_change_exact = true;
@@ -48,6 +49,15 @@ struct PeerSnapshot {
   std::optional<std::uint64_t> tx_pending_when_last_up;
 };
 
+// Where this node's own BGP address lives: the router ID and the source address of the sessions.
+struct LocalAddress {
+  std::string address;
+  bool found = false;  // An interface of this namespace holds it.
+  std::string interface;
+  std::string kind;  // rtnetlink link kind, "" for a NIC.
+  bool loopback = false;
+};
+
 struct DaemonSnapshot {
   std::string daemon;  // The socket's file stem: bird, bird6.
   std::string socket;
@@ -60,6 +70,8 @@ struct DaemonSnapshot {
   bool graceful_restart_recovery = false;
   std::string daemon_message;
   std::vector<PeerSnapshot> peers;
+  // The router ID's and the sessions' source addresses' interfaces (looked up once a minute).
+  std::vector<LocalAddress> local_addresses;
   // While BIRD is down: the sessions of its last good round, for the diagnosis only.
   std::vector<PeerSnapshot> last_known_peers;
   std::uint64_t unparsed_lines_total = 0;

@@ -154,7 +154,6 @@ constexpr std::string_view kKnownDetailKeys[] = {
     "Export updates",
     "Export withdraws",
     "Neighbor caps",
-    "Source address",
     "Connect delay",
     "Error wait",
     "Table",
@@ -238,6 +237,8 @@ void ParseDetail(std::string_view text, Protocol* p, DetailState* ds, Unparsed* 
   } else if (key == "Local AS") {
     p->local_as = ParseNumber<std::uint32_t>(value);
     ok = p->local_as.has_value();
+  } else if (key == "Source address") {
+    p->source_address = value;
   } else if (key == "Neighbor ID") {
     p->neighbor_id = value;
   } else if (key == "Session") {

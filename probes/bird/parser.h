@@ -70,6 +70,7 @@ struct Protocol {
   std::optional<std::uint32_t> neighbor_as;
   std::optional<std::uint32_t> local_as;  // BIRD 2 and later print it; BIRD 1.6 does not.
   std::string neighbor_id;
+  std::string source_address;  // This node's end of the session (Established only).
   std::string session;                   // "internal multihop AS4 ..." (Established only).
   std::optional<double> hold_time;       // Negotiated, seconds (the "/240" of "Hold timer").
   std::optional<double> keepalive_time;  // Negotiated, seconds.

@@ -1,6 +1,8 @@
 #include "probes/net/route.h"
 
+#include <ifaddrs.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -51,6 +53,68 @@ int RouteCallback(const nlmsghdr* nlh, void* data) {
   return MNL_CB_OK;
 }
 
+int LinkInfoCallback(const nlattr* attr, void* data) {
+  if (mnl_attr_get_type(attr) == IFLA_INFO_KIND && mnl_attr_validate(attr, MNL_TYPE_STRING) >= 0) {
+    *static_cast<std::string*>(data) = mnl_attr_get_str(attr);
+  }
+  return MNL_CB_OK;
+}
+
+int LinkAttrCallback(const nlattr* attr, void* data) {
+  if (mnl_attr_get_type(attr) == IFLA_LINKINFO) {
+    mnl_attr_parse_nested(attr, LinkInfoCallback, data);
+  }
+  return MNL_CB_OK;
+}
+
+int LinkCallback(const nlmsghdr* nlh, void* data) {
+  mnl_attr_parse(nlh, sizeof(ifinfomsg), LinkAttrCallback, data);
+  return MNL_CB_OK;
+}
+
+using NetlinkSocket = std::unique_ptr<mnl_socket, decltype(&mnl_socket_close)>;
+
+Result<NetlinkSocket> OpenNetlink() {
+  NetlinkSocket nl(mnl_socket_open(NETLINK_ROUTE), &mnl_socket_close);
+  if (!nl) {
+    return Error{std::string("netlink socket: ") + std::strerror(errno)};
+  }
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+    return Error{std::string("netlink bind: ") + std::strerror(errno)};
+  }
+  return nl;
+}
+
+// RTM_GETLINK of one interface: its IFLA_INFO_KIND ("" for a plain NIC).
+Result<std::string> LinkKind(unsigned ifindex) {
+  auto nl = OpenNetlink();
+  if (!nl) {
+    return nl.error();
+  }
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  const unsigned seq = static_cast<unsigned>(time(nullptr));
+  nlh->nlmsg_seq = seq;
+  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_index = static_cast<int>(ifindex);
+  if (mnl_socket_sendto(nl->get(), nlh, nlh->nlmsg_len) < 0) {
+    return Error{std::string("netlink send: ") + std::strerror(errno)};
+  }
+  const ssize_t n = mnl_socket_recvfrom(nl->get(), buf.data(), buf.size());
+  if (n < 0) {
+    return Error{std::string("netlink receive: ") + std::strerror(errno)};
+  }
+  std::string kind;
+  if (mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, mnl_socket_get_portid(nl->get()),
+                 LinkCallback, &kind) < 0) {
+    return Error{"interface " + std::to_string(ifindex) + ": " + std::strerror(errno)};
+  }
+  return kind;
+}
+
 }  // namespace
 
 std::optional<int> InterfaceMtu(const std::string& name) {
@@ -72,15 +136,43 @@ std::optional<int> InterfaceMtu(const std::string& name) {
   return req.ifr_mtu;
 }
 
+Result<std::optional<LocalInterface>> InterfaceHolding(const IpAddress& address) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) {
+    return Error{std::string("getifaddrs: ") + std::strerror(errno)};
+  }
+  std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> owned(list, &::freeifaddrs);
+  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_name == nullptr) {
+      continue;
+    }
+    const auto ip = IpAddress::FromSockaddr(a->ifa_addr);
+    if (!ip || !(*ip == address)) {
+      continue;
+    }
+    LocalInterface out;
+    out.name = a->ifa_name;
+    out.loopback = (a->ifa_flags & IFF_LOOPBACK) != 0;
+    const unsigned index = if_nametoindex(a->ifa_name);
+    if (index == 0) {
+      return Error{"interface " + out.name + ": " + std::strerror(errno)};
+    }
+    auto kind = LinkKind(index);
+    if (!kind) {
+      return kind.error();
+    }
+    out.kind = std::move(*kind);
+    return std::optional<LocalInterface>(std::move(out));
+  }
+  return std::optional<LocalInterface>();
+}
+
 Result<Route> LookupRoute(const IpAddress& destination) {
-  std::unique_ptr<mnl_socket, decltype(&mnl_socket_close)> nl(mnl_socket_open(NETLINK_ROUTE),
-                                                              &mnl_socket_close);
-  if (!nl) {
-    return Error{std::string("netlink socket: ") + std::strerror(errno)};
+  auto opened = OpenNetlink();
+  if (!opened) {
+    return opened.error();
   }
-  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-    return Error{std::string("netlink bind: ") + std::strerror(errno)};
-  }
+  NetlinkSocket& nl = *opened;
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = RTM_GETROUTE;

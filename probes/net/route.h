@@ -22,4 +22,15 @@ Result<Route> LookupRoute(const IpAddress& destination);
 // The MTU of a network interface by name (SIOCGIFMTU); nullopt when there is no such interface.
 std::optional<int> InterfaceMtu(const std::string& name);
 
+// The interface of this network namespace that holds a local address.
+struct LocalInterface {
+  std::string name;  // "eth0", "docker0", "lo".
+  std::string kind;  // rtnetlink's IFLA_INFO_KIND: "bridge", "veth", "vxlan", ...; "" for a NIC.
+  bool loopback = false;
+};
+
+// Which interface holds `address` (getifaddrs, and rtnetlink for the kind); nullopt when no
+// interface of this namespace has it.
+Result<std::optional<LocalInterface>> InterfaceHolding(const IpAddress& address);
+
 }  // namespace cbe::net

@@ -208,6 +208,38 @@ TEST_CASE("evidence: a mesh session up with no route either way is no_routes",
   CHECK(r.out.find("\"cause\": \"no_routes\"") == std::string::npos);
 }
 
+TEST_CASE("evidence: this node's router ID on a container bridge, found by its interface",
+          "[integration][diagnosis]") {
+  Lab lab(BirdFlavour::kBird1);
+  // An address no list knows, on a bridge named as Docker names its own: only the interface
+  // that holds it (netlink) tells it is wrong.
+  const auto in_a = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"ip", "netns", "exec", lab.Netns("a")});
+    const CommandResult r = RunCommand(argv);
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+  };
+  in_a({"ip", "link", "add", "docker0", "type", "bridge"});
+  in_a({"ip", "addr", "add", "10.98.0.5/24", "dev", "docker0"});
+  in_a({"ip", "link", "set", "docker0", "up"});
+  Replace(lab.Dir() + "/a/bird.conf", "router id 10.99.0.5;", "router id 10.98.0.5;");
+  lab.BirdStop("a");
+  lab.BirdStart("a");
+  ExporterProcess exporter(lab.Netns("a"), ProbesOffConfig(lab), kPort,
+                           lab.Dir() + "/exporter.log");
+  REQUIRE(exporter.WaitReady(15s));
+  // c has no BIRD: its session fails, and the cause is the node's own address.
+  ExpectCause(exporter, lab, "Mesh_10_99_0_2", "node_address", 15s);
+  std::string page;
+  const bool named = PollUntil(5s, [&] {
+    page = exporter.Get("/");
+    return page.find("this node&#39;s router ID 10.98.0.5 is on docker0, Docker&#39;s bridge") !=
+           std::string::npos;
+  });
+  INFO(page);
+  CHECK(named);
+}
+
 TEST_CASE("evidence: a restarted exporter names a refused peer within one BIRD round",
           "[integration][diagnosis]") {
   Lab lab(BirdFlavour::kBird1);

@@ -346,6 +346,54 @@ TEST_CASE("diagnosis: a snapshot's sessions, and the last known ones of a BIRD t
   CHECK_FALSE(AllHealthy(s));
 }
 
+TEST_CASE("diagnosis: the interface that holds this node's router ID or source address",
+          "[unit]") {
+  auto bird = std::make_shared<BirdSnapshot>();
+  DaemonSnapshot d;
+  d.daemon = "bird";
+  d.up = true;
+  d.router_id = "10.0.0.5";
+  PeerSnapshot v4;
+  v4.protocol = "Mesh_10_0_0_1";
+  v4.peer = "10.0.0.1";
+  v4.peer_type = "node_mesh";
+  v4.state = "Active";
+  v4.protocol_state = "start";
+  PeerSnapshot v6_up = v4;
+  v6_up.protocol = "Mesh_fd00__1";
+  v6_up.peer = "fd00::1";
+  v6_up.state = "Established";
+  v6_up.protocol_state = "up";
+  v6_up.up = true;
+  v6_up.source_address = "fd00::5";
+  PeerSnapshot v6_down = v4;
+  v6_down.protocol = "Mesh_fd00__2";
+  v6_down.peer = "fd00::2";
+  d.peers = {v4, v6_up, v6_down};
+  d.local_addresses = {{"10.0.0.5", true, "eth0", "", false}, {"fd00::5", true, "lo", "", true}};
+  bird->daemons = {d};
+  Snapshot s;
+  s.bird = bird;
+  auto diagnosed = DiagnoseSnapshot(s, DiagnosisOptions{}, 5000);
+  REQUIRE(diagnosed.size() == 3);
+  // The router ID is on eth0: the IPv4 session is judged on other evidence. The IPv6 source
+  // address (seen on the working session) is on lo: the failing IPv6 session is node_address.
+  CHECK(diagnosed[0].diagnosis.cause != Cause::kNodeAddress);
+  CHECK(diagnosed[1].diagnosis.cause == Cause::kHealthy);
+  CHECK(diagnosed[2].diagnosis.cause == Cause::kNodeAddress);
+  CHECK(diagnosed[2].diagnosis.evidence ==
+        "this node's BGP source address fd00::5 is on lo, the loopback interface");
+  // The router ID on Docker's bridge: every failing session of the daemon.
+  bird->daemons[0].local_addresses[0] = {"10.0.0.5", true, "docker0", "bridge", false};
+  diagnosed = DiagnoseSnapshot(s, DiagnosisOptions{}, 5000);
+  for (std::size_t i : {std::size_t{0}, std::size_t{2}}) {
+    CAPTURE(diagnosed[i].protocol);
+    CHECK(diagnosed[i].diagnosis.cause == Cause::kNodeAddress);
+    CHECK(diagnosed[i].diagnosis.evidence.rfind(
+              "this node's router ID 10.0.0.5 is on docker0, Docker's bridge", 0) == 0);
+  }
+}
+
 TEST_CASE("check: the table for a person", "[unit]") {
   const std::string table = FormatCheckTable(Diagnosed(), 1000 + 7200);
   CHECK(table ==
