@@ -56,6 +56,22 @@ for variant in base podmonitor; do
   echo "$out"
 done
 
+step "an overlay's images: replaces the image (README: your registry)"
+overlay="${work}/overlay"
+mkdir -p "$overlay"
+cat >"${overlay}/kustomization.yaml" <<YAML
+resources:
+  - $(realpath --relative-to="$overlay" "${kRepoRoot}/deploy/kubernetes")
+images:
+  - name: localhost/calico-bgp-exporter
+    newName: registry.example.com/team/calico-bgp-exporter
+YAML
+version=$(sed -n 's/^project(calico-bgp-exporter VERSION \([0-9.]*\).*/\1/p' "${kRepoRoot}/CMakeLists.txt")
+images=$(kubectl kustomize "$overlay" | grep -E '^ +image: ' | sed -E 's/^ +image: //' | sort -u)
+[[ "$images" == "registry.example.com/team/calico-bgp-exporter:${version}" ]] ||
+  die "the overlay's images: gives $images, not registry.example.com/team/calico-bgp-exporter:${version}"
+echo "image: $images"
+
 step "dashboards ConfigMap up to date"
 "${kRepoRoot}/dashboards/render-configmap" --check || die "stale dashboards ConfigMap"
 step "PrometheusRule up to date"

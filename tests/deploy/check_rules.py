@@ -3,7 +3,8 @@
 
 - every alert has a `severity` of critical or warning, a summary, a description and a
   runbook_url pointing at its own section of docs/runbook.md, which exists; every alert
-  section of the runbook belongs to an alert;
+  section of the runbook belongs to an alert; every runbook link is the same template (the
+  exporter's /runbook, render-prometheusrule --runbook-url replaces it) plus '#<section>';
 - every alert is tested in alerts_test.yaml both firing (non-empty exp_alerts) and silent
   (empty exp_alerts);
 - the rendered PrometheusRule (deploy/kubernetes/base/prometheusrule.yaml) holds exactly the
@@ -25,7 +26,24 @@ import sys
 
 import yaml
 
-kRunbookBase = "https://github.com/calico-bgp-exporter/calico-bgp-exporter/blob/main/docs/runbook.md#"
+# The default runbook link names the page the exporter serves (/runbook, docs/runbook.md of the
+# running version); what it resolves to is tested by promtool (alerts_test.yaml) and the e2e test.
+kExporterRunbookPage = "http://{{ .Labels.instance }}/runbook"
+
+
+def runbook_template(rules, errors):
+    """The one template (before '#') of every runbook_url and cause_runbook_url."""
+    urls = [v for g in rules["groups"] for r in g["rules"] if "alert" in r
+            for k, v in r.get("annotations", {}).items() if k in ("runbook_url", "cause_runbook_url")]
+    templates = sorted({u.split("#", 1)[0] for u in urls})
+    if len(templates) != 1:
+        errors.append(f"alerts.yaml: every runbook link must be one template plus '#<section>', "
+                      f"found {templates}")
+        return None
+    if kExporterRunbookPage not in templates[0]:
+        errors.append(f"alerts.yaml: the runbook links must name the exporter's page "
+                      f"{kExporterRunbookPage}, have {templates[0]!r}")
+    return templates[0]
 
 
 def c_strings(expr):
@@ -63,7 +81,7 @@ def template_branches(text):
     return out
 
 
-def check_causes(root, rules, runbook, errors):
+def check_causes(root, rules, runbook, template, errors):
     causes = exporter_causes(root)
     if not causes:
         errors.append("exporter/diagnosis.cc: found no causes (CauseName)")
@@ -87,8 +105,8 @@ def check_causes(root, rules, runbook, errors):
         errors.append("alerts.yaml: expected one CalicoBGPPeerDown rule")
         return
     ann = peer_down[0].get("annotations", {})
-    if ann.get("cause_runbook_url") != kRunbookBase + "cause-{{ $labels.cause }}":
-        errors.append(f"CalicoBGPPeerDown: cause_runbook_url should be {kRunbookBase}cause-{{{{ $labels.cause }}}}, "
+    if ann.get("cause_runbook_url") != f"{template}#cause-{{{{ $labels.cause }}}}":
+        errors.append(f"CalicoBGPPeerDown: cause_runbook_url should be {template}#cause-{{{{ $labels.cause }}}}, "
                       f"is {ann.get('cause_runbook_url')!r}")
     branches = template_branches(ann.get("next_step", ""))
     for cause, step in sorted(causes.items()):
@@ -141,6 +159,7 @@ def main():
 
     alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
     sections = set(re.findall(r"^## (\S+)\s*$", runbook, re.M))
+    template = runbook_template(rules, errors)
     for a in alerts:
         name = a["alert"]
         sev = a.get("labels", {}).get("severity")
@@ -151,8 +170,8 @@ def main():
             if not ann.get(key):
                 errors.append(f"{name}: annotation {key} missing")
         url = ann.get("runbook_url", "")
-        if url != kRunbookBase + name.lower():
-            errors.append(f"{name}: runbook_url should be {kRunbookBase + name.lower()}, is {url!r}")
+        if url != f"{template}#{name.lower()}":
+            errors.append(f"{name}: runbook_url should be {template}#{name.lower()}, is {url!r}")
         if name not in sections:
             errors.append(f"{name}: docs/runbook.md has no section '## {name}'")
     names = {a["alert"] for a in alerts}
@@ -178,7 +197,7 @@ def main():
         errors.append("deploy/kubernetes/base/prometheusrule.yaml does not hold the groups of "
                       "alerts.yaml: run deploy/prometheus/render-prometheusrule")
 
-    causes = check_causes(root, rules, runbook, errors)
+    causes = check_causes(root, rules, runbook, template, errors)
     check_clock_threshold(root, rules, errors)
 
     for e in errors:
