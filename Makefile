@@ -33,7 +33,10 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: deps build
+# Only the daemon (the tests build in `make test`). It logs what it serves where (msg="serving").
+run: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target calico-bgp-exporter
+	@echo "make run: calico-bgp-exporter with deploy/config.example.yml on :10179 (Ctrl-C stops it)"
 	$(BUILD)/calico-bgp-exporter --config.file=deploy/config.example.yml --web.listen-address=:10179
 
 # BIRD 2 conflicts with BIRD 1.6 as a package: unpack it next to the build instead.
