@@ -14,6 +14,8 @@
   step, and CalicoBGPPeerDown's `next_step` annotation has a branch per cause with that same
   text and a `cause_runbook_url` to those sections: the alert, `check` and the runbook say the
   same thing;
+- the runbook's kubectl commands work for both Calico layouts: no namespace calico-system
+  (Tigera operator) or kube-system (manifest install, Kubespray) written into them;
 - the clock alerts' threshold is the `clock.max_offset` of the shipped configs
   (deploy/config.example.yml, deploy/kubernetes/base/config.yml): the exporter does not export
   it, so the rules repeat it.
@@ -120,6 +122,14 @@ def check_causes(root, rules, runbook, template, errors):
     return len(causes)
 
 
+def check_calico_namespaces(runbook, errors):
+    """calico-node lives in calico-system or kube-system: commands must not pick one."""
+    for n, line in enumerate(runbook.splitlines(), 1):
+        if re.search(r"kubectl\b.*(-n|--namespace)[ =](calico-system|kube-system)\b", line):
+            errors.append(f"docs/runbook.md:{n}: a namespace of one Calico layout only "
+                          f"(use $CALICO_NS or kubectl get pod -A): {line.strip()}")
+
+
 def seconds(duration):
     m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)", str(duration))
     return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[m.group(2)] if m else None
@@ -199,6 +209,7 @@ def main():
 
     causes = check_causes(root, rules, runbook, template, errors)
     check_clock_threshold(root, rules, errors)
+    check_calico_namespaces(runbook, errors)
 
     for e in errors:
         print(f"FAIL: {e}", file=sys.stderr)
@@ -207,7 +218,7 @@ def main():
     print(f"{len({a['alert'] for a in alerts})} alerts ({len(alerts)} rules): severities, runbook "
           f"sections, firing and silent tests, PrometheusRule in sync; {causes} causes: runbook "
           f"sections and next steps as the exporter's and CalicoBGPPeerDown's; clock threshold as "
-          f"clock.max_offset")
+          f"clock.max_offset; runbook commands for both Calico layouts")
     return 0
 
 

@@ -113,6 +113,9 @@ if sc.get("allowPrivilegeEscalation") is False:
     flags.append("--security-opt=no-new-privileges")
 if sc.get("privileged"):
     flags.append("--privileged")
+for e in c.get("env", []):  # The downward API's node name, as the kubelet would set it.
+    if e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName":
+        flags.append(f"--env={e['name']}=cbe-image-test-node")
 local = {"config": f"{work}/etc", "var-run-calico": f"{work}/run/calico"}
 for m in c.get("volumeMounts", []):
     mode = "ro" if m.get("readOnly") else "rw"
@@ -191,6 +194,11 @@ rc=0
 podman exec "$C" calico-bgp-exporter "${ARGS[0]}" check > "$WORK/check.txt" 2>&1 || rc=$?
 check "check in the container: exit 1 (a session is down)" test "$rc" = 1
 check "check lists Mesh_10_200_0_2" grep -q 'Mesh_10_200_0_2' "$WORK/check.txt"
+check "check's calico-node hint: both layouts' namespaces (no /var/log/pods in the container)" \
+  grep -q 'calico-system (Tigera operator) or kube-system (manifest install, Kubespray)' \
+  "$WORK/check.txt"
+check "check's calico-node hint: this node (NODE_NAME)" \
+  grep -q 'spec.nodeName=cbe-image-test-node' "$WORK/check.txt"
 podman logs "$C" > "$WORK/plain.log" 2>&1
 check "no error in the exporter's log" sh -c "! grep -q 'level=error' '$WORK/plain.log'"
 podman --runtime runc rm -f -t 2 "$C" >/dev/null
