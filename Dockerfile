@@ -1,7 +1,7 @@
 # calico-bgp-exporter image, two stages:
 #   build    compiles the daemon with Debian 12's own packages (the Makefile's RUN_PACKAGES) and
 #            CMake, Release, stripped; lists the Debian packages of every shared library the
-#            binary and its TLS compatibility libraries link (.ci/image-runtime-packages).
+#            binary and its TLS compatibility libraries link (.ci/image-compile).
 #   runtime  Debian 12 with exactly those packages, the binary, the two TLS compatibility
 #            libraries civetweb loads by path (docs/tls.md) and the example config. No compiler,
 #            no -dev package, no debug symbols.
@@ -25,16 +25,9 @@ RUN --mount=type=cache,target=/var/cache/apt/archives,id=calico-bgp-exporter-apt
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 COPY . /src
 ARG REVISION=unknown
-# The build directory is a cache mount: a rebuild compiles only the files that changed.
+# The build directory is a cache mount: a rebuild compiles only the files whose content changed.
 RUN --mount=type=cache,target=/var/cache/cbe-build,id=calico-bgp-exporter-build \
-    cmake -S /src -B /var/cache/cbe-build -DCMAKE_BUILD_TYPE=Release -DCBE_BUILD_TESTS=OFF \
-      -DCBE_REVISION="${REVISION}" -DCMAKE_INSTALL_PREFIX=/usr/local \
- && cmake --build /var/cache/cbe-build --target calico-bgp-exporter -j "$(nproc)" \
- && rm -rf /out \
- && DESTDIR=/out cmake --install /var/cache/cbe-build --strip \
- && /out/usr/local/bin/calico-bgp-exporter --version \
- && /src/.ci/image-runtime-packages /out/usr/local/bin/calico-bgp-exporter \
-      /out/usr/local/lib/calico-bgp-exporter/*.so > /out/runtime-packages
+    /src/.ci/image-compile /src /var/cache/cbe-build /out "${REVISION}"
 
 FROM ${RUNTIME_BASE}
 ENV DEBIAN_FRONTEND=noninteractive
