@@ -7,12 +7,18 @@ CMAKE_FLAGS ?=
 RUN_PACKAGES := cmake g++ make pkg-config prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev \
   libspdlog-dev libcli11-dev catch2 zlib1g-dev libmnl-dev nlohmann-json3-dev libssl-dev \
   libcap-dev libcrypt-dev
+# The image: Debian's buildah/podman (runc: crun fails on this cgroup layout), mmdebstrap.
+IMAGE_PACKAGES := buildah podman mmdebstrap runc
 TEST_PACKAGES := $(RUN_PACKAGES) bird iproute2 iptables prometheus prometheus-alertmanager curl \
   libssh-gcrypt-4 libreadline8 python3-yaml util-linux systemd chrony faketime openssl binutils \
-  clang-14 libclang-rt-14-dev autoconf flex bison m4 libncurses-dev libreadline-dev
+  clang-14 libclang-rt-14-dev autoconf flex bison m4 libncurses-dev libreadline-dev \
+  $(IMAGE_PACKAGES)
+
+VERSION := $(shell sed -n 's/^project(calico-bgp-exporter VERSION \([^ )]*\).*/\1/p' CMakeLists.txt)
+IMAGE ?= localhost/calico-bgp-exporter:$(VERSION)
 
 .PHONY: all build run test unit integration deps test-deps bird2 third-party-birds clean format \
-  lint asan fuzz test-main
+  lint asan fuzz test-main image image-deps image-push image-test
 
 all: build
 
@@ -28,7 +34,10 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: deps build
+# Only the daemon (the tests build in `make test`). It logs what it serves where (msg="serving").
+run: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target calico-bgp-exporter
+	@echo "make run: calico-bgp-exporter with deploy/config.example.yml on :10179 (Ctrl-C stops it)"
 	$(BUILD)/calico-bgp-exporter --config.file=deploy/config.example.yml --web.listen-address=:10179
 
 # BIRD 2 conflicts with BIRD 1.6 as a package: unpack it next to the build instead.
@@ -80,3 +89,25 @@ lint: build
 
 clean:
 	rm -rf $(BUILD)
+
+# The container image (Dockerfile) with buildah/podman from a local mmdebstrap base, no registry:
+# .ci/build-image says how it stays fast. `make image-push IMAGE_REPO=registry/name` builds it,
+# tags it IMAGE_REPO:VERSION and pushes it (podman push, with podman login's credentials).
+image-deps:
+	@.ci/install-packages $(IMAGE_PACKAGES)
+
+image: image-deps
+	.ci/build-image $(IMAGE)
+
+# The image test alone (`make test` runs it too, label image): builds the image, runs it as the
+# DaemonSet does.
+image-test: test-deps
+	tests/image/image-test.sh $(IMAGE)
+
+image-push: image
+	@test -n "$(IMAGE_REPO)" || \
+	  { echo "usage: make image-push IMAGE_REPO=registry.example.com/team/calico-bgp-exporter"; exit 2; }
+	podman push $(IMAGE) $(IMAGE_REPO):$(VERSION)
+	@echo "pushed $(IMAGE_REPO):$(VERSION); deploy it with a kustomize overlay:" \
+	  "images: [{name: localhost/calico-bgp-exporter, newName: $(IMAGE_REPO)}]"
+

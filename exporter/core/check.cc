@@ -8,6 +8,7 @@
 
 #include "exporter/base/duration.h"
 #include "exporter/core/bird_round.h"
+#include "exporter/core/calico_node.h"
 #include "exporter/core/diagnosis.h"
 #include "exporter/core/probe_rounds.h"
 #include "exporter/core/probe_table.h"
@@ -188,8 +189,9 @@ int RunCheck(const Config& config, CheckOutput output, std::ostream& out) {
   }
   const auto snapshot = store.Get();
   const double now = ToUnixSeconds(clock.Now());
-  out << (output == CheckOutput::kJson ? FormatCheckJson(*snapshot, now)
-                                       : FormatCheckTable(*snapshot, now));
+  out << (output == CheckOutput::kJson
+              ? FormatCheckJson(*snapshot, now)
+              : FormatCheckTable(*snapshot, now) + CalicoNodeHintHere(*snapshot));
   return AllHealthy(*snapshot) ? kCheckHealthy : kCheckUnhealthy;
 }
 

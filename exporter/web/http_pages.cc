@@ -10,6 +10,7 @@
 #include "exporter/base/logging.h"
 #include "exporter/core/diagnosis.h"
 #include "exporter/core/probe_table.h"
+#include "exporter/web/runbook_page.h"
 #include "version.h"
 
 namespace cbe {
@@ -18,6 +19,7 @@ namespace {
 std::atomic<const HttpPages*> g_pages{nullptr};
 
 constexpr const char* kPlainText = "text/plain; charset=utf-8";
+constexpr const char* kHtml = "text/html; charset=utf-8";
 
 std::string FormatUtc(double unix_seconds) {
   const auto t = static_cast<std::time_t>(unix_seconds);
@@ -91,7 +93,7 @@ void AppendHead(std::ostringstream& h, const std::string& telemetry_path) {
        "<h1>calico-bgp-exporter</h1>\n<p>Version "
     << HtmlEscape(kVersion) << " (" << HtmlEscape(kRevision) << "). <a href=\""
     << HtmlEscape(telemetry_path) << "\">Metrics</a> &middot; <a href=\"/healthz\">"
-    << "Health</a></p>\n";
+    << "Health</a> &middot; <a href=\"/runbook\">Runbook</a></p>\n";
 }
 
 void AppendRuns(std::ostringstream& h, const Snapshot& snapshot, double now) {
@@ -134,9 +136,9 @@ void AppendPeerRow(std::ostringstream& h, const PeerSnapshot& p, const PeerDiagn
   }
   h << "</td><td>";
   if (dg != nullptr) {
-    h << "<span title=\"" << HtmlEscape(dg->diagnosis.evidence) << "\">"
-      << HtmlEscape(CauseName(dg->diagnosis.cause)) << "</span></td><td>"
-      << HtmlEscape(NextStep(dg->diagnosis.cause));
+    const std::string cause = HtmlEscape(CauseName(dg->diagnosis.cause));
+    h << "<a href=\"/runbook#cause-" << cause << "\" title=\"" << HtmlEscape(dg->diagnosis.evidence)
+      << "\">" << cause << "</a></td><td>" << HtmlEscape(NextStep(dg->diagnosis.cause));
   } else {
     h << "</td><td>";
   }
@@ -235,7 +237,7 @@ int HttpPages::Serve(mg_connection* conn, std::string_view uri, std::string_view
     return 401;
   }
   const bool metrics = uri == options_.telemetry_path;
-  if (!metrics && uri != "/" && uri != "/healthz") {
+  if (!metrics && uri != "/" && uri != "/healthz" && uri != "/runbook") {
     Send(conn, 404, "Not Found", kPlainText, "404 page not found\n", head, extra);
     return 404;
   }
@@ -252,7 +254,7 @@ int HttpPages::Serve(mg_connection* conn, std::string_view uri, std::string_view
     Send(conn, status, status == 200 ? "OK" : "Service Unavailable", kPlainText, body, head, extra);
     return status;
   }
-  Send(conn, 200, "OK", "text/html; charset=utf-8", LandingPage(), head, extra);
+  Send(conn, 200, "OK", kHtml, uri == "/runbook" ? RunbookPage() : LandingPage(), head, extra);
   return 200;
 }
 

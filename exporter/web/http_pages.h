@@ -2,7 +2,8 @@
 
 // Every answer of the HTTP server, from civetweb's begin_request callback: the telemetry path
 // (/metrics, from the exposition cache), a landing page for people, /healthz for kubelet probes,
-// 401 without the web config's credentials, 404 and 405. Times come from the injected clock.
+// /runbook (docs/runbook.md of this build, runbook_page.h), 401 without the web config's
+// credentials, 404 and 405. Times come from the injected clock.
 
 #include <CivetServer.h>
 #include <civetweb.h>

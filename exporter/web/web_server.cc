@@ -65,6 +65,15 @@ std::string Describe(const WebConfig& c) {
          " client_auth_type=" + std::string(ClientAuthName(c.tls.client_auth));
 }
 
+// Where a person reaches the server: "http://localhost:10179" for every address (an empty host),
+// "https://[::1]:10179" ...
+std::string BaseUrl(const ListenAddress& listen, int port, bool tls) {
+  const std::string host = listen.host.empty()                          ? "localhost"
+                           : listen.host.find(':') != std::string::npos ? "[" + listen.host + "]"
+                                                                        : listen.host;
+  return (tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 WebServer::WebServer(WebServerOptions options, HttpPages* pages)
@@ -219,6 +228,13 @@ std::string WebServer::StartCivetweb(const Loaded& loaded) {
                  {"protocol", Describe(loaded.config)},
                  {"basic_auth_users", std::to_string(loaded.config.basic_auth_users.size())},
                  {"certificate", loaded.tls.certificate_summary}});
+  if (!ports.empty()) {
+    const std::string base = BaseUrl(listening_, ports.front(), tls);
+    logging::Info("serving", {{"metrics", base + options_.telemetry_path},
+                              {"health", base + "/healthz"},
+                              {"runbook", base + "/runbook"},
+                              {"sessions", base + "/"}});
+  }
   return "";
 }
 

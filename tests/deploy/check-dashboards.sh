@@ -21,6 +21,16 @@ step "structure"
 "$kPython" "${kDeployTests}/check_dashboards.py" "$kRepoRoot" "$exporter" || die "dashboard structure (see above)"
 step "metrics used exist"
 "$kPython" "${kDeployTests}/metric_names.py" "$kRepoRoot" || die "unknown metrics (see above)"
+step "render-configmap --runbook-url"
+render="${kRepoRoot}/dashboards/render-configmap"
+out=$("$render" --runbook-url 'https://{instance}/runbook' --stdout)
+grep -qF '"url": "https://${__data.fields.instance}/runbook#cause-${__value.raw}"' <<<"$out" ||
+  die "render-configmap --runbook-url https://{instance}/runbook: no such link"
+out=$("$render" --runbook-url https://runbook.example.com/rb.html --stdout)
+grep -qF '"url": "https://runbook.example.com/rb.html#cause-${__value.raw}"' <<<"$out" &&
+  ! grep -qF '${__data.fields.instance}/runbook' <<<"$out" ||
+  die "render-configmap --runbook-url https://runbook.example.com/rb.html: links not replaced"
+echo "runbook links follow --runbook-url"
 step "sidecar ConfigMap up to date"
 "${kRepoRoot}/dashboards/render-configmap" --check || die "stale dashboards ConfigMap"
 echo "PASS: dashboards"

@@ -56,6 +56,38 @@ for variant in base podmonitor; do
   echo "$out"
 done
 
+step "the README's overlay: images: names your registry, a patch the --runbook-url rules"
+overlay="${work}/overlay"
+mkdir -p "$overlay"
+"${kRepoRoot}/deploy/prometheus/render-prometheusrule" --runbook-url 'https://{instance}/runbook' \
+  --stdout >"${overlay}/prometheusrule.yaml" || die "render-prometheusrule --stdout"
+cat >"${overlay}/kustomization.yaml" <<YAML
+resources:
+  - $(realpath --relative-to="$overlay" "${kRepoRoot}/deploy/kubernetes")
+images:
+  - name: localhost/calico-bgp-exporter
+    newName: registry.example.com/team/calico-bgp-exporter
+patches:
+  - path: prometheusrule.yaml
+YAML
+kubectl kustomize "$overlay" >"${work}/overlay.yaml" || die "kubectl kustomize of the overlay failed"
+version=$(sed -n 's/^project(calico-bgp-exporter VERSION \([0-9.]*\).*/\1/p' "${kRepoRoot}/CMakeLists.txt")
+"$kPython" - "${work}/overlay.yaml" "registry.example.com/team/calico-bgp-exporter:${version}" <<'PY' ||
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+images = {c["image"] for d in docs if d["kind"] == "DaemonSet"
+          for c in d["spec"]["template"]["spec"]["containers"]}
+assert images == {sys.argv[2]}, f"images {images}, want {sys.argv[2]}"
+rules = [d for d in docs if d["kind"] == "PrometheusRule"]
+assert len(rules) == 1, f"{len(rules)} PrometheusRules"
+urls = [r["annotations"]["runbook_url"] for g in rules[0]["spec"]["groups"] for r in g["rules"]
+        if "alert" in r]
+bad = [u for u in urls if "}}https://{{ .Labels.instance }}/runbook{{ else }}" not in u]
+assert urls and not bad, f"runbook links not from the patch: {bad[:2]}"
+print(f"image {sys.argv[2]}; {len(urls)} alerts link https://<exporter>/runbook")
+PY
+  die "the overlay of the README does not give your image and the patched rules"
+
 step "dashboards ConfigMap up to date"
 "${kRepoRoot}/dashboards/render-configmap" --check || die "stale dashboards ConfigMap"
 step "PrometheusRule up to date"

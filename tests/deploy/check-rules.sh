@@ -17,6 +17,24 @@ step "promtool test rules"
 promtool test rules alerts_test.yaml || die "promtool test rules deploy/prometheus/alerts_test.yaml"
 step "PrometheusRule up to date"
 "${kRepoRoot}/deploy/prometheus/render-prometheusrule" --check || die "stale PrometheusRule"
+step "render-prometheusrule --runbook-url: TLS exporters and an external runbook"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+render=("${kRepoRoot}/deploy/prometheus/render-prometheusrule" --rules --runbook-url)
+"${render[@]}" 'https://{instance}/runbook' >"${tmp}/alerts.yaml" || die "render --runbook-url https://{instance}/runbook"
+sed 's|http://\(n[0-9]*:10179\)/runbook#|https://\1/runbook#|' alerts_test.yaml >"${tmp}/alerts_test.yaml"
+promtool test rules "${tmp}/alerts_test.yaml" >/dev/null ||
+  die "with --runbook-url https://{instance}/runbook the alerts do not link https://<exporter>/runbook"
+url=https://runbook.example.com/calico-bgp-exporter.html
+"${render[@]}" "$url" >"${tmp}/alerts.yaml" || die "render --runbook-url $url"
+promtool check rules "${tmp}/alerts.yaml" >/dev/null || die "promtool check rules (--runbook-url $url)"
+links=$(grep -cE "^ +(cause_)?runbook_url: " alerts.yaml)
+[ "$(grep -cE "^ +(cause_)?runbook_url: '${url}#[a-z_{}$. -]+'$" "${tmp}/alerts.yaml")" = "$links" ] ||
+  die "with --runbook-url $url not every one of the $links runbook links is $url#<section>"
+if "${render[@]}" "https://x.example/rb.html#top" >/dev/null 2>&1; then
+  die "render-prometheusrule accepted a --runbook-url with a '#'"
+fi
+echo "$links runbook links follow --runbook-url"
 step "rules consistency"
 "$kPython" "${kDeployTests}/check_rules.py" "$kRepoRoot" "$exporter" || die "rules consistency (see above)"
 step "metrics used exist"

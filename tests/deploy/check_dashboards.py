@@ -7,7 +7,10 @@
 - panel ids unique, panels inside the 24-column grid and not overlapping;
 - every target has a unique refId and an expr that filters on $node;
 - a table column `next_step` mapped from the cause (the node dashboard's Diagnosis) maps every
-  cause the exporter lists (`check --list-causes`) to its own next step, as `check` prints it.
+  cause the exporter lists (`check --list-causes`) to its own next step, as `check` prints it;
+- every link to an absolute URL is a runbook link to the page the row's exporter serves,
+  http://${__data.fields.instance}/runbook#<section> (dashboards/render-configmap --runbook-url
+  replaces it), in a table that keeps the `instance` field; no other address.
 
     check_dashboards.py REPO_ROOT EXPORTER
 """
@@ -19,6 +22,29 @@ import sys
 from check_rules import exporter_causes
 
 kDs = "${datasource}"
+kRunbookLink = "http://${__data.fields.instance}/runbook#"
+
+
+def urls_of(node):
+    """Every string value of a `url` key anywhere in a JSON document."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "url" and isinstance(v, str):
+                yield v
+            yield from urls_of(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from urls_of(v)
+
+
+def check_links(p, pe):
+    """Runbook links read the row's instance: the panel must keep that field. Returns how many."""
+    links = [u for u in urls_of(p) if u.startswith(kRunbookLink)]
+    for t in p.get("transformations", []):
+        if links and t.get("id") == "organize" and \
+                t.get("options", {}).get("excludeByName", {}).get("instance"):
+            pe("has runbook links to ${__data.fields.instance} but excludes the instance field")
+    return len(links)
 
 
 def panels_of(d):
@@ -34,6 +60,7 @@ def main():
     errors = []
     causes = exporter_causes(exporter)
     next_step_tables = 0
+    runbook_links = 0
     uids = {}
     paths = sorted(glob.glob(os.path.join(root, "dashboards/*.json")))
     if not paths:
@@ -49,6 +76,9 @@ def main():
         uids[uid] = name
         if "calico-bgp" not in d.get("tags", []):
             e("needs the tag calico-bgp")
+        for u in urls_of(d):
+            if u and not u.startswith(kRunbookLink):
+                e(f"link {u!r}: the only absolute links are runbook links {kRunbookLink}<section>")
         variables = {v.get("name"): v for v in d.get("templating", {}).get("list", [])}
         ds = variables.get("datasource", {})
         if ds.get("type") != "datasource" or ds.get("query") != "prometheus":
@@ -73,6 +103,7 @@ def main():
             ids.add(p.get("id"))
             if p.get("type") == "row":
                 continue
+            runbook_links += check_links(p, pe)
             g = p.get("gridPos", {})
             if not all(isinstance(g.get(k), int) for k in "xywh") or g["x"] + g["w"] > 24:
                 pe(f"gridPos {g} outside the 24-column grid")
@@ -115,10 +146,13 @@ def main():
                        f"different {sorted(k for k in causes if k in mapped and mapped[k] != causes[k])}")
     if next_step_tables == 0:
         errors.append("no dashboard has a Diagnosis table with next_step mappings")
+    if runbook_links == 0:
+        errors.append(f"no dashboard links the runbook ({kRunbookLink}cause-...)")
     for msg in errors:
         print(f"FAIL: {msg}", file=sys.stderr)
     if not errors:
-        print(f"{len(paths)} dashboards: variables, datasources, grid, targets")
+        print(f"{len(paths)} dashboards: variables, datasources, grid, targets, "
+              f"{runbook_links} runbook links")
     return 1 if errors else 0
 
 

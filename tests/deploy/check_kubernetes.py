@@ -2,7 +2,8 @@
 """Checks the rendered manifests (a JSON array from `kubectl kustomize`) for what issue 6
 asks of them, beyond the API schema:
 
-  DaemonSet: host network + ClusterFirstWithHostNet, tolerates every taint, /var/run/calico
+  DaemonSet: the image `make image` builds (localhost/calico-bgp-exporter:<version>), host
+  network + ClusterFirstWithHostNet, tolerates every taint, /var/run/calico
   mounted read-only from the host, NODE_NAME from the downward API, CPU and memory requests
   and a memory limit, read-only root filesystem, no privilege escalation, all capabilities
   dropped but NET_RAW, liveness and readiness on /healthz of the metrics port, the config
@@ -19,6 +20,7 @@ args, with --config.file pointing there, one per line, to OUT_DIR/args.
 import glob
 import json
 import os
+import re
 import sys
 
 import yaml
@@ -35,6 +37,13 @@ class Checker:
         if not ok:
             self.errors.append(msg)
         return ok
+
+
+def project_version(root):
+    """VERSION of CMakeLists.txt's project(), the image's tag."""
+    with open(os.path.join(root, "CMakeLists.txt"), encoding="utf-8") as f:
+        m = re.search(r"^project\(calico-bgp-exporter VERSION ([0-9.]+)", f.read(), re.M)
+    return m.group(1) if m else None
 
 
 def by_kind(objects, kind):
@@ -95,6 +104,10 @@ def main():
     if not c.expect(len(containers) == 1, "expected one container"):
         return report(c)
     ctr = containers[0]
+    image = f"localhost/calico-bgp-exporter:{project_version(root)}"
+    c.expect(ctr.get("image") == image,
+             f"image must be {image} (what `make image` builds; an overlay's images: names "
+             f"your registry), is {ctr.get('image')!r}")
     sc = ctr.get("securityContext", {})
     c.expect(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem must be true")
     c.expect(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation must be false")

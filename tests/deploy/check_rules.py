@@ -3,7 +3,8 @@
 
 - every alert has a `severity` of critical or warning, a summary, a description and a
   runbook_url pointing at its own section of docs/runbook.md, which exists; every alert
-  section of the runbook belongs to an alert;
+  section of the runbook belongs to an alert; every runbook link is the same template (the
+  exporter's /runbook, render-prometheusrule --runbook-url replaces it) plus '#<section>';
 - every alert is tested in alerts_test.yaml both firing (non-empty exp_alerts) and silent
   (empty exp_alerts);
 - the rendered PrometheusRule (deploy/kubernetes/base/prometheusrule.yaml) holds exactly the
@@ -13,6 +14,8 @@
   step, and CalicoBGPPeerDown's `next_step` annotation has a branch per cause with that same
   text and a `cause_runbook_url` to those sections: the alert, `check` and the runbook say the
   same thing;
+- the runbook's kubectl commands work for both Calico layouts: no namespace calico-system
+  (Tigera operator) or kube-system (manifest install, Kubespray) written into them;
 - the clock alerts' threshold is the `clock.max_offset` of the shipped configs
   (deploy/config.example.yml, deploy/kubernetes/base/config.yml): the exporter does not export
   it, so the rules repeat it.
@@ -27,7 +30,24 @@ import sys
 
 import yaml
 
-kRunbookBase = "https://github.com/calico-bgp-exporter/calico-bgp-exporter/blob/main/docs/runbook.md#"
+# The default runbook link names the page the exporter serves (/runbook, docs/runbook.md of the
+# running version); what it resolves to is tested by promtool (alerts_test.yaml) and the e2e test.
+kExporterRunbookPage = "http://{{ .Labels.instance }}/runbook"
+
+
+def runbook_template(rules, errors):
+    """The one template (before '#') of every runbook_url and cause_runbook_url."""
+    urls = [v for g in rules["groups"] for r in g["rules"] if "alert" in r
+            for k, v in r.get("annotations", {}).items() if k in ("runbook_url", "cause_runbook_url")]
+    templates = sorted({u.split("#", 1)[0] for u in urls})
+    if len(templates) != 1:
+        errors.append(f"alerts.yaml: every runbook link must be one template plus '#<section>', "
+                      f"found {templates}")
+        return None
+    if kExporterRunbookPage not in templates[0]:
+        errors.append(f"alerts.yaml: the runbook links must name the exporter's page "
+                      f"{kExporterRunbookPage}, have {templates[0]!r}")
+    return templates[0]
 
 
 def exporter_causes(exporter):
@@ -50,7 +70,7 @@ def template_branches(text):
     return out
 
 
-def check_causes(exporter, rules, runbook, errors):
+def check_causes(exporter, rules, runbook, template, errors):
     causes = exporter_causes(exporter)
     if not causes:
         errors.append("check --list-causes: found no causes")
@@ -74,8 +94,8 @@ def check_causes(exporter, rules, runbook, errors):
         errors.append("alerts.yaml: expected one CalicoBGPPeerDown rule")
         return
     ann = peer_down[0].get("annotations", {})
-    if ann.get("cause_runbook_url") != kRunbookBase + "cause-{{ $labels.cause }}":
-        errors.append(f"CalicoBGPPeerDown: cause_runbook_url should be {kRunbookBase}cause-{{{{ $labels.cause }}}}, "
+    if ann.get("cause_runbook_url") != f"{template}#cause-{{{{ $labels.cause }}}}":
+        errors.append(f"CalicoBGPPeerDown: cause_runbook_url should be {template}#cause-{{{{ $labels.cause }}}}, "
                       f"is {ann.get('cause_runbook_url')!r}")
     branches = template_branches(ann.get("next_step", ""))
     for cause, step in sorted(causes.items()):
@@ -87,6 +107,14 @@ def check_causes(exporter, rules, runbook, errors):
     if branches.get(None) != causes.get("unknown"):
         errors.append("CalicoBGPPeerDown: next_step's {{ else }} branch must be the next step of unknown")
     return len(causes)
+
+
+def check_calico_namespaces(runbook, errors):
+    """calico-node lives in calico-system or kube-system: commands must not pick one."""
+    for n, line in enumerate(runbook.splitlines(), 1):
+        if re.search(r"kubectl\b.*(-n|--namespace)[ =](calico-system|kube-system)\b", line):
+            errors.append(f"docs/runbook.md:{n}: a namespace of one Calico layout only "
+                          f"(use $CALICO_NS or kubectl get pod -A): {line.strip()}")
 
 
 def seconds(duration):
@@ -128,6 +156,7 @@ def main():
 
     alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
     sections = set(re.findall(r"^## (\S+)\s*$", runbook, re.M))
+    template = runbook_template(rules, errors)
     for a in alerts:
         name = a["alert"]
         sev = a.get("labels", {}).get("severity")
@@ -138,8 +167,8 @@ def main():
             if not ann.get(key):
                 errors.append(f"{name}: annotation {key} missing")
         url = ann.get("runbook_url", "")
-        if url != kRunbookBase + name.lower():
-            errors.append(f"{name}: runbook_url should be {kRunbookBase + name.lower()}, is {url!r}")
+        if url != f"{template}#{name.lower()}":
+            errors.append(f"{name}: runbook_url should be {template}#{name.lower()}, is {url!r}")
         if name not in sections:
             errors.append(f"{name}: docs/runbook.md has no section '## {name}'")
     names = {a["alert"] for a in alerts}
@@ -165,8 +194,9 @@ def main():
         errors.append("deploy/kubernetes/base/prometheusrule.yaml does not hold the groups of "
                       "alerts.yaml: run deploy/prometheus/render-prometheusrule")
 
-    causes = check_causes(exporter, rules, runbook, errors)
+    causes = check_causes(exporter, rules, runbook, template, errors)
     check_clock_threshold(root, rules, errors)
+    check_calico_namespaces(runbook, errors)
 
     for e in errors:
         print(f"FAIL: {e}", file=sys.stderr)
@@ -175,7 +205,7 @@ def main():
     print(f"{len({a['alert'] for a in alerts})} alerts ({len(alerts)} rules): severities, runbook "
           f"sections, firing and silent tests, PrometheusRule in sync; {causes} causes: runbook "
           f"sections and next steps as the exporter's and CalicoBGPPeerDown's; clock threshold as "
-          f"clock.max_offset")
+          f"clock.max_offset; runbook commands for both Calico layouts")
     return 0
 
 

@@ -240,16 +240,23 @@ in_ns "$kPython" "$helper" wait-webhook "${dir}/webhook.jsonl" 60 firing \
   alertname=CalicoBGPPeerDown node=lab-a protocol=Mesh_10_99_0_1 peer=10.99.0.1 \
   severity=critical cause=port_closed >"${dir}/firing.json" || die "peer-down notification with cause port_closed missing"
 cat "${dir}/firing.json"
-"$kPython" - "${dir}/firing.json" <<'PY' || die "peer-down notification lacks state/last error/next step"
-import json, sys
+# The runbook links lead to lab-a's exporter (the alert's node), which serves the section.
+in_ns "$kPython" - "${dir}/firing.json" "127.0.0.1:${export_port}" <<'PY' ||
+import json, sys, urllib.request
 a = json.load(open(sys.argv[1]))["annotations"]
 assert a.get("state") not in (None, "", "unknown", "Established"), f"state annotation: {a.get('state')!r}"
 assert a.get("last_error") not in (None, ""), f"last_error annotation: {a.get('last_error')!r}"
-assert a.get("runbook_url", "").endswith("docs/runbook.md#calicobgppeerdown"), a.get("runbook_url")
-assert a.get("cause_runbook_url", "").endswith("docs/runbook.md#cause-port_closed"), a.get("cause_runbook_url")
+for key, section in (("runbook_url", "calicobgppeerdown"), ("cause_runbook_url", "cause-port_closed")):
+    url = a.get(key, "")
+    assert url == f"http://{sys.argv[2]}/runbook#{section}", f"{key}: {url!r}"
+    with urllib.request.urlopen(url.partition("#")[0], timeout=5) as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/html"), (url, r.status)
+        assert f'id="{section}"'.encode() in r.read(), f"{url}: the page has no section {section}"
 assert a.get("next_step", "").startswith("nothing listens on the peer's port 179"), a.get("next_step")
-print(f"state={a['state']!r} last_error={a['last_error']!r} next_step={a['next_step']!r}")
+print(f"state={a['state']!r} last_error={a['last_error']!r} next_step={a['next_step']!r}; "
+      f"runbook links resolve: {a['runbook_url']}, {a['cause_runbook_url']}")
 PY
+  die "peer-down notification lacks state/last error/next step, or its runbook links do not resolve"
 in_ns "$kPython" "$helper" wait-webhook "${dir}/webhook.jsonl" 60 firing \
   alertname=CalicoBGPBirdDown node=lab-b daemon=bird >/dev/null ||
   die "BIRD-down notification for b missing"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Basic auth (basic_auth_users, bcrypt through libcrypt) on every path, with real curl: missing
-# credentials and wrong passwords get 401 on /metrics, /, /healthz and unknown paths; the right
-# ones get the page. Also over TLS, and the http_server_config headers.
+# credentials and wrong passwords get 401 on /metrics, /, /healthz, /runbook and unknown paths;
+# the right ones get the page. Also over TLS, and the http_server_config headers.
 #   tests/web/basic-auth.sh build/calico-bgp-exporter
 source "$(dirname "$0")/lib.sh"
 
@@ -21,7 +21,7 @@ http_server_config:
 YML
 start_exporter auth --config.file="$CONFIG" --web.config.file="$WORK/web-auth.yml"
 BASE="http://127.0.0.1:$PORT"
-for path in /metrics / /healthz /nope; do
+for path in /metrics / /healthz /runbook /nope; do
   check "no credentials: 401 on $path" test "$(http_code "$BASE$path")" = 401
   check "wrong password: 401 on $path" \
     test "$(http_code "$BASE$path" -u 'alice:correct horsE')" = 401
@@ -36,6 +36,7 @@ check "malformed base64: 401" \
 check "alice: /metrics 200" test "$(http_code "$BASE/metrics" -u 'alice:correct horse')" = 200
 check "alice: / 200" test "$(http_code "$BASE/" -u 'alice:correct horse')" = 200
 check "alice: /healthz 200" test "$(http_code "$BASE/healthz" -u 'alice:correct horse')" = 200
+check "alice: /runbook 200" test "$(http_code "$BASE/runbook" -u 'alice:correct horse')" = 200
 check "alice: an unknown path is 404 once authenticated" \
   test "$(http_code "$BASE/nope" -u 'alice:correct horse')" = 404
 check "bob, a password with colons: 200" test "$(http_code "$BASE/metrics" -u 'bob:b:o:b')" = 200
