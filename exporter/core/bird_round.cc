@@ -186,11 +186,6 @@ bird::Client* BirdRound::ClientFor(const std::string& socket, Daemon* d) {
 
 Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemon* d) {
   bird::Client* client = ClientFor(socket, d);
-  auto status_reply = client->Query("show status");
-  if (!status_reply) {
-    return Error{"show status: " + status_reply.error().message};
-  }
-  const auto observed = clock_->Now();
   // Parsed line by line as BIRD writes it: ~1 MB at 1000 peers, never held whole.
   bird::ShowProtocolsParser parser(d->protocols_seen);
   auto protocols_read = client->QueryLines(
@@ -198,6 +193,15 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
   if (!protocols_read) {
     return Error{"show protocols all: " + protocols_read.error().message};
   }
+  // BIRD's clock read after the protocols: every "since" of the reply is older than it. Read
+  // first, a session that changed state while a slow round read the protocols would have a
+  // time of day later than BIRD's clock (by more than BIRD 1.6's second of rounding), and be
+  // taken for yesterday's.
+  auto status_reply = client->Query("show status");
+  if (!status_reply) {
+    return Error{"show status: " + status_reply.error().message};
+  }
+  const auto observed = clock_->Now();
   auto status = bird::ParseShowStatus(*status_reply);
   if (!status) {
     return Error{"show status: " + status.error().message};

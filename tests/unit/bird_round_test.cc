@@ -45,8 +45,9 @@ struct Harness {
     return c;
   }
   std::shared_ptr<const BirdSnapshot> Run() {
-    bird.replies = {testing::ReadFixture("bird1/show_status__all_states.raw"),
-                    testing::ReadFixture("bird1/show_protocols_all__all_states.raw")};
+    // In the order the round asks: the protocols, then BIRD's clock.
+    bird.replies = {testing::ReadFixture("bird1/show_protocols_all__all_states.raw"),
+                    testing::ReadFixture("bird1/show_status__all_states.raw")};
     return round.Run();
   }
 };
@@ -78,6 +79,13 @@ TEST_CASE("bird round: the router ID's interface, looked up once a minute", "[un
   snap = h.Run();
   CHECK(h.lookups["10.99.0.5"] == 2);
   CHECK(snap->daemons[0].local_addresses[0].interface == "docker0");
+}
+
+TEST_CASE("bird round: the protocols first, then BIRD's clock", "[unit]") {
+  Harness h({});
+  h.Run();
+  CHECK(h.bird.written ==
+        std::vector<std::string>{"restrict", "show protocols all", "show status"});
 }
 
 TEST_CASE("bird round: an address no interface holds is reported as not found", "[unit]") {
