@@ -1,5 +1,7 @@
 #include "exporter/kube/calico_objects.h"
 
+#include <set>
+
 namespace cbe::kube {
 
 std::string ObjectName(const nlohmann::json& object) {
@@ -33,8 +35,11 @@ Result<CalicoObject> DecodeCalicoObject(const ResourceType& type, const nlohmann
       intent::AddDocuments(trimmed.dump(), type.Name(), one);
   if (!errors.empty()) {
     std::string message;
+    std::set<std::string> seen;  // a field of the wrong type is reported once per use
     for (const intent::LoadError& e : errors) {
-      message += (message.empty() ? "" : "; ") + e.message;
+      if (seen.insert(e.message).second) {
+        message += (message.empty() ? "" : "; ") + e.message;
+      }
     }
     return Error{message};
   }
