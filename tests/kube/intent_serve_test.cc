@@ -529,5 +529,34 @@ TEST_CASE("credentials: 401 and 403 are named, a rotated token file is read agai
   }
 }
 
+TEST_CASE("the web config's TLS and basic auth cover every path", "[integration][kube]") {
+  TempDir dir;
+  TestPki pki(dir.path());
+  FakeApiServer api(pki, dir.path(), {.seed = MeshSeed()});
+  // bcrypt of "intent-secret" (python3 crypt, METHOD_BLOWFISH).
+  std::ofstream(dir.File("web.yml"))
+      << "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+         "basic_auth_users:\n  prom: $2b$04$Wf6RZyKkPy6eIc4hf1UhQOIRkXD.GbpLloiFELx2Vey8c1d4oN.Zm\n";
+  IntentServe serve(dir.path(), WriteKubeconfig(dir.path(), pki, api.url()),
+                    {"--web.config.file=" + dir.File("web.yml")});
+  const std::string base = "https://127.0.0.1:" + std::to_string(serve.port());
+  const std::string auth = "Authorization: Basic cHJvbTppbnRlbnQtc2VjcmV0";  // prom:intent-secret
+  CHECK(Eventually(15s, [&] {
+    return HttpCall(base + "/v1/nodes/kube-master/sessions", {auth}, pki.ca_cert).status == 200;
+  }));
+  for (const char* path : {"/v1/nodes/kube-master/sessions", "/v1/findings", "/metrics",
+                           "/healthz", "/", "/nope"}) {
+    INFO(path);
+    Http r = HttpCall(base + path, {}, pki.ca_cert);
+    CHECK(r.status == 401);
+    CHECK(r.headers["www-authenticate"].starts_with("Basic realm="));
+    CHECK(HttpCall(base + path, {"Authorization: Basic cHJvbTp3cm9uZw=="}, pki.ca_cert).status ==
+          401);
+  }
+  CHECK(HttpCall(base + "/metrics", {auth}, pki.ca_cert).body.find("calico_bgp_intent_synced 1") !=
+        std::string::npos);
+  CHECK(HttpCall("http://127.0.0.1:" + std::to_string(serve.port()) + "/healthz").status != 200);
+}
+
 }  // namespace
 }  // namespace cbe::testing
