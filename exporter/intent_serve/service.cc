@@ -7,12 +7,17 @@
 
 #include "exporter/base/duration.h"
 #include "exporter/base/logging.h"
+#include "exporter/base/memory.h"
 #include "exporter/intent/session_json.h"
 
 namespace cbe {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// An answer this large (a route reflector's: ~400 bytes per session) frees megabytes of
+// temporaries; they go back to the kernel (ReleaseFreeMemory) instead of staying in the heap.
+constexpr std::size_t kLargeAnswer = std::size_t{256} << 10;
 
 double SecondsSince(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
@@ -54,6 +59,7 @@ IntentService::~IntentService() { Stop(); }
 
 void IntentService::Start() {
   thread_ = std::thread([this] { Loop(); });
+  findings_thread_ = std::thread([this] { FindingsLoop(); });
 }
 
 void IntentService::Stop() {
@@ -62,8 +68,10 @@ void IntentService::Stop() {
     stopping_ = true;
   }
   loop_cv_.notify_all();
-  if (thread_.joinable()) {
-    thread_.join();
+  for (std::thread* t : {&thread_, &findings_thread_}) {
+    if (t->joinable()) {
+      t->join();
+    }
   }
 }
 
@@ -95,36 +103,64 @@ void IntentService::Loop() {
 }
 
 void IntentService::Recompute() {
+  const auto start = SteadyClock::now();
   std::optional<kube::ClusterView> view = view_();
   if (!view) {
     return;  // not every resource listed yet: nothing is served
   }
-  auto start = SteadyClock::now();
   auto next = std::make_shared<Model>();
   for (const intent::Node& n : view->cluster.nodes) {
     next->nodes.insert(n.name);
   }
   next->model = std::make_unique<const intent::PeeringModel>(std::move(view->cluster));
+  next->rejected = std::move(view->rejected);
   next->changed_unix = ToUnixSeconds(clock_->Now());
   next->seconds = SecondsSince(start);
-  const bool first = CurrentModel() == nullptr;
+  bool first = false;
   {
     std::lock_guard lock(mu_);
+    first = model_ == nullptr;
     next->generation = (model_ ? model_->generation : 0) + 1;
     model_ = next;
   }
+  {
+    std::lock_guard lock(loop_mu_);  // orders this after the findings thread's check
+  }
+  loop_cv_.notify_all();  // the findings thread
+  view.reset();
+  ReleaseFreeMemory();  // the view's copy, and the model before this one once unused
   if (first) {
     logging::Info("serving the sessions of every node",
                   {{"nodes", std::to_string(next->nodes.size())},
                    {"model_ms", std::to_string(std::lround(next->seconds * 1000))}});
   }
-  start = SteadyClock::now();
-  auto problems = std::make_shared<Problems>();
-  problems->findings = intent::FindProblems(*next->model);
-  problems->rejected = std::move(view->rejected);
-  problems->seconds = SecondsSince(start);
-  std::lock_guard lock(mu_);
-  problems_ = std::move(problems);
+}
+
+void IntentService::FindingsLoop() {
+  std::unique_lock lock(loop_mu_);
+  while (true) {
+    loop_cv_.wait(lock, [this] {
+      const std::shared_ptr<const Model> m = CurrentModel();
+      return stopping_ || (m && m->generation != findings_done_);
+    });
+    if (stopping_) {
+      return;
+    }
+    const std::shared_ptr<const Model> m = CurrentModel();  // the latest: skips superseded ones
+    findings_done_ = m->generation;
+    lock.unlock();
+    const auto start = SteadyClock::now();
+    auto problems = std::make_shared<Problems>();
+    problems->findings = intent::FindProblems(*m->model);
+    problems->rejected = m->rejected;
+    problems->seconds = SecondsSince(start);
+    {
+      std::lock_guard published(mu_);
+      problems_ = std::move(problems);
+    }
+    ReleaseFreeMemory();
+    lock.lock();
+  }
 }
 
 std::shared_ptr<const IntentService::Model> IntentService::CurrentModel() const {
@@ -160,6 +196,9 @@ PageReply IntentService::NodeSessions(std::string_view node) const {
   auto answer = std::make_shared<Answer>();
   answer->body = intent::NodeSessionsJson(name, ns.sessions);
   answer->etag = EntityTag(answer->body);
+  if (answer->body.size() >= kLargeAnswer) {
+    ReleaseFreeMemory();
+  }
   {
     std::lock_guard lock(cache_mu_);
     if (cache_generation_ == m->generation) {

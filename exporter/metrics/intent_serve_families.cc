@@ -26,8 +26,9 @@ void AddEngineFamilies(const IntentServeStatus& s, metrics::Families& f) {
         "Unix time the served model last changed")
       .Add({}, s.last_change_unix);
   Family& d = f.Add("calico_bgp_intent_recompute_duration_seconds",
-                    "Time the engine took for the last change, by step: model (the sessions "
-                    "served), findings (the config problems)");
+                    "Time the engine took for the last change, by step: model (the view "
+                    "assembled and the model built: then the new sessions are served), findings "
+                    "(the config problems, computed after)");
   d.Add({{"step", "model"}}, s.model_seconds);
   d.Add({{"step", "findings"}}, s.findings_seconds);
 }

@@ -242,7 +242,10 @@ TEST_CASE("an expired continue token starts the LIST again", "[integration][kube
                                                              {"kind", "expired"}})
                    .value_or(0);
   }
-  CHECK(expired == 1.0);
+  // The compaction may also expire the resourceVersion a resource listed at before it: a watch
+  // 410 more, then.
+  CHECK(expired >= 1.0);
+  CHECK(serve.Log().find("LIST (continue) /api") != std::string::npos);
   CHECK(serve.Log().find("continue parameter is too old") != std::string::npos);
 }
 
