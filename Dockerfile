@@ -24,7 +24,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcivetweb1 libyaml-cpp0.7 \
-      libspdlog1.10 libfmt9 libmnl0 zlib1g libssl3 libcap2 libcrypt1 \
+      libspdlog1.10 libfmt9 libmnl0 zlib1g libssl3 libcap2 libcrypt1 libcurl4 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/calico-bgp-exporter /usr/local/bin/calico-bgp-exporter
 # civetweb's TLS on OpenSSL 3 (docs/tls.md): loaded from ../lib/calico-bgp-exporter by path.
@@ -33,6 +33,7 @@ COPY deploy/config.example.yml /etc/calico-bgp-exporter/config.yml
 # Root without capabilities (the DaemonSet drops all but NET_RAW): calico-node's BIRD socket
 # is root:root 0755, and connecting to it needs its owner.
 USER 0
-EXPOSE 10179
+# 10179: the node exporter; 10180: `intent serve` (the Deployment runs it as uid 65534).
+EXPOSE 10179 10180
 ENTRYPOINT ["/usr/local/bin/calico-bgp-exporter"]
 CMD ["--config.file=/etc/calico-bgp-exporter/config.yml", "--web.listen-address=:10179"]

@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 RUN_PACKAGES := cmake g++ make pkg-config prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev \
   libspdlog-dev libcli11-dev catch2 zlib1g-dev libmnl-dev nlohmann-json3-dev libssl-dev \
-  libcap-dev libcrypt-dev
+  libcap-dev libcrypt-dev libcurl4-openssl-dev
 TEST_PACKAGES := $(RUN_PACKAGES) bird iproute2 iptables prometheus prometheus-alertmanager curl \
   libssh-gcrypt-4 libreadline8 python3-yaml util-linux systemd chrony faketime openssl binutils \
   clang-14 libclang-rt-14-dev
