@@ -47,9 +47,10 @@ struct ServeFlags {
 
 // Parses the flags; an exit code when the command should end now (help, usage error).
 std::optional<int> ParseFlags(const std::vector<std::string>& args, ServeFlags& f) {
-  CLI::App app{"Serve each node's expected BGP sessions from Calico's resources in the "
-               "Kubernetes API (one replica per cluster).",
-               kName};
+  CLI::App app{
+      "Serve each node's expected BGP sessions from Calico's resources in the "
+      "Kubernetes API (one replica per cluster).",
+      kName};
   app.option_defaults()->always_capture_default();
   app.add_option("--kubeconfig", f.kubeconfig,
                  "kubeconfig file (default: the pod's service account, in-cluster)");
@@ -200,13 +201,12 @@ int Serve(const ServeFlags& f, Checked c) {
   std::unique_ptr<kube::ClusterReader> reader;
   IntentService service(
       &clock, [&reader] { return reader->View(); }, [&reader] { return reader->Stats(); });
-  reader = std::make_unique<kube::ClusterReader>(c.reader, &http,
-                                                 kube::TokenSourceFor(c.credentials), &clock,
-                                                 &Random01, [&service] { service.Changed(); });
+  reader =
+      std::make_unique<kube::ClusterReader>(c.reader, &http, kube::TokenSourceFor(c.credentials),
+                                            &clock, &Random01, [&service] { service.Changed(); });
   IntentPages pages(f.telemetry_path, &service);
-  WebServer::StartResult started =
-      WebServer::Start({c.listen_address, f.telemetry_path, f.web_config_file, kWebThreads},
-                       &pages);
+  WebServer::StartResult started = WebServer::Start(
+      {c.listen_address, f.telemetry_path, f.web_config_file, kWebThreads}, &pages);
   if (!started.server) {
     for (const auto& e : started.errors) {
       std::cerr << e << "\n";

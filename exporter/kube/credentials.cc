@@ -37,8 +37,7 @@ Result<Entry> FindNamed(const YAML::Node& root, const char* list, const char* fi
   }
   for (std::size_t i = 0; items && i < items.size(); ++i) {
     const YAML::Node item = items[i];
-    if (item.IsMap() && item["name"] && item["name"].IsScalar() &&
-        item["name"].Scalar() == name) {
+    if (item.IsMap() && item["name"] && item["name"].IsScalar() && item["name"].Scalar() == name) {
       const YAML::Node body = item[field];
       if (!body || !body.IsMap()) {
         return Error{std::string(list) + "[" + std::to_string(i) + "]." + field +
@@ -76,9 +75,9 @@ Result<std::string> Data(const YAML::Node& map, const char* key, const std::stri
 }
 
 Result<bool> ReadCluster(const Entry& c, std::string_view dir, Credentials& out) {
-  for (const auto& [key, into] : {std::pair{"server", &out.server},
-                                  std::pair{"certificate-authority", &out.ca_file},
-                                  std::pair{"tls-server-name", &out.tls_server_name}}) {
+  for (const auto& [key, into] :
+       {std::pair{"server", &out.server}, std::pair{"certificate-authority", &out.ca_file},
+        std::pair{"tls-server-name", &out.tls_server_name}}) {
     Result<std::string> v = Text(c.body, key, c.path);
     if (!v) {
       return v.error();

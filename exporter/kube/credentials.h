@@ -34,7 +34,8 @@ struct Credentials {
 };
 
 // The pod's service account, as client-go's rest.InClusterConfig finds it.
-inline constexpr std::string_view kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+inline constexpr std::string_view kServiceAccountDir =
+    "/var/run/secrets/kubernetes.io/serviceaccount";
 
 // In-cluster credentials: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, the token
 // file and ca.crt of `service_account_dir`. `getenv` looks up an environment variable (nullopt:

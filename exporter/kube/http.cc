@@ -36,7 +36,7 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t n, void* user) {
   t->answered = true;
   t->last_byte = SteadyClock::now();
   if (line == "\r\n" || line == "\n") {  // the end of the headers
-    long code = 0;                        // NOLINT(google-runtime-int): curl's type
+    long code = 0;                       // NOLINT(google-runtime-int): curl's type
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
     t->status = static_cast<int>(code);
     if (t->request->on_response && t->status >= 200) {
@@ -200,8 +200,8 @@ void CurlClient::Configure(const Credentials& c, const std::string& user_agent) 
   std::string host;
   std::string port;
   if (!c.tls_server_name.empty() && SplitServer(c.server, host, port)) {
-    connect_to_ = curl_slist_append(nullptr, (c.tls_server_name + ":" + port + ":" + host + ":" +
-                                              port).c_str());
+    connect_to_ = curl_slist_append(
+        nullptr, (c.tls_server_name + ":" + port + ":" + host + ":" + port).c_str());
     curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, connect_to_);
     base_ = c.server.substr(0, c.server.find("://") + 3) + c.tls_server_name + ":" + port;
   }

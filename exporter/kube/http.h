@@ -38,11 +38,11 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  int status = 0;                        // HTTP status; 0 when no answer came
-  std::optional<ErrorKind> error;        // transport failure (connect, tls, timeout, dropped)
-  std::string message;                   // what failed, for the log
-  std::string error_body;                // the body of a non-2xx answer (first 64 KiB)
-  bool stopped = false;                  // Stop() or on_body ended it
+  int status = 0;                  // HTTP status; 0 when no answer came
+  std::optional<ErrorKind> error;  // transport failure (connect, tls, timeout, dropped)
+  std::string message;             // what failed, for the log
+  std::string error_body;          // the body of a non-2xx answer (first 64 KiB)
+  bool stopped = false;            // Stop() or on_body ended it
 };
 
 class HttpClient {

@@ -125,7 +125,8 @@ bool LineSplitter::Feed(std::string_view chunk, F&& line) {
       buffer_.append(part);
       const std::string whole = std::move(buffer_);
       buffer_.clear();
-      go_on = whole.find_first_not_of(" \r\t") == std::string::npos || line(std::string_view(whole));
+      go_on =
+          whole.find_first_not_of(" \r\t") == std::string::npos || line(std::string_view(whole));
     }
     if (!go_on) {
       return false;

@@ -166,8 +166,7 @@ Result<ApiMode> ClusterReader::Discover(HttpClient& http) {
     if (!not_found) {
       Result<std::set<std::string>> names = DecodeResourceNames(*body);
       if (!names) {
-        return Error{std::string("GET /apis/") + group_versions[i] + ": " +
-                     names.error().message};
+        return Error{std::string("GET /apis/") + group_versions[i] + ": " + names.error().message};
       }
       served[i] = std::move(*names);
     }

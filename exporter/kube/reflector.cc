@@ -15,6 +15,13 @@ constexpr int kListRestarts = 3;
 // so a server that closes every watch at once is not hammered.
 constexpr std::chrono::seconds kShortWatch{1};
 
+// "16 MiB", "4096 bytes".
+std::string Size(std::size_t bytes) {
+  return bytes >= (std::size_t{1} << 20) && bytes % (std::size_t{1} << 20) == 0
+             ? std::to_string(bytes >> 20) + " MiB"
+             : std::to_string(bytes) + " bytes";
+}
+
 }  // namespace
 
 ErrorKind KindOfStatus(int http_status) {
@@ -35,8 +42,10 @@ ErrorKind KindOfStatus(int http_status) {
 }
 
 Reflector::Reflector(ResourceStore* store, ReflectorOptions options, ReflectorEnv env)
-    : store_(store), options_(options), env_(std::move(env)), backoff_(options.backoff,
-                                                                        env_.random01) {}
+    : store_(store),
+      options_(options),
+      env_(std::move(env)),
+      backoff_(options.backoff, env_.random01) {}
 
 void Reflector::Stop() {
   {
@@ -57,13 +66,13 @@ void Reflector::RecordError(ErrorKind kind, const std::string& message) {
   store_->CountError(kind, message);
   const ResourceType& t = store_->type();
   if (!failing_) {
-    logging::Warn("Kubernetes API request failed, retrying with backoff",
-                  {{"resource", t.Name()}, {"kind", std::string(ErrorKindName(kind))},
-                   {"err", message}});
+    logging::Warn(
+        "Kubernetes API request failed, retrying with backoff",
+        {{"resource", t.Name()}, {"kind", std::string(ErrorKindName(kind))}, {"err", message}});
   } else {
-    logging::Debug("Kubernetes API request failed again",
-                   {{"resource", t.Name()}, {"kind", std::string(ErrorKindName(kind))},
-                    {"err", message}});
+    logging::Debug(
+        "Kubernetes API request failed again",
+        {{"resource", t.Name()}, {"kind", std::string(ErrorKindName(kind))}, {"err", message}});
   }
   failing_ = true;
 }
@@ -76,8 +85,8 @@ void Reflector::RecordInvalid(const std::string& name, const std::string& messag
 
 void Reflector::RecordRecovery(const char* what) {
   if (failing_) {
-    logging::Info("Kubernetes API answers again", {{"resource", store_->type().Name()},
-                                                   {"request", what}});
+    logging::Info("Kubernetes API answers again",
+                  {{"resource", store_->type().Name()}, {"request", what}});
   }
   failing_ = false;
 }
@@ -136,6 +145,48 @@ void Reflector::Run() {
   }
 }
 
+Reflector::PageOutcome Reflector::FetchPage(const std::string& continue_token,
+                                            kube::ListPage& page) {
+  const ResourceType& type = store_->type();
+  std::string body;
+  bool too_large = false;
+  HttpRequest request;
+  request.response_timeout = options_.request_timeout;
+  request.idle_timeout = options_.request_timeout;
+  request.total_timeout = options_.request_timeout * 10;
+  request.on_body = [&](std::string_view chunk) {
+    too_large = body.size() + chunk.size() > options_.max_page_bytes;
+    body.append(too_large ? std::string_view() : chunk);
+    return !too_large;
+  };
+  HttpResponse response;
+  store_->CountRequest(/*watch=*/false);
+  if (!Get(type.Path() + "?" + ListQuery(options_.page_size, continue_token), request, response) ||
+      stop_) {
+    return PageOutcome::kFailed;
+  }
+  if (too_large) {
+    RecordError(ErrorKind::kTooLarge,
+                "LIST " + type.Path() + ": a page is larger than " + Size(options_.max_page_bytes));
+    return PageOutcome::kFailed;
+  }
+  if (response.status == kStatusGone && !continue_token.empty()) {
+    RecordFailure("LIST (continue)", response);
+    return PageOutcome::kExpired;  // the continue token expired: start the LIST again
+  }
+  if (response.error || response.status != 200) {
+    RecordFailure("LIST", response);
+    return PageOutcome::kFailed;
+  }
+  Result<kube::ListPage> decoded = DecodeListPage(body);
+  if (!decoded) {
+    RecordError(ErrorKind::kDecode, "LIST " + type.Path() + ": " + decoded.error().message);
+    return PageOutcome::kFailed;
+  }
+  page = std::move(*decoded);
+  return PageOutcome::kOk;
+}
+
 bool Reflector::List() {
   const ResourceType& type = store_->type();
   for (int attempt = 0; attempt <= kListRestarts && !stop_; ++attempt) {
@@ -143,50 +194,14 @@ bool Reflector::List() {
     std::map<std::string, std::string> rejected;
     std::string continue_token;
     std::string resource_version;
-    bool expired = false;
+    PageOutcome outcome = PageOutcome::kOk;
     do {
-      std::string body;
-      bool too_large = false;
-      HttpRequest request;
-      request.response_timeout = options_.request_timeout;
-      request.idle_timeout = options_.request_timeout;
-      request.total_timeout = options_.request_timeout * 10;
-      request.on_body = [&](std::string_view chunk) {
-        too_large = body.size() + chunk.size() > options_.max_page_bytes;
-        body.append(too_large ? std::string_view() : chunk);
-        return !too_large;
-      };
-      HttpResponse response;
-      store_->CountRequest(/*watch=*/false);
-      if (!Get(type.Path() + "?" + ListQuery(options_.page_size, continue_token), request,
-               response)) {
-        return false;
-      }
-      if (stop_) {
-        return false;
-      }
-      if (too_large) {
-        RecordError(ErrorKind::kTooLarge, "LIST " + type.Path() + ": a page is larger than " +
-                                              std::to_string(options_.max_page_bytes >> 20) +
-                                              " MiB");
-        return false;
-      }
-      if (response.status == kStatusGone && !continue_token.empty()) {
-        RecordFailure("LIST (continue)", response);
-        expired = true;  // the continue token expired: start the LIST again
+      kube::ListPage page;
+      outcome = FetchPage(continue_token, page);
+      if (outcome != PageOutcome::kOk) {
         break;
       }
-      if (response.error || response.status != 200) {
-        RecordFailure("LIST", response);
-        return false;
-      }
-      Result<ListPage> page = DecodeListPage(body);
-      body.clear();
-      if (!page) {
-        RecordError(ErrorKind::kDecode, "LIST " + type.Path() + ": " + page.error().message);
-        return false;
-      }
-      for (const nlohmann::json& item : page->items) {
+      for (const nlohmann::json& item : page.items) {
         const std::string name = ObjectName(item);
         Result<CalicoObject> o = DecodeCalicoObject(type, item);
         if (o) {
@@ -195,13 +210,13 @@ bool Reflector::List() {
           rejected[name.empty() ? "(no name)" : name] = o.error().message;
         }
       }
-      resource_version = page->resource_version;
-      continue_token = page->continue_token;
+      resource_version = page.resource_version;
+      continue_token = page.continue_token;
     } while (!continue_token.empty() && !stop_);
-    if (expired) {
+    if (outcome == PageOutcome::kExpired) {
       continue;
     }
-    if (stop_) {
+    if (outcome == PageOutcome::kFailed || stop_) {
       return false;
     }
     for (const auto& [name, message] : rejected) {
@@ -243,20 +258,21 @@ WatchEnd Reflector::Watch() {
   };
   HttpResponse response;
   store_->CountRequest(/*watch=*/true);
-  const bool sent =
-      Get(type.Path() + "?" + WatchQuery(resource_version_, timeout_seconds, true), request,
-          response);
+  const bool sent = Get(type.Path() + "?" + WatchQuery(resource_version_, timeout_seconds, true),
+                        request, response);
   store_->SetWatching(false);
-  if (!sent) {
-    return WatchEnd::kError;
-  }
+  return sent ? WatchEndOf(response, lines) : WatchEnd::kError;
+}
+
+WatchEnd Reflector::WatchEndOf(const HttpResponse& response, const LineSplitter& lines) {
+  const ResourceType& type = store_->type();
   if (lines.too_long()) {
     RecordError(ErrorKind::kTooLarge, "WATCH " + type.Path() + ": an event is larger than " +
-                                          std::to_string(options_.max_event_bytes >> 20) + " MiB");
+                                          Size(options_.max_event_bytes));
     return WatchEnd::kError;
   }
   if (end_) {
-    return *end_;
+    return *end_;  // an event ended it (ERROR, or one that could not be read)
   }
   if (stop_) {
     return WatchEnd::kTimeout;
@@ -266,9 +282,9 @@ WatchEnd Reflector::Watch() {
     return WatchEnd::kExpired;
   }
   if (response.error && response.status == 200) {
-    RecordError(*response.error, "WATCH " + type.Path() + ": " + response.message +
-                                     (lines.pending() > 0 ? " (an unfinished event discarded)"
-                                                          : ""));
+    RecordError(*response.error,
+                "WATCH " + type.Path() + ": " + response.message +
+                    (lines.pending() > 0 ? " (an unfinished event discarded)" : ""));
     return WatchEnd::kDropped;
   }
   if (response.error || response.status != 200) {

@@ -58,10 +58,16 @@ class Reflector {
   const std::atomic<bool>* stop_flag() const { return &stop_; }
 
  private:
-  // One whole LIST (every page); false on failure (recorded).
+  enum class PageOutcome { kOk, kExpired, kFailed };
+  // One whole LIST (every page, again from the first when a continue token expired); false on
+  // failure (recorded).
   bool List();
+  // One page of it; kExpired when the continue token did, kFailed (recorded) otherwise.
+  PageOutcome FetchPage(const std::string& continue_token, kube::ListPage& page);
   // One WATCH from resource_version_, until it ends.
   WatchEnd Watch();
+  // Why the WATCH that gave `response` ended (recorded).
+  WatchEnd WatchEndOf(const HttpResponse& response, const LineSplitter& lines);
   // Applies one line of the watch stream; false ends the watch (end_ says why).
   bool OnWatchLine(std::string_view line);
   // GET with the current token; fills `response`. False (recorded) when no token.

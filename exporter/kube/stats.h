@@ -45,13 +45,13 @@ inline constexpr std::size_t kWatchEnds = 4;
 std::string_view WatchEndName(WatchEnd e);  // "timeout", "expired", "dropped", "error"
 
 struct ResourceStats {
-  std::string resource;     // "nodes", "bgppeers", "bgpconfigurations"
-  std::string api_version;  // "v1", "crd.projectcalico.org/v1", "projectcalico.org/v3"
-  bool listed = false;      // the first LIST finished: the resource is part of the view
-  bool watching = false;    // a WATCH stream is open now
-  double last_sync_unix = 0;  // last LIST finished, watch opened, event or bookmark seen
-  std::size_t objects = 0;    // objects in the view
-  std::size_t rejected = 0;   // objects kept out (or at their last good version): invalid
+  std::string resource;              // "nodes", "bgppeers", "bgpconfigurations"
+  std::string api_version;           // "v1", "crd.projectcalico.org/v1", "projectcalico.org/v3"
+  bool listed = false;               // the first LIST finished: the resource is part of the view
+  bool watching = false;             // a WATCH stream is open now
+  double last_sync_unix = 0;         // last LIST finished, watch opened, event or bookmark seen
+  std::size_t objects = 0;           // objects in the view
+  std::size_t rejected = 0;          // objects kept out (or at their last good version): invalid
   std::uint64_t list_requests = 0;   // LIST pages requested
   std::uint64_t watch_requests = 0;  // WATCHes opened
   std::uint64_t events = 0;          // watch events applied (bookmarks included)

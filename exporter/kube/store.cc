@@ -33,8 +33,7 @@ bool ResourceStore::Upsert(const std::string& name, CalicoObject object, double 
   return true;
 }
 
-bool ResourceStore::Reject(const std::string& name, const std::string& message,
-                           double now_unix) {
+bool ResourceStore::Reject(const std::string& name, const std::string& message, double now_unix) {
   std::lock_guard lock(mu_);
   stats_.last_sync_unix = now_unix;
   auto [it, inserted] = rejected_.try_emplace(name, message);

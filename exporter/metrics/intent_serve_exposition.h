@@ -19,8 +19,8 @@ namespace cbe {
 
 struct IntentServeStatus {
   kube::ReaderStats reader;
-  bool serving = false;      // the first complete view was computed: answers are served
-  std::size_t nodes = 0;     // Calico nodes in the served model
+  bool serving = false;         // the first complete view was computed: answers are served
+  std::size_t nodes = 0;        // Calico nodes in the served model
   double last_change_unix = 0;  // when the served model last changed
   double model_seconds = 0;     // the engine's last model build
   double findings_seconds = 0;  // the engine's last pass over the findings

@@ -76,14 +76,15 @@ void AddReaderFamilies(const kube::ReaderStats& r, metrics::Families& f) {
     requests.Add(metrics::With(res, {{"verb", "watch"}}), static_cast<double>(s.watch_requests));
     for (std::size_t e = 0; e < kube::kWatchEnds; ++e) {
       restarts.Add(
-          metrics::With(res, {{"reason", std::string(kube::WatchEndName(
-                                             static_cast<kube::WatchEnd>(e)))}}),
+          metrics::With(
+              res, {{"reason", std::string(kube::WatchEndName(static_cast<kube::WatchEnd>(e)))}}),
           static_cast<double>(s.watch_restarts[e]));
     }
     for (std::size_t k = 0; k < kube::kErrorKinds; ++k) {
-      errors.Add(metrics::With(res, {{"kind", std::string(kube::ErrorKindName(
-                                                  static_cast<kube::ErrorKind>(k)))}}),
-                 static_cast<double>(s.errors[k]));
+      errors.Add(
+          metrics::With(
+              res, {{"kind", std::string(kube::ErrorKindName(static_cast<kube::ErrorKind>(k)))}}),
+          static_cast<double>(s.errors[k]));
     }
   }
 }

@@ -118,13 +118,16 @@ int IntentPages::Serve(mg_connection* conn, std::string_view uri, std::string_vi
     r = backend_->Health();
   } else {
     r.content_type = "text/html; charset=utf-8";
-    r.body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-             "calico-bgp-exporter intent</title></head><body>\n<h1>calico-bgp-exporter intent"
-             "</h1>\n<p>Version " + HtmlEscape(kVersion) + " (" + HtmlEscape(kRevision) +
-             "). <a href=\"" + HtmlEscape(telemetry_path_) + "\">Metrics</a> &middot; <a "
-             "href=\"/v1/findings\">Findings</a> &middot; <a href=\"/healthz\">Health</a>. "
-             "Sessions of a node: <code>/v1/nodes/NAME/sessions</code>.</p>\n<pre>" +
-             HtmlEscape(backend_->Summary()) + "</pre>\n</body></html>\n";
+    r.body =
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
+        "calico-bgp-exporter intent</title></head><body>\n<h1>calico-bgp-exporter intent"
+        "</h1>\n<p>Version " +
+        HtmlEscape(kVersion) + " (" + HtmlEscape(kRevision) + "). <a href=\"" +
+        HtmlEscape(telemetry_path_) +
+        "\">Metrics</a> &middot; <a "
+        "href=\"/v1/findings\">Findings</a> &middot; <a href=\"/healthz\">Health</a>. "
+        "Sessions of a node: <code>/v1/nodes/NAME/sessions</code>.</p>\n<pre>" +
+        HtmlEscape(backend_->Summary()) + "</pre>\n</body></html>\n";
   }
   Send(conn, r.status, Reason(r.status), r.content_type.c_str(), r.body, head, extra);
   return r.status;

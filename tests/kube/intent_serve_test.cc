@@ -85,8 +85,8 @@ Json Peer(const std::string& name, const std::string& ip, int as) {
 
 // A small mesh: kube-master and kube-node-1, AS 64512.
 Json MeshSeed() {
-  return {{kNodes, {Node(kNode, "10.192.0.2/16", {{"rr", "true"}}),
-                    Node("kube-node-1", "10.192.0.3/16")}},
+  return {{kNodes,
+           {Node(kNode, "10.192.0.2/16", {{"rr", "true"}}), Node("kube-node-1", "10.192.0.3/16")}},
           {kPeers, Json::array()},
           {kConfigs, {{{"metadata", {{"name", "default"}}}, {"spec", {{"asNumber", 64512}}}}}}};
 }
@@ -109,8 +109,8 @@ TEST_CASE("converges on every case of confd's suite, following each through watc
       return want ? last.status == 200 && Json::parse(last.body)["sessions"] == *want
                   : last.status == 404;
     });
-    INFO("case " << c.name << "\nexpected: " << (want ? want->dump() : "404") << "\nserved: "
-                 << last.status << " " << last.body);
+    INFO("case " << c.name << "\nexpected: " << (want ? want->dump() : "404")
+                 << "\nserved: " << last.status << " " << last.body);
     CHECK(ok);
     converged += ok ? 1 : 0;
   }
@@ -238,8 +238,7 @@ TEST_CASE("an expired continue token starts the LIST again", "[integration][kube
   INFO(metrics);
   double expired = 0;
   for (const char* r : {"nodes", "bgppeers", "bgpconfigurations"}) {
-    expired += serve.Metric("calico_bgp_kube_errors_total", {{"resource", r},
-                                                             {"kind", "expired"}})
+    expired += serve.Metric("calico_bgp_kube_errors_total", {{"resource", r}, {"kind", "expired"}})
                    .value_or(0);
   }
   // The compaction may also expire the resourceVersion a resource listed at before it: a watch
@@ -359,14 +358,14 @@ TEST_CASE("ETag and 304, 404 for an unknown node, findings", "[integration][kube
   CHECK(env.serve->Get("/v1/nodes/a/b/sessions").status == 404);
 
   // A BGPPeer whose selector matches nothing: a finding, and its metric.
-  Json lost = {{"metadata", {{"name", "lost"}}},
-               {"spec", {{"nodeSelector", "rack == 'nowhere'"}, {"peerIP", "192.168.9.9"},
-                         {"asNumber", 65009}}}};
+  Json lost = {
+      {"metadata", {{"name", "lost"}}},
+      {"spec",
+       {{"nodeSelector", "rack == 'nowhere'"}, {"peerIP", "192.168.9.9"}, {"asNumber", 65009}}}};
   env.api.Put(kPeers, lost);
   CHECK(Eventually(5s, [&] {
-    return env.serve->Metric("calico_bgp_config_problem",
-                             {{"kind", "selector_matches_no_node"}, {"object", "BGPPeer/lost"}}) ==
-           1.0;
+    return env.serve->Metric("calico_bgp_config_problem", {{"kind", "selector_matches_no_node"},
+                                                           {"object", "BGPPeer/lost"}}) == 1.0;
   }));
   const Json findings = Json::parse(env.serve->Get("/v1/findings").body);
   CHECK(findings.dump().find("matches no node") != std::string::npos);
@@ -400,9 +399,11 @@ TEST_CASE("bad objects are kept out, their last good version stays, nothing cras
   CHECK(env.serve->Log().find("not an IPv4 address or CIDR: \\\"banana\\\"") != std::string::npos);
   // Wrong types and no name at all.
   env.api.Ops(Json::array(
-      {{{"op", "put"}, {"resource", kNodes},
+      {{{"op", "put"},
+        {"resource", kNodes},
         {"object", {{"metadata", {{"name", "weird"}, {"labels", Json::array({1, 2})}}}}}},
-       {{"op", "put"}, {"resource", kPeers},
+       {{"op", "put"},
+        {"resource", kPeers},
         {"object", {{"metadata", {{"name", "stringly"}}}, {"spec", "peerIP: 1.2.3.4"}}}}}));
   CHECK(Eventually(5s, [&] {
     return env.serve->Metric("calico_bgp_kube_rejected_objects", {{"resource", "nodes"}}) == 2.0 &&
@@ -422,9 +423,9 @@ TEST_CASE("bad objects are kept out, their last good version stays, nothing cras
   const double decode_errors =
       env.serve->Metric("calico_bgp_kube_errors_total", {{"resource", "nodes"}, {"kind", "decode"}})
           .value_or(-1);
-  env.api.Ops(Json::array({{{"op", "inject"}, {"resource", kNodes}, {"line", "{not json"}},
-                           {{"op", "inject"}, {"resource", kNodes},
-                            {"line", R"({"type":"WEIRD","object":{}})"}}}));
+  env.api.Ops(Json::array(
+      {{{"op", "inject"}, {"resource", kNodes}, {"line", "{not json"}},
+       {{"op", "inject"}, {"resource", kNodes}, {"line", R"({"type":"WEIRD","object":{}})"}}}));
   CHECK(Eventually(5s, [&] {
     return env.serve->Metric("calico_bgp_kube_errors_total",
                              {{"resource", "nodes"}, {"kind", "decode"}}) > decode_errors;
@@ -435,8 +436,7 @@ TEST_CASE("bad objects are kept out, their last good version stays, nothing cras
   CHECK(env.serve->Running());
 }
 
-TEST_CASE("a dropped connection in the middle of an event loses nothing",
-          "[integration][kube]") {
+TEST_CASE("a dropped connection in the middle of an event loses nothing", "[integration][kube]") {
   Env env({.seed = MeshSeed()});
   REQUIRE(env.WaitSynced());
   REQUIRE(env.WaitWatching());
@@ -460,12 +460,15 @@ TEST_CASE("a huge list and huge objects", "[integration][kube]") {
                          {{"rack", "r" + std::to_string(i % 50)}}));
   }
   nodes[42]["metadata"]["annotations"]["example.com/blob"] = std::string(1 << 20, 'x');
-  Json seed = {{kNodes, nodes},
-               {kPeers, {{{"metadata", {{"name", "tor-r7"}}},
-                          {"spec", {{"nodeSelector", "rack == 'r7'"}, {"peerIP", "192.168.7.1"},
-                                    {"asNumber", 65007}}}}}},
-               {kConfigs, {{{"metadata", {{"name", "default"}}},
-                            {"spec", {{"asNumber", 64512}, {"nodeToNodeMeshEnabled", false}}}}}}};
+  Json seed = {
+      {kNodes, nodes},
+      {kPeers,
+       {{{"metadata", {{"name", "tor-r7"}}},
+         {"spec",
+          {{"nodeSelector", "rack == 'r7'"}, {"peerIP", "192.168.7.1"}, {"asNumber", 65007}}}}}},
+      {kConfigs,
+       {{{"metadata", {{"name", "default"}}},
+         {"spec", {{"asNumber", 64512}, {"nodeToNodeMeshEnabled", false}}}}}}};
   Env env({.seed = seed});
   REQUIRE(env.WaitSynced(60s));
   CHECK(env.serve->Metric("calico_bgp_intent_nodes") == kNodesInList);
@@ -539,7 +542,8 @@ TEST_CASE("the web config's TLS and basic auth cover every path", "[integration]
   // bcrypt of "intent-secret" (python3 crypt, METHOD_BLOWFISH).
   std::ofstream(dir.File("web.yml"))
       << "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
-         "basic_auth_users:\n  prom: $2b$04$Wf6RZyKkPy6eIc4hf1UhQOIRkXD.GbpLloiFELx2Vey8c1d4oN.Zm\n";
+         "basic_auth_users:\n  prom: "
+         "$2b$04$Wf6RZyKkPy6eIc4hf1UhQOIRkXD.GbpLloiFELx2Vey8c1d4oN.Zm\n";
   IntentServe serve(dir.path(), WriteKubeconfig(dir.path(), pki, api.url()),
                     {"--web.config.file=" + dir.File("web.yml")});
   const std::string base = "https://127.0.0.1:" + std::to_string(serve.port());
@@ -547,8 +551,8 @@ TEST_CASE("the web config's TLS and basic auth cover every path", "[integration]
   CHECK(Eventually(15s, [&] {
     return HttpCall(base + "/v1/nodes/kube-master/sessions", {auth}, pki.ca_cert).status == 200;
   }));
-  for (const char* path : {"/v1/nodes/kube-master/sessions", "/v1/findings", "/metrics",
-                           "/healthz", "/", "/nope"}) {
+  for (const char* path :
+       {"/v1/nodes/kube-master/sessions", "/v1/findings", "/metrics", "/healthz", "/", "/nope"}) {
     INFO(path);
     Http r = HttpCall(base + path, {}, pki.ca_cert);
     CHECK(r.status == 401);

@@ -111,10 +111,10 @@ Json Scalar(const YAML::Node& n) {
   if (n.Tag() != "?") {
     return v;  // quoted
   }
-  static const std::set<std::string> kTrue = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
-                                              "true", "True", "TRUE"};
-  static const std::set<std::string> kFalse = {"n", "N", "no", "No", "NO", "off", "Off", "OFF",
-                                               "false", "False", "FALSE"};
+  static const std::set<std::string> kTrue = {"y",  "Y",  "yes",  "Yes",  "YES", "on",
+                                              "On", "ON", "true", "True", "TRUE"};
+  static const std::set<std::string> kFalse = {"n",   "N",   "no",    "No",    "NO",   "off",
+                                               "Off", "OFF", "false", "False", "FALSE"};
   if (kTrue.contains(v)) {
     return true;
   }
@@ -188,8 +188,7 @@ Json ToKubernetesNode(const Json& v3) {
   for (const auto& [field, annotation] : fields) {
     if (bgp.is_object() && bgp.contains(field)) {
       const Json& v = bgp[field];
-      node["metadata"]["annotations"][annotation] = v.is_string() ? v.get<std::string>()
-                                                                  : v.dump();
+      node["metadata"]["annotations"][annotation] = v.is_string() ? v.get<std::string>() : v.dump();
     }
   }
   return node;
@@ -218,10 +217,10 @@ TestPki::TestPki(const std::string& dir) {
   client_cert = dir + "/client.crt";
   client_key = dir + "/client.key";
   const std::string ca_key = dir + "/ca.key";
-  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt",
-                                       "ec_paramgen_curve:prime256v1", "-nodes"};
-  std::vector<std::string> ca = {"req", "-x509", "-days", "2", "-subj", "/CN=cbe-test-ca",
-                                 "-keyout", ca_key, "-out", ca_cert};
+  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                       "-nodes"};
+  std::vector<std::string> ca = {"req",     "-x509", "-days", "2",    "-subj", "/CN=cbe-test-ca",
+                                 "-keyout", ca_key,  "-out",  ca_cert};
   ca.insert(ca.begin() + 2, ec.begin(), ec.end());
   Openssl(ca);
   WriteFile(dir + "/server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
@@ -229,8 +228,8 @@ TestPki::TestPki(const std::string& dir) {
   for (const auto& [name, subject] : {std::pair{"server", "/CN=kube-apiserver"},
                                       std::pair{"client", "/CN=system:serviceaccount:x:intent"}}) {
     const std::string base = dir + "/" + name;
-    std::vector<std::string> req = {"req", "-subj", subject, "-keyout", base + ".key", "-out",
-                                    base + ".csr"};
+    std::vector<std::string> req = {"req",         "-subj", subject,      "-keyout",
+                                    base + ".key", "-out",  base + ".csr"};
     req.insert(req.begin() + 1, ec.begin(), ec.end());
     Openssl(req);
     Openssl({"x509", "-req", "-in", base + ".csr", "-CA", ca_cert, "-CAkey", ca_key,
@@ -288,8 +287,7 @@ Child::Child(const std::vector<std::string>& argv, const std::string& log_file) 
     pointers.push_back(const_cast<char*>(a.c_str()));
   }
   pointers.push_back(nullptr);
-  const int rc =
-      posix_spawnp(&pid_, argv[0].c_str(), &actions, nullptr, pointers.data(), environ);
+  const int rc = posix_spawnp(&pid_, argv[0].c_str(), &actions, nullptr, pointers.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
@@ -355,13 +353,28 @@ FakeApiServer::~FakeApiServer() { Kill(); }
 void FakeApiServer::Start() {
   const std::string port_file = dir_ + "/apiserver.port";
   fs::remove(port_file);
-  std::vector<std::string> argv = {
-      "/usr/bin/python3", std::string(CBE_SOURCE_DIR) + "/tests/kube/fake_apiserver.py",
-      "--cert", pki_.server_cert, "--key", pki_.server_key, "--token", kToken,
-      "--port-file", port_file, "--port", std::to_string(port_), "--serve", options_.serve,
-      "--state", dir_ + "/apiserver-state.json", "--seed", dir_ + "/seed.json",
-      "--bookmark-interval", std::to_string(options_.bookmark_interval),
-      "--log", dir_ + "/apiserver-requests.log"};
+  std::vector<std::string> argv = {"/usr/bin/python3",
+                                   std::string(CBE_SOURCE_DIR) + "/tests/kube/fake_apiserver.py",
+                                   "--cert",
+                                   pki_.server_cert,
+                                   "--key",
+                                   pki_.server_key,
+                                   "--token",
+                                   kToken,
+                                   "--port-file",
+                                   port_file,
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--serve",
+                                   options_.serve,
+                                   "--state",
+                                   dir_ + "/apiserver-state.json",
+                                   "--seed",
+                                   dir_ + "/seed.json",
+                                   "--bookmark-interval",
+                                   std::to_string(options_.bookmark_interval),
+                                   "--log",
+                                   dir_ + "/apiserver-requests.log"};
   if (options_.client_ca) {
     argv.insert(argv.end(), {"--client-ca", pki_.ca_cert});
   }
@@ -390,8 +403,8 @@ Json FakeApiServer::Ops(const Json& ops) {
   const Http r = HttpCall(url() + "/_fake/ops", {"Authorization: Bearer control"}, pki_.ca_cert,
                           ops.dump(), std::chrono::seconds(60));
   if (r.status != 200) {
-    throw std::runtime_error("fake ops failed: " + std::to_string(r.status) + " " + r.error +
-                             " " + r.body);
+    throw std::runtime_error("fake ops failed: " + std::to_string(r.status) + " " + r.error + " " +
+                             r.body);
   }
   return Json::parse(r.body);
 }
@@ -411,8 +424,7 @@ Json FakeApiServer::Config(const Json& settings) {
 }
 
 Json FakeApiServer::Stats() {
-  const Http r = HttpCall(url() + "/_fake/stats", {"Authorization: Bearer control"},
-                          pki_.ca_cert);
+  const Http r = HttpCall(url() + "/_fake/stats", {"Authorization: Bearer control"}, pki_.ca_cert);
   if (r.status != 200) {
     throw std::runtime_error("fake stats failed: " + r.error);
   }
@@ -440,11 +452,12 @@ std::string WriteKubeconfig(const std::string& dir, const TestPki& pki, const st
     WriteFile(dir + "/token", std::string(kToken) + "\n");
     user = "    tokenFile: token\n";
   }
-  WriteFile(path, "apiVersion: v1\nkind: Config\ncurrent-context: test\ncontexts:\n"
-                  "- name: test\n  context: {cluster: fake, user: intent}\nclusters:\n"
-                  "- name: fake\n  cluster:\n    server: " + server +
-                      "\n    certificate-authority: ca.crt\nusers:\n- name: intent\n  user:\n" +
-                      user);
+  WriteFile(path,
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\ncontexts:\n"
+            "- name: test\n  context: {cluster: fake, user: intent}\nclusters:\n"
+            "- name: fake\n  cluster:\n    server: " +
+                server + "\n    certificate-authority: ca.crt\nusers:\n- name: intent\n  user:\n" +
+                user);
   return path;
 }
 
@@ -452,9 +465,10 @@ IntentServe::IntentServe(const std::string& dir, const std::string& kubeconfig,
                          const std::vector<std::string>& args)
     : log_file_(dir + "/intent-serve.log") {
   fs::remove(log_file_);
-  std::vector<std::string> argv = {CBE_EXPORTER_PATH, "intent", "serve",
-                                   "--kubeconfig", kubeconfig,
-                                   "--web.listen-address=127.0.0.1:0", "--log.level=debug"};
+  std::vector<std::string> argv = {
+      CBE_EXPORTER_PATH,  "intent",   "serve",
+      "--kubeconfig",     kubeconfig, "--web.listen-address=127.0.0.1:0",
+      "--log.level=debug"};
   argv.insert(argv.end(), args.begin(), args.end());
   child_ = std::make_unique<Child>(argv, log_file_);
   static const std::regex kPorts(R"(ports=(\d+))");
@@ -518,8 +532,8 @@ ConfdCase FindConfdCase(const std::string& name) {
 
 Json CaseObjects(const ConfdCase& c, bool v3) {
   std::map<std::string, std::map<std::string, Json>> by_resource;
-  for (const char* r : v3 ? std::vector{kV3Nodes, kV3Peers, kV3Configs}
-                          : std::vector{kNodes, kPeers, kConfigs}) {
+  for (const char* r :
+       v3 ? std::vector{kV3Nodes, kV3Peers, kV3Configs} : std::vector{kNodes, kPeers, kConfigs}) {
     by_resource[r];
   }
   for (const std::string& file : c.inputs) {

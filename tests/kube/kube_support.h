@@ -88,10 +88,10 @@ inline constexpr const char* kToken = "intent-test-token";
 class FakeApiServer {
  public:
   struct Options {
-    std::string serve = "crd";         // "crd", "v3", "crd,v3"
-    double bookmark_interval = 1.0;    // seconds; 0: none
-    Json seed = Json::object();        // {"v1/nodes": [...], ...}
-    bool client_ca = false;            // accept client certificates of the test CA
+    std::string serve = "crd";       // "crd", "v3", "crd,v3"
+    double bookmark_interval = 1.0;  // seconds; 0: none
+    Json seed = Json::object();      // {"v1/nodes": [...], ...}
+    bool client_ca = false;          // accept client certificates of the test CA
   };
   FakeApiServer(const TestPki& pki, const std::string& dir, Options options);
   ~FakeApiServer();

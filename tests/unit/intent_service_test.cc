@@ -105,7 +105,8 @@ TEST_CASE("intent service: 503 before the first view, then answers; 404 for unkn
   CHECK(doc["sessions"][0]["source"] == "BGPPeer/rr-clients");
   CHECK(r.etag == EntityTag(r.body));
   CHECK(f.service.NodeSessions("nope").status == 404);
-  CHECK(f.service.NodeSessions("nope").body == "{\"error\":\"no Calico node named \\\"nope\\\"\"}\n");
+  CHECK(f.service.NodeSessions("nope").body ==
+        "{\"error\":\"no Calico node named \\\"nope\\\"\"}\n");
   REQUIRE(WaitFor([&] { return f.service.Findings().status == 200; }));
   CHECK(f.service.Findings().body.find("selector-matches-no-node") != std::string::npos);
 }

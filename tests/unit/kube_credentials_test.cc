@@ -79,7 +79,8 @@ users:
 TEST_CASE("kubeconfig: clear errors", "[unit][kube]") {
   const std::map<std::string, std::string> cases = {
       {"current-context: x\n", "f: contexts: no entry named \"x\""},
-      {"contexts: [{name: c, context: {cluster: k, user: u}}]\n", "f: current-context: missing (no context to use)"},
+      {"contexts: [{name: c, context: {cluster: k, user: u}}]\n",
+       "f: current-context: missing (no context to use)"},
       {"current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n",
        "f: clusters: no entry named \"k\""},
       {"current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
@@ -97,7 +98,8 @@ TEST_CASE("kubeconfig: clear errors", "[unit][kube]") {
        "clusters: [{name: k, cluster: {server: https://x}}]\n"
        "users: [{name: u, user: {client-certificate: c.crt}}]\n",
        "f: users[0].user: a client certificate needs its key and the key its certificate"},
-      {"- just\n- a list\n", "f: expected a kubeconfig (a mapping with clusters, users and contexts)"},
+      {"- just\n- a list\n",
+       "f: expected a kubeconfig (a mapping with clusters, users and contexts)"},
       {"key: [unclosed\n", "f:2:1: end of sequence flow not found"},
   };
   for (const auto& [text, message] : cases) {

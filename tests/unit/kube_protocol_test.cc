@@ -37,8 +37,8 @@ TEST_CASE("LIST page: items, resourceVersion, continue; status and managedFields
   CHECK(last->items.empty());
   CHECK(last->continue_token.empty());
 
-  for (const char* bad : {"", "[1]", "{\"items\":[]}", "{\"metadata\":{\"resourceVersion\":\"1\"}}",
-                          "<html>"}) {
+  for (const char* bad :
+       {"", "[1]", "{\"items\":[]}", "{\"metadata\":{\"resourceVersion\":\"1\"}}", "<html>"}) {
     INFO(bad);
     CHECK_FALSE(DecodeListPage(bad).ok());
   }
@@ -141,8 +141,8 @@ TEST_CASE("discovery: group versions and resources; the Kubernetes datastore fir
   CHECK(ChooseApi(*gvs, std::nullopt, v3).value() == ApiMode::kCalicoApiServer);
   CHECK(ChooseApi({"projectcalico.org/v3"}, crd, v3).value() == ApiMode::kCalicoApiServer);
   CHECK_FALSE(ChooseApi(*gvs, std::set<std::string>{"ippools"}, std::nullopt).ok());
-  CHECK(ChooseApi({}, std::nullopt, std::nullopt).error().message.ends_with(
-      "is Calico installed?"));
+  CHECK(
+      ChooseApi({}, std::nullopt, std::nullopt).error().message.ends_with("is Calico installed?"));
   CHECK(ResourcesOf(ApiMode::kKubernetesDatastore)[0].Path() == "/api/v1/nodes");
   CHECK(ResourcesOf(ApiMode::kKubernetesDatastore)[1].Path() ==
         "/apis/crd.projectcalico.org/v1/bgppeers");

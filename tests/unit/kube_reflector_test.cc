@@ -110,14 +110,13 @@ std::string ListPage(const std::vector<std::string>& items, const std::string& r
   for (const std::string& i : items) {
     joined += (joined.empty() ? "" : ",") + i;
   }
-  return R"({"kind":"NodeList","metadata":{"resourceVersion":")" + rv + R"(","continue":")" +
-         cont + R"("},"items":[)" + joined + "]}";
+  return R"({"kind":"NodeList","metadata":{"resourceVersion":")" + rv + R"(","continue":")" + cont +
+         R"("},"items":[)" + joined + "]}";
 }
 
 // One line of a watch stream (the API server writes each event on one line).
 std::string Event(const std::string& type, const std::string& object) {
-  return R"({"type":")" + type + R"(","object":)" + nlohmann::json::parse(object).dump() +
-         "}\n";
+  return R"({"type":")" + type + R"(","object":)" + nlohmann::json::parse(object).dump() + "}\n";
 }
 
 // A reflector of v1 nodes on its own thread, page size 2, with the scripted client.
@@ -178,15 +177,18 @@ struct Fixture {
 TEST_CASE("reflector: LIST in pages, WATCH from its resourceVersion, events, re-watch",
           "[unit][kube]") {
   Fixture f;
-  f.http.Add({200, {ListPage({NodeJson("a", "10.0.0.1", "3"), NodeJson("b", "10.0.0.2", "4")},
-                             "10", "c1")}});
+  f.http.Add(
+      {200,
+       {ListPage({NodeJson("a", "10.0.0.1", "3"), NodeJson("b", "10.0.0.2", "4")}, "10", "c1")}});
   f.http.Add({200, {ListPage({NodeJson("c", "10.0.0.3", "5")}, "10")}});
   // Events split at odd places; the stream ends as the server's timeoutSeconds ends it.
   const std::string events = Event("ADDED", NodeJson("d", "10.0.0.4", "11")) +
                              Event("MODIFIED", NodeJson("a", "10.0.0.9", "12")) +
                              Event("DELETED", NodeJson("b", "10.0.0.2", "13")) +
                              Event("BOOKMARK", R"({"metadata":{"resourceVersion":"15"}})");
-  f.http.Add({200, {events.substr(0, 7), events.substr(7, 100), events.substr(107)}, {},
+  f.http.Add({200,
+              {events.substr(0, 7), events.substr(7, 100), events.substr(107)},
+              {},
               std::chrono::minutes(5)});
   f.Start();
   REQUIRE(WaitFor([&] { return f.http.Requests() == 4; }));  // the next WATCH is open
@@ -208,8 +210,7 @@ TEST_CASE("reflector: LIST in pages, WATCH from its resourceVersion, events, re-
   CHECK(f.http.Times()[3] == f.http.Times()[2] + std::chrono::minutes(5));
 }
 
-TEST_CASE("reflector: 410 Gone relists, as an ERROR event and as an HTTP answer",
-          "[unit][kube]") {
+TEST_CASE("reflector: 410 Gone relists, as an ERROR event and as an HTTP answer", "[unit][kube]") {
   Fixture f;
   f.http.Add({200, {ListPage({NodeJson("a", "10.0.0.1", "3")}, "10")}});
   f.http.Add({200, {Event("ERROR", R"J({"kind":"Status","code":410,"reason":"Expired",
@@ -234,8 +235,7 @@ TEST_CASE("reflector: 410 Gone relists, as an ERROR event and as an HTTP answer"
   CHECK(f.http.Times()[5] == milliseconds(0));
 }
 
-TEST_CASE("reflector: backoff with jitter between failures, reset by a success",
-          "[unit][kube]") {
+TEST_CASE("reflector: backoff with jitter between failures, reset by a success", "[unit][kube]") {
   Fixture f(/*random=*/0.5);  // delays of 0.75 times the base: 375 ms, 750 ms, 1500 ms
   f.http.Add({0, {}, ErrorKind::kConnect});
   f.http.Add({503, {R"({"kind":"Status","code":503,"message":"etcd leader changed"})"}});
@@ -268,16 +268,18 @@ TEST_CASE("reflector: backoff with jitter between failures, reset by a success",
 TEST_CASE("reflector: bad objects, garbage and a cut stream keep the last good state",
           "[unit][kube]") {
   Fixture f;
-  f.http.Add({200, {ListPage({NodeJson("a", "10.0.0.1", "3"), NodeJson("bad", "banana", "4")},
-                             "10")}});
+  f.http.Add(
+      {200, {ListPage({NodeJson("a", "10.0.0.1", "3"), NodeJson("bad", "banana", "4")}, "10")}});
   f.http.Add({200,
               {Event("MODIFIED", NodeJson("a", "not-an-ip", "11")),
                Event("ADDED", NodeJson("b", "10.0.0.2", "12")), "{not json}\n",
                Event("ADDED", NodeJson("never", "10.0.0.7", "13"))}});
-  f.http.Add({200, {Event("ADDED", NodeJson("c", "10.0.0.3", "14")), R"({"type":"ADD)"},
+  f.http.Add({200,
+              {Event("ADDED", NodeJson("c", "10.0.0.3", "14")), R"({"type":"ADD)"},
               ErrorKind::kDropped});
-  f.http.Add({200, {"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"" +
-                    std::string(5000, 'x') + "\"}}}\n"}});
+  f.http.Add({200,
+              {"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"" +
+               std::string(5000, 'x') + "\"}}}\n"}});
   f.Start();
   f.AdvanceUntilRequest(milliseconds(250));  // after the garbage
   f.AdvanceUntilRequest(milliseconds(250));  // after the cut (the watch had opened: reset)
@@ -301,12 +303,14 @@ TEST_CASE("reflector: bad objects, garbage and a cut stream keep the last good s
 TEST_CASE("reflector: an expired continue token starts the LIST from its first page",
           "[unit][kube]") {
   Fixture f;
-  f.http.Add({200, {ListPage({NodeJson("a", "10.0.0.1", "3"), NodeJson("b", "10.0.0.2", "4")},
-                             "10", "c1")}});
+  f.http.Add(
+      {200,
+       {ListPage({NodeJson("a", "10.0.0.1", "3"), NodeJson("b", "10.0.0.2", "4")}, "10", "c1")}});
   f.http.Add({410, {R"({"kind":"Status","code":410,"reason":"Expired",
                      "message":"The provided continue parameter is too old"})"}});
-  f.http.Add({200, {ListPage({NodeJson("a", "10.0.0.1", "3"), NodeJson("b", "10.0.0.2", "4")},
-                             "20", "c2")}});
+  f.http.Add(
+      {200,
+       {ListPage({NodeJson("a", "10.0.0.1", "3"), NodeJson("b", "10.0.0.2", "4")}, "20", "c2")}});
   f.http.Add({200, {ListPage({NodeJson("c", "10.0.0.3", "15")}, "20")}});
   f.Start();
   REQUIRE(WaitFor([&] { return f.http.Requests() == 5; }));
