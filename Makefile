@@ -54,7 +54,7 @@ asan:
 	test -x $(ASAN_BUILD)/bird2/usr/sbin/bird || .ci/unpack-bird2 $(ASAN_BUILD)/bird2
 	cd $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure --timeout 900 -j 1 -R '^(unit|integration):'
+	  ctest --output-on-failure --timeout 900 -j 1 -R '^(unit|integration|kube):'
 
 FUZZ_SECONDS ?= 10
 fuzz:
