@@ -43,6 +43,7 @@ COPY deploy/config.example.yml /etc/calico-bgp-exporter/config.yml
 # Root without capabilities (the DaemonSet drops all but NET_RAW): calico-node's BIRD socket
 # is root:root 0755, and connecting to it needs its owner.
 USER 0
-EXPOSE 10179
+# 10179: the node exporter; 10180: `intent serve` (the Deployment runs it as uid 65534).
+EXPOSE 10179 10180
 ENTRYPOINT ["/usr/local/bin/calico-bgp-exporter"]
 CMD ["--config.file=/etc/calico-bgp-exporter/config.yml", "--web.listen-address=:10179"]

@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 
 RUN_PACKAGES := cmake g++ make pkg-config prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev \
   libspdlog-dev libcli11-dev catch2 zlib1g-dev libmnl-dev nlohmann-json3-dev libssl-dev \
-  libcap-dev libcrypt-dev
+  libcap-dev libcrypt-dev libcurl4-openssl-dev
 # The image: Debian's buildah/podman (runc: crun fails on this cgroup layout), mmdebstrap.
 IMAGE_PACKAGES := buildah podman mmdebstrap runc
 TEST_PACKAGES := $(RUN_PACKAGES) bird iproute2 iptables prometheus prometheus-alertmanager curl \
@@ -69,7 +69,7 @@ asan:
 	.ci/build-third-party-birds $(ASAN_BUILD)/third_party --reuse $(BUILD)/third_party
 	cd $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure --timeout 900 -j 1 -R '^(unit|integration):'
+	  ctest --output-on-failure --timeout 900 -j 1 -R '^(unit|integration|kube):'
 
 FUZZ_SECONDS ?= 10
 fuzz:

@@ -31,6 +31,7 @@
 #include "exporter/core/snapshot.h"
 #include "exporter/daemon/privileges.h"
 #include "exporter/intent/cli.h"
+#include "exporter/intent_serve/serve_command.h"
 #include "exporter/metrics/exposition.h"
 #include "exporter/web/http_pages.h"
 #include "exporter/web/web_server.h"
@@ -318,6 +319,9 @@ int main(int argc, char** argv) {
   // web threads (cbe::kWebThreads) that multiplies the memory of concurrent scrapes. Two arenas
   // are plenty.
   mallopt(M_ARENA_MAX, 2);
+  if (argc > 2 && std::string(argv[1]) == "intent" && std::string(argv[2]) == "serve") {
+    return cbe::RunIntentServe({argv + 3, argv + argc});  // one replica per cluster (issue 16)
+  }
   if (argc > 1 && std::string(argv[1]) == "intent") {  // Calico's intended sessions (issue 15)
     return cbe::intent::RunIntentCommand({argv + 2, argv + argc}, std::cin, std::cout, std::cerr);
   }

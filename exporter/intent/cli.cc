@@ -9,6 +9,7 @@
 
 #include "exporter/intent/findings.h"
 #include "exporter/intent/resources.h"
+#include "exporter/intent/session_json.h"
 
 namespace cbe::intent {
 namespace {
@@ -19,6 +20,9 @@ constexpr int kExitUsage = 2;
 constexpr const char* kUsage =
     "usage: calico-bgp-exporter intent sessions --node NAME [--output json|table] FILE...\n"
     "       calico-bgp-exporter intent findings [--output json|table] FILE...\n"
+    "       calico-bgp-exporter intent serve [--kubeconfig FILE] [--web.listen-address ADDR] "
+    "...\n"
+    "       (serve: the sessions of every node from the Kubernetes API; serve --help)\n"
     "FILE: YAML or JSON documents as calicoctl or kubectl print them (List objects too);\n"
     "      \"-\" reads standard input.\n";
 
@@ -104,29 +108,6 @@ bool LoadFiles(const Options& o, std::istream& in, std::ostream& err, Cluster& c
   return ok;
 }
 
-nlohmann::ordered_json ToJson(const Session& s) {
-  nlohmann::ordered_json j;
-  j["protocol"] = s.protocol;
-  j["family"] = s.family == 4 ? "ipv4" : "ipv6";
-  j["neighbor_address"] = s.neighbor_address;
-  j["neighbor_port"] = s.neighbor_port == 0 ? 179 : s.neighbor_port;
-  j["neighbor_as"] = s.neighbor_as;
-  j["local_as"] = s.local_as;
-  j["passive"] = s.passive;
-  j["rr_client"] = s.rr_client;
-  j["peer_type"] = PeerTypeName(s.peer_type);
-  j["source"] = s.source;
-  j["reverse_peering"] = s.reverse;
-  j["peer_node"] = s.peer_node;
-  j["source_address"] = s.source_address;
-  j["ttl_security"] = s.ttl_security;
-  j["password"] = s.password;
-  j["next_hop"] = s.next_hop;
-  j["keepalive_seconds"] = s.keepalive_seconds;
-  j["graceful_restart_seconds"] = s.graceful_restart_seconds;
-  return j;
-}
-
 void PrintSessionTable(const std::vector<Session>& sessions, std::ostream& out) {
   out << std::left << std::setw(34) << "PROTOCOL" << std::setw(28) << "NEIGHBOR" << std::setw(12)
       << "PEER AS" << std::setw(12) << "LOCAL AS" << std::setw(8) << "TYPE" << std::setw(8)
@@ -153,7 +134,7 @@ int Sessions(const Options& o, const PeeringModel& model, std::ostream& out, std
   if (o.output == "json") {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const Session& s : ns.sessions) {
-      list.push_back(ToJson(s));
+      list.push_back(SessionToJson(s));
     }
     out << list.dump(2) << "\n";
   } else {
@@ -167,8 +148,7 @@ int Findings(const Options& o, const PeeringModel& model, std::ostream& out) {
   if (o.output == "json") {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const Finding& f : findings) {
-      list.push_back(
-          {{"kind", FindingKindName(f.kind)}, {"object", f.object}, {"message", f.message}});
+      list.push_back(FindingToJson(f));
     }
     out << list.dump(2) << "\n";
   } else if (findings.empty()) {
@@ -183,7 +163,7 @@ int Findings(const Options& o, const PeeringModel& model, std::ostream& out) {
 
 }  // namespace
 
-std::string SessionJson(const Session& s) { return ToJson(s).dump(); }
+std::string SessionJson(const Session& s) { return SessionToJson(s).dump(); }
 
 int RunIntentCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                      std::ostream& err) {

@@ -27,6 +27,7 @@ struct ObjectRef {
   int document = 0;
   // "BGPPeer/name": how findings and sessions name the object.
   std::string Id() const { return kind + "/" + name; }
+  bool operator==(const ObjectRef&) const = default;
 };
 
 struct Node {
@@ -37,6 +38,7 @@ struct Node {
   std::string ipv6;  // canonical, compressed, lower case ("" = none)
   std::optional<std::uint32_t> as_number;
   std::string rr_cluster_id;  // "" = not a route reflector
+  bool operator==(const Node&) const = default;
 };
 
 struct BgpPeer {
@@ -60,6 +62,7 @@ struct BgpPeer {
   std::optional<int> num_allowed_local_as;
   std::vector<std::string> filters;
   std::string local_workload_selector;
+  bool operator==(const BgpPeer&) const = default;
 };
 
 struct BgpConfiguration {
@@ -70,6 +73,7 @@ struct BgpConfiguration {
   std::uint16_t listen_port = 0;  // 0 = unset
   bool node_mesh_password = false;
   std::optional<int> node_mesh_max_restart_seconds;
+  bool operator==(const BgpConfiguration&) const = default;
 };
 
 // Everything read so far. A later document with the same kind and name replaces the earlier one,

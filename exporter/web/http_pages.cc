@@ -18,7 +18,6 @@ namespace {
 
 std::atomic<const HttpPages*> g_pages{nullptr};
 
-constexpr const char* kPlainText = "text/plain; charset=utf-8";
 constexpr const char* kHtml = "text/html; charset=utf-8";
 
 std::string FormatUtc(double unix_seconds) {
@@ -31,23 +30,6 @@ std::string FormatUtc(double unix_seconds) {
 }
 
 constexpr const char* kExpositionType = "text/plain; version=0.0.4; charset=utf-8";
-
-void SendHeader(mg_connection* conn, int status, const char* reason, const char* content_type,
-                std::size_t content_length, const std::string& extra_headers) {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s"
-            "Connection: close\r\n\r\n",
-            status, reason, content_type, content_length, extra_headers.c_str());
-}
-
-void Send(mg_connection* conn, int status, const char* reason, const char* content_type,
-          const std::string& body, bool head, const std::string& extra_headers = "") {
-  SendHeader(conn, status, reason, content_type, body.size(), extra_headers);
-  if (!head) {
-    mg_write(conn, body.data(), body.size());
-  }
-}
 
 }  // namespace
 
@@ -228,12 +210,8 @@ int HttpPages::Serve(mg_connection* conn, std::string_view uri, std::string_view
   const bool head = method == "HEAD";
   // Every path needs the credentials, as with exporter-toolkit: unknown ones too (401 before
   // 404).
-  const PageAccess* access = access_.load();
-  const std::string extra = access != nullptr ? access->ExtraHeaders() : "";
-  if (access != nullptr && !access->Authorized(mg_get_header(conn, "Authorization"))) {
-    Send(conn, 401, "Unauthorized", kPlainText, "401 Unauthorized\n", head,
-         "WWW-Authenticate: Basic realm=\"" + std::string(kAuthRealm) +
-             "\", charset=\"UTF-8\"\r\n" + extra);
+  std::string extra;
+  if (!CheckAccess(conn, access_.load(), head, extra)) {
     return 401;
   }
   const bool metrics = uri == options_.telemetry_path;

@@ -16,22 +16,9 @@
 #include "exporter/base/clock.h"
 #include "exporter/core/snapshot.h"
 #include "exporter/metrics/exposition_cache.h"
+#include "exporter/web/web_pages.h"
 
 namespace cbe {
-
-// The realm of every 401 answer.
-inline constexpr std::string_view kAuthRealm = "calico-bgp-exporter";
-
-// What the web config asks of every request (WebServer implements it). Thread-safe.
-class PageAccess {
- public:
-  virtual ~PageAccess() = default;
-  // Whether a request with this Authorization header (nullptr: none) may go on. True when no
-  // basic-auth users are configured.
-  virtual bool Authorized(const char* authorization) const = 0;
-  // "Name: value\r\n" lines for every answer (http_server_config.headers).
-  virtual std::string ExtraHeaders() const = 0;
-};
 
 struct HttpPagesOptions {
   std::string telemetry_path = "/metrics";
@@ -43,17 +30,14 @@ struct HttpPagesOptions {
 inline constexpr int kHealthStalledRounds = 3;
 inline constexpr std::chrono::seconds kHealthGrace{60};
 
-class HttpPages {
+class HttpPages : public WebPages {
  public:
   // `store` and `clock` must outlive the pages.
   HttpPages(HttpPagesOptions options, const SnapshotStore* store, const Clock* clock);
 
-  // Callbacks for the civetweb server (WebServer). Only one HttpPages may be installed at a time.
-  const CivetCallbacks* Callbacks();
-
-  // From now on every request, the telemetry path's too, must pass `access` (nullptr: open),
-  // and every answer written here carries its headers. `access` must outlive the server.
-  void SetAccess(const PageAccess* access) { access_ = access; }
+  // WebPages: the telemetry path's requests too must pass `access`.
+  const CivetCallbacks* Callbacks() override;
+  void SetAccess(const PageAccess* access) override { access_ = access; }
 
   // The landing page of the latest snapshot (HTML; peer-supplied text escaped).
   std::string LandingPage() const;

@@ -76,7 +76,7 @@ std::string BaseUrl(const ListenAddress& listen, int port, bool tls) {
 
 }  // namespace
 
-WebServer::WebServer(WebServerOptions options, HttpPages* pages)
+WebServer::WebServer(WebServerOptions options, WebPages* pages)
     : options_(std::move(options)), listening_(options_.listen_address), pages_(pages) {
   callbacks_ = *pages_->Callbacks();
   callbacks_.external_ssl_ctx = &ExternalSslContext;
@@ -84,7 +84,7 @@ WebServer::WebServer(WebServerOptions options, HttpPages* pages)
       Access{std::make_shared<BasicAuth>(std::vector<std::pair<std::string, std::string>>{}), ""});
 }
 
-WebServer::StartResult WebServer::Start(WebServerOptions options, HttpPages* pages) {
+WebServer::StartResult WebServer::Start(WebServerOptions options, WebPages* pages) {
   StartResult r;
   std::unique_ptr<WebServer> s(new WebServer(std::move(options), pages));
   auto loaded = s->Load();

@@ -50,7 +50,7 @@ class WebServer : public PageAccess {
 
   // Loads the web config and starts serving `pages` (the telemetry path and every other one),
   // which must outlive the server.
-  static StartResult Start(WebServerOptions options, HttpPages* pages);
+  static StartResult Start(WebServerOptions options, WebPages* pages);
 
   ~WebServer() override;
   WebServer(const WebServer&) = delete;
@@ -80,7 +80,7 @@ class WebServer : public PageAccess {
     std::size_t tls_fingerprint = 0;  // Of the TLS files alone: a change restarts the server.
   };
 
-  WebServer(WebServerOptions options, HttpPages* pages);
+  WebServer(WebServerOptions options, WebPages* pages);
 
   // Reads the web config and its files; errors already formatted.
   Result<Loaded> Load() const;
@@ -96,7 +96,7 @@ class WebServer : public PageAccess {
 
   WebServerOptions options_;
   ListenAddress listening_;  // options_'s, with the port the kernel picked for port 0.
-  HttpPages* pages_;
+  WebPages* pages_;
   CivetCallbacks callbacks_{};
 
   mutable std::mutex access_mutex_;

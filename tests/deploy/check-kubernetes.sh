@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Kubernetes manifests: both variants (deploy/kubernetes with a ServiceMonitor,
-# deploy/kubernetes/podmonitor) render with `kubectl kustomize`; every object type-checks
+# Kubernetes manifests: the variants (deploy/kubernetes with a ServiceMonitor,
+# deploy/kubernetes/podmonitor, deploy/kubernetes/intent with `intent serve`) render with
+# `kubectl kustomize`; every object type-checks
 # against kubernetes-models' types (unknown fields included) or, for prometheus-operator's
 # kinds, monitoring-v1.ts, under `tsc --strict`; built-in kinds pass kubernetes-models'
 # validate(); check_kubernetes.py's invariants hold; the exporter binary accepts the
-# DaemonSet's args with the ConfigMap's config (--config.check).
+# DaemonSet's args with the ConfigMap's config (--config.check), and the intent Deployment's args
+# (`intent serve ... --config.check`, with a kubeconfig standing in for the pod's service account).
 #
 #   check-kubernetes.sh [EXPORTER_BINARY]   (default: build/calico-bgp-exporter)
 set -euo pipefail
@@ -27,9 +29,9 @@ wait_for_binary() {  # the binary may be rebuilt under us: wait up to 2 minutes
   die "exporter binary $exporter not found (build it first: make build)"
 }
 
-for variant in base podmonitor; do
+for variant in base podmonitor intent; do
   dir="${kRepoRoot}/deploy/kubernetes"
-  [[ "$variant" == podmonitor ]] && dir="${dir}/podmonitor"
+  [[ "$variant" != base ]] && dir="${dir}/${variant}"
   step "kubectl kustomize ${dir#"${kRepoRoot}/"}"
   kubectl kustomize "$dir" >"${work}/${variant}.yaml" || die "kubectl kustomize $dir failed"
   "$kPython" -c 'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' \
@@ -54,7 +56,18 @@ for variant in base podmonitor; do
   out="$("$exporter" "${args[@]}" --config.check 2>&1)" ||
     die "the exporter rejects the DaemonSet's args/config: $out"
   echo "$out"
+  if [[ -f "${work}/${variant}-run/intent-args" ]]; then
+    step "exporter accepts the intent Deployment's args, $variant"
+    mapfile -t intent_args <"${work}/${variant}-run/intent-args"
+    printf 'apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\nclusters: [{name: k, cluster: {server: "https://127.0.0.1:6443"}}]\nusers: [{name: u, user: {token: t}}]\n' \
+      >"${work}/kubeconfig"
+    echo "calico-bgp-exporter ${intent_args[*]} --kubeconfig=... --config.check"
+    out="$("$exporter" "${intent_args[@]}" "--kubeconfig=${work}/kubeconfig" --config.check 2>&1)" ||
+      die "the exporter rejects the intent Deployment's args: $out"
+    echo "$out"
+  fi
 done
+[[ -d "${kRepoRoot}/deploy/kubernetes/intent" ]] || die "deploy/kubernetes/intent is missing"
 
 step "the README's overlay: images: names your registry, a patch the --runbook-url rules"
 overlay="${work}/overlay"

@@ -10,10 +10,19 @@ asks of them, beyond the API schema:
   from the generated ConfigMap; the namespace allows privileged pods; the Service,
   ServiceMonitor and PodMonitor select the pods and name a port that exists and relabel the
   node name to `node`, with job "calico-bgp-exporter"; the PrometheusRule holds
-  alerts.yaml; the dashboards ConfigMap holds dashboards/*.json.
+  alerts.yaml; the dashboards ConfigMap holds dashboards/*.json. The DaemonSet's pods hold no
+  Kubernetes API credentials (no service-account token, mounted or projected).
+
+  With `intent serve` (deploy/kubernetes/intent, issue 16): one Deployment with 1 replica,
+  Recreate, host network, its own ServiceAccount (the only token of the whole deployment), no
+  capabilities, non-root, read-only root, /healthz probes on its port; a ClusterRole with
+  exactly get/list/watch on nodes, bgppeers and bgpconfigurations of "", crd.projectcalico.org
+  and projectcalico.org (nodes only where they exist) and nothing else, bound to that
+  ServiceAccount; a ClusterIP Service and a ServiceMonitor that select its pods.
 
 Writes the exporter's config (from the ConfigMap) to OUT_DIR/config.yml and the container's
-args, with --config.file pointing there, one per line, to OUT_DIR/args.
+args, with --config.file pointing there, one per line, to OUT_DIR/args; with the intent
+Deployment, its container's args to OUT_DIR/intent-args.
 
     check_kubernetes.py REPO_ROOT OBJECTS.json OUT_DIR
 """
@@ -26,7 +35,13 @@ import sys
 import yaml
 
 kPort = 10179
+kIntentPort = 10180
 kJob = "calico-bgp-exporter"
+kClusterScoped = ("Namespace", "ClusterRole", "ClusterRoleBinding")
+# What the intent service may read: (API group, resource), each with get, list and watch only.
+kIntentRules = {("", "nodes"), ("crd.projectcalico.org", "bgppeers"),
+                ("crd.projectcalico.org", "bgpconfigurations"), ("projectcalico.org", "nodes"),
+                ("projectcalico.org", "bgppeers"), ("projectcalico.org", "bgpconfigurations")}
 
 
 class Checker:
@@ -48,6 +63,15 @@ def project_version(root):
 
 def by_kind(objects, kind):
     return [o for o in objects if o["kind"] == kind]
+
+
+def component(o):
+    return o["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+
+
+def node_side(objects, kind):
+    """Objects of `kind` that belong to the node exporters (not to the intent service)."""
+    return [o for o in by_kind(objects, kind) if component(o) != "intent"]
 
 
 def selects(selector, labels):
@@ -82,7 +106,7 @@ def main():
     namespace = ds["metadata"].get("namespace")
     c.expect(namespace, "DaemonSet has no namespace")
     for o in objects:
-        if o["kind"] != "Namespace":
+        if o["kind"] not in kClusterScoped:
             c.expect(o["metadata"].get("namespace") == namespace,
                      f"{o['kind']}/{o['metadata']['name']} is not in namespace {namespace}")
     ns = [o for o in by_kind(objects, "Namespace") if o["metadata"]["name"] == namespace]
@@ -158,9 +182,10 @@ def main():
              f"args need --web.listen-address=:{kPort} (the probes' and monitors' port)")
 
     # Service + ServiceMonitor, or PodMonitor.
-    services = by_kind(objects, "Service")
-    sms = by_kind(objects, "ServiceMonitor")
-    pms = by_kind(objects, "PodMonitor")
+    check_no_api_credentials(c, spec, ctr)
+    services = node_side(objects, "Service")
+    sms = node_side(objects, "ServiceMonitor")
+    pms = node_side(objects, "PodMonitor")
     c.expect((len(sms) == 1) != (len(pms) == 1),
              f"exactly one of ServiceMonitor and PodMonitor (found {len(sms)}, {len(pms)}): "
              "both would scrape every series twice")
@@ -203,6 +228,8 @@ def main():
                          f"dashboards ConfigMap {key} differs from dashboards/{key} "
                          "(run dashboards/render-configmap)")
 
+    intent_args = check_intent(c, objects, namespace)
+
     if config_text is not None and not c.errors:
         os.makedirs(out_dir, exist_ok=True)
         config_path = os.path.join(out_dir, "config.yml")
@@ -211,14 +238,126 @@ def main():
         with open(os.path.join(out_dir, "args"), "w", encoding="utf-8") as f:
             for a in args:
                 f.write((f"--config.file={config_path}" if a.startswith("--config.file=") else a) + "\n")
+        if intent_args is not None:
+            with open(os.path.join(out_dir, "intent-args"), "w", encoding="utf-8") as f:
+                f.writelines(a + "\n" for a in intent_args)
     return report(c)
+
+
+def check_no_api_credentials(c, spec, ctr):
+    """The node exporters must not be able to read the API: no token, mounted or projected."""
+    c.expect(spec.get("automountServiceAccountToken") is False,
+             "DaemonSet: automountServiceAccountToken must be false (the node exporters hold no "
+             "API credentials; only the intent Deployment does)")
+    projected = {v["name"] for v in spec.get("volumes", [])
+                 if any("serviceAccountToken" in src for src in v.get("projected", {}).get("sources", []))}
+    for m in ctr.get("volumeMounts", []):
+        c.expect(m["name"] not in projected,
+                 f"DaemonSet: the exporter mounts a service-account token ({m['name']})")
+
+
+def check_intent_rbac(c, objects, namespace, service_account):
+    roles = [o for o in by_kind(objects, "ClusterRole") if component(o) == "intent"]
+    if not c.expect(len(roles) == 1, f"expected one ClusterRole of the intent service, found {len(roles)}"):
+        return
+    granted = set()
+    for r in roles[0].get("rules", []):
+        c.expect(sorted(r.get("verbs", [])) == ["get", "list", "watch"],
+                 f"ClusterRole rule {r}: verbs must be exactly get, list, watch")
+        c.expect(not r.get("resourceNames") and not r.get("nonResourceURLs"),
+                 f"ClusterRole rule {r}: no resourceNames or nonResourceURLs")
+        granted |= {(g, res) for g in r.get("apiGroups", []) for res in r.get("resources", [])}
+    c.expect(granted == kIntentRules,
+             f"ClusterRole grants {sorted(granted)}, must be exactly {sorted(kIntentRules)}")
+    bindings = [b for b in by_kind(objects, "ClusterRoleBinding")
+                if b["roleRef"].get("name") == roles[0]["metadata"]["name"]]
+    if c.expect(len(bindings) == 1, "the intent ClusterRole needs one ClusterRoleBinding"):
+        c.expect(bindings[0]["roleRef"].get("kind") == "ClusterRole", "roleRef.kind must be ClusterRole")
+        c.expect(bindings[0].get("subjects") == [{"kind": "ServiceAccount", "name": service_account,
+                                                  "namespace": namespace}],
+                 f"the ClusterRoleBinding must bind ServiceAccount {namespace}/{service_account} only")
+    for o in by_kind(objects, "RoleBinding") + by_kind(objects, "ClusterRoleBinding"):
+        for subject in o.get("subjects", []):
+            c.expect(subject.get("name") == service_account or component(o) != "intent",
+                     f"{o['kind']}/{o['metadata']['name']} binds {subject}")
+
+
+def check_intent(c, objects, namespace):
+    """The intent Deployment and its RBAC, Service and ServiceMonitor; its args (or None)."""
+    deployments = by_kind(objects, "Deployment")
+    if not deployments:
+        c.expect(not [o for o in objects if component(o) == "intent"],
+                 "intent objects without the intent Deployment")
+        return None
+    if not c.expect(len(deployments) == 1, f"expected one Deployment, found {len(deployments)}"):
+        return None
+    d = deployments[0]
+    c.expect(d["spec"].get("replicas") == 1, "intent Deployment: replicas must be 1 (one reader per cluster)")
+    c.expect(d["spec"].get("strategy", {}).get("type") == "Recreate",
+             "intent Deployment: strategy Recreate (two pods on one node would want the same host port)")
+    pod = d["spec"]["template"]
+    spec = pod["spec"]
+    labels = pod["metadata"].get("labels", {})
+    c.expect(selects(d["spec"]["selector"], labels), "intent Deployment selector does not match its pods")
+    c.expect(spec.get("hostNetwork") is True, "intent Deployment: hostNetwork must be true")
+    c.expect(spec.get("dnsPolicy") == "ClusterFirstWithHostNet", "intent Deployment: dnsPolicy ClusterFirstWithHostNet")
+    sa = spec.get("serviceAccountName")
+    sas = [o for o in by_kind(objects, "ServiceAccount") if o["metadata"]["name"] == sa]
+    c.expect(sa and len(sas) == 1, f"intent Deployment: serviceAccountName {sa} must be a ServiceAccount of the manifests")
+    c.expect(spec.get("automountServiceAccountToken") is True, "intent Deployment: automountServiceAccountToken true")
+    psc = spec.get("securityContext", {})
+    c.expect(psc.get("runAsNonRoot") is True and psc.get("runAsUser", 0) != 0,
+             "intent Deployment: runAsNonRoot with a non-zero runAsUser")
+    ctrs = spec.get("containers", [])
+    if not c.expect(len(ctrs) == 1, "intent Deployment: expected one container"):
+        return None
+    ctr = ctrs[0]
+    sc = ctr.get("securityContext", {})
+    c.expect(sc.get("readOnlyRootFilesystem") is True, "intent: readOnlyRootFilesystem must be true")
+    c.expect(sc.get("allowPrivilegeEscalation") is False, "intent: allowPrivilegeEscalation must be false")
+    c.expect(sc.get("capabilities") == {"drop": ["ALL"]}, "intent: capabilities must be {drop: [ALL]} (none added)")
+    res = ctr.get("resources", {})
+    c.expect("memory" in res.get("limits", {}) and "cpu" in res.get("requests", {}),
+             "intent: a memory limit and a CPU request")
+    args = ctr.get("args", [])
+    c.expect(args[:2] == ["intent", "serve"], "intent container args must start with intent serve")
+    c.expect(f"--web.listen-address=:{kIntentPort}" in args, f"intent: --web.listen-address=:{kIntentPort}")
+    c.expect(not [a for a in args if a.startswith("--kubeconfig")], "intent: in-cluster credentials, no --kubeconfig")
+    ports = {p.get("name"): p.get("containerPort") for p in ctr.get("ports", [])}
+    c.expect(ports.get("http") == kIntentPort, f"intent: container port 'http' must be {kIntentPort}")
+    for probe in ("livenessProbe", "readinessProbe"):
+        http = ctr.get(probe, {}).get("httpGet", {})
+        c.expect(http.get("path") == "/healthz" and http.get("port") in (kIntentPort, "http"),
+                 f"intent {probe} must be httpGet /healthz on port {kIntentPort}")
+    services = [s for s in by_kind(objects, "Service") if component(s) == "intent"]
+    if c.expect(len(services) == 1, "expected one intent Service"):
+        svc = services[0]
+        c.expect(svc["spec"].get("clusterIP") != "None", "the intent Service needs a ClusterIP (one stable address)")
+        c.expect(selects({"matchLabels": svc["spec"].get("selector", {})}, labels),
+                 "the intent Service does not select the intent pods")
+        c.expect(all(p.get("targetPort") in ports or p.get("targetPort") in ports.values()
+                     for p in svc["spec"].get("ports", [])), "intent Service: targetPort is not a container port")
+        sms = [m for m in by_kind(objects, "ServiceMonitor") if component(m) == "intent"]
+        if c.expect(len(sms) == 1, "expected one intent ServiceMonitor"):
+            c.expect(selects(sms[0]["spec"].get("selector"), svc["metadata"].get("labels", {})),
+                     "the intent ServiceMonitor does not select the intent Service")
+            c.expect([e.get("port") for e in sms[0]["spec"].get("endpoints", [])] ==
+                     [p.get("name") for p in svc["spec"].get("ports", [])],
+                     "the intent ServiceMonitor must scrape the Service's port")
+        node_sms = node_side(objects, "ServiceMonitor") + node_side(objects, "PodMonitor")
+        for m in node_sms:
+            c.expect(not selects(m["spec"].get("selector"), svc["metadata"].get("labels", {})),
+                     f"{m['kind']}/{m['metadata']['name']} of the node exporters selects the intent Service")
+    check_intent_rbac(c, objects, namespace, sa)
+    return args
 
 
 def report(c):
     for e in c.errors:
         print(f"FAIL: {e}", file=sys.stderr)
     if not c.errors:
-        print("DaemonSet, Service, monitors, rules and dashboards ConfigMap as issue 6 asks")
+        print("DaemonSet, Service, monitors, rules and dashboards ConfigMap as issue 6 asks"
+              " (and the intent service as issue 16 asks, where it is part of the manifests)")
     return 1 if c.errors else 0
 
 

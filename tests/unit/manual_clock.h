@@ -35,6 +35,11 @@ class ManualClock final : public Clock {
     Unregister(lock.mutex(), &cv);
     return wake();
   }
+  // Tasks blocked in WaitUntil now: a test advances time once the task waits for it.
+  std::size_t Waiters() const {
+    std::lock_guard g(mu_);
+    return waiters_.size();
+  }
   // Moves time on and wakes every waiter, which then checks its deadline again.
   void Advance(std::chrono::milliseconds d) {
     elapsed_ms_ += d.count();
