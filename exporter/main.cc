@@ -31,8 +31,8 @@
 #include "exporter/core/snapshot.h"
 #include "exporter/daemon/privileges.h"
 #include "exporter/intent/cli.h"
-#include "exporter/intent_serve/serve_command.h"
 #include "exporter/metrics/exposition.h"
+#include "exporter/plugins/kube_plugin.h"
 #include "exporter/web/http_pages.h"
 #include "exporter/web/web_server.h"
 #include "probes/net/stream.h"
@@ -277,6 +277,16 @@ class Daemon {
   std::unique_ptr<cbe::WebServer> web_;
 };
 
+// `intent serve`, from the kube plugin (libcurl is loaded only by the modes that use it).
+int RunIntentServe(const std::vector<std::string>& args) {
+  auto entry = cbe::KubePluginEntry(cbe::kIntentServeSymbol);
+  if (!entry) {
+    std::cerr << "calico-bgp-exporter intent serve: " << entry.error().message << "\n";
+    return kExitUsage;
+  }
+  return reinterpret_cast<cbe::IntentServeEntry>(*entry)(&args);
+}
+
 // The mode the flags ask for: `check`, --config.check or the daemon.
 int Run(const Flags& flags) {
   if (!InitLogging(flags)) {
@@ -320,7 +330,7 @@ int main(int argc, char** argv) {
   // are plenty.
   mallopt(M_ARENA_MAX, 2);
   if (argc > 2 && std::string(argv[1]) == "intent" && std::string(argv[2]) == "serve") {
-    return cbe::RunIntentServe({argv + 3, argv + argc});  // one replica per cluster (issue 16)
+    return RunIntentServe({argv + 3, argv + argc});  // one replica per cluster (issue 16)
   }
   if (argc > 1 && std::string(argv[1]) == "intent") {  // Calico's intended sessions (issue 15)
     return cbe::intent::RunIntentCommand({argv + 2, argv + argc}, std::cin, std::cout, std::cerr);

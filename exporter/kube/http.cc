@@ -224,6 +224,9 @@ HttpResponse CurlClient::Get(const HttpRequest& request) {
   if (!request.bearer_token.empty()) {
     headers = curl_slist_append(headers, ("Authorization: Bearer " + request.bearer_token).c_str());
   }
+  for (const std::string& header : request.headers) {
+    headers = curl_slist_append(headers, header.c_str());
+  }
   char error_buffer[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers);
@@ -247,6 +250,10 @@ HttpResponse CurlClient::Get(const HttpRequest& request) {
   long status = 0;  // NOLINT(google-runtime-int): curl's type
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
   out.status = static_cast<int>(status);
+  if (curl_header* etag = nullptr;
+      curl_easy_header(easy_, "ETag", 0, CURLH_HEADER, -1, &etag) == CURLHE_OK) {
+    out.etag = etag->value;
+  }
   out.error_body = std::move(t.error_body);
   if (code == CURLE_OK) {
     return out;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "exporter/base/result.h"
 #include "exporter/kube/credentials.h"
@@ -35,6 +36,8 @@ struct HttpRequest {
   // Body pieces of a 2xx answer as they arrive; returning false ends the request early
   // (not an error).
   std::function<bool(std::string_view)> on_body;
+  // More request headers, "Name: value" (e.g. If-None-Match).
+  std::vector<std::string> headers;
 };
 
 struct HttpResponse {
@@ -43,6 +46,7 @@ struct HttpResponse {
   std::string message;             // what failed, for the log
   std::string error_body;          // the body of a non-2xx answer (first 64 KiB)
   bool stopped = false;            // Stop() or on_body ended it
+  std::string etag;                // the ETag header of the answer, if any
 };
 
 class HttpClient {

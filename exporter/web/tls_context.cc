@@ -19,6 +19,8 @@
 #include <optional>
 #include <sstream>
 
+#include "exporter/base/plugin.h"
+
 namespace cbe {
 namespace {
 
@@ -166,39 +168,9 @@ int VerifyClient(int preverify_ok, X509_STORE_CTX* store) {
 std::shared_ptr<ssl_ctx_st> g_pending_tls;  // Guarded by g_pending_mutex.
 std::mutex g_pending_mutex;
 
-bool SafeToLoad(const std::filesystem::path& path, std::string* why) {
-  // A root daemon loads code only from files and directories nobody else may change.
-  for (const auto& p : {path, path.parent_path()}) {
-    struct stat st {};
-    if (stat(p.c_str(), &st) != 0) {
-      *why = p.string() + ": " + std::strerror(errno);
-      return false;
-    }
-    if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-      *why = p.string() + ": writable by another user than root or the exporter's";
-      return false;
-    }
-  }
-  return true;
-}
-
-std::vector<std::filesystem::path> CompatDirs() {
-  std::vector<std::filesystem::path> dirs;
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    dirs.push_back(exe.parent_path() / "lib" / "cbe-ssl");  // The build tree.
-    dirs.push_back((exe.parent_path() / ".." / "lib" / "calico-bgp-exporter").lexically_normal());
-  }
-#ifdef CBE_SSL_COMPAT_DIR
-  dirs.emplace_back(CBE_SSL_COMPAT_DIR);
-#endif
-  return dirs;
-}
-
 Result<std::string> LoadCompatAndInit() {
   std::string tried;
-  for (const auto& dir : CompatDirs()) {
+  for (const auto& dir : PrivateLibraryDirs("cbe-ssl")) {
     const auto ssl_path = dir / "libssl.so";
     const auto crypto_path = dir / "libcrypto.so";
     std::error_code ec;

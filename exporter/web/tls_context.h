@@ -28,7 +28,7 @@ Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls);
 
 // Makes civetweb's dlopen("libssl.so")/dlopen("libcrypto.so") find the exporter's
 // compatibility libraries (lib/cbe-ssl next to the binary in the build tree,
-// ../lib/calico-bgp-exporter next to it or CBE_SSL_COMPAT_DIR when installed), then initializes
+// ../lib/calico-bgp-exporter next to it or the install folder the build was configured with), then initializes
 // civetweb's TLS with mg_init_library(MG_FEATURES_TLS). Once per process; later calls return the
 // first outcome. Call before the first TLS server starts.
 Result<std::string> PrepareCivetwebTls();

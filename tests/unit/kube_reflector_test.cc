@@ -62,7 +62,7 @@ class ScriptedHttp : public HttpClient {
       times_.push_back(std::chrono::duration_cast<milliseconds>(clock_->Monotonic() - start_));
       cv_.wait(lock, [&] { return !answers_.empty() || stop_->load(); });
       if (answers_.empty()) {
-        return {0, std::nullopt, "", "", true};
+        return {0, std::nullopt, "", "", true, ""};
       }
       a = std::move(answers_.front());
       answers_.pop_front();

@@ -9,8 +9,8 @@
 # The private directory of the compatibility libraries: build/lib/cbe-ssl in the build tree,
 # <prefix>/lib/calico-bgp-exporter once installed. The exporter dlopen()s them by absolute path
 # (exporter/web/tls_context.cc): no RPATH, no LD_LIBRARY_PATH, nothing on the system library path.
-set(CBE_SSL_COMPAT_INSTALL_DIR "lib/calico-bgp-exporter" CACHE STRING
-  "Where the TLS compatibility libraries are installed, relative to CMAKE_INSTALL_PREFIX")
+# The install folder is the exporter's private library folder (CBE_PRIVATE_LIB_INSTALL_DIR,
+# exporter/base/CMakeLists.txt), where the plugins go too.
 
 foreach(lib ssl crypto)
   add_library(cbe_${lib}_compat SHARED ${CMAKE_CURRENT_LIST_DIR}/lib${lib}_compat.cc)
@@ -21,10 +21,8 @@ foreach(lib ssl crypto)
     CXX_VISIBILITY_PRESET hidden
     SKIP_BUILD_RPATH ON)
   target_link_options(cbe_${lib}_compat PRIVATE "LINKER:--as-needed" "LINKER:-z,defs")
-  install(TARGETS cbe_${lib}_compat LIBRARY DESTINATION ${CBE_SSL_COMPAT_INSTALL_DIR})
+  install(TARGETS cbe_${lib}_compat LIBRARY DESTINATION ${CBE_PRIVATE_LIB_INSTALL_DIR})
 endforeach()
 target_link_libraries(cbe_ssl_compat PRIVATE OpenSSL::SSL OpenSSL::Crypto)
 target_link_libraries(cbe_crypto_compat PRIVATE OpenSSL::Crypto)
 
-target_compile_definitions(cbe_web PRIVATE
-  CBE_SSL_COMPAT_DIR="${CMAKE_INSTALL_PREFIX}/${CBE_SSL_COMPAT_INSTALL_DIR}")
