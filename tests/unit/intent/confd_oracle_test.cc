@@ -20,6 +20,7 @@
 
 #include "exporter/intent/cli.h"
 #include "exporter/intent/resources.h"
+#include "exporter/intent/session_json.h"
 #include "exporter/intent/sessions.h"
 
 namespace {
@@ -206,6 +207,13 @@ std::vector<GoldenSession> EngineSessions(const std::vector<std::string>& texts,
   const PeeringModel model(std::move(cluster));
   const NodeSessions ns = model.SessionsFor(kNode);
   CHECK(ns.error == "");
+  // What intent serve answers reads back to the same sessions (the node exporter's side).
+  const std::string answer = NodeSessionsJson(kNode, ns.sessions);
+  std::string node;
+  const auto read_back = ParseNodeSessionsJson(answer, &node);
+  REQUIRE(read_back.ok());
+  CHECK(node == kNode);
+  CHECK(NodeSessionsJson(node, *read_back) == answer);
   std::vector<GoldenSession> out;
   for (const Session& s : ns.sessions) {
     out.push_back(FromSession(s));
@@ -291,6 +299,31 @@ std::string ToKubernetesDatastore(const std::string& v3_text) {
   YAML::Emitter e;
   e << list;
   return e.c_str();
+}
+
+TEST_CASE("intent answers that do not read back are errors naming the field", "[unit][intent]") {
+  std::string node;
+  CHECK(ParseNodeSessionsJson("{", &node).error().message == "not JSON");
+  CHECK(ParseNodeSessionsJson("[]", &node).error().message == "node: expected a string");
+  CHECK(ParseNodeSessionsJson(R"({"node":"a"})", &node).error().message ==
+        "sessions: expected a list");
+  CHECK(ParseNodeSessionsJson(R"({"node":"a","sessions":[1]})", &node).error().message ==
+        "sessions[0]: expected an object");
+  CHECK(ParseNodeSessionsJson(R"({"node":"a","sessions":[{"protocol":"Mesh_x"}]})", &node)
+            .error()
+            .message == "sessions[0].family: missing");
+  Session s;
+  s.protocol = "Mesh_10_0_0_1";
+  s.neighbor_address = "10.0.0.1";
+  std::string text = NodeSessionsJson("a", {s});
+  const std::string as = "\"neighbor_as\":0";
+  text.replace(text.find(as), as.size(), "\"neighbor_as\":-1");
+  CHECK(ParseNodeSessionsJson(text, &node).error().message ==
+        "sessions[0].neighbor_as: expected a number in range");
+  const auto empty = ParseNodeSessionsJson(R"({"node":"b","sessions":[]})", &node);
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+  CHECK(node == "b");
 }
 
 TEST_CASE("golden parser reads protocol blocks and their template", "[unit][intent]") {
