@@ -84,15 +84,21 @@ bool InitLogging(const Flags& flags) {
 // The config file's settings, or the defaults without --config.file; nullopt after printing
 // the file's errors.
 std::optional<cbe::Config> LoadConfig(const Flags& flags) {
-  if (flags.config_file.empty()) {
-    return cbe::Config{};
+  cbe::Config config;
+  if (!flags.config_file.empty()) {
+    cbe::ConfigResult loaded = cbe::LoadConfigFile(flags.config_file);
+    if (!loaded.ok()) {
+      PrintErrors(loaded.errors, flags.config_file);
+      return std::nullopt;
+    }
+    config = std::move(loaded.config);
   }
-  cbe::ConfigResult loaded = cbe::LoadConfigFile(flags.config_file);
-  if (!loaded.ok()) {
-    PrintErrors(loaded.errors, flags.config_file);
+  if (auto error = cbe::ResolveNodeName(std::getenv, &config)) {
+    PrintErrors(std::vector<cbe::ConfigError>{*error},
+                flags.config_file.empty() ? "defaults" : flags.config_file);
     return std::nullopt;
   }
-  return std::move(loaded.config);
+  return config;
 }
 
 // --config.check: the config (already loaded) and the web config are valid.
@@ -227,6 +233,9 @@ class Daemon {
       return;
     }
     cbe::ConfigResult reloaded = cbe::LoadConfigFile(flags_.config_file);
+    if (auto error = cbe::ResolveNodeName(std::getenv, &reloaded.config); error && reloaded.ok()) {
+      reloaded.errors.push_back(*error);
+    }
     if (!reloaded.ok()) {
       for (const auto& e : reloaded.errors) {
         cbe::logging::Error("config reload failed, keeping the running config",

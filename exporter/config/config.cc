@@ -274,6 +274,31 @@ void ParseClock(const YAML::Node& node, YamlChecker* v, ClockConfig* clock) {
   }
 }
 
+void ParseIntent(const YAML::Node& node, YamlChecker* v, IntentConfig* intent) {
+  if (!v->ExpectMap(node, "intent", {"url", "interval", "timeout", "ca_file"})) {
+    return;
+  }
+  if (const YAML::Node url = node["url"]; YamlChecker::Present(url)) {
+    if (!url.IsScalar() ||
+        (url.Scalar().rfind("http://", 0) != 0 && url.Scalar().rfind("https://", 0) != 0)) {
+      v->Fail(url, "intent.url",
+              "must be the http:// or https:// URL of intent serve, e.g. "
+              "http://calico-bgp-exporter-intent.calico-bgp-exporter.svc:10180");
+    } else {
+      intent->url = url.Scalar();
+      while (intent->url.size() > 8 && intent->url.back() == '/') {
+        intent->url.pop_back();
+      }
+    }
+  }
+  v->Duration(node["interval"], "intent.interval", &intent->interval);
+  v->Duration(node["timeout"], "intent.timeout", &intent->timeout);
+  TimeoutWithinInterval(node, "intent", intent->timeout, intent->interval, v);
+  if (const YAML::Node ca = node["ca_file"]; YamlChecker::Present(ca)) {
+    v->String(ca, "intent.ca_file", &intent->ca_file);
+  }
+}
+
 void ParseDiagnosis(const YAML::Node& node, YamlChecker* v, DiagnosisConfig* diagnosis) {
   if (!v->ExpectMap(node, "diagnosis", {"no_routes_after", "no_routes_peer_types"})) {
     return;
@@ -307,8 +332,16 @@ void ParseDiagnosis(const YAML::Node& node, YamlChecker* v, DiagnosisConfig* dia
 }
 
 void ParseRoot(const YAML::Node& root, YamlChecker* v, Config* config) {
-  if (!v->ExpectMap(root, "", {"bird", "peers", "probes", "clock", "metrics", "diagnosis"})) {
+  if (!v->ExpectMap(
+          root, "",
+          {"node_name", "intent", "bird", "peers", "probes", "clock", "metrics", "diagnosis"})) {
     return;
+  }
+  if (const YAML::Node name = root["node_name"]; YamlChecker::Present(name)) {
+    v->String(name, "node_name", &config->node_name);
+  }
+  if (const YAML::Node intent = root["intent"]; YamlChecker::Present(intent)) {
+    ParseIntent(intent, v, &config->intent);
   }
   if (const YAML::Node diagnosis = root["diagnosis"]; YamlChecker::Present(diagnosis)) {
     ParseDiagnosis(diagnosis, v, &config->diagnosis);
@@ -365,6 +398,20 @@ ConfigResult LoadConfigFile(const std::string& path) {
 
 std::string DaemonName(std::string_view socket_path) {
   return std::filesystem::path(socket_path).stem().string();
+}
+
+std::optional<ConfigError> ResolveNodeName(const std::function<const char*(const char*)>& getenv,
+                                           Config* config) {
+  if (config->node_name.empty()) {
+    const char* env = getenv("NODE_NAME");
+    config->node_name = env != nullptr ? env : "";
+  }
+  if (config->intent.enabled() && config->node_name.empty()) {
+    return ConfigError{0, 0, "node_name",
+                       "intent.url needs this node's name: set node_name, or the NODE_NAME "
+                       "environment variable (the DaemonSet sets it from spec.nodeName)"};
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> DefaultBirdSockets() {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -105,7 +106,20 @@ inline constexpr MetricExtra kMetricExtras[] = {{"timers", &MetricsConfig::timer
                                                 {"port_rtt", &MetricsConfig::port_rtt},
                                                 {"tx_pending", &MetricsConfig::tx_pending}};
 
+// The sessions Calico asks for, from `intent serve` (one replica per cluster). Off by default.
+struct IntentConfig {
+  std::string url;  // "http://calico-bgp-exporter-intent.calico-bgp-exporter.svc:10180"
+  std::chrono::milliseconds interval{std::chrono::seconds(60)};
+  std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+  std::string ca_file;  // For https: the CA that signs the service (empty: the system's).
+  bool enabled() const { return !url.empty(); }
+};
+
 struct Config {
+  // This node's name as Calico knows it (the Kubernetes node name): `node_name` in the file, or
+  // the NODE_NAME environment variable (ResolveNodeName). Used to ask the intent service.
+  std::string node_name;
+  IntentConfig intent;
   BirdConfig bird;
   ClockConfig clock;
   std::vector<StaticPeer> static_peers;
@@ -119,6 +133,11 @@ struct ConfigResult {
   std::vector<ConfigError> errors;  // All of them at once. Empty: the config is valid.
   bool ok() const { return errors.empty(); }
 };
+
+// node_name from NODE_NAME when the file has none; an error when the intent client is on and
+// the name is still unknown.
+std::optional<ConfigError> ResolveNodeName(const std::function<const char*(const char*)>& getenv,
+                                          Config* config);
 
 // The whole file, or nullopt when it cannot be read.
 std::optional<std::string> ReadTextFile(const std::string& path);

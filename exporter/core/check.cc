@@ -8,6 +8,7 @@
 
 #include "exporter/base/duration.h"
 #include "exporter/core/bird_round.h"
+#include "exporter/core/intent_round.h"
 #include "exporter/core/calico_node.h"
 #include "exporter/core/diagnosis.h"
 #include "exporter/core/probe_rounds.h"
@@ -172,7 +173,8 @@ int RunCheck(const Config& config, CheckOutput output, std::ostream& out) {
   });
   BirdRound bird(config.bird, &connector, &clock);
   ProbeRounds probes(config, &store, &clock);
-  const Rounds rounds{&bird, &probes};
+  IntentRound intent(config.intent, config.node_name, &clock);
+  const Rounds rounds{&bird, &probes, &intent};
   // The kinds that find peers first, then every other enabled kind at the same time.
   std::vector<std::future<void>> running;
   for (const bool discovery : {true, false}) {

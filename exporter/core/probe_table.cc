@@ -3,6 +3,7 @@
 #include <array>
 
 #include "exporter/core/bird_round.h"
+#include "exporter/core/intent_round.h"
 #include "exporter/core/probe_rounds.h"
 
 namespace cbe {
@@ -26,8 +27,9 @@ using MtuRow = Row<MtuSnapshot, &Snapshot::mtu>;
 using ListenerRow = Row<ListenerSnapshot, &Snapshot::listener>;
 using ClockRow = Row<ClockSnapshot, &Snapshot::clock>;
 using BirdRow = Row<BirdSnapshot, &Snapshot::bird>;
+using IntentRow = Row<IntentSnapshot, &Snapshot::intent>;
 
-const std::array<ProbeKind, 6> kKinds = {{
+const std::array<ProbeKind, 7> kKinds = {{
     {"bird", Always, [](const Config& c) { return c.bird.interval; },
      [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::bird, r.bird->Run()); },
      BirdRow::Clear, BirdRow::LastRun, true, false},
@@ -52,6 +54,10 @@ const std::array<ProbeKind, 6> kKinds = {{
     {"clock", Always, [](const Config& c) { return c.clock.interval; },
      [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::clock, r.probes->RunClock()); },
      ClockRow::Clear, ClockRow::LastRun, false, true},
+    {"intent", [](const Config& c) { return c.intent.enabled(); },
+     [](const Config& c) { return c.intent.interval; },
+     [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::intent, r.intent->Run()); },
+     IntentRow::Clear, IntentRow::LastRun, false, false},
 }};
 
 }  // namespace

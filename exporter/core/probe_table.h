@@ -15,12 +15,14 @@
 namespace cbe {
 
 class BirdRound;
+class IntentRound;
 class ProbeRounds;
 
-// What a row runs: the BIRD round and the peer and clock probes.
+// What a row runs: the BIRD round, the peer and clock probes, the intent client.
 struct Rounds {
   BirdRound* bird = nullptr;
   ProbeRounds* probes = nullptr;
+  IntentRound* intent = nullptr;
 };
 
 struct ProbeKind {

@@ -12,6 +12,7 @@ Runner::Runner(const Config& config, SnapshotStore* store, const Clock* clock,
       kinds_(kinds),
       bird_(config.bird, connector, clock),
       probes_(config, store, clock),
+      intent_(config.intent, config.node_name, clock),
       diagnosis_options_(DiagnosisOptionsFor(config)) {
   store_->SetDeriver([this](Snapshot* s) {
     DiagnosisOptions options;
@@ -32,7 +33,7 @@ Runner::~Runner() {
 }
 
 void Runner::RunKind(const ProbeKind& kind) {
-  kind.run(Rounds{&bird_, &probes_}, store_);
+  kind.run(Rounds{&bird_, &probes_, &intent_}, store_);
   if (kind.discovers_peers) {
     ProbeNewPeers();
   }
@@ -98,6 +99,7 @@ void Runner::Reconfigure(const Config& config) {
   config_ = config;
   bird_.Reconfigure(config.bird);
   probes_.Reconfigure(config);
+  intent_.Reconfigure(config.intent, config.node_name);
   {
     std::lock_guard lock(options_mu_);
     diagnosis_options_ = DiagnosisOptionsFor(config);

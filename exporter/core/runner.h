@@ -15,6 +15,7 @@
 #include "exporter/base/clock.h"
 #include "exporter/config/config.h"
 #include "exporter/core/bird_round.h"
+#include "exporter/core/intent_round.h"
 #include "exporter/core/diagnosis.h"
 #include "exporter/core/probe_rounds.h"
 #include "exporter/core/probe_table.h"
@@ -53,6 +54,7 @@ class Runner {
   std::span<const ProbeKind> kinds_;
   BirdRound bird_;
   ProbeRounds probes_;
+  IntentRound intent_;
   std::mutex options_mu_;
   DiagnosisOptions diagnosis_options_;
   std::set<std::string> known_peers_;  // Of BIRD's last round; only the BIRD task touches it.

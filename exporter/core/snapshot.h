@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "exporter/config/config.h"
+#include "exporter/intent/sessions.h"
 #include "probes/bird/last_error.h"
 #include "probes/bird/parser.h"
 #include "probes/clock/clock_probe.h"
@@ -123,6 +124,16 @@ struct ListenerSnapshot {
   ProbeRun run;
 };
 
+// What the intent service says this node should run (the node exporter's intent client).
+struct IntentSnapshot {
+  // The last good answer, kept while the service cannot be asked; null before the first.
+  std::shared_ptr<const std::vector<intent::Session>> sessions;
+  bool up = false;                    // This round's request got an answer.
+  std::string error;                  // Why not.
+  double last_success_timestamp = 0;  // Unix time of the last answer (0: none yet).
+  ProbeRun run;
+};
+
 struct PeerDiagnosis;
 struct DiagnosisSnapshot;
 
@@ -134,6 +145,7 @@ struct Snapshot {
   std::shared_ptr<const MtuSnapshot> mtu;
   std::shared_ptr<const ListenerSnapshot> listener;
   std::shared_ptr<const ClockSnapshot> clock;
+  std::shared_ptr<const IntentSnapshot> intent;
   std::shared_ptr<const ConfigStatus> config;
   // Derived from the parts above each time one of them changes.
   std::shared_ptr<const DiagnosisSnapshot> diagnosis;

@@ -56,6 +56,42 @@ TEST_CASE("config: the diagnosis thresholds", "[unit]") {
         std::vector<std::string>{"node_mesh", "node_specific"});
 }
 
+TEST_CASE("config: the intent client and this node's name", "[unit]") {
+  ConfigResult r = ParseConfig(
+      "node_name: node-1\nintent:\n  url: http://intent.example:10180/\n  interval: 30s\n"
+      "  timeout: 3s\n  ca_file: /etc/ca.pem\n");
+  INFO(Errors(r));
+  REQUIRE(r.ok());
+  CHECK(r.config.node_name == "node-1");
+  CHECK(r.config.intent.url == "http://intent.example:10180");  // The trailing slash dropped.
+  CHECK(r.config.intent.interval == milliseconds(30000));
+  CHECK(r.config.intent.timeout == milliseconds(3000));
+  CHECK(r.config.intent.ca_file == "/etc/ca.pem");
+  CHECK(r.config.intent.enabled());
+  CHECK_FALSE(ParseConfig("").config.intent.enabled());
+}
+
+TEST_CASE("config: the node name from NODE_NAME, required by the intent client", "[unit]") {
+  const auto env = [](const char* value) {
+    return [value](const char* name) -> const char* {
+      return std::string(name) == "NODE_NAME" ? value : nullptr;
+    };
+  };
+  Config c;
+  CHECK_FALSE(ResolveNodeName(env(nullptr), &c).has_value());  // Not needed without intent.
+  c.intent.url = "http://intent:10180";
+  const auto missing = ResolveNodeName(env(nullptr), &c);
+  REQUIRE(missing.has_value());
+  CHECK(missing->Format("c.yml") ==
+        "c.yml: node_name: intent.url needs this node's name: set node_name, or the NODE_NAME "
+        "environment variable (the DaemonSet sets it from spec.nodeName)");
+  CHECK_FALSE(ResolveNodeName(env("node-7"), &c).has_value());
+  CHECK(c.node_name == "node-7");
+  c.node_name = "from-file";
+  CHECK_FALSE(ResolveNodeName(env("node-7"), &c).has_value());
+  CHECK(c.node_name == "from-file");  // The file wins.
+}
+
 TEST_CASE("config: invalid files and their exact messages", "[unit]") {
   struct Case {
     const char* yaml;
@@ -66,8 +102,13 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
        "c.yml:2:3: bird.intervall: unknown key (expected one of: sockets, interval, timeout, "
        "max_reply_bytes)\n"},
       {"birds: {}\n",
-       "c.yml:1:1: birds: unknown key (expected one of: bird, peers, probes, clock, "
-       "metrics, diagnosis)\n"},
+       "c.yml:1:1: birds: unknown key (expected one of: node_name, intent, bird, peers, probes, "
+       "clock, metrics, diagnosis)\n"},
+      {"intent:\n  url: calico-bgp-exporter-intent:10180\n  interval: 1s\n  timeout: 2s\n",
+       "c.yml:2:8: intent.url: must be the http:// or https:// URL of intent serve, e.g. "
+       "http://calico-bgp-exporter-intent.calico-bgp-exporter.svc:10180\n"
+       "c.yml:4:12: intent.timeout: must not exceed intent.interval (1s)\n"},
+      {"node_name: \"\"\n", "c.yml:1:12: node_name: must be a non-empty string\n"},
       {"diagnosis:\n  no_routes_after: soon\n  no_routes_peer_types: [mesh, global]\n",
        "c.yml:2:20: diagnosis.no_routes_after: invalid duration \"soon\" (use a number and a unit: "
        "5s, 100ms, 1m)\n"

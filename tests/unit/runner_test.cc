@@ -213,13 +213,15 @@ TEST_CASE("probe table: one row per kind, BIRD first, names as the probe label",
   for (const ProbeKind& k : ProbeKinds()) {
     names.emplace_back(k.name);
   }
-  CHECK(names == std::vector<std::string>{"bird", "tcp", "icmp", "mtu", "listener", "clock"});
+  CHECK(names ==
+        std::vector<std::string>{"bird", "tcp", "icmp", "mtu", "listener", "clock", "intent"});
   CHECK(ProbeKinds()[0].discovers_peers);
   Config c;
   c.probes.tcp.enabled = false;
   for (const ProbeKind& k : ProbeKinds()) {
     CAPTURE(k.name);
-    CHECK(k.enabled(c) == (k.name != "tcp" || c.probes.tcp.enabled));
+    // tcp switched off here; intent is off without a URL (the default).
+    CHECK(k.enabled(c) == (k.name != "tcp" && k.name != "intent"));
     CHECK(k.last_run(Snapshot{}) == nullptr);
   }
 }

@@ -48,8 +48,8 @@ TEST_CASE("yaml schema: the cases both config files share", "[unit]") {
   // Unknown keys: the same message, each with its own list of keys.
   CHECK(ConfigErrors(cases[2].config_yaml) ==
         std::vector<std::string>{
-            "f.yml:1:1: x: unknown key (expected one of: bird, peers, probes, clock, metrics, "
-            "diagnosis)"});
+            "f.yml:1:1: x: unknown key (expected one of: node_name, intent, bird, peers, probes, "
+            "clock, metrics, diagnosis)"});
   CHECK(WebErrors(cases[2].web_yaml) ==
         std::vector<std::string>{"f.yml:1:1: x: unknown key (expected one of: tls_server_config, "
                                  "http_server_config, basic_auth_users)"});
