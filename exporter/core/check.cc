@@ -85,7 +85,9 @@ std::string FormatCheckTable(const Snapshot& snapshot, double now) {
   std::vector<std::vector<std::string>> rows = {
       {"DAEMON", "PROTOCOL", "PEER ADDRESS", "PEER TYPE", "STATE", "SINCE", "CAUSE"}};
   for (const auto& p : snapshot.diagnosis->peers) {
-    rows.push_back({p.daemon, p.protocol, p.peer, p.peer_type, p.state.empty() ? "?" : p.state,
+    const bool missing = p.diagnosis.cause == Cause::kSessionMissing;
+    rows.push_back({p.daemon, p.protocol, p.peer, p.peer_type,
+                    missing ? "(not in BIRD)" : p.state.empty() ? "?" : p.state,
                     Age(p.state_change_timestamp, now), std::string(CauseName(p.diagnosis.cause))});
   }
   out << "\n" << Table(rows);
@@ -167,9 +169,7 @@ int RunCheck(const Config& config, CheckOutput output, std::ostream& out) {
   SnapshotStore store;
   const DiagnosisOptions options = DiagnosisOptionsFor(config);
   store.SetDeriver([&](Snapshot* s) {
-    auto d = std::make_shared<DiagnosisSnapshot>();
-    d->peers = DiagnoseSnapshot(*s, options, ToUnixSeconds(clock.Now()));
-    s->diagnosis = std::move(d);
+    s->diagnosis = DeriveDiagnosis(*s, options, ToUnixSeconds(clock.Now()));
   });
   BirdRound bird(config.bird, &connector, &clock);
   ProbeRounds probes(config, &store, &clock);

@@ -1,6 +1,7 @@
 #include "exporter/core/diagnosis.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -31,6 +32,10 @@ std::string_view CauseName(Cause cause) {
       return "bird_down";
     case Cause::kAdminDown:
       return "admin_down";
+    case Cause::kSessionMissing:
+      return "session_missing";
+    case Cause::kUnexpectedSession:
+      return "unexpected_session";
     case Cause::kAsMismatch:
       return "as_mismatch";
     case Cause::kRouterIdConflict:
@@ -73,6 +78,14 @@ std::string_view NextStep(Cause cause) {
     case Cause::kAdminDown:
       return "the protocol was disabled by an operator: `birdc enable <protocol>` once the "
              "reason is gone";
+    case Cause::kSessionMissing:
+      return "Calico asks for this session but BIRD does not run it: confd has not rendered it or "
+             "BIRD has not reloaded; check confd's log in calico-node and `birdc show protocols`, "
+             "then restart calico-node";
+    case Cause::kUnexpectedSession:
+      return "BIRD runs a session no Calico configuration asks for any more (a stale BIRD config "
+             "or a hand-made protocol): check the BGPPeers and confd's rendered config, then "
+             "restart calico-node to reload it";
     case Cause::kAsMismatch:
       return "the AS numbers of the two ends disagree: fix the BGPPeer asNumber or the node's "
              "AS (calicoctl get node -o yaml) on the side whose error class is 'BGP Error'";
@@ -124,6 +137,8 @@ const std::vector<Cause>& AllCauses() {
   static const std::vector<Cause> kAll = {Cause::kHealthy,
                                           Cause::kBirdDown,
                                           Cause::kAdminDown,
+                                          Cause::kSessionMissing,
+                                          Cause::kUnexpectedSession,
                                           Cause::kAsMismatch,
                                           Cause::kRouterIdConflict,
                                           Cause::kHoldTimerExpiredMtu,
@@ -198,6 +213,10 @@ Found FromBird(const Evidence& e) {
   // An operator's `disable` leaves the protocol down with no error.
   if (e.protocol_state == "down" && e.last_error.empty()) {
     return Make(Cause::kAdminDown, "protocol state down, no error: disabled");
+  }
+  // What is wrong with a session Calico no longer asks for does not matter: its config does.
+  if (e.unexpected) {
+    return Make(Cause::kUnexpectedSession, "intent: " + e.unexpected_detail);
   }
   const bird::LastError& bgp_error = e.bgp_error.empty() ? e.last_error : e.bgp_error;
   switch (bgp_error.kind) {
@@ -515,8 +534,106 @@ void AddOptions(const DiagnosisOptions& options, Evidence* e) {
 
 }  // namespace
 
+namespace {
+
+// Where a session of `family` runs: bird6 for IPv6 next to a bird (BIRD 1.6 and the fork), the
+// one daemon otherwise.
+std::string DaemonForFamily(const BirdSnapshot& bird, int family) {
+  const auto named = [&](std::string_view name) {
+    return std::any_of(bird.daemons.begin(), bird.daemons.end(),
+                       [&](const DaemonSnapshot& d) { return d.daemon == name; });
+  };
+  if (family == 6 && named("bird6")) {
+    return "bird6";
+  }
+  if (named("bird")) {
+    return "bird";
+  }
+  return bird.daemons.empty() ? "bird" : bird.daemons.front().daemon;
+}
+
+std::string_view PeerTypeLabel(intent::PeerType t) {
+  switch (t) {
+    case intent::PeerType::kMesh:
+      return "node_mesh";
+    case intent::PeerType::kGlobal:
+      return "global";
+    case intent::PeerType::kNode:
+      return "node_specific";
+  }
+  return "other";
+}
+
+// A row of its own for each session Calico asks for that BIRD does not run.
+void AddMissingRows(const Snapshot& snapshot, const IntentComparison& intent,
+                    std::vector<PeerDiagnosis>* out) {
+  for (std::size_t i = 0; i < intent.diffs.size(); ++i) {
+    const intent::SessionDiff& d = intent.diffs[i];
+    if (d.kind != intent::DiffKind::kMissing) {
+      continue;
+    }
+    std::string peer_type = "other";
+    for (const intent::Session& s : *snapshot.intent->sessions) {
+      if (s.protocol == d.protocol) {
+        peer_type = PeerTypeLabel(s.peer_type);
+      }
+    }
+    out->push_back({intent.daemons[i], d.protocol, d.expected_address, peer_type, "", std::nullopt,
+                    "", Diagnosis{Cause::kSessionMissing, "intent: " + d.Describe()}});
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const IntentComparison> CompareWithIntent(const Snapshot& snapshot) {
+  if (!snapshot.intent || !snapshot.intent->sessions || !snapshot.bird) {
+    return nullptr;
+  }
+  std::vector<intent::RunningSession> running;
+  std::map<std::string, std::string> daemon_of;  // BIRD protocol -> daemon.
+  for (const DaemonSnapshot& d : snapshot.bird->daemons) {
+    if (!d.up) {
+      return nullptr;  // What a down BIRD runs is unknown: no session is missing for sure.
+    }
+    for (const PeerSnapshot& p : d.peers) {
+      std::uint32_t as = 0;
+      std::from_chars(p.neighbor_as.data(), p.neighbor_as.data() + p.neighbor_as.size(), as);
+      running.push_back({p.protocol, p.peer, as});
+      daemon_of[p.protocol] = d.daemon;
+    }
+  }
+  auto out = std::make_shared<IntentComparison>();
+  out->expected = snapshot.intent->sessions->size();
+  out->diffs = intent::DiffSessions(*snapshot.intent->sessions, running);
+  for (const intent::SessionDiff& diff : out->diffs) {
+    const auto it = daemon_of.find(diff.protocol);
+    if (it != daemon_of.end()) {
+      out->daemons.push_back(it->second);
+      continue;
+    }
+    int family = 4;
+    for (const intent::Session& s : *snapshot.intent->sessions) {
+      if (s.protocol == diff.protocol) {
+        family = s.family;
+      }
+    }
+    out->daemons.push_back(DaemonForFamily(*snapshot.bird, family));
+  }
+  return out;
+}
+
+std::shared_ptr<DiagnosisSnapshot> DeriveDiagnosis(const Snapshot& snapshot,
+                                                   const DiagnosisOptions& options,
+                                                   double now_unix) {
+  auto d = std::make_shared<DiagnosisSnapshot>();
+  d->intent = CompareWithIntent(snapshot);
+  d->peers = DiagnoseSnapshot(snapshot, options, now_unix, d->intent.get());
+  return d;
+}
+
 std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
-                                            const DiagnosisOptions& options, double now_unix) {
+                                            const DiagnosisOptions& options, double now_unix,
+                                            const IntentComparison* intent) {
   std::vector<PeerDiagnosis> out;
   if (!snapshot.bird) {
     return out;
@@ -543,12 +660,23 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
       AddBirdEvidence(p, now_unix, &e);
       AddProbeEvidence(p.peer, index, &e);
       AddOptions(options, &e);
+      if (intent != nullptr) {
+        for (const intent::SessionDiff& diff : intent->diffs) {
+          if (diff.kind == intent::DiffKind::kUnexpected && diff.protocol == p.protocol) {
+            e.unexpected = true;
+            e.unexpected_detail = diff.Describe();
+          }
+        }
+      }
       e.node_address_problem = address_problem.empty()
                                    ? SourceAddressProblem(d, p.peer.find(':') != std::string::npos)
                                    : address_problem;
       out.push_back({d.daemon, p.protocol, p.peer, p.peer_type, p.state, p.state_change_timestamp,
                      e.last_error.Text(), Diagnose(e)});
     }
+  }
+  if (intent != nullptr) {
+    AddMissingRows(snapshot, *intent, &out);
   }
   return out;
 }

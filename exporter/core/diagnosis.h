@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exporter/core/snapshot.h"
+#include "exporter/intent/diff.h"
 #include "probes/bird/last_error.h"
 #include "probes/peer_result.h"
 
@@ -20,6 +21,8 @@ enum class Cause {
   kHealthy,
   kBirdDown,
   kAdminDown,
+  kSessionMissing,
+  kUnexpectedSession,
   kAsMismatch,
   kRouterIdConflict,
   kHoldTimerExpiredMtu,
@@ -58,6 +61,9 @@ struct Evidence {
   // BIRD 3: bytes that were queued to the peer the last time the session was Established.
   std::optional<std::uint64_t> tx_pending_when_last_up;
   int port_number = 179;  // The BGP port the probes and the evidence text use.
+  // The intent service's answer says Calico no longer asks for this session.
+  bool unexpected = false;
+  std::string unexpected_detail;
   // Why this node's router ID (Calico: its BGP address) cannot be right; "" when it can.
   std::string node_address_problem;
   std::optional<probes::PortState> port;
@@ -97,8 +103,19 @@ struct PeerDiagnosis {
   Diagnosis diagnosis;
 };
 
+// BIRD's sessions against what Calico asks for (the intent client's last answer).
+struct IntentComparison {
+  std::size_t expected = 0;  // Sessions Calico asks for on this node.
+  std::vector<intent::SessionDiff> diffs;
+  // Each diff's daemon (bird, bird6), by index: where a missing session would run.
+  std::vector<std::string> daemons;
+};
+
 struct DiagnosisSnapshot {
+  // Every BIRD session, and a row for each session Calico asks for that BIRD does not run.
   std::vector<PeerDiagnosis> peers;
+  // Null without an intent answer, or while a BIRD daemon is down (nothing to compare).
+  std::shared_ptr<const IntentComparison> intent;
 };
 
 struct DiagnosisOptions {
@@ -113,8 +130,19 @@ struct DiagnosisOptions {
 struct Config;
 DiagnosisOptions DiagnosisOptionsFor(const Config& config);
 
-// Every BGP session of the snapshot (and the last known ones of a BIRD that is down).
+// BIRD's sessions against the intent answer, or null (no answer, or a BIRD daemon is down).
+std::shared_ptr<const IntentComparison> CompareWithIntent(const Snapshot& snapshot);
+
+// Every BGP session of the snapshot (and the last known ones of a BIRD that is down); with a
+// comparison, a row per missing session and `unexpected_session` for a failing session that
+// Calico no longer asks for.
 std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
-                                            const DiagnosisOptions& options, double now_unix);
+                                            const DiagnosisOptions& options, double now_unix,
+                                            const IntentComparison* intent = nullptr);
+
+// Both, as the store's deriver publishes them.
+std::shared_ptr<DiagnosisSnapshot> DeriveDiagnosis(const Snapshot& snapshot,
+                                                   const DiagnosisOptions& options,
+                                                   double now_unix);
 
 }  // namespace cbe

@@ -20,9 +20,7 @@ Runner::Runner(const Config& config, SnapshotStore* store, const Clock* clock,
       std::lock_guard lock(options_mu_);
       options = diagnosis_options_;
     }
-    auto d = std::make_shared<DiagnosisSnapshot>();
-    d->peers = DiagnoseSnapshot(*s, options, ToUnixSeconds(clock_->Now()));
-    s->diagnosis = std::move(d);
+    s->diagnosis = DeriveDiagnosis(*s, options, ToUnixSeconds(clock_->Now()));
   });
   BuildTasks();
 }

@@ -147,6 +147,19 @@ void AppendDaemon(std::ostringstream& h, const DaemonSnapshot& d,
   for (const PeerSnapshot& p : d.peers) {
     AppendPeerRow(h, p, FindDiagnosis(diagnosis, d.daemon, p.protocol), now);
   }
+  // Sessions Calico asks for that this BIRD does not run: rows of their own.
+  if (diagnosis != nullptr) {
+    for (const PeerDiagnosis& x : diagnosis->peers) {
+      if (x.daemon == d.daemon && x.diagnosis.cause == Cause::kSessionMissing) {
+        PeerSnapshot row;
+        row.protocol = x.protocol;
+        row.peer = x.peer;
+        row.peer_type = x.peer_type;
+        row.state = "(not in BIRD)";
+        AppendPeerRow(h, row, &x, now);
+      }
+    }
+  }
   h << "</table>\n";
 }
 

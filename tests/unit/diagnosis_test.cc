@@ -47,6 +47,16 @@ std::vector<Row> Table() {
     e.bgp_state = "Down";
     e.port = PortState::kClosed;
   });
+  add("a failing session Calico no longer asks for", Cause::kUnexpectedSession, [](Evidence& e) {
+    e.unexpected = true;
+    e.unexpected_detail = "BIRD runs Global_10_0_0_9, which Calico does not ask for";
+    e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");  // Moot: it should not run.
+  });
+  add("an unexpected session that works is healthy", Cause::kHealthy, [](Evidence& e) {
+    e.unexpected = true;
+    e.protocol_state = "up";
+    e.bgp_state = "Established";
+  });
   add("wrong AS on this side", Cause::kAsMismatch, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
     e.port = PortState::kOpen;
@@ -218,6 +228,8 @@ TEST_CASE("diagnosis: the table covers every cause", "[unit]") {
   for (const Row& row : Table()) {
     covered.insert(row.expected);
   }
+  // Not from one session's evidence: a row of its own (the intent test below).
+  covered.insert(Cause::kSessionMissing);
   for (Cause c : AllCauses()) {
     CAPTURE(CauseName(c));
     CHECK(covered.contains(c));
@@ -392,6 +404,84 @@ TEST_CASE("diagnosis: the interface that holds this node's router ID or source a
     CHECK(diagnosed[i].diagnosis.evidence.rfind(
               "this node's router ID 10.0.0.5 is on docker0, Docker's bridge", 0) == 0);
   }
+}
+
+TEST_CASE("intent: missing, unexpected and drifted sessions against BIRD's", "[unit]") {
+  auto bird = std::make_shared<BirdSnapshot>();
+  DaemonSnapshot v4;
+  v4.daemon = "bird";
+  v4.up = true;
+  v4.router_id = "10.0.0.5";
+  PeerSnapshot up;
+  up.protocol = "Mesh_10_0_0_1";
+  up.peer = "10.0.0.1";
+  up.peer_type = "node_mesh";
+  up.neighbor_as = "64512";
+  up.state = "Established";
+  up.protocol_state = "up";
+  up.up = true;
+  PeerSnapshot stale = up;
+  stale.protocol = "Global_10_0_0_9";
+  stale.peer = "10.0.0.9";
+  stale.peer_type = "global";
+  stale.neighbor_as = "65009";
+  stale.state = "Active";
+  stale.protocol_state = "start";
+  stale.up = false;
+  v4.peers = {up, stale};
+  DaemonSnapshot v6 = v4;
+  v6.daemon = "bird6";
+  v6.peers.clear();
+  bird->daemons = {v4, v6};
+  auto sessions = std::make_shared<std::vector<intent::Session>>();
+  intent::Session mesh;
+  mesh.protocol = "Mesh_10_0_0_1";
+  mesh.neighbor_address = "10.0.0.1";
+  mesh.neighbor_as = 64512;
+  intent::Session missing4 = mesh;
+  missing4.protocol = "Mesh_10_0_0_2";
+  missing4.neighbor_address = "10.0.0.2";
+  missing4.source = "BGPConfiguration/default";
+  intent::Session missing6 = mesh;
+  missing6.protocol = "Node_fd00__9";
+  missing6.family = 6;
+  missing6.neighbor_address = "fd00::9";
+  missing6.peer_type = intent::PeerType::kNode;
+  *sessions = {mesh, missing4, missing6};
+  auto answer = std::make_shared<IntentSnapshot>();
+  answer->sessions = sessions;
+  answer->up = true;
+  Snapshot s;
+  s.bird = bird;
+  s.intent = answer;
+
+  const auto d = DeriveDiagnosis(s, DiagnosisOptions{}, 5000);
+  REQUIRE(d->intent);
+  CHECK(d->intent->expected == 3);
+  REQUIRE(d->peers.size() == 4);
+  CHECK(d->peers[0].diagnosis.cause == Cause::kHealthy);
+  CHECK(d->peers[1].protocol == "Global_10_0_0_9");
+  CHECK(d->peers[1].diagnosis.cause == Cause::kUnexpectedSession);
+  // The missing ones: rows of their own, in the daemon of their family.
+  CHECK(d->peers[2].protocol == "Mesh_10_0_0_2");
+  CHECK(d->peers[2].daemon == "bird");
+  CHECK(d->peers[2].peer == "10.0.0.2");
+  CHECK(d->peers[2].peer_type == "node_mesh");
+  CHECK(d->peers[2].diagnosis.cause == Cause::kSessionMissing);
+  CHECK(d->peers[2].diagnosis.evidence.rfind("intent: ", 0) == 0);
+  CHECK(d->peers[3].protocol == "Node_fd00__9");
+  CHECK(d->peers[3].daemon == "bird6");
+  CHECK(d->peers[3].peer_type == "node_specific");
+  Snapshot diagnosed = s;
+  diagnosed.diagnosis = d;
+  CHECK(FormatCheckTable(diagnosed, 5000).find("(not in BIRD)") != std::string::npos);
+
+  // A BIRD daemon down: nothing can be said missing.
+  bird->daemons[1].up = false;
+  CHECK_FALSE(DeriveDiagnosis(s, DiagnosisOptions{}, 5000)->intent);
+  // No answer: no comparison.
+  s.intent.reset();
+  CHECK_FALSE(DeriveDiagnosis(s, DiagnosisOptions{}, 5000)->intent);
 }
 
 TEST_CASE("check: the table for a person", "[unit]") {
