@@ -118,7 +118,7 @@ void AddDownChanges(const BirdSnapshot* bird, const SessionCounts& counts, Aggre
 void AddPortStates(const TcpSnapshot& tcp, const SessionView& view, Family& port_state) {
   std::map<std::string, std::map<probes::PortState, int>> by_type;
   for (const auto& r : tcp.ports) {
-    ++by_type[view.PeerType(r.peer.ToString())][r.state];
+    ++by_type[std::string(view.PeerType(r.peer.ToString()))][r.state];
   }
   for (const auto& [peer_type, by_state] : by_type) {
     for (probes::PortState state : kPortStates) {
@@ -146,7 +146,7 @@ void AddIcmp(const IcmpSnapshot& icmp, const SessionView& view, AggregateFamilie
     if (!r.probed) {
       continue;
     }
-    const std::string& peer_type = view.PeerType(r.peer.ToString());
+    const std::string peer_type(view.PeerType(r.peer.ToString()));
     if (r.rtt_seconds) {
       Keep(rtt, peer_type, *r.rtt_seconds, std::greater<>());
     }
@@ -164,8 +164,8 @@ void AddPathMtu(const MtuSnapshot& mtu, const SessionView& view, Family& min_pat
   std::map<std::pair<std::string, std::string>, double> smallest;  // (peer type, interface)
   for (const auto& r : mtu.results) {
     if (r.path_mtu) {
-      Keep(smallest, std::pair(view.PeerType(r.peer.ToString()), r.interface), *r.path_mtu,
-           std::less<>());
+      Keep(smallest, std::pair(std::string(view.PeerType(r.peer.ToString())), r.interface),
+           *r.path_mtu, std::less<>());
     }
   }
   for (const auto& [key, v] : smallest) {
@@ -178,7 +178,7 @@ void AddPeerClocks(const ClockSnapshot& clock, const SessionView& view, Aggregat
   std::map<std::string, double> largest;
   for (const auto& p : clock.result.peers) {
     if (p.offset_seconds) {
-      const std::string& peer_type = view.PeerType(p.peer.ToString());
+      const std::string peer_type(view.PeerType(p.peer.ToString()));
       Keep(smallest, peer_type, *p.offset_seconds, std::less<>());
       Keep(largest, peer_type, *p.offset_seconds, std::greater<>());
     }

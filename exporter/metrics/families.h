@@ -74,6 +74,9 @@ struct ProbeRunFamilies {
   void Add(const ProbeRun& run) const;
 };
 
+// The peer type of a probed address no BIRD session names (peers.static).
+inline constexpr std::string_view kNoSessionPeerType = "none";
+
 // The sessions of one snapshot as the builders see them (session_view.cc), worked out once per
 // exposition: which sessions and probed peers have series of their own (metrics.sessions), and
 // the peer type of each probed address, for the aggregates.
@@ -91,11 +94,9 @@ class SessionView {
   // The probe series of one peer address (port state and RTT, ICMP, path MTU, clock offset).
   bool ShowPeer(const std::string& address) const;
   // The peer type of a probed address: that of its sessions (the first of node_mesh,
-  // node_specific, global, other when they differ), or kNoSession.
-  const std::string& PeerType(const std::string& address) const;
-
-  // The peer type of a probed address no BIRD session names (peers.static).
-  static const std::string kNoSession;
+  // node_specific, global, other when they differ), or kNoSessionPeerType. Valid while this
+  // object lives.
+  std::string_view PeerType(const std::string& address) const;
 
  private:
   std::set<std::pair<std::string, std::string>> hidden_sessions_;  // (daemon, protocol)

@@ -28,8 +28,6 @@ std::string ProbedAddress(const std::string& peer) { return peer.substr(0, peer.
 
 }  // namespace
 
-const std::string SessionView::kNoSession = "none";
-
 SessionView::SessionView(const Snapshot& snapshot, const MetricsConfig& config) {
   if (!snapshot.diagnosis) {
     return;  // Nothing diagnosed: nothing to hide, no session to take a type from.
@@ -69,9 +67,9 @@ bool SessionView::ShowPeer(const std::string& address) const {
   return hidden_peers_.empty() || !hidden_peers_.contains(address);
 }
 
-const std::string& SessionView::PeerType(const std::string& address) const {
+std::string_view SessionView::PeerType(const std::string& address) const {
   const auto it = peer_types_.find(address);
-  return it == peer_types_.end() ? kNoSession : it->second;
+  return it == peer_types_.end() ? kNoSessionPeerType : std::string_view(it->second);
 }
 
 }  // namespace cbe::metrics
