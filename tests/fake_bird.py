@@ -4,7 +4,7 @@
 
   fake_bird.py serve --socket PATH --status FILE --protocols FILE [--greeting "BIRD 2.0.12"]
                      [--scale N] [--mode-file FILE] [--stats FILE]
-  fake_bird.py scale --in FILE --out FILE --protocols N
+  fake_bird.py scale --in FILE --out FILE --protocols N [--established-share R]
 
 `serve` greets (`0001 <greeting> ready.`), answers `restrict` with 0016 and `show status`,
 `show protocols all` (and `show protocols`, its first line per protocol) with the recorded
@@ -32,6 +32,9 @@ replies_cut, send_errors.
 recorded BGP blocks in turn; from the second pass on, each copy gets a neighbour address of its
 own in 10.64.0.0/10 or fd00:64::/32 (the address is replaced in the block, and in the
 protocol name where it appears as Calico writes it, 10_64_0_1). Non-BGP blocks are kept once.
+With `--established-share R` (0 to 1) the copies are drawn from the recorded Established blocks
+and from the others so that floor(N * R) of them are Established, spread evenly; every copy
+then gets an address of its own.
 """
 
 import argparse
@@ -120,15 +123,31 @@ def copy_block(block, index):
     return block.replace(calico_name(old), calico_name(new))
 
 
-def scale_reply(reply, n):
+def is_established(block):
+    return b"Established" in block[:block.index(b"\n")]
+
+
+def scale_reply(reply, n, established_share=None):
     heading, blocks, final = split_blocks(reply)
     bgp = [b for b in blocks if is_bgp(b)]
     if not bgp:
         raise ValueError("no BGP protocol in the reply")
     out = [heading] + [b for b in blocks if not is_bgp(b)]
-    for i in range(n):
-        block = bgp[i % len(bgp)]
-        out.append(block if i < len(bgp) else copy_block(block, i))
+    if established_share is None:
+        for i in range(n):
+            block = bgp[i % len(bgp)]
+            out.append(block if i < len(bgp) else copy_block(block, i))
+    else:
+        up = [b for b in bgp if is_established(b)]
+        down = [b for b in bgp if not is_established(b)]
+        if not 0 <= established_share <= 1 or (established_share > 0 and not up) or (
+                established_share < 1 and not down):
+            raise ValueError(f"cannot make {established_share:.0%} of the sessions Established "
+                             f"from {len(up)} Established and {len(down)} other blocks")
+        for i in range(n):
+            established = int((i + 1) * established_share) > int(i * established_share)
+            pool = up if established else down
+            out.append(copy_block(pool[i % len(pool)], i))
     out.append(final)
     return b"".join(out)
 
@@ -283,7 +302,7 @@ def scale(args):
     with open(args.input, "rb") as f:
         reply = f.read()
     with open(args.out, "wb") as f:
-        f.write(scale_reply(reply, args.protocols))
+        f.write(scale_reply(reply, args.protocols, args.established_share))
 
 
 def main():
@@ -302,6 +321,7 @@ def main():
     c.add_argument("--in", dest="input", required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--protocols", type=int, required=True)
+    c.add_argument("--established-share", type=float)
     args = p.parse_args()
     {"serve": serve, "scale": scale}[args.cmd](args)
 

@@ -195,10 +195,26 @@ void ParseProbes(const YAML::Node& node, YamlChecker* v, ProbesConfig* probes) {
   }
 }
 
-void ParseMetrics(const YAML::Node& node, YamlChecker* v, MetricsConfig* metrics) {
-  if (!v->ExpectMap(node, "metrics", {"extra"})) {
+void ParseSessionSeries(const YAML::Node& sessions, YamlChecker* v, MetricsConfig* metrics) {
+  if (!YamlChecker::Present(sessions)) {
     return;
   }
+  if (sessions.IsScalar() && (sessions.Scalar() == "all" || sessions.Scalar() == "unhealthy")) {
+    metrics->sessions =
+        sessions.Scalar() == "all" ? SessionSeries::kAll : SessionSeries::kUnhealthy;
+    return;
+  }
+  v->Fail(sessions, "metrics.sessions",
+          "must be all (series for every session) or unhealthy (only for sessions whose cause "
+          "is not healthy)");
+}
+
+void ParseMetrics(const YAML::Node& node, YamlChecker* v, MetricsConfig* metrics) {
+  if (!v->ExpectMap(node, "metrics", {"extra", "sessions", "keep_recovered"})) {
+    return;
+  }
+  ParseSessionSeries(node["sessions"], v, metrics);
+  v->Duration(node["keep_recovered"], "metrics.keep_recovered", &metrics->keep_recovered);
   const YAML::Node extra = node["extra"];
   if (!YamlChecker::Present(extra)) {
     return;

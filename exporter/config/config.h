@@ -85,14 +85,24 @@ struct DiagnosisConfig {
 // The peer types of Calico's protocol names (bird::PeerTypeName).
 inline constexpr std::string_view kPeerTypes[] = {"node_mesh", "node_specific", "global", "other"};
 
-// Per-peer series beyond the default ones (a full mesh has N peers per node, N^2 series in all,
-// so each one per peer counts). `metrics.extra` in the config file.
+// Which sessions get series of their own (`metrics.sessions`).
+enum class SessionSeries {
+  kAll,        // Every session (the default).
+  kUnhealthy,  // Sessions whose cause is not healthy, and their peers' probe series.
+};
+
+// Per-peer series (a full mesh has N peers per node, N^2 series in all, so each one per peer
+// counts): the extra ones of `metrics.extra`, and which sessions have any (`metrics.sessions`).
 struct MetricsConfig {
   bool timers = false;         // calico_bgp_peer_hold_time_seconds, _keepalive_time_seconds
   bool route_details = false;  // calico_bgp_peer_routes{route="preferred"|"filtered"}
   bool state_changes = false;  // calico_bgp_peer_state_changes_total
   bool port_rtt = false;       // calico_bgp_peer_port_rtt_seconds
   bool tx_pending = false;     // calico_bgp_peer_tx_pending_bytes (BIRD 3)
+  SessionSeries sessions = SessionSeries::kAll;
+  // With `unhealthy`: a healthy session keeps its series this long after its last state change
+  // (it just came up, or restarted), so that Prometheus sees it recover.
+  std::chrono::milliseconds keep_recovered{300000};
 };
 
 // MetricsConfig's switches by the names `metrics.extra` lists.

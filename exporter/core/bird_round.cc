@@ -64,6 +64,8 @@ PeerSnapshot BuildPeer(const bird::Protocol& p, const bird::Status& status,
   peer.state_change_timestamp = obs.state_change_timestamp;
   peer.state_change_exact = obs.timestamp_exact;
   peer.state_changes_total = obs.changes;
+  // Down now, or Established again with a new start time: it went down between two rounds.
+  peer.left_established = obs.changed && obs.previous_state == "Established";
   peer.bgp_error = tracker->StickyBgpError(p.name, p.established(), peer.last_error);
   if (p.established()) {
     peer.tx_pending_bytes = p.tx_pending_bytes;
@@ -228,6 +230,11 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
   }
   d->last_timeformat_error = client->unix_times_error();
   DaemonSnapshot snap = BuildDaemonSnapshot(socket, *status, *protocols, observed, &d->tracker);
+  for (const PeerSnapshot& p : snap.peers) {
+    if (p.left_established) {
+      ++d->down_changes[p.peer_type];
+    }
+  }
   if (status->version.empty()) {
     snap.version = client->greeting_version();
   }
@@ -252,6 +259,7 @@ DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d,
     }
   }
   snap.unparsed_lines_total = d->unparsed_total;
+  snap.down_changes_total = d->down_changes;
   // Up and down are logged once, and a new reason while down once more.
   if (d->last_up != snap.up || (!snap.up && error != d->last_error)) {
     if (snap.up) {

@@ -39,7 +39,8 @@ class BirdRound {
     std::unique_ptr<bird::Client> client;
     bird::StateTracker tracker;
     std::uint64_t unparsed_total = 0;
-    std::optional<bool> last_up;  // For logging transitions once.
+    std::map<std::string, std::uint64_t> down_changes;  // By peer type, since the start.
+    std::optional<bool> last_up;                        // For logging transitions once.
     std::string last_error;
     std::string last_timeformat_error;  // Logged once.
     std::size_t protocols_seen = 0;     // In the last reply: the next one's vector is sized once.

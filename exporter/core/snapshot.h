@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,6 +42,8 @@ struct PeerSnapshot {
   std::optional<double> keepalive_time_seconds;
   bird::RouteCounts routes;
   std::uint64_t state_changes_total = 0;
+  // This round saw the session leave Established (down now, or restarted since the last round).
+  bool left_established = false;
   // The last BGP-level error ("BGP Error: ...", "Received: ...") since the session was last
   // Established: BIRD replaces it with socket errors while it retries.
   bird::LastError bgp_error;
@@ -76,6 +79,9 @@ struct DaemonSnapshot {
   // While BIRD is down: the sessions of its last good round, for the diagnosis only.
   std::vector<PeerSnapshot> last_known_peers;
   std::uint64_t unparsed_lines_total = 0;
+  // Times a session left Established since the exporter started, by peer type (sessions that
+  // went away keep their part: a counter never goes back).
+  std::map<std::string, std::uint64_t> down_changes_total;
 };
 
 // Self-metrics of one probe kind (node_exporter's scrape_collector_*).

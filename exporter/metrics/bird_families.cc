@@ -153,7 +153,8 @@ void AddPeer(const DaemonSnapshot& d, const PeerSnapshot& p, const MetricsConfig
   }
 }
 
-void AddDaemon(const DaemonSnapshot& d, const MetricsConfig& extra, BirdFamilies& f) {
+void AddDaemon(const DaemonSnapshot& d, const MetricsConfig& extra, const SessionView& view,
+               BirdFamilies& f) {
   const Labels daemon = {{"daemon", d.daemon}};
   f.up.Add(daemon, d.up ? 1 : 0);
   f.unparsed.Add(daemon, static_cast<double>(d.unparsed_lines_total));
@@ -169,20 +170,23 @@ void AddDaemon(const DaemonSnapshot& d, const MetricsConfig& extra, BirdFamilies
   }
   f.graceful_restart.Add(daemon, d.graceful_restart_recovery ? 1 : 0);
   for (const PeerSnapshot& p : d.peers) {
-    AddPeer(d, p, extra, f);
+    if (view.ShowSession(d.daemon, p.protocol)) {
+      AddPeer(d, p, extra, f);
+    }
   }
 }
 
 }  // namespace
 
-void AddBirdFamilies(const BirdSnapshot* bird, const MetricsConfig& extra, Families& families) {
+void AddBirdFamilies(const BirdSnapshot* bird, const MetricsConfig& extra, const SessionView& view,
+                     Families& families) {
   BirdFamilies f = DeclareBirdFamilies(families);
   if (bird == nullptr) {
     return;
   }
   ReservePeers(*bird, f);
   for (const DaemonSnapshot& d : bird->daemons) {
-    AddDaemon(d, extra, f);
+    AddDaemon(d, extra, view, f);
   }
 }
 

@@ -93,8 +93,8 @@ void AddChrony(const probes::ClockRoundResult& r, ClockFamilies& f) {
 
 }  // namespace
 
-void AddClockFamilies(const ClockSnapshot* clock, const ProbeRunFamilies& runs,
-                      Families& families) {
+void AddClockFamilies(const ClockSnapshot* clock, const SessionView& view,
+                      const ProbeRunFamilies& runs, Families& families) {
   ClockFamilies f = DeclareClockFamilies(families);
   if (clock == nullptr) {
     return;
@@ -110,8 +110,8 @@ void AddClockFamilies(const ClockSnapshot* clock, const ProbeRunFamilies& runs,
     AddChrony(r, f);
   }
   for (const auto& p : r.peers) {
-    if (p.offset_seconds) {
-      f.peer_offset.Add({{"peer", p.peer.ToString()}}, *p.offset_seconds);
+    if (const std::string address = p.peer.ToString(); p.offset_seconds && view.ShowPeer(address)) {
+      f.peer_offset.Add({{"peer", address}}, *p.offset_seconds);
     }
   }
   runs.Add(clock->run);

@@ -7,21 +7,24 @@ namespace {
 
 // The areas in exposition order; each builder adds its families (families.h).
 void BuildExposition(const Snapshot& s, metrics::Families& families) {
-  // Series per peer beyond the default ones, as the running config asks (metrics.extra).
+  // Series per peer beyond the default ones, and which sessions have series of their own, as
+  // the running config asks (metrics.extra, metrics.sessions).
   const MetricsConfig extra = s.config ? s.config->metrics : MetricsConfig{};
+  const metrics::SessionView view(s, extra);
   metrics::AddBuildInfo(families);
-  metrics::AddBirdFamilies(s.bird.get(), extra, families);
+  metrics::AddBirdFamilies(s.bird.get(), extra, view, families);
   const metrics::ProbeRunFamilies runs = metrics::AddProbeRunFamilies(families);
   if (s.bird) {
     runs.Add(s.bird->run);
   }
-  metrics::AddTcpFamilies(s.tcp.get(), extra, runs, families);
-  metrics::AddIcmpFamilies(s.icmp.get(), runs, families);
-  metrics::AddMtuFamilies(s.mtu.get(), runs, families);
+  metrics::AddTcpFamilies(s.tcp.get(), extra, view, runs, families);
+  metrics::AddIcmpFamilies(s.icmp.get(), view, runs, families);
+  metrics::AddMtuFamilies(s.mtu.get(), view, runs, families);
   metrics::AddListenerFamilies(s.listener.get(), runs, families);
-  metrics::AddClockFamilies(s.clock.get(), runs, families);
+  metrics::AddClockFamilies(s.clock.get(), view, runs, families);
   metrics::AddConfigFamilies(s.config.get(), families);
-  metrics::AddDiagnosisFamilies(s.diagnosis.get(), s.bird.get(), families);
+  metrics::AddDiagnosisFamilies(s.diagnosis.get(), view, families);
+  metrics::AddAggregateFamilies(s, view, families);
 }
 
 }  // namespace

@@ -10,8 +10,11 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "exporter/core/snapshot.h"
@@ -71,22 +74,60 @@ struct ProbeRunFamilies {
   void Add(const ProbeRun& run) const;
 };
 
+// The peer type of a probed address no BIRD session names (peers.static).
+inline constexpr std::string_view kNoSessionPeerType = "none";
+
+// The sessions of one snapshot as the builders see them (session_view.cc), worked out once per
+// exposition: which sessions and probed peers have series of their own (metrics.sessions), and
+// the peer type of each probed address, for the aggregates.
+//
+// With `all` every session and peer has its series. With `unhealthy` a session has them while
+// its diagnosed cause is not healthy, and for metrics.keep_recovered after its last state
+// change (so that Prometheus sees it come back, and a flap shows as one); a probed peer has
+// them while one of its sessions has, and always when no session names it (peers.static).
+class SessionView {
+ public:
+  SessionView(const Snapshot& snapshot, const MetricsConfig& config);
+
+  // The series of one session: calico_bgp_peer_* with its daemon and protocol.
+  bool ShowSession(const std::string& daemon, const std::string& protocol) const;
+  // The probe series of one peer address (port state and RTT, ICMP, path MTU, clock offset).
+  bool ShowPeer(const std::string& address) const;
+  // The peer type of a probed address: that of its sessions (the first of node_mesh,
+  // node_specific, global, other when they differ), or kNoSessionPeerType. Valid while this
+  // object lives.
+  std::string_view PeerType(const std::string& address) const;
+
+ private:
+  std::set<std::pair<std::string, std::string>> hidden_sessions_;  // (daemon, protocol)
+  std::set<std::string, std::less<>> hidden_peers_;
+  std::map<std::string, std::string, std::less<>> peer_types_;
+};
+
 // The builders, in the order BuildExposition() calls them (exposition.cc): each adds its
 // families to `families` (so their order is the exposition's) and fills them from its part of
-// the snapshot; a part that is null adds families without series, which are left out.
+// the snapshot; a part that is null adds families without series, which are left out. Series
+// of one session or one probed peer only where `view` shows them.
 void AddBuildInfo(Families& families);
-void AddBirdFamilies(const BirdSnapshot* bird, const MetricsConfig& extra, Families& families);
+void AddBirdFamilies(const BirdSnapshot* bird, const MetricsConfig& extra, const SessionView& view,
+                     Families& families);
 ProbeRunFamilies AddProbeRunFamilies(Families& families);
-void AddTcpFamilies(const TcpSnapshot* tcp, const MetricsConfig& extra,
+void AddTcpFamilies(const TcpSnapshot* tcp, const MetricsConfig& extra, const SessionView& view,
                     const ProbeRunFamilies& runs, Families& families);
-void AddIcmpFamilies(const IcmpSnapshot* icmp, const ProbeRunFamilies& runs, Families& families);
-void AddMtuFamilies(const MtuSnapshot* mtu, const ProbeRunFamilies& runs, Families& families);
+void AddIcmpFamilies(const IcmpSnapshot* icmp, const SessionView& view,
+                     const ProbeRunFamilies& runs, Families& families);
+void AddMtuFamilies(const MtuSnapshot* mtu, const SessionView& view, const ProbeRunFamilies& runs,
+                    Families& families);
 void AddListenerFamilies(const ListenerSnapshot* listener, const ProbeRunFamilies& runs,
                          Families& families);
-void AddClockFamilies(const ClockSnapshot* clock, const ProbeRunFamilies& runs, Families& families);
+void AddClockFamilies(const ClockSnapshot* clock, const SessionView& view,
+                      const ProbeRunFamilies& runs, Families& families);
 void AddConfigFamilies(const ConfigStatus* config, Families& families);
-// Needs the BIRD part too: every daemon gets its zero counts.
-void AddDiagnosisFamilies(const DiagnosisSnapshot* diagnosis, const BirdSnapshot* bird,
+void AddDiagnosisFamilies(const DiagnosisSnapshot* diagnosis, const SessionView& view,
                           Families& families);
+// The low-cardinality families that exist whatever metrics.sessions says (aggregate_families.cc):
+// sessions by daemon, peer type and cause, Established sessions, losses of Established, and the
+// probes' results by peer type.
+void AddAggregateFamilies(const Snapshot& snapshot, const SessionView& view, Families& families);
 
 }  // namespace cbe::metrics

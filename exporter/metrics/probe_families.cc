@@ -26,7 +26,7 @@ ProbeRunFamilies AddProbeRunFamilies(Families& families) {
   return runs;
 }
 
-void AddTcpFamilies(const TcpSnapshot* tcp, const MetricsConfig& extra,
+void AddTcpFamilies(const TcpSnapshot* tcp, const MetricsConfig& extra, const SessionView& view,
                     const ProbeRunFamilies& runs, Families& families) {
   Family& port_state =
       families.Add("calico_bgp_peer_port_state",
@@ -40,7 +40,11 @@ void AddTcpFamilies(const TcpSnapshot* tcp, const MetricsConfig& extra,
     return;
   }
   for (const auto& r : tcp->ports) {
-    const Labels peer = {{"peer", r.peer.ToString()}};
+    const std::string address = r.peer.ToString();
+    if (!view.ShowPeer(address)) {
+      continue;
+    }
+    const Labels peer = {{"peer", address}};
     port_state.Add(With(peer, {{"state", std::string(probes::PortStateName(r.state))}}), 1);
     if (r.rtt_seconds && extra.port_rtt) {
       port_rtt.Add(peer, *r.rtt_seconds);
@@ -49,7 +53,8 @@ void AddTcpFamilies(const TcpSnapshot* tcp, const MetricsConfig& extra,
   runs.Add(tcp->run);
 }
 
-void AddIcmpFamilies(const IcmpSnapshot* icmp, const ProbeRunFamilies& runs, Families& families) {
+void AddIcmpFamilies(const IcmpSnapshot* icmp, const SessionView& view,
+                     const ProbeRunFamilies& runs, Families& families) {
   Family& rtt = families.Add("calico_bgp_peer_icmp_rtt_seconds",
                              "Mean round trip of the ICMP echo replies of the last probe.");
   Family& loss = families.Add("calico_bgp_peer_icmp_loss_ratio",
@@ -58,10 +63,11 @@ void AddIcmpFamilies(const IcmpSnapshot* icmp, const ProbeRunFamilies& runs, Fam
     return;
   }
   for (const auto& r : icmp->results) {
-    if (!r.probed) {
+    const std::string address = r.peer.ToString();
+    if (!r.probed || !view.ShowPeer(address)) {
       continue;
     }
-    const Labels peer = {{"peer", r.peer.ToString()}};
+    const Labels peer = {{"peer", address}};
     if (r.rtt_seconds) {
       rtt.Add(peer, *r.rtt_seconds);
     }
@@ -70,7 +76,8 @@ void AddIcmpFamilies(const IcmpSnapshot* icmp, const ProbeRunFamilies& runs, Fam
   runs.Add(icmp->run);
 }
 
-void AddMtuFamilies(const MtuSnapshot* mtu, const ProbeRunFamilies& runs, Families& families) {
+void AddMtuFamilies(const MtuSnapshot* mtu, const SessionView& view, const ProbeRunFamilies& runs,
+                    Families& families) {
   Family& interface_mtu = families.Add("calico_bgp_interface_mtu_bytes",
                                        "MTU of an interface that routes to a probed peer.");
   Family& path_mtu =
@@ -92,8 +99,8 @@ void AddMtuFamilies(const MtuSnapshot* mtu, const ProbeRunFamilies& runs, Famili
     if (r.interface_mtu && !r.interface.empty()) {
       interfaces.emplace(r.interface, *r.interface_mtu);
     }
-    if (r.path_mtu) {
-      path_mtu.Add({{"peer", r.peer.ToString()}, {"interface", r.interface}}, *r.path_mtu);
+    if (const std::string address = r.peer.ToString(); r.path_mtu && view.ShowPeer(address)) {
+      path_mtu.Add({{"peer", address}, {"interface", r.interface}}, *r.path_mtu);
     }
   }
   for (const auto& [name, value] : interfaces) {

@@ -13,6 +13,8 @@
                                     that status (firing|resolved) and those labels; prints it
   check-alerts PROM SECONDS ALERTNAME LABEL=VALUE... [-- ANNOTATION=VALUE...]
                                     poll /api/v1/alerts until that alert is firing
+  expect-empty PROM EXPR            an instant query that must succeed with no result now
+  show PROM EXPR...                 print each query's result (for a failure's context)
   evaluate PROM REPO_ROOT SECONDS   evaluate every dashboard target and variable query and every
                                     rule expression; see evaluate() below
 
@@ -109,6 +111,25 @@ def wait_query(prom, expr, seconds):
     if not poll(float(seconds), has_data):
         print(f"FAIL: no result for {expr} after {seconds}s", file=sys.stderr)
         return 1
+    return 0
+
+
+def expect_empty(prom, expr):
+    doc = api(prom, "/api/v1/query", query=expr)
+    if doc.get("status") != "success":
+        print(f"FAIL: {expr}: {doc.get('error')}", file=sys.stderr)
+        return 1
+    if doc["data"]["result"]:
+        print(f"FAIL: {expr} has a result: {json.dumps(doc['data']['result'])}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def show(prom, *exprs):
+    for expr in exprs:
+        doc = api(prom, "/api/v1/query", query=expr)
+        result = doc.get("data", {}).get("result") if doc.get("status") == "success" else doc.get("error")
+        print(f"{expr}: {json.dumps(result)}", file=sys.stderr)
     return 0
 
 
@@ -291,6 +312,10 @@ def main():
         rest = args[3:]
         labels, annotations = (rest[:rest.index("--")], rest[rest.index("--") + 1:]) if "--" in rest else (rest, [])
         return check_alerts(args[0], args[1], args[2], parse_pairs(labels), parse_pairs(annotations))
+    if cmd == "show":
+        return show(*args)
+    if cmd == "expect-empty":
+        return expect_empty(*args)
     if cmd == "evaluate":
         return evaluate(*args)
     print(f"unknown command {cmd}", file=sys.stderr)

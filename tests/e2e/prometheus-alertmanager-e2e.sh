@@ -19,6 +19,13 @@
 #     127.0.0.1:323, which says "Not synchronised";
 #   - g's exporter runs without CAP_NET_RAW (setpriv): its raw-socket probes fail.
 #
+# b's exporter runs with metrics.sessions: unhealthy (keep_recovered 2s), the others with
+# `all`: b's healthy sessions (to a) have no series of their own, only the aggregates count
+# them; b also gets a session to c (refused: port_closed), which has its series and pages. The
+# rules and the dashboards' queries must work for both kinds of node. a's session to g is
+# disabled (admin_down): it must not page as down, is counted on its own and fires
+# CalicoBGPPeerAdminDown.
+#
 # Scenario: stop b's BIRD -> CalicoBGPPeerDown for a's Mesh_10_99_0_1 arrives at the webhook
 # with cause="port_closed" (b has no firewall: the half-open probe gets a RST), its next step,
 # state and last error, and CalicoBGPBirdDown for b; start it again -> the resolved
@@ -134,9 +141,11 @@ for node in a b e g; do
   ntp="[]"
   [[ "$node" == a ]] && ntp="[10.99.0.1]"
   # a also has every opt-in series per peer (the dashboards' opt-in panels need data); the
-  # others run with the default series.
+  # others run with the default series. b shows only sessions that are not healthy.
   extra="[]"
   [[ "$node" == a ]] && extra="[timers, route_details, state_changes, port_rtt]"
+  sessions="all"
+  [[ "$node" == b ]] && sessions="unhealthy"
   # Every probe on, on intervals that fit the test (the diagnosis' negotiating window is two
   # rounds of BIRD and the TCP probe: 2 s).
   cat >"${dir}/exporter-${node}.yml" <<CONF
@@ -155,6 +164,8 @@ clock:
   ntp_servers: ${ntp}
 metrics:
   extra: ${extra}
+  sessions: ${sessions}
+  keep_recovered: 2s
 CONF
   wrapper=()
   [[ "$node" == g ]] && wrapper=(setpriv --bounding-set=-net_raw --inh-caps=-net_raw)
@@ -164,6 +175,19 @@ CONF
     >"${dir}/exporter-${node}.log" 2>&1 &
   pids+=($!)
 done
+
+step "a disables its session to g (admin_down); b gets a session to c (refused)"
+"$lab" birdc "$prefix" 1 "$dir" a 'disable Mesh_10_99_0_7' >/dev/null ||
+  die "birdc disable Mesh_10_99_0_7 on a failed"
+cat >>"${dir}/b/bird.conf" <<'CONF'
+
+# Added by the e2e test: c's BIRD never runs (refused).
+protocol bgp Mesh_10_99_0_2 from bgp_template {
+  neighbor 10.99.0.2 as 64512;
+  source address 10.99.0.1;
+}
+CONF
+"$lab" birdc "$prefix" 1 "$dir" b configure >/dev/null || die "birdc configure on b failed"
 
 step "webhook receiver, Alertmanager, Prometheus in ${ns}"
 in_ns /usr/bin/python3 "${kRepoRoot}/tests/e2e/webhook_receiver.py" 127.0.0.1 "$hook_port" \
@@ -229,6 +253,29 @@ in_ns "$kPython" "$helper" wait-query "$prom" 'count(up{job="calico-bgp-exporter
 in_ns "$kPython" "$helper" wait-query "$prom" \
   'calico_bgp_peer_up{node="lab-a",protocol="Mesh_10_99_0_1"} == 1' 40 ||
   die "a's Mesh_10_99_0_1 never Established in Prometheus"
+echo "after $(elapsed)"
+
+step "b (metrics.sessions unhealthy): healthy sessions only in the aggregates; its refused one pages"
+# Its sessions to a (bird, bird6) are Established and healthy: no series of their own, counted
+# by the aggregates; the refused one to c has its series. 3 sessions, 2 Established, 1 down.
+b_hidden='calico_bgp_peers_established{node="lab-b",daemon="bird"} == 1
+  and on () absent(calico_bgp_peer_up{node="lab-b",protocol="Mesh_10_99_0_5"})
+  and on () absent(calico_bgp_peer_port_state{node="lab-b",peer="10.99.0.5"})
+  and on () calico_bgp_peer_up{node="lab-b",protocol="Mesh_10_99_0_2"} == 0
+  and on () calico_bgp_peer_port_state{node="lab-b",peer="10.99.0.2",state="closed"} == 1'
+in_ns "$kPython" "$helper" wait-query "$prom" "$b_hidden" 40 ||
+  die "b's healthy session to a has series of its own, or is not counted"
+in_ns "$kPython" "$helper" wait-query "$prom" \
+  'node:calico_bgp_peers:count{node="lab-b"} == 3
+   and on (node) node:calico_bgp_peers_admin_down:count == 0
+   and on (node) node:calico_bgp_peers_down:count == 1
+   and on (node) node_state:calico_bgp_peer_state:count{state="Established"} == 2' 40 || {
+  in_ns "$kPython" "$helper" show "$prom" 'calico_bgp_peers{node="lab-b"} > 0' \
+    'calico_bgp_peers_established{node="lab-b"}'
+  die "b's session counts from the aggregates are wrong"
+}
+in_ns "$kPython" "$helper" check-alerts "$prom" 30 CalicoBGPPeerDown \
+  node=lab-b protocol=Mesh_10_99_0_2 cause=port_closed || die "peer down alert on b (unhealthy mode)"
 echo "after $(elapsed)"
 
 step "stop b's BIRD: CalicoBGPPeerDown for a's Mesh_10_99_0_1 arrives at the webhook, cause port_closed"
@@ -302,6 +349,18 @@ in_ns "$kPython" "$helper" check-alerts "$prom" 30 CalicoBGPClockNotSynchronised
   node=lab-a || die "chronyd not synchronised alert"
 in_ns "$kPython" "$helper" check-alerts "$prom" 30 CalicoBGPProbeFailing \
   node=lab-g probe=tcp || die "probe failing alert (g without CAP_NET_RAW)"
+
+step "a's disabled session: counted, a ticket, no page; b: hidden again after its restart, not isolated"
+in_ns "$kPython" "$helper" wait-query "$prom" 'node:calico_bgp_peers_admin_down:count{node="lab-a"} == 1' 20 ||
+  die "a's disabled session is not counted"
+in_ns "$kPython" "$helper" check-alerts "$prom" 30 CalicoBGPPeerAdminDown \
+  node=lab-a protocol=Mesh_10_99_0_7 peer=10.99.0.7 severity=warning || die "admin-down alert"
+in_ns "$kPython" "$helper" wait-query "$prom" "$b_hidden" 20 ||
+  die "b's session to a keeps its series after it recovered (keep_recovered: 2s)"
+in_ns "$kPython" "$helper" expect-empty "$prom" \
+  'ALERTS{alertname="CalicoBGPPeerDown",node="lab-a",protocol="Mesh_10_99_0_7"}
+   or ALERTS{alertname="CalicoBGPNodeIsolated",node=~"lab-a|lab-b"}' ||
+  die "a's disabled session pages as down, or a node with healthy sessions counts as isolated"
 
 step "every dashboard query, variable and rule expression against this Prometheus"
 in_ns "$kPython" "$helper" evaluate "$prom" "$kRepoRoot" 20 || die "queries failed (see above)"

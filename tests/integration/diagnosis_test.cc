@@ -6,6 +6,9 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -63,6 +66,18 @@ class Diagnosed {
     CHECK(ok);
   }
 
+  // A sample of the exporter's /metrics, once `pred` holds for it (or the deadline passed).
+  std::optional<double> MetricWhen(const std::string& name,
+                                   const std::map<std::string, std::string>& labels,
+                                   const std::function<bool(std::optional<double>)>& pred) {
+    std::optional<double> value;
+    PollUntil(kCauseDeadline, [&] {
+      value = MetricValue(exporter_.Get("/metrics"), name, labels);
+      return pred(value);
+    });
+    return value;
+  }
+
   // `check` in node a's namespace: its output and exit code.
   CommandResult Check() {
     return RunCommand({"ip", "netns", "exec", lab_.Netns("a"), CBE_EXPORTER_PATH, "check",
@@ -103,8 +118,22 @@ TEST_CASE("diagnosis: one cause per session on real BIRD", "[integration][diagno
     CHECK(r.out.find("next step:") != std::string::npos);
   }
   SECTION("an operator's disable") {
+    const std::map<std::string, std::string> mesh = {{"daemon", "bird"},
+                                                     {"peer_type", "node_mesh"}};
+    const auto before = d.MetricWhen("calico_bgp_peers_down_changes_total", mesh,
+                                     [](std::optional<double> v) { return v.has_value(); });
+    REQUIRE(before);
+    d.ExpectCause("Mesh_10_99_0_7", "healthy");  // Up in a round of the exporter first.
     d.lab().Birdc("a", "disable Mesh_10_99_0_7");
     d.ExpectCause("Mesh_10_99_0_7", "admin_down");
+    // Counted on its own, and as a loss of an Established session (g's was up).
+    auto admin = mesh;
+    admin["cause"] = "admin_down";
+    CHECK(d.MetricWhen("calico_bgp_peers", admin,
+                       [](std::optional<double> v) { return v == 1.0; }) == 1.0);
+    CHECK(d.MetricWhen("calico_bgp_peers_down_changes_total", mesh, [&](std::optional<double> v) {
+      return v && *v >= *before + 1;
+    }) >= *before + 1);
   }
   SECTION("a firewall dropping 179 on the peer") {
     RunCommand({"ip", "netns", "exec", d.lab().Netns("b"), "iptables", "-A", "INPUT", "-p", "tcp",

@@ -124,7 +124,21 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
        "c.yml:2:10: metrics.extra: must be a list of: timers, route_details, state_changes, "
        "port_rtt, tx_pending\n"},
       {"metrics:\n  extras: []\n",
-       "c.yml:2:3: metrics.extras: unknown key (expected one of: extra)\n"},
+       "c.yml:2:3: metrics.extras: unknown key (expected one of: extra, sessions, "
+       "keep_recovered)\n"},
+      {"metrics:\n  sessions: healthy\n",
+       "c.yml:2:13: metrics.sessions: must be all (series for every session) or unhealthy (only "
+       "for sessions whose cause is not healthy)\n"},
+      {"metrics:\n  sessions: [unhealthy]\n",
+       "c.yml:2:13: metrics.sessions: must be all (series for every session) or unhealthy (only "
+       "for sessions whose cause is not healthy)\n"},
+      {"metrics: {sessions: unhealthy, keep_recovered: 0s}\n",
+       "c.yml:1:48: metrics.keep_recovered: must be greater than zero\n"},
+      {"metrics: {sessions: Unhealthy, keep_recovered: 5}\n",
+       "c.yml:1:21: metrics.sessions: must be all (series for every session) or unhealthy (only "
+       "for sessions whose cause is not healthy)\n"
+       "c.yml:1:48: metrics.keep_recovered: invalid duration \"5\" (use a number and a unit: 5s, "
+       "100ms, 1m)\n"},
       {"bird:\n  interval: 5x\n",
        "c.yml:2:13: bird.interval: invalid duration \"5x\" (use a number and a unit: 5s, 100ms, "
        "1m)\n"},
@@ -180,7 +194,8 @@ TEST_CASE("config: duplicate keys and their exact messages", "[unit]") {
        "c.yml:2:27: clock.chrony.enabled: duplicate key\n"},
       // A duplicate and an unknown key in one map: both reported, in file order.
       {"metrics:\n  extra: [timers]\n  extras: []\n  extra: []\n",
-       "c.yml:3:3: metrics.extras: unknown key (expected one of: extra)\n"
+       "c.yml:3:3: metrics.extras: unknown key (expected one of: extra, sessions, "
+       "keep_recovered)\n"
        "c.yml:4:3: metrics.extra: duplicate key\n"},
   };
   for (const Case& c : cases) {
@@ -240,6 +255,21 @@ TEST_CASE("config: metrics.extra switches on extra series per peer", "[unit]") {
   REQUIRE(all.ok());
   CHECK((all.config.metrics.timers && all.config.metrics.route_details &&
          all.config.metrics.state_changes && all.config.metrics.port_rtt));
+}
+
+TEST_CASE("config: metrics.sessions chooses which sessions have series of their own", "[unit]") {
+  const MetricsConfig defaults = ParseConfig("").config.metrics;
+  CHECK(defaults.sessions == SessionSeries::kAll);
+  CHECK(defaults.keep_recovered == milliseconds(300000));
+  const auto unhealthy = ParseConfig("metrics:\n  sessions: unhealthy\n  keep_recovered: 2m\n");
+  INFO(Errors(unhealthy));
+  REQUIRE(unhealthy.ok());
+  CHECK(unhealthy.config.metrics.sessions == SessionSeries::kUnhealthy);
+  CHECK(unhealthy.config.metrics.keep_recovered == milliseconds(120000));
+  const auto all = ParseConfig("metrics: {sessions: all, extra: [timers]}\n");
+  REQUIRE(all.ok());
+  CHECK(all.config.metrics.sessions == SessionSeries::kAll);
+  CHECK(all.config.metrics.timers);
 }
 
 TEST_CASE("config: an unreadable file", "[unit]") {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -46,6 +47,23 @@ Snapshot Bird1Snapshot() {
   Snapshot s;
   s.bird = b;
   return s;
+}
+
+TEST_CASE("bird round: a session that leaves Established is marked in that round only", "[unit]") {
+  bird::StateTracker tracker;
+  const auto peer = [&](const std::string& file) {
+    DaemonSnapshot d = FromFixtures("/var/run/calico/bird.ctl", "bird1/show_status__all_states.raw",
+                                    "bird1/" + file, &tracker);
+    REQUIRE(d.peers.size() == 1);
+    return d.peers[0];
+  };
+  const std::string up = "show_protocols_all_Mesh_10_99_0_7__established_ibgp_passive_side.raw";
+  const std::string disabled = "show_protocols_all_Mesh_10_99_0_7__protocol_disabled.raw";
+  CHECK_FALSE(peer(up).left_established);  // First sighting.
+  CHECK_FALSE(peer(up).left_established);
+  CHECK(peer(disabled).left_established);
+  CHECK_FALSE(peer(disabled).left_established);
+  CHECK_FALSE(peer(up).left_established);  // Coming back is no loss.
 }
 
 // A store holding every part of `s`, as the rounds publish them.
@@ -338,11 +356,13 @@ TEST_CASE("exposition: interface MTU once per interface, path MTU per peer names
 namespace cbe {
 namespace {
 
+// The time FullStore's probes ran and its diagnosis was made: BIRD 1.6's server time.
+constexpr double kAt = 1795675722;
+
 // Every part of a snapshot, as after a full round of every probe: BIRD, ports, echo, MTU and
 // tunnels, listener, clock (kernel, NTP, chrony, peers), config with every extra, diagnosis.
 std::shared_ptr<SnapshotStore> FullStore(Snapshot s) {
   s = WithAllExtras(WithProbeResults(std::move(s)));
-  constexpr double kAt = 1795675722;
   auto store = std::make_shared<SnapshotStore>();
   store->Publish(&Snapshot::bird, s.bird);
   auto tcp = std::make_shared<TcpSnapshot>(*s.tcp);
@@ -362,7 +382,8 @@ std::shared_ptr<SnapshotStore> FullStore(Snapshot s) {
   mtu->run = ProbeRun{"mtu", true, 0.5, kAt};
   store->Publish(&Snapshot::mtu, std::shared_ptr<const MtuSnapshot>(mtu));
   auto listener = std::make_shared<ListenerSnapshot>();
-  listener->result = probes::ListenerResult{true, true, true, false, "", {}, {}, std::nullopt, std::nullopt};
+  listener->result =
+      probes::ListenerResult{true, true, true, false, "", {}, {}, std::nullopt, std::nullopt};
   listener->run = ProbeRun{"listener", true, 0.0004, kAt};
   store->Publish(&Snapshot::listener, std::shared_ptr<const ListenerSnapshot>(listener));
   auto clock = std::make_shared<ClockSnapshot>(*s.clock);
@@ -415,6 +436,216 @@ TEST_CASE("exposition: golden bytes of the served path, every part (BIRD 2)", "[
   Snapshot s;
   s.bird = b;
   CheckGolden(Served(*FullStore(s)), "served_bird2_full.prom");
+}
+
+}  // namespace
+}  // namespace cbe
+
+namespace cbe {
+namespace {
+
+// FullStore() with metrics.sessions: unhealthy, and its BIRD round at the diagnosis' time (the
+// fixture's own round time is arbitrary). At kAt the healthy sessions changed state 54 s
+// (Node_10_99_0_9), 55 s (Mesh_10_99_0_7), 56 s (Mesh_10_99_0_1) and 62 s (Mesh_fd00_99__1) ago.
+std::shared_ptr<SnapshotStore> UnhealthyStore(std::chrono::milliseconds keep_recovered,
+                                              SessionSeries sessions = SessionSeries::kUnhealthy) {
+  auto store = FullStore(Bird1Snapshot());
+  auto bird = std::make_shared<BirdSnapshot>(*store->Get()->bird);
+  bird->run.last_run_timestamp = kAt;
+  store->Publish(&Snapshot::bird, std::shared_ptr<const BirdSnapshot>(bird));
+  ConfigStatus config = *store->Get()->config;
+  config.metrics.sessions = sessions;
+  config.metrics.keep_recovered = keep_recovered;
+  store->Publish(&Snapshot::config, std::make_shared<const ConfigStatus>(config));
+  return store;
+}
+
+TEST_CASE("exposition: golden bytes of the served path, metrics.sessions unhealthy (BIRD 1.6)",
+          "[unit]") {
+  CheckGolden(Served(*UnhealthyStore(std::chrono::seconds(55))), "served_bird1_unhealthy.prom");
+}
+
+// Whether `line` (a series of the all-mode text) belongs in the unhealthy-mode text: a
+// session's series when the session is shown, a probed peer's when one of its sessions is
+// shown or none names it, everything else always.
+bool Expected(std::string_view line, const std::set<std::string>& shown_sessions,
+              const std::set<std::string>& shown_peers,
+              const std::set<std::string>& session_peers) {
+  auto labels = LabelsOf(line);
+  if (!labels["protocol"].empty()) {
+    return shown_sessions.contains(labels["daemon"] + "/" + labels["protocol"]);
+  }
+  const std::string& peer = labels["peer"];
+  return peer.empty() || shown_peers.contains(peer) || !session_peers.contains(peer);
+}
+
+TEST_CASE("exposition: metrics.sessions unhealthy keeps exactly what is not healthy", "[unit]") {
+  const auto store = UnhealthyStore(std::chrono::seconds(55));
+  const auto snapshot = store->Get();
+  std::set<std::string> shown_sessions;
+  std::set<std::string> shown_peers;
+  std::set<std::string> session_peers;
+  for (const PeerDiagnosis& p : snapshot->diagnosis->peers) {
+    session_peers.insert(p.peer);
+    // Node_10_99_0_9 is healthy, but changed state 54 s ago, less than keep_recovered.
+    if (p.diagnosis.cause != Cause::kHealthy || p.protocol == "Node_10_99_0_9") {
+      shown_sessions.insert(p.daemon + "/" + p.protocol);
+      shown_peers.insert(p.peer);
+    }
+  }
+  REQUIRE(shown_sessions.size() == 8);  // Of 11: Mesh_10_99_0_1, _7 and Mesh_fd00_99__1 go.
+  const std::string all = Served(*UnhealthyStore(std::chrono::seconds(55), SessionSeries::kAll));
+  const std::string unhealthy = Served(*store);
+  std::string expected;
+  for (std::string_view line : Lines(all)) {
+    if (line.front() == '#' || Expected(line, shown_sessions, shown_peers, session_peers)) {
+      expected.append(line);
+    }
+  }
+  // Families left without series lose their # HELP and # TYPE lines too.
+  std::string without_empty_families;
+  const std::vector<std::string_view> lines = Lines(expected);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const bool header = lines[i].front() == '#';
+    const bool next_has_series = [&] {
+      for (std::size_t j = i + 1; j < lines.size(); ++j) {
+        if (lines[j].rfind("# HELP ", 0) == 0) {
+          return false;
+        }
+        if (lines[j].front() != '#') {
+          return true;
+        }
+      }
+      return false;
+    }();
+    if (!header || next_has_series) {
+      without_empty_families.append(lines[i]);
+    }
+  }
+  CHECK(unhealthy == without_empty_families);
+  CHECK(unhealthy.find("protocol=\"Mesh_10_99_0_1\"") == std::string::npos);
+  CHECK(unhealthy.find("calico_bgp_peer_port_state{peer=\"10.99.0.1\"") == std::string::npos);
+  CHECK(unhealthy.find("calico_bgp_peer_up{daemon=\"bird\",protocol=\"Node_10_99_0_9\"") !=
+        std::string::npos);
+  CHECK(unhealthy.find("calico_bgp_peer_diagnosis{daemon=\"bird\",protocol=\"Global_10_99_0_4\"") !=
+        std::string::npos);
+}
+
+TEST_CASE("exposition: unhealthy mode shows what changed within keep_recovered", "[unit]") {
+  // Every healthy session changed state less than 5 minutes (the default) ago: all shown.
+  const std::string all = Served(*UnhealthyStore(std::chrono::minutes(5), SessionSeries::kAll));
+  CHECK(Served(*UnhealthyStore(std::chrono::minutes(5))) == all);
+  // 1 s: every healthy session's series go, the aggregates stay the same.
+  const std::string strict = Served(*UnhealthyStore(std::chrono::seconds(1)));
+  CHECK(strict.find("calico_bgp_peer_diagnosis{daemon=\"bird\",protocol=\"Node_10_99_0_9\"") ==
+        std::string::npos);
+  CHECK(all.find("calico_bgp_peer_diagnosis{daemon=\"bird\",protocol=\"Node_10_99_0_9\"") !=
+        std::string::npos);
+  // No session of its own says healthy; the aggregates do.
+  CHECK(strict.find("cause=\"healthy\"") > strict.find("# HELP calico_bgp_peers "));
+  const auto aggregates = [](const std::string& text) {
+    return text.substr(text.find("# HELP calico_bgp_peers "));
+  };
+  CHECK(aggregates(strict) == aggregates(all));
+}
+
+// A snapshot of sessions diagnosed as given, each with a TCP probe result for its peer.
+Snapshot Sessions(const std::vector<PeerDiagnosis>& sessions,
+                  const std::vector<std::string>& probed) {
+  Snapshot s;
+  auto bird = std::make_shared<BirdSnapshot>();
+  bird->run = ProbeRun{"bird", true, 0.001, kAt};
+  s.bird = bird;
+  auto diagnosis = std::make_shared<DiagnosisSnapshot>();
+  diagnosis->peers = sessions;
+  s.diagnosis = diagnosis;
+  auto tcp = std::make_shared<TcpSnapshot>();
+  for (const std::string& address : probed) {
+    tcp->ports.push_back({*net::IpAddress::Parse(address), probes::PortState::kOpen, 0.001, ""});
+  }
+  tcp->run = ProbeRun{"tcp", true, 0.01, kAt};
+  s.tcp = tcp;
+  ConfigStatus c;
+  c.metrics.sessions = SessionSeries::kUnhealthy;
+  s.config = std::make_shared<const ConfigStatus>(c);
+  return s;
+}
+
+PeerDiagnosis Session(std::string protocol, std::string peer, std::string peer_type, Cause cause) {
+  PeerDiagnosis p;
+  p.daemon = "bird";
+  p.protocol = std::move(protocol);
+  p.peer = std::move(peer);
+  p.peer_type = std::move(peer_type);
+  p.state = cause == Cause::kHealthy ? "Established" : "Active";
+  p.state_change_timestamp = kAt - 3600;
+  p.diagnosis.cause = cause;
+  return p;
+}
+
+TEST_CASE("exposition: a probed peer's series follow its sessions; its type is theirs", "[unit]") {
+  const std::string text =
+      Served(Sessions({Session("Global_10_0_0_1", "10.0.0.1", "global", Cause::kHealthy),
+                       Session("Mesh_10_0_0_1", "10.0.0.1", "node_mesh", Cause::kHealthy),
+                       Session("Mesh_10_0_0_2", "10.0.0.2", "node_mesh", Cause::kHealthy),
+                       Session("Node_10_0_0_2", "10.0.0.2", "node_specific", Cause::kPortClosed),
+                       Session("Mesh_fe80__3", "fe80::3%eth0", "node_mesh", Cause::kPortFiltered)},
+                      {"10.0.0.1", "10.0.0.2", "fe80::3", "192.0.2.1"}));
+  const auto has = [&](const std::string& line) {
+    INFO(line << "\n" << text);
+    return text.find(line + "\n") != std::string::npos;
+  };
+  // Both sessions of 10.0.0.1 healthy: its probe series go. One of 10.0.0.2's is not: they
+  // stay. A link-local neighbour's scope is not part of the probed address. 192.0.2.1 has no
+  // session (peers.static): always shown.
+  CHECK_FALSE(has("calico_bgp_peer_port_state{peer=\"10.0.0.1\",state=\"open\"} 1"));
+  CHECK(has("calico_bgp_peer_port_state{peer=\"10.0.0.2\",state=\"open\"} 1"));
+  CHECK(has("calico_bgp_peer_port_state{peer=\"fe80::3\",state=\"open\"} 1"));
+  CHECK(has("calico_bgp_peer_port_state{peer=\"192.0.2.1\",state=\"open\"} 1"));
+  // Counted once each, under the first of node_mesh, node_specific, global; none without one.
+  CHECK(has("calico_bgp_peers_port_state{peer_type=\"node_mesh\",state=\"open\"} 3"));
+  CHECK(has("calico_bgp_peers_port_state{peer_type=\"none\",state=\"open\"} 1"));
+  CHECK(has("calico_bgp_peers_port_state{peer_type=\"none\",state=\"closed\"} 0"));
+  CHECK(text.find("calico_bgp_peers_port_state{peer_type=\"global\"") == std::string::npos);
+  // Sessions by daemon, peer type and cause, zeros only for the types that have a session.
+  CHECK(has("calico_bgp_peers{daemon=\"bird\",peer_type=\"global\",cause=\"healthy\"} 1"));
+  CHECK(has("calico_bgp_peers{daemon=\"bird\",peer_type=\"node_mesh\",cause=\"healthy\"} 2"));
+  CHECK(has("calico_bgp_peers{daemon=\"bird\",peer_type=\"node_mesh\",cause=\"port_filtered\"} 1"));
+  CHECK(has("calico_bgp_peers{daemon=\"bird\",peer_type=\"node_specific\",cause=\"unknown\"} 0"));
+  CHECK(text.find("peer_type=\"other\"") == std::string::npos);
+  CHECK(has("calico_bgp_peers_established{daemon=\"bird\",peer_type=\"node_mesh\"} 2"));
+  CHECK(has("calico_bgp_peers_established{daemon=\"bird\",peer_type=\"node_specific\"} 0"));
+  CHECK(has("calico_bgp_peers_down_changes_total{daemon=\"bird\",peer_type=\"global\"} 0"));
+  CHECK(
+      has("calico_bgp_peer_diagnosis{daemon=\"bird\",protocol=\"Node_10_0_0_2\","
+          "peer=\"10.0.0.2\",cause=\"port_closed\"} 1"));
+  CHECK(text.find("protocol=\"Mesh_10_0_0_2\"") == std::string::npos);
+}
+
+TEST_CASE("exposition: without a diagnosis metrics.sessions unhealthy hides nothing", "[unit]") {
+  Snapshot s = Bird1Snapshot();
+  ConfigStatus c;
+  c.metrics.sessions = SessionSeries::kUnhealthy;
+  c.metrics.keep_recovered = std::chrono::milliseconds(1);
+  s.config = std::make_shared<const ConfigStatus>(c);
+  Snapshot all = Bird1Snapshot();
+  all.config = std::make_shared<const ConfigStatus>(ConfigStatus{});
+  CHECK(Served(s) == Served(all));
+}
+
+TEST_CASE("exposition: losses of Established are counted per daemon and peer type", "[unit]") {
+  Snapshot s = Sessions({Session("Mesh_10_0_0_1", "10.0.0.1", "node_mesh", Cause::kHealthy)}, {});
+  auto bird = std::make_shared<BirdSnapshot>(*s.bird);
+  DaemonSnapshot d;
+  d.daemon = "bird";
+  d.up = true;
+  d.down_changes_total = {{"node_mesh", 3}, {"global", 1}};  // Global's sessions went away.
+  bird->daemons.push_back(d);
+  s.bird = bird;
+  const std::string text = Served(s);
+  CHECK(text.find("calico_bgp_peers_down_changes_total{daemon=\"bird\",peer_type=\"global\"} 1\n"
+                  "calico_bgp_peers_down_changes_total{daemon=\"bird\",peer_type=\"node_mesh\"} "
+                  "3\n") != std::string::npos);
 }
 
 }  // namespace
