@@ -23,6 +23,7 @@ void BuildExposition(const Snapshot& s, metrics::Families& families) {
   metrics::AddListenerFamilies(s.listener.get(), runs, families);
   metrics::AddClockFamilies(s.clock.get(), view, runs, families);
   metrics::AddConfigFamilies(s.config.get(), families);
+  metrics::AddIntentFamilies(s.intent.get(), s.diagnosis.get(), runs, families);
   metrics::AddDiagnosisFamilies(s.diagnosis.get(), view, families);
   metrics::AddAggregateFamilies(s, view, families);
 }

@@ -123,6 +123,8 @@ void AddListenerFamilies(const ListenerSnapshot* listener, const ProbeRunFamilie
 void AddClockFamilies(const ClockSnapshot* clock, const SessionView& view,
                       const ProbeRunFamilies& runs, Families& families);
 void AddConfigFamilies(const ConfigStatus* config, Families& families);
+void AddIntentFamilies(const IntentSnapshot* intent, const DiagnosisSnapshot* diagnosis,
+                       const ProbeRunFamilies& runs, Families& families);
 void AddDiagnosisFamilies(const DiagnosisSnapshot* diagnosis, const SessionView& view,
                           Families& families);
 // The low-cardinality families that exist whatever metrics.sessions says (aggregate_families.cc):

@@ -75,6 +75,7 @@ std::shared_ptr<SnapshotStore> StoreOf(const Snapshot& s) {
   store->Publish(&Snapshot::mtu, s.mtu);
   store->Publish(&Snapshot::listener, s.listener);
   store->Publish(&Snapshot::clock, s.clock);
+  store->Publish(&Snapshot::intent, s.intent);
   store->Publish(&Snapshot::config, s.config);
   store->Publish(&Snapshot::diagnosis, s.diagnosis);
   return store;
@@ -195,6 +196,44 @@ TEST_CASE("exposition: values of one peer", "[unit]") {
   has("calico_bgp_bird_last_reboot_timestamp_seconds{daemon=\"bird\"} 1795675664");
   has("calico_bgp_peer_up{daemon=\"bird6\",protocol=\"Mesh_fd00_99__1\",peer=\"fd00:99::1\","
       "peer_type=\"node_mesh\"} 1");
+}
+
+TEST_CASE("exposition: the intent client's answer against BIRD", "[unit]") {
+  Snapshot s = Bird1Snapshot();
+  auto sessions = std::make_shared<std::vector<intent::Session>>();
+  intent::Session b;
+  b.protocol = "Mesh_10_99_0_1";
+  b.neighbor_address = "10.99.0.1";
+  b.neighbor_as = 64512;
+  intent::Session gone = b;
+  gone.protocol = "Mesh_10_99_0_9";
+  gone.neighbor_address = "10.99.0.9";
+  gone.source = "BGPConfiguration/default";
+  *sessions = {b, gone};
+  auto answer = std::make_shared<IntentSnapshot>();
+  answer->sessions = sessions;
+  answer->up = false;
+  answer->error = "the intent service has not read the whole cluster yet (503)";
+  answer->last_success_timestamp = 1795675000;
+  answer->run = ProbeRun{"intent", false, 0.002, 1795675722};
+  s.intent = answer;
+  s.diagnosis = DeriveDiagnosis(s, DiagnosisOptions{}, 1795675722);
+  const std::string text = Served(s);
+  const auto has = [&](const std::string& line) {
+    INFO(line);
+    CHECK(text.find(line + "\n") != std::string::npos);
+  };
+  has("calico_bgp_intent_up 0");
+  has("calico_bgp_intent_last_success_timestamp_seconds 1795675000");
+  has("calico_bgp_probe_success{probe=\"intent\"} 0");
+  has("calico_bgp_intent_sessions{state=\"expected\"} 2");
+  has("calico_bgp_intent_sessions{state=\"missing\"} 1");
+  has("calico_bgp_peer_diagnosis{daemon=\"bird\",protocol=\"Mesh_10_99_0_9\",peer=\"10.99.0.9\","
+      "cause=\"session_missing\"} 1");
+  // Every other session of the recording is one Calico does not ask for here.
+  CHECK(text.find("calico_bgp_intent_session_mismatch_info{daemon=\"bird\",protocol=\"Mesh_10_99_"
+                  "0_9\",peer=\"10.99.0.9\",kind=\"missing\"") != std::string::npos);
+  CHECK(text.find("kind=\"unexpected\"") != std::string::npos);
 }
 
 TEST_CASE("exposition: BIRD down shows bird_up 0 and no peers", "[unit]") {
