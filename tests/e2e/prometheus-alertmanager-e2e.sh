@@ -53,6 +53,8 @@ need /usr/sbin/bird bird
 need /usr/sbin/chronyd chrony
 need setpriv util-linux
 need ip6tables iptables
+need curl curl
+need openssl openssl
 need_python_yaml
 libfaketime="$(compgen -G '/usr/lib/*/faketime/libfaketime.so.1' | head -1 || true)"
 [[ -n "$libfaketime" ]] || die "libfaketime not found (install the Debian package faketime)"
@@ -132,6 +134,71 @@ LD_PRELOAD="$libfaketime" FAKETIME=+0.5s start_chronyd b "port 123" "bindaddress
   "allow 10.99.0.0/24" "local stratum 8" "cmdport 0"
 start_chronyd a "port 0" "cmdport 323" "bindcmdaddress 127.0.0.1"
 
+step "intent serve (one replica) on a Kubernetes API test server in a's namespace"
+# The lab's Calico resources in the Kubernetes datastore form: nodes lab-a, -b, -c, -f, -g, -h
+# (their lab addresses), the default BGPConfiguration (AS 64512, mesh on) and the global BGPPeer
+# to e with the AS that a's config has (65000). intent serve computes exactly the sessions a's
+# BIRD runs. The server: tests/kube/fake_apiserver.py, TLS with a CA made here, a bearer token.
+kdir="${dir}/kube"
+mkdir -p "$kdir"
+(cd "$kdir" &&
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=e2e-ca -keyout ca.key -out ca.crt &&
+  openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr &&
+  printf 'subjectAltName=IP:127.0.0.1\n' >san.ext &&
+  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile san.ext -out server.crt) >"${kdir}/openssl.log" 2>&1 || die "test CA (openssl)"
+"$kPython" - "${kdir}/seed.json" <<'PY'
+import json, sys
+nodes = {"lab-a": ("10.99.0.5", "fd00:99::5"), "lab-b": ("10.99.0.1", "fd00:99::1"),
+         "lab-c": ("10.99.0.2", "fd00:99::2"), "lab-f": ("10.99.0.6", None),
+         "lab-g": ("10.99.0.7", None), "lab-h": ("10.99.0.8", "fd00:99::8")}
+def node(name, v4, v6):
+    ann = {"projectcalico.org/IPv4Address": v4 + "/24"}
+    if v6:
+        ann["projectcalico.org/IPv6Address"] = v6 + "/64"
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "annotations": ann}}
+crd = "crd.projectcalico.org/v1"
+seed = {
+    "v1/nodes": [node(n, *a) for n, a in nodes.items()],
+    crd + "/bgpconfigurations": [{"apiVersion": crd, "kind": "BGPConfiguration",
+                                  "metadata": {"name": "default"},
+                                  "spec": {"asNumber": 64512, "nodeToNodeMeshEnabled": True}}],
+    crd + "/bgppeers": [{"apiVersion": crd, "kind": "BGPPeer", "metadata": {"name": "e-router"},
+                         "spec": {"peerIP": "10.99.0.4", "asNumber": 65000}}],
+}
+json.dump(seed, open(sys.argv[1], "w"))
+PY
+in_ns "$kPython" "${kRepoRoot}/tests/kube/fake_apiserver.py" --cert "${kdir}/server.crt" \
+  --key "${kdir}/server.key" --token e2e-token --control-token e2e-control --port 6443 \
+  --port-file "${kdir}/port" --seed "${kdir}/seed.json" --serve crd \
+  --log "${kdir}/apiserver.log" >"${kdir}/apiserver.out" 2>&1 &
+pids+=($!)
+cat >"${kdir}/kubeconfig" <<CONF
+apiVersion: v1
+kind: Config
+current-context: e2e
+contexts:
+- name: e2e
+  context: {cluster: fake, user: intent}
+clusters:
+- name: fake
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority: ca.crt
+users:
+- name: intent
+  user:
+    token: e2e-token
+CONF
+in_ns "$exporter" intent serve --kubeconfig "${kdir}/kubeconfig" \
+  --web.listen-address=127.0.0.1:10180 >"${dir}/intent-serve.log" 2>&1 &
+pids+=($!)
+# The API test server's control endpoint: the test's edits of Calico's resources.
+kube_ops() {
+  in_ns curl -sS --fail --cacert "${kdir}/ca.crt" -H "Authorization: Bearer e2e-control" \
+    -X POST --data-binary "$1" https://127.0.0.1:6443/_fake/ops >/dev/null
+}
+
 step "exporters on a (127.0.0.1:${export_port}), b, e, g (their lab addresses; g without CAP_NET_RAW)"
 declare -A addr=([a]=127.0.0.1 [b]=10.99.0.1 [e]=10.99.0.4 [g]=10.99.0.7)
 for node in a b e g; do
@@ -146,6 +213,10 @@ for node in a b e g; do
   [[ "$node" == a ]] && extra="[timers, route_details, state_changes, port_rtt]"
   sessions="all"
   [[ "$node" == b ]] && sessions="unhealthy"
+  # a asks intent serve for the sessions Calico renders for it (node lab-a).
+  intent=""
+  [[ "$node" == a ]] && intent=$'node_name: lab-a\nintent: {url: "http://127.0.0.1:10180", interval: 1s, timeout: 500ms}'
+
   # Every probe on, on intervals that fit the test (the diagnosis' negotiating window is two
   # rounds of BIRD and the TCP probe: 2 s).
   cat >"${dir}/exporter-${node}.yml" <<CONF
@@ -166,6 +237,7 @@ metrics:
   extra: ${extra}
   sessions: ${sessions}
   keep_recovered: 2s
+${intent}
 CONF
   wrapper=()
   [[ "$node" == g ]] && wrapper=(setpriv --bounding-set=-net_raw --inh-caps=-net_raw)
@@ -235,6 +307,9 @@ scrape_configs:
       - {targets: ["10.99.0.1:${export_port}"], labels: {node: lab-b}}
       - {targets: ["10.99.0.4:${export_port}"], labels: {node: lab-e}}
       - {targets: ["10.99.0.7:${export_port}"], labels: {node: lab-g}}
+  - job_name: calico-bgp-exporter-intent
+    static_configs:
+      - {targets: ["127.0.0.1:10180"]}
 CONF
 promtool check config "${dir}/prometheus.yml" >/dev/null || die "prometheus.yml does not load"
 in_ns prometheus --config.file="${dir}/prometheus.yml" --storage.tsdb.path="${dir}/prometheus" \
@@ -361,6 +436,45 @@ in_ns "$kPython" "$helper" expect-empty "$prom" \
   'ALERTS{alertname="CalicoBGPPeerDown",node="lab-a",protocol="Mesh_10_99_0_7"}
    or ALERTS{alertname="CalicoBGPNodeIsolated",node=~"lab-a|lab-b"}' ||
   die "a's disabled session pages as down, or a node with healthy sessions counts as isolated"
+
+step "intent: a's BIRD runs what Calico asks for; then a BGPPeer its BIRD does not run, and one that selects nothing"
+in_ns "$kPython" "$helper" wait-query "$prom" \
+  'calico_bgp_intent_sessions{node="lab-a",state="expected"} == 9
+   and on (node) calico_bgp_intent_sessions{state="missing"} == 0
+   and on (node) calico_bgp_intent_sessions{state="unexpected"} == 0' 40 || {
+  in_ns "$kPython" "$helper" show "$prom" 'calico_bgp_intent_sessions' \
+    'calico_bgp_intent_session_mismatch_info' 'calico_bgp_intent_up'
+  die "a's BIRD does not run what intent serve says Calico asks for"
+}
+kube_ops '[{"op": "put", "resource": "crd.projectcalico.org/v1/bgppeers", "object":
+  {"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer", "metadata": {"name": "rack-a-tor"},
+   "spec": {"node": "lab-a", "peerIP": "10.99.0.9", "asNumber": 65009}}},
+ {"op": "put", "resource": "crd.projectcalico.org/v1/bgppeers", "object":
+  {"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer", "metadata": {"name": "rack-9-tors"},
+   "spec": {"nodeSelector": "rack == '"'r9'"'", "peerIP": "10.99.0.20", "asNumber": 65020}}}]' ||
+  die "the API test server refused the BGPPeers"
+# confd would render Node_10_99_0_9 for a; a's BIRD was not reconfigured: missing.
+in_ns "$kPython" "$helper" wait-webhook "${dir}/webhook.jsonl" 60 firing \
+  alertname=CalicoBGPSessionMissing node=lab-a protocol=Node_10_99_0_9 peer=10.99.0.9 \
+  severity=critical >/dev/null || die "session-missing notification for Node_10_99_0_9 missing"
+echo "CalicoBGPSessionMissing for lab-a received after $(elapsed)"
+in_ns "$kPython" "$helper" check-alerts "$prom" 30 CalicoBGPConfigProblem \
+  kind=selector_matches_no_node object=BGPPeer/rack-9-tors || die "config problem alert naming the BGPPeer"
+# BIRD reconfigured with what confd renders: the session exists (it will not come up: nothing
+# answers at 10.99.0.9), and the alert resolves.
+cat >>"${dir}/a/bird.conf" <<'CONF'
+
+# Added by the e2e test: what confd renders for BGPPeer rack-a-tor.
+protocol bgp Node_10_99_0_9 from bgp_template {
+  neighbor 10.99.0.9 as 65009;
+  source address 10.99.0.5;
+}
+CONF
+"$lab" birdc "$prefix" 1 "$dir" a configure >/dev/null || die "birdc configure on a failed"
+in_ns "$kPython" "$helper" wait-webhook "${dir}/webhook.jsonl" 60 resolved \
+  alertname=CalicoBGPSessionMissing node=lab-a protocol=Node_10_99_0_9 >/dev/null ||
+  die "resolved session-missing notification missing"
+echo "CalicoBGPSessionMissing resolved after $(elapsed)"
 
 step "every dashboard query, variable and rule expression against this Prometheus"
 in_ns "$kPython" "$helper" evaluate "$prom" "$kRepoRoot" 20 || die "queries failed (see above)"
