@@ -53,7 +53,8 @@ for variant in base podmonitor intent; do
   wait_for_binary
   mapfile -t args <"${work}/${variant}-run/args"
   echo "calico-bgp-exporter ${args[*]} --config.check"
-  out="$("$exporter" "${args[@]}" --config.check 2>&1)" ||
+  # NODE_NAME as the DaemonSet sets it (the intent client needs the node's name).
+  out="$(NODE_NAME=node-1 "$exporter" "${args[@]}" --config.check 2>&1)" ||
     die "the exporter rejects the DaemonSet's args/config: $out"
   echo "$out"
   if [[ -f "${work}/${variant}-run/intent-args" ]]; then

@@ -229,6 +229,13 @@ def main():
                          "(run dashboards/render-configmap)")
 
     intent_args = check_intent(c, objects, namespace)
+    if intent_args is not None and config_text is not None:
+        # The intent overlay's config is the base's plus the intent client, nothing else.
+        with open(os.path.join(root, "deploy/kubernetes/base/config.yml"), encoding="utf-8") as f:
+            base = f.read()
+        c.expect(config_text.startswith(base) and "\nintent:\n" in config_text[len(base):],
+                 "deploy/kubernetes/intent/config.yml must be deploy/kubernetes/base/config.yml "
+                 "followed by the intent client's settings")
 
     if config_text is not None and not c.errors:
         os.makedirs(out_dir, exist_ok=True)
