@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "exporter/web/web_crypto.h"
+
 namespace cbe {
 
 struct BasicCredentials {
@@ -25,18 +27,18 @@ struct BasicCredentials {
 // case-insensitive; the user ends at the first ':'. nullopt for anything else.
 std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header);
 
-class BasicAuth {
+class BasicAuth final : public Authenticator {
  public:
   // user -> bcrypt hash (see IsBcryptHash). No users: every request is allowed.
   explicit BasicAuth(const std::vector<std::pair<std::string, std::string>>& users);
 
-  bool enabled() const { return !users_.empty(); }
+  bool enabled() const override { return !users_.empty(); }
 
   // Thread-safe. False for unknown users, wrong passwords and passwords with a NUL byte.
   bool Check(std::string_view user, std::string_view password) const;
 
   // Checks an Authorization header (nullptr: none). True when authentication is off.
-  bool CheckHeader(const char* authorization) const;
+  bool CheckHeader(const char* authorization) const override;
 
  private:
   using Digest = std::array<unsigned char, 32>;

@@ -10,16 +10,9 @@
 
 #include "exporter/base/result.h"
 #include "exporter/config/web_config.h"
-
-struct ssl_ctx_st;
+#include "exporter/web/web_crypto.h"
 
 namespace cbe {
-
-struct ServerTlsContext {
-  std::shared_ptr<ssl_ctx_st> ctx;    // An SSL_CTX*; the last reference frees it.
-  std::string certificate_summary;    // "subject=... not_after=..." for the logs.
-  std::vector<std::string> warnings;  // E.g. an expired certificate (served anyway).
-};
 
 // Reads the certificate, key and client CA the config names and builds the server context:
 // protocol versions, client certificate policy, allowed client SANs, cipher suites, groups.
@@ -28,9 +21,9 @@ Result<ServerTlsContext> BuildServerTlsContext(const TlsServerConfig& tls);
 
 // Makes civetweb's dlopen("libssl.so")/dlopen("libcrypto.so") find the exporter's
 // compatibility libraries (lib/cbe-ssl next to the binary in the build tree,
-// ../lib/calico-bgp-exporter next to it or the install folder the build was configured with), then initializes
-// civetweb's TLS with mg_init_library(MG_FEATURES_TLS). Once per process; later calls return the
-// first outcome. Call before the first TLS server starts.
+// ../lib/calico-bgp-exporter next to it or the install folder the build was configured with), then
+// initializes civetweb's TLS with mg_init_library(MG_FEATURES_TLS). Once per process; later calls
+// return the first outcome. Call before the first TLS server starts.
 Result<std::string> PrepareCivetwebTls();
 
 // civetweb's external_ssl_ctx callback, for CivetCallbacks: hands civetweb `PendingServerTls()`

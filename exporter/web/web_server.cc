@@ -9,6 +9,7 @@
 
 #include "exporter/base/logging.h"
 #include "exporter/config/config.h"
+#include "exporter/web/web_crypto.h"
 
 namespace cbe {
 namespace {
@@ -74,14 +75,23 @@ std::string BaseUrl(const ListenAddress& listen, int port, bool tls) {
   return (tls ? "https://" : "http://") + host + ":" + std::to_string(port);
 }
 
+// civetweb's external_ssl_ctx callback, called only for a TLS port (whose web config loaded the
+// web crypto plugin already): the plugin's.
+int ExternalSslContextOfPlugin(void** ssl_ctx, void* user_data) {
+  auto crypto = WebCrypto();
+  if (!crypto) {
+    return *ssl_ctx == nullptr ? -1 : 1;  // No context to give; none to drop.
+  }
+  return (*crypto)->external_ssl_context(ssl_ctx, user_data);
+}
+
 }  // namespace
 
 WebServer::WebServer(WebServerOptions options, WebPages* pages)
     : options_(std::move(options)), listening_(options_.listen_address), pages_(pages) {
   callbacks_ = *pages_->Callbacks();
-  callbacks_.external_ssl_ctx = &ExternalSslContext;
-  access_ = std::make_shared<Access>(
-      Access{std::make_shared<BasicAuth>(std::vector<std::pair<std::string, std::string>>{}), ""});
+  callbacks_.external_ssl_ctx = &ExternalSslContextOfPlugin;
+  access_ = std::make_shared<Access>(Access{AllowEveryone(), ""});
 }
 
 WebServer::StartResult WebServer::Start(WebServerOptions options, WebPages* pages) {
@@ -101,9 +111,7 @@ WebServer::StartResult WebServer::Start(WebServerOptions options, WebPages* page
     for (const auto& w : loaded->tls.warnings) {
       logging::Warn("web config", {{"file", s->options_.web_config_file}, {"warning", w}});
     }
-    s->access_ = std::make_shared<Access>(
-        Access{std::make_shared<BasicAuth>(loaded->config.basic_auth_users),
-               HeaderLines(loaded->config.http)});
+    s->access_ = std::make_shared<Access>(Access{loaded->auth, HeaderLines(loaded->config.http)});
     pages->SetAccess(s.get());
     if (std::string err = s->StartCivetweb(*loaded); !err.empty()) {
       pages->SetAccess(nullptr);
@@ -177,8 +185,18 @@ Result<WebServer::Loaded> WebServer::Load() const {
   for (const auto& w : result.warnings) {
     loaded.tls.warnings.push_back(w);
   }
+  if (!loaded.config.tls.enabled && loaded.config.basic_auth_users.empty()) {
+    return loaded;  // Plain HTTP for everyone: no OpenSSL, no libcrypt.
+  }
+  auto crypto = WebCrypto();
+  if (!crypto) {
+    return Error{file + ": " + crypto.error().message};
+  }
+  if (!loaded.config.basic_auth_users.empty()) {
+    loaded.auth = (*crypto)->make_basic_auth(loaded.config.basic_auth_users);
+  }
   if (loaded.config.tls.enabled) {
-    auto tls = BuildServerTlsContext(loaded.config.tls);
+    auto tls = (*crypto)->build_server_tls_context(loaded.config.tls);
     if (!tls) {
       return Error{file + ": " + tls.error().message};
     }
@@ -192,13 +210,19 @@ Result<WebServer::Loaded> WebServer::Load() const {
 std::string WebServer::StartCivetweb(const Loaded& loaded) {
   civetweb_.reset();
   const bool tls = loaded.config.tls.enabled;
+  const WebCryptoApi* crypto = nullptr;
   if (tls) {
-    auto prepared = PrepareCivetwebTls();
+    auto api = WebCrypto();  // Loaded by Load() already.
+    if (!api) {
+      return api.error().message;
+    }
+    crypto = *api;
+    auto prepared = crypto->prepare_civetweb_tls();
     if (!prepared) {
       return prepared.error().message;
     }
+    crypto->set_pending_server_tls(loaded.tls.ctx);
   }
-  SetPendingServerTls(loaded.tls.ctx);
   std::unique_ptr<CivetServer> server;
   try {
     server = std::make_unique<CivetServer>(
@@ -208,10 +232,14 @@ std::string WebServer::StartCivetweb(const Loaded& loaded) {
                                  "max_request_size", std::to_string(kMaxRequestBytes)},
         &callbacks_);
   } catch (const std::exception& e) {
-    SetPendingServerTls(nullptr);
+    if (crypto != nullptr) {
+      crypto->set_pending_server_tls(nullptr);
+    }
     return e.what();
   }
-  SetPendingServerTls(nullptr);  // civetweb holds its own reference.
+  if (crypto != nullptr) {
+    crypto->set_pending_server_tls(nullptr);  // civetweb holds its own reference.
+  }
   const std::vector<int> ports = server->getListeningPorts();
   // Port 0 picked a port: keep it across restarts.
   if (listening_.port == 0 && !ports.empty()) {
@@ -282,9 +310,8 @@ bool WebServer::Reload() {
   // Users and headers apply to the next request (Access); only TLS needs a new server.
   const bool restart = !civetweb_ || loaded->tls_fingerprint != running_.tls_fingerprint ||
                        loaded->config.tls != running_.config.tls;
-  auto old_access = SwapAccess(std::make_shared<const Access>(
-      Access{std::make_shared<BasicAuth>(loaded->config.basic_auth_users),
-             HeaderLines(loaded->config.http)}));
+  auto old_access = SwapAccess(
+      std::make_shared<const Access>(Access{loaded->auth, HeaderLines(loaded->config.http)}));
   if (restart) {
     logging::Info("restarting the HTTP server for the new web config",
                   {{"file", file}, {"protocol", Describe(loaded->config)}});

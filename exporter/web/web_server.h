@@ -18,9 +18,8 @@
 
 #include "exporter/config/listen_address.h"
 #include "exporter/config/web_config.h"
-#include "exporter/web/basic_auth.h"
 #include "exporter/web/http_pages.h"
-#include "exporter/web/tls_context.h"
+#include "exporter/web/web_crypto.h"
 
 class CivetServer;
 
@@ -69,13 +68,15 @@ class WebServer : public PageAccess {
  private:
   // What requests read: swapped whole under access_mutex_.
   struct Access {
-    std::shared_ptr<const BasicAuth> auth;
+    std::shared_ptr<const Authenticator> auth;
     std::string headers;  // "Name: value\r\n" lines.
   };
   // A loaded web config and the TLS context built from its files.
   struct Loaded {
     WebConfig config;
     ServerTlsContext tls;
+    // Basic auth of its users, or everyone (also without a web config file).
+    std::shared_ptr<const Authenticator> auth = AllowEveryone();
     std::size_t fingerprint = 0;      // Of the web config and the files it names.
     std::size_t tls_fingerprint = 0;  // Of the TLS files alone: a change restarts the server.
   };
