@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "exporter/base/duration.h"
@@ -460,8 +461,10 @@ std::string AddressProblem(const DaemonSnapshot& d, const std::string& address,
 // family is the same for all its sessions (Calico renders `source address <node IP>`): a wrong
 // one seen on a working session explains the failing sessions of that family.
 std::string SourceAddressProblem(const DaemonSnapshot& d, bool v6) {
+  std::set<std::string_view> checked;
   for (const PeerSnapshot& p : d.peers) {
-    if (!p.source_address.empty() && (p.source_address.find(':') != std::string::npos) == v6) {
+    if (!p.source_address.empty() && (p.source_address.find(':') != std::string::npos) == v6 &&
+        checked.insert(p.source_address).second) {
       if (std::string problem = AddressProblem(d, p.source_address, "BGP source address");
           !problem.empty()) {
         return problem;
@@ -564,20 +567,27 @@ std::string_view PeerTypeLabel(intent::PeerType t) {
   return "other";
 }
 
+std::map<std::string_view, const intent::Session*> SessionsByProtocol(
+    const std::vector<intent::Session>& sessions) {
+  std::map<std::string_view, const intent::Session*> out;
+  for (const intent::Session& s : sessions) {
+    out.emplace(s.protocol, &s);
+  }
+  return out;
+}
+
 // A row of its own for each session Calico asks for that BIRD does not run.
 void AddMissingRows(const Snapshot& snapshot, const IntentComparison& intent,
                     std::vector<PeerDiagnosis>* out) {
+  const auto expected = SessionsByProtocol(*snapshot.intent->sessions);
   for (std::size_t i = 0; i < intent.diffs.size(); ++i) {
     const intent::SessionDiff& d = intent.diffs[i];
     if (d.kind != intent::DiffKind::kMissing) {
       continue;
     }
-    std::string peer_type = "other";
-    for (const intent::Session& s : *snapshot.intent->sessions) {
-      if (s.protocol == d.protocol) {
-        peer_type = PeerTypeLabel(s.peer_type);
-      }
-    }
+    const auto it = expected.find(d.protocol);
+    const std::string peer_type(it != expected.end() ? PeerTypeLabel(it->second->peer_type)
+                                                     : "other");
     out->push_back({intent.daemons[i], d.protocol, d.expected_address, peer_type, "", std::nullopt,
                     "", Diagnosis{Cause::kSessionMissing, "intent: " + d.Describe()}});
   }
@@ -605,19 +615,16 @@ std::shared_ptr<const IntentComparison> CompareWithIntent(const Snapshot& snapsh
   auto out = std::make_shared<IntentComparison>();
   out->expected = snapshot.intent->sessions->size();
   out->diffs = intent::DiffSessions(*snapshot.intent->sessions, running);
+  const auto expected = SessionsByProtocol(*snapshot.intent->sessions);
   for (const intent::SessionDiff& diff : out->diffs) {
     const auto it = daemon_of.find(diff.protocol);
     if (it != daemon_of.end()) {
       out->daemons.push_back(it->second);
       continue;
     }
-    int family = 4;
-    for (const intent::Session& s : *snapshot.intent->sessions) {
-      if (s.protocol == diff.protocol) {
-        family = s.family;
-      }
-    }
-    out->daemons.push_back(DaemonForFamily(*snapshot.bird, family));
+    const auto session = expected.find(diff.protocol);
+    out->daemons.push_back(
+        DaemonForFamily(*snapshot.bird, session != expected.end() ? session->second->family : 4));
   }
   return out;
 }
@@ -644,8 +651,21 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
   }
   out.reserve(sessions);
   const ProbeIndex index = IndexProbes(snapshot);
+  // The sessions Calico no longer asks for, by protocol.
+  std::map<std::string_view, const intent::SessionDiff*> unexpected;
+  if (intent != nullptr) {
+    for (const intent::SessionDiff& diff : intent->diffs) {
+      if (diff.kind == intent::DiffKind::kUnexpected) {
+        unexpected.emplace(diff.protocol, &diff);
+      }
+    }
+  }
   for (const DaemonSnapshot& d : snapshot.bird->daemons) {
     const std::string address_problem = AddressProblem(d, d.router_id, "router ID");
+    // Once per daemon and family, not per session: a 10,000-session daemon must not cost N^2.
+    const std::string source_problem[2] = {
+        address_problem.empty() ? SourceAddressProblem(d, false) : address_problem,
+        address_problem.empty() ? SourceAddressProblem(d, true) : address_problem};
     if (!d.up) {
       for (const PeerSnapshot& p : d.last_known_peers) {
         Evidence e;
@@ -660,17 +680,11 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
       AddBirdEvidence(p, now_unix, &e);
       AddProbeEvidence(p.peer, index, &e);
       AddOptions(options, &e);
-      if (intent != nullptr) {
-        for (const intent::SessionDiff& diff : intent->diffs) {
-          if (diff.kind == intent::DiffKind::kUnexpected && diff.protocol == p.protocol) {
-            e.unexpected = true;
-            e.unexpected_detail = diff.Describe();
-          }
-        }
+      if (const auto it = unexpected.find(p.protocol); it != unexpected.end()) {
+        e.unexpected = true;
+        e.unexpected_detail = it->second->Describe();
       }
-      e.node_address_problem = address_problem.empty()
-                                   ? SourceAddressProblem(d, p.peer.find(':') != std::string::npos)
-                                   : address_problem;
+      e.node_address_problem = source_problem[p.peer.find(':') != std::string::npos ? 1 : 0];
       out.push_back({d.daemon, p.protocol, p.peer, p.peer_type, p.state, p.state_change_timestamp,
                      e.last_error.Text(), Diagnose(e)});
     }
