@@ -290,11 +290,14 @@ def run_pair(args, work, sock, version, n, plan, case):
     return strip_bodies(case)
 
 
-def run_lab_case(args, version, n, plan):
-    work = os.path.join(args.work, f"bird{version}-n{n}")
+def run_lab_case(args, version, n, plan, fork=False):
+    """A real BIRD lab of N sessions. fork: Calico's BIRD fork (a 1.6: version 1's configs)."""
+    work = os.path.join(args.work, f"fork-n{n}" if fork else f"bird{version}-n{n}")
     os.makedirs(os.path.join(work, "a"), exist_ok=True)
     os.makedirs(os.path.join(work, "b"), exist_ok=True)
     binary = birdlab.BIRD1 if version == 1 else os.path.join(args.bird2, "usr/sbin/bird")
+    if fork:
+        binary = args.fork
     files = {}
     for node, text in (("a", birdlab.observed_config(version, n, f"{work}/a/bird.log",
                                                       args.connects_per_second)),
@@ -306,7 +309,9 @@ def run_lab_case(args, version, n, plan):
     peer = birdlab.Daemon(binary, f"{args.netns_prefix}-b", *files["b"])
     observed = birdlab.Daemon(binary, None, *files["a"])
     case = {"source": "lab", "version": version, "n": n}
-    log(f"BIRD {version} lab, N={n}: starting")
+    if fork:
+        case["bird"] = "fork"
+    log(f"{'Calico fork' if fork else 'BIRD'} {version} lab, N={n}: starting")
     try:
         peer.start()
         observed.start()
@@ -320,7 +325,7 @@ def run_lab_case(args, version, n, plan):
         case["bird_answer_times_ms"] = case["bird_answer"].pop("times_ms")
         log(f"  BIRD answers `show protocols all` ({len(reply)} bytes) in "
             f"{case['bird_answer']['median_ms']:.2f} ms (median)")
-        if n == max(args.sizes):
+        if n == max(args.sizes) and not fork:
             rec = os.path.join(args.work, "recorded")
             os.makedirs(rec, exist_ok=True)
             with open(f"{rec}/bird{version}-n{n}-show_protocols_all.raw", "wb") as f:
@@ -412,7 +417,7 @@ def run_soak(args, version, rounds, warmup=1000):
                                            "t_s": time.monotonic() - t0})
                     if next_mark >= rounds + warmup:
                         break
-                    next_mark = warmup if next_mark < warmup else next_mark + 1000
+                    next_mark = warmup if next_mark < warmup else next_mark + 100  # ~100 samples
                 if not proc.alive():
                     raise RuntimeError("calico-bgp-exporter died during the soak")
                 if time.monotonic() - t0 > args.soak_deadline:
@@ -477,6 +482,8 @@ def main():
     p.add_argument("--sizes", default="10,100,1000")
     p.add_argument("--fake-sizes", default="5000")
     p.add_argument("--fake-versions", default="2")
+    p.add_argument("--fork", default="", help="Calico's BIRD fork (bird binary): a lab of its own")
+    p.add_argument("--fork-sizes", default="1000")
     p.add_argument("--soak-rounds", type=int, default=10000)
     p.add_argument("--soak-deadline", type=float, default=400)
     p.add_argument("--establish-deadline", type=float, default=300)
@@ -506,12 +513,14 @@ def main():
                "cases": [], "soak": None, "parser": None}
     for cmd in ([args.exporter, "--version"], ["prometheus-bird-exporter", "-version"],
                 [birdlab.BIRD1, "--version"],
-                [os.path.join(args.bird2, "usr/sbin/bird"), "--version"]):
+                [os.path.join(args.bird2, "usr/sbin/bird"), "--version"]) + (
+                    ([args.fork, "--version"],) if args.fork else ()):
         r = subprocess.run(cmd, capture_output=True, text=True)
         out = (r.stdout + r.stderr).strip().splitlines()
         text = " ".join(out[:2]) if out and out[0] == "bird_exporter" else out[0]
         results["meta"]["versions"][os.path.basename(cmd[0]) + (
-            "2" if "bird2" in cmd[0] else "")] = text
+            "2" if "bird2" in cmd[0] else "") + (" (fork)" if cmd[0] == args.fork else "")] = (
+                ("Calico's fork: " if cmd[0] == args.fork else "") + text)
 
     def save():
         results["meta"]["duration_s"] = time.time() - started
@@ -529,6 +538,9 @@ def main():
     for version in versions:
         for n in args.sizes:
             add(run_lab_case, args, version, n, plan)
+    if args.fork:
+        for n in [int(x) for x in args.fork_sizes.split(",") if x]:
+            add(run_lab_case, args, 1, n, plan, True)
     for version in fake_versions:
         for n in fake_sizes:
             add(run_fake_case, args, version, n, plan)

@@ -1,11 +1,11 @@
 """Measuring an exporter process: scrapes (latency, bytes, series), RSS, CPU."""
 
 import http.client
+import multiprocessing
 import os
 import re
 import statistics
 import subprocess
-import threading
 import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -43,37 +43,50 @@ def sequential(port, count, gzip=True):
     return lat
 
 
+def _concurrent_worker(port, max_per_thread, budget_s, min_per_thread, gzip, barrier, out):
+    mine = []
+    try:
+        barrier.wait()
+        deadline = time.monotonic() + budget_s  # CLOCK_MONOTONIC: the same in every process
+        while len(mine) < max_per_thread and (
+                len(mine) < min_per_thread or time.monotonic() < deadline):
+            dt, status, _ = scrape(port, gzip=gzip)
+            if status != 200:
+                raise RuntimeError(f"HTTP {status}")
+            mine.append(dt)
+        out.send(("ok", mine))
+    except Exception as e:  # noqa: BLE001 - reported by the parent
+        out.send(("error", repr(e)))
+    finally:
+        out.close()
+
+
 def concurrent(port, threads, max_per_thread, budget_s, min_per_thread, gzip=True):
     """`threads` scrapers, each scraping back to back until it has `max_per_thread` samples
-    or the budget is spent (but at least `min_per_thread`). Returns all latencies."""
-    lat = []
-    errors = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(threads)
-    box = {}
+    or the budget is spent (but at least `min_per_thread`). Returns all latencies.
 
-    def worker():
-        mine = []
+    Each scraper is a process of its own: Python threads would share one interpreter lock and
+    measure the lock (a scrape's Python side costs about as much CPU as the exporter's)."""
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(threads)
+    pipes, procs = [], []
+    for _ in range(threads):
+        recv, send = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=_concurrent_worker,
+                        args=(port, max_per_thread, budget_s, min_per_thread, gzip, barrier, send))
+        p.start()
+        send.close()
+        pipes.append(recv)
+        procs.append(p)
+    lat, errors = [], []
+    for recv in pipes:
         try:
-            barrier.wait()
-            if "deadline" not in box:
-                box.setdefault("deadline", time.monotonic() + budget_s)
-            while len(mine) < max_per_thread and (
-                    len(mine) < min_per_thread or time.monotonic() < box["deadline"]):
-                dt, status, _ = scrape(port, gzip=gzip)
-                if status != 200:
-                    raise RuntimeError(f"HTTP {status}")
-                mine.append(dt)
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-        with lock:
-            lat.extend(mine)
-
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+            kind, value = recv.recv()
+        except EOFError:
+            kind, value = "error", "a scraper process died"
+        (lat.extend if kind == "ok" else errors.append)(value)
+    for p in procs:
+        p.join()
     if errors:
         raise RuntimeError(f"{len(errors)} scraper(s) failed: {errors[0]}")
     return lat

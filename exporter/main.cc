@@ -2,7 +2,6 @@
 // mode (`intent`, `check`, `--config.check`, the daemon); each mode is a list of named steps
 // below. The daemon's logic lives in the layers (exporter/core, exporter/web, ...), not here.
 
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +18,7 @@
 #include "exporter/base/clock.h"
 #include "exporter/base/duration.h"
 #include "exporter/base/logging.h"
+#include "exporter/base/memory.h"
 #include "exporter/config/config.h"
 #include "exporter/config/listen_address.h"
 #include "exporter/config/web_config.h"
@@ -334,10 +334,7 @@ int Run(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // glibc gives every thread that allocates its own arena and keeps each arena's peak: with 64
-  // web threads (cbe::kWebThreads) that multiplies the memory of concurrent scrapes. Two arenas
-  // are plenty.
-  mallopt(M_ARENA_MAX, 2);
+  cbe::ConfigureAllocator();  // one arena, large blocks unmapped, small ones reused
   if (argc > 2 && std::string(argv[1]) == "intent" && std::string(argv[2]) == "serve") {
     return RunIntentServe({argv + 3, argv + argc});  // one replica per cluster (issue 16)
   }

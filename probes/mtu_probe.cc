@@ -160,6 +160,9 @@ class MtuRound {
     for (std::size_t i = 0; i < st_.size(); ++i) {
       State& s = st_[i];
       if (s.active && (s.replied || now >= s.deadline)) {
+        for (const std::uint16_t seq : s.seqs) {
+          loop_.Forget(seq);  // answered ones are gone already
+        }
         s.search.Result(s.replied);
         s.active = false;
         --active_;

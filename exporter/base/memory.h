@@ -2,10 +2,16 @@
 
 namespace cbe {
 
-// Gives the free pages of every malloc arena back to the kernel. A BIRD round and a rendering of
-// the exposition at 1000 peers allocate and free several MB; glibc returns freed memory only
-// from the top of a heap, so without this the process keeps the peak of every arena for good.
-// Costs well under a millisecond at that size; called after each round and each rendering.
+// Sets the allocator up for a daemon whose work repeats: every BIRD round and every rendering
+// of the exposition allocates and frees about the same few MB. Called once, first thing in
+// main(). One arena (glibc would give each of the 64 web threads its own and keep each arena's
+// peak); large blocks mapped and unmapped; the small blocks freed by one round stay in the heap
+// for the next one to reuse. Giving them back after each round (malloc_trim) cost a page fault
+// per page in the next round, most of a round's CPU (issue 19).
+void ConfigureAllocator();
+
+// Gives the free pages of every malloc arena back to the kernel. For work that does not repeat
+// every few seconds and frees much more than it keeps (intent serve's model after a change).
 void ReleaseFreeMemory();
 
 }  // namespace cbe

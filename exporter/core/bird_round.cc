@@ -142,19 +142,21 @@ std::vector<LocalAddress> BirdRound::LocalAddresses(const DaemonSnapshot& d) {
     address_cache_.clear();
     address_cache_time_ = now;
   }
-  std::vector<std::string> wanted = {d.router_id};
+  // Sorted and unique (DaemonSnapshot::local_addresses is searched by address). Calico's
+  // sessions share one source address per family; a lab may give each its own.
+  std::set<std::string_view> wanted = {d.router_id};
   for (const PeerSnapshot& p : d.peers) {
-    if (!p.source_address.empty() &&
-        std::find(wanted.begin(), wanted.end(), p.source_address) == wanted.end()) {
-      wanted.push_back(p.source_address);
+    if (!p.source_address.empty()) {
+      wanted.insert(p.source_address);
     }
   }
   std::vector<LocalAddress> out;
-  for (const std::string& address : wanted) {
+  out.reserve(wanted.size());
+  for (const std::string_view address : wanted) {
     auto cached = address_cache_.find(address);
     if (cached == address_cache_.end()) {
       LocalAddress a;
-      a.address = address;
+      a.address = std::string(address);
       const auto ip = net::IpAddress::Parse(address);
       if (ip) {
         auto found = lookup_(*ip);
@@ -165,10 +167,10 @@ std::vector<LocalAddress> BirdRound::LocalAddresses(const DaemonSnapshot& d) {
           a.loopback = (*found)->loopback;
         } else if (!found) {
           logging::Debug("interface of a local address",
-                         {{"address", address}, {"err", found.error().message}});
+                         {{"address", a.address}, {"err", found.error().message}});
         }
       }
-      cached = address_cache_.emplace(address, std::move(a)).first;
+      cached = address_cache_.emplace(a.address, std::move(a)).first;
     }
     out.push_back(cached->second);
   }

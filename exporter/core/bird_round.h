@@ -59,7 +59,7 @@ class BirdRound {
   net::StreamConnector* connector_;
   const Clock* clock_;
   InterfaceLookup lookup_;
-  std::map<std::string, LocalAddress> address_cache_;
+  std::map<std::string, LocalAddress, std::less<>> address_cache_;
   std::chrono::steady_clock::time_point address_cache_time_;
   std::map<std::string, Daemon> daemons_;  // By socket path.
   std::set<std::string> seen_sockets_;     // Detected sockets that answered once.

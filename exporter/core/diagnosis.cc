@@ -442,16 +442,19 @@ ProbeIndex IndexProbes(const Snapshot& snapshot) {
 // address itself, or the interface that holds it; "" when it may be right.
 std::string AddressProblem(const DaemonSnapshot& d, const std::string& address,
                            std::string_view role) {
-  const std::string prefix = "this node's " + std::string(role) + " " + address + " is ";
+  const auto explained = [&](const std::string& problem) {
+    return "this node's " + std::string(role) + " " + address + " is " + problem;
+  };
   if (std::string problem = SuspiciousNodeAddress(address); !problem.empty()) {
-    return prefix + problem;
+    return explained(problem);
   }
-  for (const LocalAddress& a : d.local_addresses) {
-    if (a.address == address && a.found) {
-      if (std::string problem = SuspiciousNodeInterface(a.interface, a.kind, a.loopback);
-          !problem.empty()) {
-        return prefix + problem;
-      }
+  const auto a = std::lower_bound(
+      d.local_addresses.begin(), d.local_addresses.end(), address,
+      [](const LocalAddress& l, const std::string& wanted) { return l.address < wanted; });
+  if (a != d.local_addresses.end() && a->address == address && a->found) {
+    if (std::string problem = SuspiciousNodeInterface(a->interface, a->kind, a->loopback);
+        !problem.empty()) {
+      return explained(problem);
     }
   }
   return "";

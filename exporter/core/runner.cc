@@ -1,5 +1,6 @@
 #include "exporter/core/runner.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace cbe {
@@ -39,13 +40,13 @@ void Runner::RunKind(const ProbeKind& kind) {
 
 void Runner::ProbeNewPeers() {
   const auto snapshot = store_->Get();
-  std::set<std::string> peers;
-  bool found = false;
+  std::vector<net::IpAddress> peers;
   for (const ProbeTarget& t : ProbeTargets(*snapshot, config_.static_peers)) {
-    std::string ip = t.ip.ToString();
-    found = found || !known_peers_.contains(ip);
-    peers.insert(std::move(ip));
+    peers.push_back(t.ip);
   }
+  std::sort(peers.begin(), peers.end());
+  const bool found =
+      !std::includes(known_peers_.begin(), known_peers_.end(), peers.begin(), peers.end());
   known_peers_ = std::move(peers);  // Peers that went away are new again when they return.
   if (found) {
     for (PeriodicTask* task : peer_probe_tasks_) {

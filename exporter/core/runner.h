@@ -57,7 +57,8 @@ class Runner {
   IntentRound intent_;
   std::mutex options_mu_;
   DiagnosisOptions diagnosis_options_;
-  std::set<std::string> known_peers_;  // Of BIRD's last round; only the BIRD task touches it.
+  // Of BIRD's last round, sorted; only the BIRD task touches it.
+  std::vector<net::IpAddress> known_peers_;
   std::vector<std::unique_ptr<PeriodicTask>> tasks_;
   std::vector<PeriodicTask*> peer_probe_tasks_;
 };

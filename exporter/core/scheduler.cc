@@ -3,7 +3,6 @@
 #include <exception>
 
 #include "exporter/base/logging.h"
-#include "exporter/base/memory.h"
 
 namespace cbe {
 
@@ -87,7 +86,6 @@ void PeriodicTask::Loop() {
     } catch (const std::exception& e) {
       logging::Error("task failed", {{"task", name_}, {"err", e.what()}});
     }
-    ReleaseFreeMemory();
   } while (WaitForNext(&due));
 }
 

@@ -74,7 +74,8 @@ struct DaemonSnapshot {
   bool graceful_restart_recovery = false;
   std::string daemon_message;
   std::vector<PeerSnapshot> peers;
-  // The router ID's and the sessions' source addresses' interfaces (looked up once a minute).
+  // The router ID's and the sessions' source addresses' interfaces (looked up once a minute),
+  // sorted by address, one each.
   std::vector<LocalAddress> local_addresses;
   // While BIRD is down: the sessions of its last good round, for the diagnosis only.
   std::vector<PeerSnapshot> last_known_peers;

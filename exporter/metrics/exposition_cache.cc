@@ -2,7 +2,6 @@
 
 #include <zlib.h>
 
-#include "exporter/base/memory.h"
 #include "exporter/metrics/exposition.h"
 
 namespace cbe {
@@ -114,9 +113,6 @@ std::shared_ptr<const ExpositionCache::Rendered> ExpositionCache::Get() {
     }
     rendered_ = std::move(r);
     generation_ = snapshot->generation;
-    snapshot.reset();
-    // What the rendering allocated and freed goes back to the kernel.
-    ReleaseFreeMemory();
   }
   return rendered_;
 }

@@ -102,7 +102,7 @@ std::optional<std::uint16_t> EchoLoop::Match(Bytes data, const sockaddr_storage&
     return std::nullopt;
   }
   const auto it = sent_.find(reply->seq);
-  if (it == sent_.end() || it->second.answered) {
+  if (it == sent_.end()) {
     return std::nullopt;
   }
   return reply->seq;

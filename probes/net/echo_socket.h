@@ -50,17 +50,23 @@ class EchoLoop {
                              std::size_t packet_size);
 
   // Waits for replies until `until`; calls on_reply(peer_index, seq, rtt_seconds, sender) for the
-  // first reply to each echo.
+  // first reply to each echo (the echo is then forgotten: a second reply matches nothing).
   template <typename F>
   void Receive(std::chrono::steady_clock::time_point until, F on_reply);
+
+  // Forgets an echo its sender no longer waits for (its step or round ended): a late reply then
+  // matches nothing, and a search of thousands of echoes keeps only those still awaited.
+  void Forget(std::uint16_t seq) { sent_.erase(seq); }
+
+  // Echoes sent and neither answered nor forgotten.
+  std::size_t Outstanding() const { return sent_.size(); }
 
  private:
   struct Sent {
     std::size_t peer;
     std::chrono::steady_clock::time_point at;
-    bool answered = false;
   };
-  // The echo reply in `data` from `from`, if it answers one of our echoes not answered yet.
+  // The echo reply in `data` from `from`, if it answers one of our echoes still awaited.
   std::optional<std::uint16_t> Match(Bytes data, const sockaddr_storage& from);
 
   const Clock& clock_;
@@ -95,8 +101,9 @@ void EchoLoop::Receive(std::chrono::steady_clock::time_point until, F on_reply) 
       if (!seq) {
         return;
       }
-      Sent& sent = sent_.at(*seq);
-      sent.answered = true;
+      const auto it = sent_.find(*seq);
+      const Sent sent = it->second;
+      sent_.erase(it);
       on_reply(sent.peer, *seq, std::chrono::duration<double>(clock_.Monotonic() - sent.at).count(),
                IpAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from)));
     });

@@ -5,12 +5,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "exporter/base/clock.h"
 #include "probes/mtu_probe.h"
+#include "probes/net/echo_socket.h"
 #include "tests/unit/fake_poll_clock.h"
 
 namespace cbe::net {
@@ -153,6 +156,48 @@ TEST_CASE("path MTU search: a socket that refuses don't-fragment gives an error,
                        "cannot set don't-fragment: IP_MTU_DISCOVER: Socket operation on non-socket",
                        "cannot set don't-fragment: IPV6_MTU_DISCOVER: Socket operation on "
                        "non-socket"});
+}
+
+// Echoes over loopback (the only network a unit test may use): an answered echo is forgotten
+// at once, a late or second reply matches nothing, and Forget drops the echoes a sender gave up
+// on; a path MTU search of thousands of echoes kept every one of them (1.4 MB at 1000 peers).
+TEST_CASE("EchoLoop keeps only the echoes still awaited", "[unit]") {
+  SystemClock clock;
+  EchoLoop loop(clock, /*dont_fragment=*/false);
+  const auto lo = IpAddress::Parse("127.0.0.1");
+  REQUIRE(lo);
+  if (!loop.Socket(AF_INET).error.empty() && ::geteuid() != 0) {
+    WARN("not root and no ICMP socket (" << loop.Socket(AF_INET).error << "): CI runs this");
+    return;
+  }
+  REQUIRE(loop.Socket(AF_INET).error.empty());
+  std::vector<std::uint16_t> seqs;
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto seq = loop.Send(*lo, i, 64);
+    REQUIRE(seq);
+    seqs.push_back(*seq);
+  }
+  CHECK(loop.Outstanding() == 3);
+  loop.Forget(seqs[2]);  // its sender gave up: its reply must not count
+  CHECK(loop.Outstanding() == 2);
+  std::vector<std::size_t> answered;
+  const auto deadline = clock.Monotonic() + std::chrono::seconds(5);
+  while (answered.size() < 2 && clock.Monotonic() < deadline) {
+    loop.Receive(std::min(deadline, clock.Monotonic() + milliseconds(100)),
+                 [&](std::size_t peer, std::uint16_t, double rtt, const auto& from) {
+                   CHECK(rtt >= 0);
+                   CHECK(from == lo);
+                   answered.push_back(peer);
+                 });
+  }
+  std::sort(answered.begin(), answered.end());
+  CHECK(answered == std::vector<std::size_t>{0, 1});
+  CHECK(loop.Outstanding() == 0);
+  // The forgotten echo's reply has arrived too (loopback answers at once): it matches nothing.
+  loop.Receive(clock.Monotonic() + milliseconds(50),
+               [&](std::size_t peer, std::uint16_t, double, const auto&) {
+                 FAIL("a reply matched forgotten or answered echo of peer " << peer);
+               });
 }
 
 }  // namespace
