@@ -488,7 +488,7 @@ def main():
     p.add_argument("--soak-deadline", type=float, default=400)
     p.add_argument("--establish-deadline", type=float, default=300)
     p.add_argument("--connects-per-second", type=int, default=100)
-    p.add_argument("--variant-env", default="MALLOC_ARENA_MAX=1",
+    p.add_argument("--variant-env", default="MALLOC_ARENA_MAX=2",
                    help="an extra run of ours with this VAR=VALUE (empty: none)")
     p.add_argument("--variant-probes", type=int, default=1,
                    help="1: an extra run of ours with its probes on (if the binary has them)")
