@@ -31,8 +31,13 @@
 # state and last error, and CalicoBGPBirdDown for b; start it again -> the resolved
 # notification arrives. The lab's configuration errors fire CalicoBGPPeerASMismatch on both
 # ends (both naming a as the node to fix) and CalicoBGPRouterIDConflict; the additions above
-# fire the port, MTU, clock and probe alerts. Then every dashboard query and variable and every
-# rule expression is evaluated against this Prometheus (e2e_helper.py evaluate).
+# fire the port, MTU, clock and probe alerts. Intent: `intent serve` (one replica) reads the
+# lab's Calico resources from the Kubernetes API test server (tests/kube/fake_apiserver.py) in
+# a's namespace; a and g ask it for their own node's sessions (a's BIRD runs all 9 Calico asks
+# for, g's 1 of 6); a BGPPeer a's BIRD does not run delivers CalicoBGPSessionMissing, resolved
+# once BIRD is reconfigured, and a BGPPeer whose selector matches nothing fires
+# CalicoBGPConfigProblem naming it. Then every dashboard query and variable and every rule
+# expression is evaluated against this Prometheus (e2e_helper.py evaluate).
 #
 # Needs root (namespaces). Only namespace addresses are used (127.0.0.1 inside P-a and P-b,
 # 10.99.0.0/24 of the lab). Everything started is stopped on exit, also on failure
@@ -191,7 +196,7 @@ users:
     token: e2e-token
 CONF
 in_ns "$exporter" intent serve --kubeconfig "${kdir}/kubeconfig" \
-  --web.listen-address=127.0.0.1:10180 >"${dir}/intent-serve.log" 2>&1 &
+  --web.listen-address=:10180 >"${dir}/intent-serve.log" 2>&1 &
 pids+=($!)
 # The API test server's control endpoint: the test's edits of Calico's resources.
 kube_ops() {
@@ -213,9 +218,13 @@ for node in a b e g; do
   [[ "$node" == a ]] && extra="[timers, route_details, state_changes, port_rtt]"
   sessions="all"
   [[ "$node" == b ]] && sessions="unhealthy"
-  # a asks intent serve for the sessions Calico renders for it (node lab-a).
+  # a and g ask intent serve (in a's namespace, on every address of it) for the sessions
+  # Calico renders for them (nodes lab-a, lab-g).
   intent=""
-  [[ "$node" == a ]] && intent=$'node_name: lab-a\nintent: {url: "http://127.0.0.1:10180", interval: 1s, timeout: 500ms}'
+  [[ "$node" == a ]] && intent_url=http://127.0.0.1:10180
+  [[ "$node" == g ]] && intent_url=http://10.99.0.5:10180
+  [[ "$node" == a || "$node" == g ]] &&
+    intent="node_name: lab-${node}"$'\nintent: {url: "'"${intent_url}"'", interval: 1s, timeout: 500ms}'
 
   # Every probe on, on intervals that fit the test (the diagnosis' negotiating window is two
   # rounds of BIRD and the TCP probe: 2 s).
@@ -437,7 +446,7 @@ in_ns "$kPython" "$helper" expect-empty "$prom" \
    or ALERTS{alertname="CalicoBGPNodeIsolated",node=~"lab-a|lab-b"}' ||
   die "a's disabled session pages as down, or a node with healthy sessions counts as isolated"
 
-step "intent: a's BIRD runs what Calico asks for; then a BGPPeer its BIRD does not run, and one that selects nothing"
+step "intent: a's BIRD runs what Calico asks for, g's misses 5 sessions; then a BGPPeer a's BIRD does not run, and one that selects nothing"
 in_ns "$kPython" "$helper" wait-query "$prom" \
   'calico_bgp_intent_sessions{node="lab-a",state="expected"} == 9
    and on (node) calico_bgp_intent_sessions{state="missing"} == 0
@@ -445,6 +454,19 @@ in_ns "$kPython" "$helper" wait-query "$prom" \
   in_ns "$kPython" "$helper" show "$prom" 'calico_bgp_intent_sessions' \
     'calico_bgp_intent_session_mismatch_info' 'calico_bgp_intent_up'
   die "a's BIRD does not run what intent serve says Calico asks for"
+}
+# g's BIRD peers with a only, as the lab's partial mesh has it; Calico asks for a full mesh of
+# the six nodes (g has no IPv6) plus the global peer e: 6 sessions, 5 of them missing. Each node
+# exporter gets its own node's answer from the one service.
+in_ns "$kPython" "$helper" wait-query "$prom" \
+  'calico_bgp_intent_sessions{node="lab-g",state="expected"} == 6
+   and on (node) calico_bgp_intent_sessions{state="missing"} == 5
+   and on (node) calico_bgp_intent_sessions{state="unexpected"} == 0
+   and on (node) calico_bgp_intent_up == 1
+   and on (node) calico_bgp_intent_session_mismatch_info{protocol="Global_10_99_0_4",peer="10.99.0.4",kind="missing"}' 40 || {
+  in_ns "$kPython" "$helper" show "$prom" 'calico_bgp_intent_sessions{node="lab-g"}' \
+    'calico_bgp_intent_session_mismatch_info{node="lab-g"}' 'calico_bgp_intent_up'
+  die "g's exporter does not get lab-g's sessions from intent serve"
 }
 kube_ops '[{"op": "put", "resource": "crd.projectcalico.org/v1/bgppeers", "object":
   {"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer", "metadata": {"name": "rack-a-tor"},
