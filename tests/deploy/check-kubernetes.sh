@@ -96,7 +96,8 @@ rules = [d for d in docs if d["kind"] == "PrometheusRule"]
 assert len(rules) == 1, f"{len(rules)} PrometheusRules"
 urls = [r["annotations"]["runbook_url"] for g in rules[0]["spec"]["groups"] for r in g["rules"]
         if "alert" in r]
-bad = [u for u in urls if "}}https://{{ .Labels.instance }}/runbook{{ else }}" not in u]
+bad = [u for u in urls if "}}https://{{ .Labels.instance }}/runbook{{" not in u
+       or "http://{{ .Labels.instance }}" in u]
 assert urls and not bad, f"runbook links not from the patch: {bad[:2]}"
 print(f"image {sys.argv[2]}; {len(urls)} alerts link https://<exporter>/runbook")
 PY
