@@ -38,9 +38,7 @@ class EchoRound {
   std::vector<IcmpResult> Run() {
     next_send_ = round_end_ = clock_.Monotonic();
     const auto on_reply = [this](std::size_t i, std::uint16_t, double rtt,
-                                 const std::optional<net::IpAddress>& from) {
-      OnReply(i, rtt, from);
-    };
+                                 const std::optional<net::IpAddress>&) { OnReply(i, rtt); };
     while (true) {
       const auto now = clock_.Monotonic();
       SendDue(now);
@@ -84,10 +82,8 @@ class EchoRound {
     }
   }
 
-  void OnReply(std::size_t i, double rtt, const std::optional<net::IpAddress>& from) {
-    if (from && *from != peers_[i]) {
-      return;  // A reply from someone else with our sequence number.
-    }
+  // A reply from peer i (the loop matched its sender) to one of its echoes.
+  void OnReply(std::size_t i, double rtt) {
     --outstanding_;
     if (deadline_[i] && clock_.Monotonic() > *deadline_[i]) {
       return;  // Past the peer's deadline: lost, as if it had come later still.

@@ -128,7 +128,7 @@ class MtuRound {
       }
       loop_.Receive(WakeTime(sent_at),
                     [&](std::size_t i, std::uint16_t seq, double,
-                        const std::optional<net::IpAddress>& from) { OnReply(i, seq, from); });
+                        const std::optional<net::IpAddress>&) { OnReply(i, seq); });
     }
   }
 
@@ -224,10 +224,8 @@ class MtuRound {
     return wake;
   }
 
-  void OnReply(std::size_t i, std::uint16_t seq, const std::optional<net::IpAddress>& from) {
-    if (from && *from != peers_[i]) {
-      return;  // Someone else's reply with our sequence number.
-    }
+  // A reply from peer i (the loop matched its sender) to echo `seq`.
+  void OnReply(std::size_t i, std::uint16_t seq) {
     for (std::uint16_t s : st_[i].seqs) {
       if (s == seq) {
         st_[i].replied = true;

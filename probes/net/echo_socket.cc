@@ -85,27 +85,33 @@ Result<std::uint16_t> EchoLoop::Send(const IpAddress& peer, std::size_t peer_ind
   if (::sendto(s.fd.get(), pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), len) < 0) {
     return Error{ErrnoText("sendto", errno)};
   }
-  sent_[seq] = Sent{peer_index, clock_.Monotonic()};
+  sent_[seq] = AwaitedEcho{peer, peer_index, clock_.Monotonic()};
   return seq;
 }
 
-std::optional<std::uint16_t> EchoLoop::Match(Bytes data, const sockaddr_storage& from) {
-  const bool v6 = from.ss_family == AF_INET6;
-  const auto socket = sockets_.find(v6 ? AF_INET6 : AF_INET);
-  if (socket == sockets_.end()) {
-    return std::nullopt;
-  }
-  const EchoSocket& s = socket->second;
+std::optional<std::uint16_t> MatchEchoReply(Bytes data, const std::optional<IpAddress>& from,
+                                            const EchoSocket& s, bool v6,
+                                            const std::map<std::uint16_t, AwaitedEcho>& awaited) {
   // A raw IPv4 socket reads the IP header too.
   const auto reply = ParseIcmpEchoReply(data, v6, s.raw && !v6);
   if (!reply || (s.raw && reply->id != s.id)) {
     return std::nullopt;
   }
-  const auto it = sent_.find(reply->seq);
-  if (it == sent_.end()) {
+  const auto it = awaited.find(reply->seq);
+  if (it == awaited.end() || !from || *from != it->second.to) {
     return std::nullopt;
   }
   return reply->seq;
+}
+
+std::optional<std::uint16_t> EchoLoop::Match(Bytes data, const sockaddr_storage& from,
+                                             const std::optional<IpAddress>& sender) const {
+  const bool v6 = from.ss_family == AF_INET6;
+  const auto socket = sockets_.find(v6 ? AF_INET6 : AF_INET);
+  if (socket == sockets_.end()) {
+    return std::nullopt;
+  }
+  return MatchEchoReply(data, sender, socket->second, v6, sent_);
 }
 
 }  // namespace cbe::net

@@ -34,6 +34,21 @@ EchoSocket OpenEchoSocket(int family);
 // Opens the echo socket of a family; injected in tests (e.g. an fd that is not a socket).
 using EchoSocketOpener = std::function<EchoSocket(int family)>;
 
+// An echo sent and neither answered nor forgotten.
+struct AwaitedEcho {
+  IpAddress to;
+  std::size_t peer = 0;  // The caller's index of `to`.
+  std::chrono::steady_clock::time_point at;
+};
+
+// The sequence number of the awaited echo that `data`, read from socket `s` and sent by `from`,
+// answers: an echo reply with our identifier (a raw socket reads every one) and the sequence
+// number of an echo sent to `from`. A reply from another address (a spoofed or stray one with
+// our numbers) answers nothing, and the echo stays awaited for its peer's own reply.
+std::optional<std::uint16_t> MatchEchoReply(Bytes data, const std::optional<IpAddress>& from,
+                                            const EchoSocket& s, bool v6,
+                                            const std::map<std::uint16_t, AwaitedEcho>& awaited);
+
 // Sends echoes and collects their replies for all peers of a round.
 class EchoLoop {
  public:
@@ -50,7 +65,8 @@ class EchoLoop {
                              std::size_t packet_size);
 
   // Waits for replies until `until`; calls on_reply(peer_index, seq, rtt_seconds, sender) for the
-  // first reply to each echo (the echo is then forgotten: a second reply matches nothing).
+  // first reply to each echo from the address it was sent to (the echo is then forgotten: a
+  // second reply matches nothing).
   template <typename F>
   void Receive(std::chrono::steady_clock::time_point until, F on_reply);
 
@@ -62,18 +78,15 @@ class EchoLoop {
   std::size_t Outstanding() const { return sent_.size(); }
 
  private:
-  struct Sent {
-    std::size_t peer;
-    std::chrono::steady_clock::time_point at;
-  };
   // The echo reply in `data` from `from`, if it answers one of our echoes still awaited.
-  std::optional<std::uint16_t> Match(Bytes data, const sockaddr_storage& from);
+  std::optional<std::uint16_t> Match(Bytes data, const sockaddr_storage& from,
+                                     const std::optional<IpAddress>& sender) const;
 
   const Clock& clock_;
   bool dont_fragment_;
   EchoSocketOpener open_;
   std::map<int, EchoSocket> sockets_;
-  std::map<std::uint16_t, Sent> sent_;
+  std::map<std::uint16_t, AwaitedEcho> sent_;
   std::uint16_t next_seq_;
 };
 
@@ -97,15 +110,16 @@ void EchoLoop::Receive(std::chrono::steady_clock::time_point until, F on_reply) 
   std::uint8_t buf[kEchoBufferSize];
   for (int fd : WaitReadable(fds, until, clock_)) {
     ReceiveDatagrams(fd, buf, kMaxDatagramsPerWake, [&](Bytes data, const sockaddr_storage& from) {
-      const auto seq = Match(data, from);
+      const auto sender = IpAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from));
+      const auto seq = Match(data, from, sender);
       if (!seq) {
         return;
       }
       const auto it = sent_.find(*seq);
-      const Sent sent = it->second;
+      const AwaitedEcho sent = it->second;
       sent_.erase(it);
       on_reply(sent.peer, *seq, std::chrono::duration<double>(clock_.Monotonic() - sent.at).count(),
-               IpAddress::FromSockaddr(reinterpret_cast<const sockaddr*>(&from)));
+               sender);
     });
   }
 }

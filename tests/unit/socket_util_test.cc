@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -198,6 +199,42 @@ TEST_CASE("EchoLoop keeps only the echoes still awaited", "[unit]") {
                [&](std::size_t peer, std::uint16_t, double, const auto&) {
                  FAIL("a reply matched forgotten or answered echo of peer " << peer);
                });
+}
+
+// An echo reply counts for the peer it was sent to only: a stray or spoofed reply with our
+// identifier and sequence number from another address answers nothing, and the echo stays
+// awaited for its peer's own reply (it used to be consumed, the real reply then matched nothing
+// and the peer showed a loss it did not have).
+TEST_CASE("An echo reply answers the echo sent to its sender only", "[unit]") {
+  const auto a = *IpAddress::Parse("10.0.0.1");
+  const auto b = *IpAddress::Parse("10.0.0.2");
+  const auto stranger = *IpAddress::Parse("10.0.0.9");
+  const std::map<std::uint16_t, AwaitedEcho> awaited = {{100, {a, 0, {}}}, {101, {b, 1, {}}}};
+  const auto reply = [](bool v6, std::uint16_t id, std::uint16_t seq) {
+    auto pkt = BuildIcmpEcho(v6, id, seq, 16);
+    pkt[0] = v6 ? 129 : 0;  // echo reply
+    return pkt;
+  };
+  EchoSocket ping;  // A ping socket: the kernel hands it our identifier's replies only.
+  ping.id = 7;
+  CHECK(MatchEchoReply(reply(false, 7, 100), a, ping, false, awaited) == std::uint16_t{100});
+  CHECK(MatchEchoReply(reply(false, 7, 101), b, ping, false, awaited) == std::uint16_t{101});
+  CHECK_FALSE(MatchEchoReply(reply(false, 7, 100), stranger, ping, false, awaited));
+  CHECK_FALSE(MatchEchoReply(reply(false, 7, 100), b, ping, false, awaited));
+  CHECK_FALSE(MatchEchoReply(reply(false, 7, 100), std::nullopt, ping, false, awaited));
+  CHECK_FALSE(MatchEchoReply(reply(false, 7, 555), a, ping, false, awaited));
+  auto request = reply(false, 7, 100);
+  request[0] = 8;  // our own echo request, looped back
+  CHECK_FALSE(MatchEchoReply(request, a, ping, false, awaited));
+
+  const auto v6 = *IpAddress::Parse("fd00::1");
+  const std::map<std::uint16_t, AwaitedEcho> awaited6 = {{5, {v6, 0, {}}}};
+  EchoSocket raw;  // A raw socket reads every echo reply: the identifier must be ours.
+  raw.raw = true;
+  raw.id = 42;
+  CHECK(MatchEchoReply(reply(true, 42, 5), v6, raw, true, awaited6) == std::uint16_t{5});
+  CHECK_FALSE(MatchEchoReply(reply(true, 43, 5), v6, raw, true, awaited6));
+  CHECK_FALSE(MatchEchoReply(reply(true, 42, 5), a, raw, true, awaited6));
 }
 
 }  // namespace
