@@ -19,6 +19,7 @@
 #include "exporter/base/duration.h"
 #include "exporter/base/logging.h"
 #include "exporter/base/memory.h"
+#include "exporter/base/version.h"
 #include "exporter/config/config.h"
 #include "exporter/config/listen_address.h"
 #include "exporter/config/web_config.h"
@@ -36,7 +37,6 @@
 #include "exporter/web/http_pages.h"
 #include "exporter/web/web_server.h"
 #include "probes/net/stream.h"
-#include "version.h"
 
 namespace {
 

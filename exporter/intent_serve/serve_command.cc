@@ -16,6 +16,7 @@
 #include "exporter/base/clock.h"
 #include "exporter/base/duration.h"
 #include "exporter/base/logging.h"
+#include "exporter/base/version.h"
 #include "exporter/config/listen_address.h"
 #include "exporter/config/web_config.h"
 #include "exporter/daemon/privileges.h"
@@ -24,7 +25,6 @@
 #include "exporter/kube/reader.h"
 #include "exporter/web/intent_pages.h"
 #include "exporter/web/web_server.h"
-#include "version.h"
 
 namespace cbe {
 namespace {

@@ -2,9 +2,9 @@
 
 #include <string>
 
+#include "exporter/base/version.h"
 #include "exporter/metrics/exposition.h"
 #include "exporter/metrics/families.h"
-#include "version.h"
 
 namespace cbe {
 

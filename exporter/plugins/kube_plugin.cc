@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "exporter/base/version.h"
 #include "exporter/intent_serve/serve_command.h"
 #include "exporter/kube/http.h"
-#include "version.h"
 
 namespace cbe {
 namespace {

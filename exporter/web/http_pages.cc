@@ -8,10 +8,10 @@
 
 #include "exporter/base/duration.h"
 #include "exporter/base/logging.h"
+#include "exporter/base/version.h"
 #include "exporter/core/diagnosis.h"
 #include "exporter/core/probe_table.h"
 #include "exporter/web/runbook_page.h"
-#include "version.h"
 
 namespace cbe {
 namespace {

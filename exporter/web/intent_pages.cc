@@ -1,8 +1,8 @@
 #include "exporter/web/intent_pages.h"
 
 #include "exporter/base/logging.h"
+#include "exporter/base/version.h"
 #include "exporter/web/http_pages.h"
-#include "version.h"
 
 namespace cbe {
 namespace {

@@ -6,8 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "exporter/base/version.h"
 #include "exporter/web/http_pages.h"
-#include "version.h"
 
 namespace cbe {
 namespace {

@@ -36,8 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (t && server) {
     const std::chrono::system_clock::time_point observed{std::chrono::seconds(observed_s)};
     const auto r = bird::ResolveBirdTime(*t, *server, observed);
-    // Only "Current server time" (a date and a time) anchors BIRD's clock.
-    FUZZ_CHECK(!r || server->kind == bird::BirdTime::Kind::kDateTime);
+    // Only "Current server time" anchors BIRD's clock: a date and a time, or a Unix time (the
+    // connection asked for `timeformat "%s.%3f"`), and then every time of the reply is one.
+    const bool unix_server = server->kind == bird::BirdTime::Kind::kUnix;
+    FUZZ_CHECK(!r || server->kind == bird::BirdTime::Kind::kDateTime || unix_server);
+    FUZZ_CHECK(!r || unix_server == (t->kind == bird::BirdTime::Kind::kUnix));
     if (r && t->kind == bird::BirdTime::Kind::kTimeOfDay) {
       // A time of day lies within the day before BIRD's clock (and a second of jitter).
       const auto ahead = r->at - observed;

@@ -97,6 +97,10 @@ def main():
     for i, t in enumerate(times):
         server = times[3 + i % 2]
         time_seeds.append(struct.pack(">Q", 1795650000 + i)[3:] + server + b"|" + t)
+    # Unix times (BIRD >= 2.16 after `timeformat "%s.%3f"`): the server time anchors them only.
+    for server, t in ((b"1796539722.831", b"1796539000.5"), (b"1796539722.831", b"06:47:44"),
+                      (b"2026-11-26 06:48:42", b"1796539000")):
+        time_seeds.append(struct.pack(">Q", 1796539723)[3:] + server + b"|" + t)
     write("bird_time", time_seeds)
 
     configs = [(ROOT / "deploy/config.example.yml").read_bytes(),
