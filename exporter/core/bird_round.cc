@@ -100,7 +100,7 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
   d.router_id = status.router_id;
   d.graceful_restart_recovery = status.graceful_restart_recovery;
   d.daemon_message = status.daemon_message;
-  std::set<std::string> present;
+  tracker->BeginRound();
   // Reboot and reconfiguration times go through the tracker too, so that BIRD 1.6's whole
   // seconds do not jitter between rounds. Their keys cannot clash with protocol names.
   const auto stable_time = [&](const char* key, const std::optional<bird::BirdTime>& t,
@@ -108,7 +108,6 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
     if (!t || !status.server_time) {
       return std::nullopt;
     }
-    present.insert(key);
     return tracker->Observe(key, "", text, bird::ResolveBirdTime(*t, *status.server_time, observed))
         .state_change_timestamp;
   };
@@ -120,11 +119,10 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
   d.peers.reserve(protocols.protocols.size());
   for (const bird::Protocol& p : protocols.protocols) {
     if (p.is_bgp()) {
-      present.insert(p.name);
       d.peers.push_back(BuildPeer(p, status, observed, d.daemon, tracker));
     }
   }
-  tracker->Retain(present);
+  tracker->ForgetUnobserved();
   return d;
 }
 

@@ -1,5 +1,6 @@
 #include "exporter/core/probe_rounds.h"
 
+#include <algorithm>
 #include <set>
 
 #include "exporter/base/logging.h"
@@ -13,19 +14,18 @@ namespace cbe {
 
 std::vector<ProbeTarget> ProbeTargets(const Snapshot& snapshot,
                                       const std::vector<StaticPeer>& static_peers) {
-  std::map<net::IpAddress, bool> seen;
-  std::vector<net::IpAddress> order;
+  // Every address with the order it was first seen, sorted to merge the duplicates (runs every
+  // BIRD round over every session: a sorted vector, not a map of a thousand nodes).
+  struct Seen {
+    net::IpAddress ip;
+    std::size_t first;
+    bool established;
+  };
+  std::vector<Seen> seen;
   const auto add = [&](std::string_view address, bool established) {
     address = address.substr(0, address.find('%'));
-    auto ip = net::IpAddress::Parse(address);
-    if (!ip) {
-      return;
-    }
-    auto [it, inserted] = seen.try_emplace(*ip, established);
-    if (inserted) {
-      order.push_back(*ip);
-    } else {
-      it->second = it->second || established;
+    if (auto ip = net::IpAddress::Parse(address)) {
+      seen.push_back(Seen{*ip, seen.size(), established});
     }
   };
   if (snapshot.bird) {
@@ -38,10 +38,24 @@ std::vector<ProbeTarget> ProbeTargets(const Snapshot& snapshot,
   for (const StaticPeer& p : static_peers) {
     add(p.address, false);
   }
+  std::sort(seen.begin(), seen.end(), [](const Seen& a, const Seen& b) {
+    return a.ip != b.ip ? a.ip < b.ip : a.first < b.first;
+  });
+  std::vector<Seen> unique;
+  unique.reserve(seen.size());
+  for (const Seen& s : seen) {
+    if (!unique.empty() && unique.back().ip == s.ip) {
+      unique.back().established = unique.back().established || s.established;
+    } else {
+      unique.push_back(s);
+    }
+  }
+  std::sort(unique.begin(), unique.end(),
+            [](const Seen& a, const Seen& b) { return a.first < b.first; });
   std::vector<ProbeTarget> out;
-  out.reserve(order.size());
-  for (const auto& ip : order) {
-    out.push_back(ProbeTarget{ip, seen[ip]});
+  out.reserve(unique.size());
+  for (const Seen& s : unique) {
+    out.push_back(ProbeTarget{s.ip, s.established});
   }
   return out;
 }

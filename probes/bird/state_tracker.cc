@@ -24,6 +24,7 @@ StateTracker::Observation StateTracker::Observe(const std::string& protocol, std
   Observation obs;
   auto [it, inserted] = entries_.try_emplace(protocol);
   Entry& e = it->second;
+  e.round = round_;
   if (inserted) {
     e.state = state;
     e.since_text = since_text;
@@ -98,8 +99,8 @@ std::optional<std::uint64_t> StateTracker::StickyTxPending(
   return it->second.tx_pending;
 }
 
-void StateTracker::Retain(const std::set<std::string>& present) {
-  std::erase_if(entries_, [&](const auto& kv) { return !present.contains(kv.first); });
+void StateTracker::ForgetUnobserved() {
+  std::erase_if(entries_, [&](const auto& kv) { return kv.second.round != round_; });
 }
 
 }  // namespace cbe::bird

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,8 +37,11 @@ class StateTracker {
   std::optional<std::uint64_t> StickyTxPending(const std::string& protocol, bool established,
                                                std::optional<std::uint64_t> tx_pending);
 
-  // Forgets protocols not in `present`, so their series vanish and memory stays flat.
-  void Retain(const std::set<std::string>& present);
+  // Starts a round: ForgetUnobserved() then forgets what this round does not Observe().
+  void BeginRound() { ++round_; }
+  // Forgets the protocols not observed since BeginRound(), so their series vanish and memory
+  // stays flat.
+  void ForgetUnobserved();
 
   std::size_t size() const { return entries_.size(); }
 
@@ -51,8 +53,10 @@ class StateTracker {
     std::uint64_t changes = 0;
     LastError bgp_error;
     std::optional<std::uint64_t> tx_pending;
+    std::uint64_t round = 0;  // The round that last observed it.
   };
   std::unordered_map<std::string, Entry> entries_;
+  std::uint64_t round_ = 0;
 };
 
 }  // namespace cbe::bird

@@ -73,9 +73,14 @@ TEST_CASE("tracker: a date seen first is an estimate and stays stable", "[unit]"
 
 TEST_CASE("tracker: vanished protocols are forgotten", "[unit]") {
   StateTracker t;
+  t.BeginRound();
   t.Observe("Mesh_1", "Established", "06:47:46", At(1000));
   t.Observe("Mesh_2", "Active", "06:47:46", At(1000));
-  t.Retain({"Mesh_2"});
+  t.ForgetUnobserved();
+  CHECK(t.size() == 2);
+  t.BeginRound();
+  t.Observe("Mesh_2", "Active", "06:47:46", At(1000));
+  t.ForgetUnobserved();
   CHECK(t.size() == 1);
   auto o = t.Observe("Mesh_1", "Idle", "08:00:00", At(2000));
   CHECK_FALSE(o.changed);  // A new sighting.
