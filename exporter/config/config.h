@@ -147,7 +147,7 @@ struct ConfigResult {
 // node_name from NODE_NAME when the file has none; an error when the intent client is on and
 // the name is still unknown.
 std::optional<ConfigError> ResolveNodeName(const std::function<const char*(const char*)>& getenv,
-                                          Config* config);
+                                           Config* config);
 
 // The whole file, or nullopt when it cannot be read.
 std::optional<std::string> ReadTextFile(const std::string& path);

@@ -34,7 +34,7 @@ struct PeerSnapshot {
   std::string local_as;
   std::string neighbor_router_id;
   std::string source_address;  // This node's end (Established only).
-  std::string session;  // ibgp, ebgp or "".
+  std::string session;         // ibgp, ebgp or "".
   std::optional<double> state_change_timestamp;
   bool state_change_exact = true;
   bird::LastError last_error;

@@ -1,6 +1,8 @@
 #include "exporter/config/config.h"
 
 #include <catch2/catch.hpp>
+#include <span>
+#include <string>
 
 namespace cbe {
 namespace {
@@ -92,12 +94,23 @@ TEST_CASE("config: the node name from NODE_NAME, required by the intent client",
   CHECK(c.node_name == "from-file");  // The file wins.
 }
 
+// An invalid config file and every error it must give, in order.
+struct InvalidConfig {
+  const char* yaml;
+  const char* errors;
+};
+
+void CheckInvalidConfigs(std::span<const InvalidConfig> cases) {
+  for (const InvalidConfig& c : cases) {
+    CAPTURE(c.yaml);
+    ConfigResult r = ParseConfig(c.yaml);
+    CHECK_FALSE(r.ok());
+    CHECK(Errors(r) == c.errors);
+  }
+}
+
 TEST_CASE("config: invalid files and their exact messages", "[unit]") {
-  struct Case {
-    const char* yaml;
-    const char* errors;
-  };
-  const Case cases[] = {
+  const InvalidConfig cases[] = {
       {"bird:\n  intervall: 5s\n",
        "c.yml:2:3: bird.intervall: unknown key (expected one of: sockets, interval, timeout, "
        "max_reply_bytes)\n"},
@@ -139,6 +152,12 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
        "for sessions whose cause is not healthy)\n"
        "c.yml:1:48: metrics.keep_recovered: invalid duration \"5\" (use a number and a unit: 5s, "
        "100ms, 1m)\n"},
+  };
+  CheckInvalidConfigs(cases);
+}
+
+TEST_CASE("config: invalid bird sections and their exact messages", "[unit]") {
+  const InvalidConfig cases[] = {
       {"bird:\n  interval: 5x\n",
        "c.yml:2:13: bird.interval: invalid duration \"5x\" (use a number and a unit: 5s, 100ms, "
        "1m)\n"},
@@ -168,12 +187,7 @@ TEST_CASE("config: invalid files and their exact messages", "[unit]") {
        "c.yml:1:31: bird.timeout: invalid duration \"nope\" (use a number and a unit: 5s, 100ms, "
        "1m)\n"},
   };
-  for (const Case& c : cases) {
-    CAPTURE(c.yaml);
-    ConfigResult r = ParseConfig(c.yaml);
-    CHECK_FALSE(r.ok());
-    CHECK(Errors(r) == c.errors);
-  }
+  CheckInvalidConfigs(cases);
 }
 
 // The same validator as the web config's: a key given twice is an error, at the second one.

@@ -33,7 +33,7 @@ TEST_CASE("node address: the interface that holds it", "[unit]") {
         std::string::npos);
   CHECK(SuspiciousNodeInterface("cni0", "bridge", false).find("a CNI bridge") != std::string::npos);
   CHECK(SuspiciousNodeInterface("virbr0", "bridge", false).find("libvirt") != std::string::npos);
-  CHECK(SuspiciousNodeInterface("docker0", "", false).empty());  // Not a bridge after all.
+  CHECK(SuspiciousNodeInterface("docker0", "", false).empty());   // Not a bridge after all.
   CHECK(SuspiciousNodeInterface("eth0", "veth", false).empty());  // A node that is a container.
   CHECK(SuspiciousNodeInterface("tunl0", "ipip", false) ==
         "on tunl0, an ipip tunnel: BGP must run over the underlay, not a tunnel (set "
