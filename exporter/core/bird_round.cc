@@ -31,67 +31,75 @@ std::string StateLabel(std::string_view bgp_state) {
 
 namespace {
 
-// One BGP protocol as the snapshot shows it, its state change resolved against BIRD's clock and
-// remembered by the tracker; a state change is logged once.
-PeerSnapshot BuildPeer(const bird::Protocol& p, const bird::Status& status,
-                       std::chrono::system_clock::time_point observed, const std::string& daemon,
-                       bird::StateTracker* tracker) {
+// One BGP protocol as the snapshot shows it, but for what needs BIRD's clock and the tracker.
+PeerSnapshot PeerFromProtocol(bird::Protocol&& p) {
   PeerSnapshot peer;
-  peer.protocol = p.name;
-  peer.peer = p.neighbor_address;
+  peer.up = p.established();
   peer.peer_type = bird::PeerTypeName(bird::PeerTypeFromName(p.name));
   peer.state = StateLabel(p.bgp_state);
-  peer.protocol_state = p.state;
-  peer.up = p.established();
   peer.neighbor_as = AsString(p.neighbor_as);
   peer.local_as = AsString(p.local_as);
-  peer.neighbor_router_id = p.neighbor_id;
-  peer.source_address = p.source_address;
   peer.session = bird::SessionKind(p);
   peer.last_error = bird::ClassifyLastError(p.last_error);
-  if (p.established()) {
+  if (peer.up) {
     peer.hold_time_seconds = p.hold_time;
     peer.keepalive_time_seconds = p.keepalive_time;
-  }
-  peer.routes = p.routes;
-
-  std::optional<bird::ResolvedTime> since;
-  if (p.since && status.server_time) {
-    since = bird::ResolveBirdTime(*p.since, *status.server_time, observed);
-  }
-  const bird::StateTracker::Observation obs =
-      tracker->Observe(p.name, peer.state, p.since_text, since);
-  peer.state_change_timestamp = obs.state_change_timestamp;
-  peer.state_change_exact = obs.timestamp_exact;
-  peer.state_changes_total = obs.changes;
-  // Down now, or Established again with a new start time: it went down between two rounds.
-  peer.left_established = obs.changed && obs.previous_state == "Established";
-  peer.bgp_error = tracker->StickyBgpError(p.name, p.established(), peer.last_error);
-  if (p.established()) {
     peer.tx_pending_bytes = p.tx_pending_bytes;
   }
-  peer.tx_pending_when_last_up =
-      tracker->StickyTxPending(p.name, p.established(), p.tx_pending_bytes);
-  if (obs.changed && obs.previous_state != peer.state) {
-    logging::Info("BGP session changed state", {{"daemon", daemon},
-                                                {"protocol", p.name},
-                                                {"peer", peer.peer},
-                                                {"from", obs.previous_state},
-                                                {"to", peer.state},
-                                                {"last_error", p.last_error}});
-  } else if (obs.changed) {
-    logging::Info("BGP session restarted between two rounds",
-                  {{"daemon", daemon}, {"protocol", p.name}, {"peer", peer.peer}});
-  }
+  peer.routes = p.routes;
+  peer.protocol = std::move(p.name);
+  peer.peer = std::move(p.neighbor_address);
+  peer.protocol_state = std::move(p.state);
+  peer.neighbor_router_id = std::move(p.neighbor_id);
+  peer.source_address = std::move(p.source_address);
   return peer;
 }
 
 }  // namespace
 
-DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status& status,
-                                   const bird::Protocols& protocols,
-                                   std::chrono::system_clock::time_point observed,
-                                   bird::StateTracker* tracker) {
+void DaemonSnapshotBuilder::Add(bird::Protocol&& p) {
+  if (!p.is_bgp()) {
+    return;
+  }
+  Pending pending{std::move(p.since_text), p.since, p.tx_pending_bytes};
+  peers_.push_back(PeerFromProtocol(std::move(p)));
+  pending_.push_back(std::move(pending));
+}
+
+void DaemonSnapshotBuilder::Track(PeerSnapshot* peer, const Pending& pending,
+                                  const bird::Status& status,
+                                  std::chrono::system_clock::time_point observed,
+                                  const std::string& daemon, bird::StateTracker* tracker) {
+  std::optional<bird::ResolvedTime> since;
+  if (pending.since && status.server_time) {
+    since = bird::ResolveBirdTime(*pending.since, *status.server_time, observed);
+  }
+  const bird::StateTracker::Observation obs =
+      tracker->Observe(peer->protocol, peer->state, pending.since_text, since);
+  peer->state_change_timestamp = obs.state_change_timestamp;
+  peer->state_change_exact = obs.timestamp_exact;
+  peer->state_changes_total = obs.changes;
+  // Down now, or Established again with a new start time: it went down between two rounds.
+  peer->left_established = obs.changed && obs.previous_state == "Established";
+  peer->bgp_error = tracker->StickyBgpError(peer->protocol, peer->up, peer->last_error);
+  peer->tx_pending_when_last_up =
+      tracker->StickyTxPending(peer->protocol, peer->up, pending.tx_pending_bytes);
+  if (obs.changed && obs.previous_state != peer->state) {
+    logging::Info("BGP session changed state", {{"daemon", daemon},
+                                                {"protocol", peer->protocol},
+                                                {"peer", peer->peer},
+                                                {"from", obs.previous_state},
+                                                {"to", peer->state},
+                                                {"last_error", peer->last_error.Text()}});
+  } else if (obs.changed) {
+    logging::Info("BGP session restarted between two rounds",
+                  {{"daemon", daemon}, {"protocol", peer->protocol}, {"peer", peer->peer}});
+  }
+}
+
+DaemonSnapshot DaemonSnapshotBuilder::Finish(const std::string& socket, const bird::Status& status,
+                                             std::chrono::system_clock::time_point observed,
+                                             bird::StateTracker* tracker) {
   DaemonSnapshot d;
   d.daemon = DaemonName(socket);
   d.socket = socket;
@@ -116,14 +124,25 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
   d.last_reconfiguration_timestamp = stable_time(
       " last reconfiguration", status.last_reconfiguration, status.last_reconfiguration_text);
 
-  d.peers.reserve(protocols.protocols.size());
-  for (const bird::Protocol& p : protocols.protocols) {
-    if (p.is_bgp()) {
-      d.peers.push_back(BuildPeer(p, status, observed, d.daemon, tracker));
-    }
+  for (std::size_t i = 0; i < peers_.size(); ++i) {
+    Track(&peers_[i], pending_[i], status, observed, d.daemon, tracker);
   }
   tracker->ForgetUnobserved();
+  d.peers = std::move(peers_);
+  peers_.clear();
+  pending_.clear();
   return d;
+}
+
+DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status& status,
+                                   const bird::Protocols& protocols,
+                                   std::chrono::system_clock::time_point observed,
+                                   bird::StateTracker* tracker) {
+  DaemonSnapshotBuilder builder(protocols.protocols.size());
+  for (const bird::Protocol& p : protocols.protocols) {
+    builder.Add(bird::Protocol(p));
+  }
+  return builder.Finish(socket, status, observed, tracker);
 }
 
 BirdRound::BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock,
@@ -143,9 +162,11 @@ std::vector<LocalAddress> BirdRound::LocalAddresses(const DaemonSnapshot& d) {
   // Sorted and unique (DaemonSnapshot::local_addresses is searched by address). Calico's
   // sessions share one source address per family; a lab may give each its own.
   std::set<std::string_view> wanted = {d.router_id};
+  std::string_view last;  // Most sessions in a row share it: one set insertion for them.
   for (const PeerSnapshot& p : d.peers) {
-    if (!p.source_address.empty()) {
+    if (!p.source_address.empty() && p.source_address != last) {
       wanted.insert(p.source_address);
+      last = p.source_address;
     }
   }
   std::vector<LocalAddress> out;
@@ -188,8 +209,14 @@ bird::Client* BirdRound::ClientFor(const std::string& socket, Daemon* d) {
 
 Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemon* d) {
   bird::Client* client = ClientFor(socket, d);
-  // Parsed line by line as BIRD writes it: ~1 MB at 1000 peers, never held whole.
-  bird::ShowProtocolsParser parser(d->protocols_seen);
+  // Parsed line by line as BIRD writes it (~1 MB at 1000 peers, never held whole); each
+  // protocol becomes its part of the snapshot as soon as its lines are read.
+  DaemonSnapshotBuilder builder(d->protocols_seen);
+  std::size_t protocols_seen = 0;
+  bird::ShowProtocolsParser parser([&](bird::Protocol&& p) {
+    ++protocols_seen;
+    builder.Add(std::move(p));
+  });
   auto protocols_read = client->QueryLines(
       "show protocols all", [&parser](const bird::ReplyLine& line) { parser.Add(line); });
   if (!protocols_read) {
@@ -221,7 +248,7 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
         {{"daemon", DaemonName(socket)}, {"lines", std::to_string(unparsed)}, {"first", first}});
   }
   d->unparsed_total += unparsed;
-  d->protocols_seen = protocols->protocols.size();
+  d->protocols_seen = protocols_seen;
   if (client->unix_times_error() != d->last_timeformat_error &&
       !client->unix_times_error().empty()) {
     logging::Warn(
@@ -229,7 +256,7 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
         {{"daemon", DaemonName(socket)}, {"err", client->unix_times_error()}});
   }
   d->last_timeformat_error = client->unix_times_error();
-  DaemonSnapshot snap = BuildDaemonSnapshot(socket, *status, *protocols, observed, &d->tracker);
+  DaemonSnapshot snap = builder.Finish(socket, *status, observed, &d->tracker);
   for (const PeerSnapshot& p : snap.peers) {
     if (p.left_established) {
       ++d->down_changes[p.peer_type];

@@ -68,6 +68,39 @@ class BirdRound {
   std::shared_ptr<const BirdSnapshot> last_;
 };
 
+// Builds a daemon's snapshot protocol by protocol, as the reply is parsed (pure but for the
+// tracker's memory). The state changes are resolved at Finish(), against BIRD's clock: `show
+// status` is read after the protocols.
+class DaemonSnapshotBuilder {
+ public:
+  explicit DaemonSnapshotBuilder(std::size_t expected_protocols) {
+    peers_.reserve(expected_protocols);
+    pending_.reserve(expected_protocols);
+  }
+
+  // A protocol of `show protocols all`; those that are not BGP are left out.
+  void Add(bird::Protocol&& p);
+  // The snapshot of the protocols added. Call once.
+  DaemonSnapshot Finish(const std::string& socket, const bird::Status& status,
+                        std::chrono::system_clock::time_point observed,
+                        bird::StateTracker* tracker);
+
+ private:
+  // What a peer's state change needs until BIRD's clock is known.
+  struct Pending {
+    std::string since_text;
+    std::optional<bird::BirdTime> since;
+    std::optional<std::uint64_t> tx_pending_bytes;  // Also while not Established.
+  };
+  // The peer's state change, resolved and remembered by the tracker; logged once.
+  static void Track(PeerSnapshot* peer, const Pending& pending, const bird::Status& status,
+                    std::chrono::system_clock::time_point observed, const std::string& daemon,
+                    bird::StateTracker* tracker);
+
+  std::vector<PeerSnapshot> peers_;
+  std::vector<Pending> pending_;  // One per peer, in the same order.
+};
+
 // Builds a daemon's snapshot from parsed replies (pure but for the tracker's memory).
 DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status& status,
                                    const bird::Protocols& protocols,

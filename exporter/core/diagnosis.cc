@@ -465,8 +465,13 @@ std::string AddressProblem(const DaemonSnapshot& d, const std::string& address,
 // one seen on a working session explains the failing sessions of that family.
 std::string SourceAddressProblem(const DaemonSnapshot& d, bool v6) {
   std::set<std::string_view> checked;
+  std::string_view last;  // Most sessions in a row share it: one set lookup for them.
   for (const PeerSnapshot& p : d.peers) {
-    if (!p.source_address.empty() && (p.source_address.find(':') != std::string::npos) == v6 &&
+    if (p.source_address.empty() || p.source_address == last) {
+      continue;
+    }
+    last = p.source_address;
+    if ((p.source_address.find(':') != std::string::npos) == v6 &&
         checked.insert(p.source_address).second) {
       if (std::string problem = AddressProblem(d, p.source_address, "BGP source address");
           !problem.empty()) {

@@ -38,8 +38,39 @@ void Runner::RunKind(const ProbeKind& kind) {
   }
 }
 
+bool Runner::SameNeighborsAsLastRound(const Snapshot& snapshot) {
+  std::size_t i = 0;
+  bool same = true;
+  if (snapshot.bird) {
+    for (const DaemonSnapshot& d : snapshot.bird->daemons) {
+      for (const PeerSnapshot& p : d.peers) {
+        if (i < last_neighbors_.size()) {
+          if (last_neighbors_[i] != p.peer) {
+            last_neighbors_[i] = p.peer;
+            same = false;
+          }
+        } else {
+          last_neighbors_.push_back(p.peer);
+          same = false;
+        }
+        ++i;
+      }
+    }
+  }
+  if (i != last_neighbors_.size()) {
+    last_neighbors_.resize(i);
+    same = false;
+  }
+  return same;
+}
+
 void Runner::ProbeNewPeers() {
   const auto snapshot = store_->Get();
+  // Most rounds name the same neighbours as the last one: then the probe targets (parsed,
+  // merged with the static peers and sorted) are those of the last round too.
+  if (SameNeighborsAsLastRound(*snapshot)) {
+    return;
+  }
   std::vector<net::IpAddress> peers;
   for (const ProbeTarget& t : ProbeTargets(*snapshot, config_.static_peers)) {
     peers.push_back(t.ip);
@@ -97,6 +128,7 @@ void Runner::Reconfigure(const Config& config) {
   Stop();
   config_ = config;
   bird_.Reconfigure(config.bird);
+  last_neighbors_.clear();  // The static peers may have changed: work the targets out again.
   probes_.Reconfigure(config);
   intent_.Reconfigure(config.intent, config.node_name);
   {

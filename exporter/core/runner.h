@@ -47,6 +47,9 @@ class Runner {
   void RunKind(const ProbeKind& kind);
   // After a BIRD round: runs the peer probes at once if BIRD named a peer not seen before.
   void ProbeNewPeers();
+  // Whether BIRD's last round named the same neighbours, in the same order, as the round before;
+  // remembers them for the next call.
+  bool SameNeighborsAsLastRound(const Snapshot& snapshot);
 
   Config config_;
   SnapshotStore* store_;
@@ -59,6 +62,8 @@ class Runner {
   DiagnosisOptions diagnosis_options_;
   // Of BIRD's last round, sorted; only the BIRD task touches it.
   std::vector<net::IpAddress> known_peers_;
+  // The neighbour addresses of BIRD's last round as BIRD wrote them, in order.
+  std::vector<std::string> last_neighbors_;
   std::vector<std::unique_ptr<PeriodicTask>> tasks_;
   std::vector<PeriodicTask*> peer_probe_tasks_;
 };

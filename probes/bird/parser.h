@@ -4,6 +4,7 @@
 // They run on the bytes of one complete reply (see bird_framing.h), greeting excluded.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,7 +71,7 @@ struct Protocol {
   std::optional<std::uint32_t> neighbor_as;
   std::optional<std::uint32_t> local_as;  // BIRD 2 and later print it; BIRD 1.6 does not.
   std::string neighbor_id;
-  std::string source_address;  // This node's end of the session (Established only).
+  std::string source_address;            // This node's end of the session (Established only).
   std::string session;                   // "internal multihop AS4 ..." (Established only).
   std::optional<double> hold_time;       // Negotiated, seconds (the "/240" of "Hold timer").
   std::optional<double> keepalive_time;  // Negotiated, seconds.
@@ -93,11 +94,19 @@ struct Protocols {
 // `show protocols` or `show protocols all` (BIRD 1.6, Calico's fork, 2.x, 3.x).
 Result<Protocols> ParseShowProtocols(std::string_view reply);
 
+// Takes each protocol of a reply once all its lines were read.
+using ProtocolSink = std::function<void(Protocol&&)>;
+
 // The same parser fed line by line, as the reply arrives (bird::Client::QueryLines): the reply
 // is never held whole. Feed the lines of one complete reply, then Finish().
 class ShowProtocolsParser {
  public:
+  // Finish() returns the protocols (room for `expected_protocols` is made at once)...
   explicit ShowProtocolsParser(std::size_t expected_protocols = 0);
+  // ...or hands each one to `sink` as soon as it is complete (the last at Finish(), which then
+  // returns no protocols): the protocols of a reply are never held all at once. After an error
+  // reply, the protocols handed out before it are all there is.
+  explicit ShowProtocolsParser(ProtocolSink sink);
   ~ShowProtocolsParser();
   ShowProtocolsParser(const ShowProtocolsParser&) = delete;
   ShowProtocolsParser& operator=(const ShowProtocolsParser&) = delete;

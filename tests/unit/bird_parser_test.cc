@@ -431,5 +431,52 @@ TEST_CASE("parser: fed line by line from any split, the same protocols", "[unit]
   }
 }
 
+TEST_CASE("parser: with a sink, each protocol as soon as its last line was read", "[unit]") {
+  const std::string reply = testing::ReadFixture("bird2/show_protocols_all__all_states.raw");
+  const auto whole = ParseShowProtocols(reply);
+  REQUIRE(whole.ok());
+  REQUIRE(whole->protocols.size() > 2);
+  std::vector<Protocol> handed;
+  ShowProtocolsParser parser([&](Protocol&& p) { handed.push_back(std::move(p)); });
+  std::size_t rows = 0;
+  ReplyStream stream;
+  const auto status = stream.Feed(reply, [&](const ReplyLine& line) {
+    parser.Add(line);
+    if (line.code == 1002 && line.kind != LineKind::kContinuation) {
+      // A new row completes the protocol before it, and only that one.
+      ++rows;
+      CHECK(handed.size() == rows - 1);
+    }
+  });
+  REQUIRE(status == ReplyStream::Status::kComplete);
+  CHECK(handed.size() == rows - 1);  // The last one waits for the end of the reply.
+  auto finished = parser.Finish();
+  REQUIRE(finished.ok());
+  CHECK(finished->protocols.empty());
+  CHECK(finished->unparsed.lines == whole->unparsed.lines);
+  REQUIRE(handed.size() == whole->protocols.size());
+  for (std::size_t i = 0; i < handed.size(); ++i) {
+    CAPTURE(i);
+    CHECK(handed[i].name == whole->protocols[i].name);
+    CHECK(handed[i].bgp_state == whole->protocols[i].bgp_state);
+    CHECK(handed[i].neighbor_address == whole->protocols[i].neighbor_address);
+    CHECK(handed[i].last_error == whole->protocols[i].last_error);
+    CHECK(handed[i].routes.exported == whole->protocols[i].routes.exported);
+    CHECK(handed[i].since_text == whole->protocols[i].since_text);
+  }
+}
+
+TEST_CASE("parser: with a sink, an error reply is an error at Finish", "[unit]") {
+  const std::string reply =
+      testing::ReadFixture("bird2/show_protocols_all_NoSuchProto__error_no_such_protocol.raw");
+  std::size_t handed = 0;
+  ShowProtocolsParser parser([&](Protocol&&) { ++handed; });
+  REQUIRE(ForEachReplyLine(reply, [&](const ReplyLine& line) { parser.Add(line); }).ok());
+  const auto finished = parser.Finish();
+  REQUIRE_FALSE(finished.ok());
+  CHECK(finished.error().message == ParseShowProtocols(reply).error().message);
+  CHECK(handed == 0);
+}
+
 }  // namespace
 }  // namespace cbe::bird

@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include "probes/bird/parser.h"
+#include "probes/bird/state_tracker.h"
 #include "tests/unit/fake_stream.h"
 #include "tests/unit/fixtures.h"
 
@@ -86,6 +88,50 @@ TEST_CASE("bird round: the protocols first, then BIRD's clock", "[unit]") {
   h.Run();
   CHECK(h.bird.written ==
         std::vector<std::string>{"restrict", "show protocols all", "show status"});
+}
+
+TEST_CASE("bird round: the snapshot built as the reply is read is the one of the parsed replies",
+          "[unit]") {
+  Harness h({});
+  bird::StateTracker tracker;  // The parsed replies' own, as the round has its own.
+  // Twice: the second round's state changes come from the tracker's memory of the first.
+  for (int round = 0; round < 2; ++round) {
+    CAPTURE(round);
+    const auto snap = h.Run();
+    REQUIRE(snap->daemons.size() == 1);
+    const DaemonSnapshot& streamed = snap->daemons[0];
+    const auto status =
+        bird::ParseShowStatus(testing::ReadFixture("bird1/show_status__all_states.raw"));
+    const auto protocols =
+        bird::ParseShowProtocols(testing::ReadFixture("bird1/show_protocols_all__all_states.raw"));
+    REQUIRE(status.ok());
+    REQUIRE(protocols.ok());
+    const DaemonSnapshot parsed = BuildDaemonSnapshot("/var/run/calico/bird.ctl", *status,
+                                                      *protocols, h.clock.Now(), &tracker);
+    REQUIRE(streamed.peers.size() == parsed.peers.size());
+    REQUIRE(streamed.peers.size() > 3);
+    for (std::size_t i = 0; i < parsed.peers.size(); ++i) {
+      const PeerSnapshot& a = streamed.peers[i];
+      const PeerSnapshot& b = parsed.peers[i];
+      CAPTURE(b.protocol);
+      CHECK(a.protocol == b.protocol);
+      CHECK(a.peer == b.peer);
+      CHECK(a.peer_type == b.peer_type);
+      CHECK(a.state == b.state);
+      CHECK(a.protocol_state == b.protocol_state);
+      CHECK(a.up == b.up);
+      CHECK(a.neighbor_as == b.neighbor_as);
+      CHECK(a.neighbor_router_id == b.neighbor_router_id);
+      CHECK(a.source_address == b.source_address);
+      CHECK(a.session == b.session);
+      CHECK(a.last_error.Text() == b.last_error.Text());
+      CHECK(a.bgp_error.Text() == b.bgp_error.Text());
+      CHECK(a.hold_time_seconds == b.hold_time_seconds);
+      CHECK(a.state_change_timestamp == b.state_change_timestamp);
+      CHECK(a.state_changes_total == b.state_changes_total);
+    }
+    h.clock.Advance(seconds(5));
+  }
 }
 
 TEST_CASE("bird round: an address no interface holds is reported as not found", "[unit]") {

@@ -182,8 +182,15 @@ TEST_CASE("runner: a peer BIRD reports for the first time is probed at once", "[
   // The diagnosis is derived with each publication.
   REQUIRE(store.Get()->diagnosis);
   CHECK(store.Get()->diagnosis->peers.size() == 2);
+  // A node leaves: nothing to probe at once. Back in the next round, it is probed at once again.
+  FakeKinds::SetPeers({"10.0.0.1"});
+  clock.Advance(seconds(5));
+  REQUIRE(WaitFor([] { return FakeKinds::bird_runs == 4; }));
+  FakeKinds::SetPeers({"10.0.0.1", "10.0.0.2"});
+  clock.Advance(seconds(5));
+  REQUIRE(WaitFor([] { return FakeKinds::bird_runs == 5 && FakeKinds::tcp_runs == 4; }));
   runner.Stop();
-  CHECK(FakeKinds::tcp_runs == 3);
+  CHECK(FakeKinds::tcp_runs == 4);
   CHECK(FakeKinds::listener_runs == 1);
 }
 
