@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -119,6 +120,10 @@ class ShowProtocolsParser {
   struct State;
   std::unique_ptr<State> s_;
 };
+
+// The detail keys of `show protocols all` that carry nothing the exporter reports but are
+// understood (not counted as unparsed), e.g. "Preference", "Input filter".
+std::span<const std::string_view> KnownDetailKeys();
 
 // "ibgp" or "ebgp" from the Session line, else from the AS numbers, else "".
 std::string_view SessionKind(const Protocol& p);

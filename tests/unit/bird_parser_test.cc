@@ -431,6 +431,27 @@ TEST_CASE("parser: fed line by line from any split, the same protocols", "[unit]
   }
 }
 
+TEST_CASE("parser: every known detail key is understood, any other is counted", "[unit]") {
+  std::string reply =
+      "2002-Name       Proto      Table      State  Since         Info\n"
+      "1002-Mesh_10_0_0_2 BGP        ---        up     06:50:39.171  Established\n";
+  for (std::string_view key : KnownDetailKeys()) {
+    reply += "1006-  " + std::string(key) + ": 1\n";
+  }
+  const std::size_t known = KnownDetailKeys().size();
+  REQUIRE(known >= 40);  // BIRD 1.6, 2 and 3 between them print about 50.
+  const auto parsed = ParseShowProtocols(reply + "0000 \n");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->unparsed.lines == 0);
+  // Keys no BIRD prints, and near misses of known ones, are unparsed lines.
+  for (std::string_view other : {"Neighbor AS number", "Preferences", "BGP State", "Xyz"}) {
+    CAPTURE(other);
+    const auto p = ParseShowProtocols(reply + "1006-  " + std::string(other) + ": 1\n0000 \n");
+    REQUIRE(p.ok());
+    CHECK(p->unparsed.lines == 1);
+  }
+}
+
 TEST_CASE("parser: with a sink, each protocol as soon as its last line was read", "[unit]") {
   const std::string reply = testing::ReadFixture("bird2/show_protocols_all__all_states.raw");
   const auto whole = ParseShowProtocols(reply);
