@@ -32,7 +32,9 @@ std::string StateLabel(std::string_view bgp_state) {
 namespace {
 
 // One BGP protocol as the snapshot shows it, but for what needs BIRD's clock and the tracker.
-PeerSnapshot PeerFromProtocol(bird::Protocol&& p) {
+// Moves the strings the peer keeps out of `p`; the rest of `p` is left as it was.
+PeerSnapshot TakePeer(bird::Protocol* protocol) {
+  bird::Protocol& p = *protocol;
   PeerSnapshot peer;
   peer.up = p.established();
   peer.peer_type = bird::PeerTypeName(bird::PeerTypeFromName(p.name));
@@ -61,8 +63,9 @@ void DaemonSnapshotBuilder::Add(bird::Protocol&& p) {
   if (!p.is_bgp()) {
     return;
   }
-  Pending pending{std::move(p.since_text), p.since, p.tx_pending_bytes};
-  peers_.push_back(PeerFromProtocol(std::move(p)));
+  PeerSnapshot peer = TakePeer(&p);
+  Pending pending{std::move(p.since_text), p.since, p.tx_pending_bytes, std::move(p.last_error)};
+  peers_.push_back(std::move(peer));
   pending_.push_back(std::move(pending));
 }
 
@@ -90,7 +93,7 @@ void DaemonSnapshotBuilder::Track(PeerSnapshot* peer, const Pending& pending,
                                                 {"peer", peer->peer},
                                                 {"from", obs.previous_state},
                                                 {"to", peer->state},
-                                                {"last_error", peer->last_error.Text()}});
+                                                {"last_error", pending.last_error}});
   } else if (obs.changed) {
     logging::Info("BGP session restarted between two rounds",
                   {{"daemon", daemon}, {"protocol", peer->protocol}, {"peer", peer->peer}});

@@ -91,6 +91,7 @@ class DaemonSnapshotBuilder {
     std::string since_text;
     std::optional<bird::BirdTime> since;
     std::optional<std::uint64_t> tx_pending_bytes;  // Also while not Established.
+    std::string last_error;                         // As BIRD printed it, for the log.
   };
   // The peer's state change, resolved and remembered by the tracker; logged once.
   static void Track(PeerSnapshot* peer, const Pending& pending, const bird::Status& status,
