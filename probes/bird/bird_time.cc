@@ -139,8 +139,15 @@ std::optional<ResolvedTime> ResolveBirdTime(const BirdTime& t, const BirdTime& s
     if (ago > kMaxDistance || ago < -kMaxDistance) {
       return std::nullopt;
     }
-    return ResolvedTime{
-        observed - std::chrono::duration_cast<std::chrono::system_clock::duration>(ago), exact};
+    // ...and the result must fit system_clock too, wherever `observed` lies.
+    using Duration = std::chrono::system_clock::duration;
+    const Duration shift = std::chrono::duration_cast<Duration>(ago);
+    const Duration since_epoch = observed.time_since_epoch();
+    if ((shift < Duration::zero() && since_epoch > Duration::max() + shift) ||
+        (shift > Duration::zero() && since_epoch < Duration::min() + shift)) {
+      return std::nullopt;
+    }
+    return ResolvedTime{observed - shift, exact};
   };
   switch (t.kind) {
     case BirdTime::Kind::kDateTime:
