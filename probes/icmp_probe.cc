@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "exporter/base/logging.h"
 #include "probes/net/echo_socket.h"
 
 namespace cbe::probes {
@@ -134,5 +135,80 @@ std::vector<IcmpResult> RunIcmpProbe(const std::vector<net::IpAddress>& peers,
                                      const IcmpProbeOptions& options, const Clock& clock) {
   return EchoRound(peers, options, clock).Run();
 }
+
+namespace {
+
+constexpr int kMaxIcmpCount = 100;
+
+class IcmpRound final : public ProbeRoundOf<IcmpSettings, IcmpSnapshot> {
+ protected:
+  std::shared_ptr<IcmpSnapshot> RunRound(const IcmpSettings& settings,
+                                         const ProbeContext& context) override {
+    auto snap = std::make_shared<IcmpSnapshot>();
+    IcmpProbeOptions opts;
+    opts.count = settings.count;
+    opts.timeout = settings.timeout;
+    opts.packets_per_second = context.packets_per_second();
+    snap->results = RunIcmpProbe(Addresses(context.Targets()), opts, context.clock());
+    // The probe fails when it cannot run: a peer it could not probe says why.
+    std::string error;
+    for (const auto& r : snap->results) {
+      if (!r.probed) {
+        error = r.reason;
+      }
+    }
+    if (error != last_error_ && !error.empty()) {
+      logging::Error("ICMP probe cannot run", {{"probe", "icmp"}, {"err", error}});
+    }
+    last_error_ = error;
+    snap->run.success = error.empty();
+    return snap;
+  }
+
+ private:
+  std::string last_error_;
+};
+
+class IcmpProberImpl final : public ProberOf<IcmpSettings, IcmpSnapshot> {
+ public:
+  bool ProbesPeers() const override { return true; }
+  std::unique_ptr<ProbeRound> NewRound() const override { return std::make_unique<IcmpRound>(); }
+
+ protected:
+  void Parse(SettingsReader& r, IcmpSettings* out) const override {
+    if (!r.Keys({"enabled", "interval", "count", "timeout"})) {
+      return;
+    }
+    r.Bool("enabled", &out->enabled);
+    r.Duration("interval", &out->interval);
+    r.Int("count", 1, kMaxIcmpCount, &out->count);
+    r.Duration("timeout", &out->timeout);
+    r.TimeoutWithinInterval(out->timeout, out->interval);
+  }
+
+  void ExposeResult(const IcmpSnapshot& icmp, MetricWriter& out) const override {
+    MetricFamily& rtt = out.Family("calico_bgp_peer_icmp_rtt_seconds",
+                                   "Mean round trip of the ICMP echo replies of the last probe.");
+    MetricFamily& loss =
+        out.Family("calico_bgp_peer_icmp_loss_ratio",
+                   "Share of the ICMP echoes of the last probe that got no reply.");
+    for (const auto& r : icmp.results) {
+      const std::string address = r.peer.ToString();
+      if (!r.probed || !out.ShowPeer(address)) {
+        continue;
+      }
+      if (r.rtt_seconds) {
+        rtt.Add({{"peer", address}}, *r.rtt_seconds);
+      }
+      loss.Add({{"peer", address}}, r.loss_ratio());
+    }
+  }
+};
+
+const IcmpProberImpl kIcmpProber;
+
+}  // namespace
+
+const Prober& IcmpProber() { return kIcmpProber; }
 
 }  // namespace cbe::probes

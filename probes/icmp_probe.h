@@ -10,8 +10,25 @@
 
 #include "exporter/base/clock.h"
 #include "probes/peer_result.h"
+#include "probes/probe.h"
 
 namespace cbe::probes {
+
+// `probes.icmp` of the config file.
+struct IcmpSettings : ProbeSettings {
+  static constexpr std::string_view kProbe = "icmp";
+  int count = 3;
+  std::chrono::milliseconds timeout{1000};
+};
+
+// The ICMP prober's part of the snapshot.
+struct IcmpSnapshot : ProbeResult {
+  static constexpr std::string_view kProbe = "icmp";
+  std::vector<IcmpResult> results;
+};
+
+// The row of the probe table: echoes to every peer, calico_bgp_peer_icmp_{rtt_seconds,loss_ratio}.
+const Prober& IcmpProber();
 
 struct IcmpProbeOptions {
   int count = 3;

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include "exporter/base/logging.h"
+
 namespace cbe::probes {
 namespace {
 
@@ -181,5 +183,71 @@ ListenerResult ProbeListener(std::uint16_t port, const std::string& proc_root, b
   }
   return r;
 }
+
+namespace {
+
+class ListenerRound final : public ProbeRoundOf<ListenerSettings, ListenerSnapshot> {
+ protected:
+  std::shared_ptr<ListenerSnapshot> RunRound(const ListenerSettings&,
+                                             const ProbeContext& context) override {
+    auto snap = std::make_shared<ListenerSnapshot>();
+    // Who holds the port is looked up (a walk over every process's descriptors) only when BIRD
+    // says it could not open its listening socket.
+    snap->result = ProbeListener(context.bgp_port(), "/proc", context.BirdHasNoListeningSocket());
+    const ListenerResult& r = snap->result;
+    const std::string now =
+        std::string(r.ipv4 ? "ipv4 " : "") + (r.ipv6 ? "ipv6" : "") + "|" + r.error;
+    if (now != last_) {
+      logging::Write(r.ipv4 || r.ipv6 ? spdlog::level::info : spdlog::level::warn,
+                     "local BGP listener",
+                     {{"probe", "listener"},
+                      {"port", std::to_string(context.bgp_port())},
+                      {"ipv4", r.ipv4 ? "listening" : "no"},
+                      {"ipv6", r.ipv6 ? "listening" : "no"},
+                      {"err", r.error}});
+    }
+    last_ = now;
+    snap->run.success = r.error.empty();
+    return snap;
+  }
+
+ private:
+  std::string last_;
+};
+
+class ListenerProberImpl final : public ProberOf<ListenerSettings, ListenerSnapshot> {
+ public:
+  bool ProbesPeers() const override { return false; }
+  std::unique_ptr<ProbeRound> NewRound() const override {
+    return std::make_unique<ListenerRound>();
+  }
+
+ protected:
+  void Parse(SettingsReader& r, ListenerSettings* out) const override {
+    if (!r.Keys({"enabled", "interval"})) {
+      return;
+    }
+    r.Bool("enabled", &out->enabled);
+    r.Duration("interval", &out->interval);
+  }
+
+  void ExposeResult(const ListenerSnapshot& listener, MetricWriter& out) const override {
+    MetricFamily& up =
+        out.Family("calico_bgp_listener_up",
+                   "1 if something on this node listens on the BGP port, by address family.");
+    if (listener.result.ipv4_known) {
+      up.Add({{"family", "ipv4"}}, listener.result.ipv4 ? 1 : 0);
+    }
+    if (listener.result.ipv6_known) {
+      up.Add({{"family", "ipv6"}}, listener.result.ipv6 ? 1 : 0);
+    }
+  }
+};
+
+const ListenerProberImpl kListenerProber;
+
+}  // namespace
+
+const Prober& ListenerProber() { return kListenerProber; }
 
 }  // namespace cbe::probes

@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "exporter/base/result.h"
+#include "probes/probe.h"
 
 namespace cbe::probes {
 
 struct ProcNetTcpEntry {
   std::uint16_t local_port = 0;
-  std::uint8_t state = 0;  // 0x0A = LISTEN.
+  std::uint8_t state = 0;   // 0x0A = LISTEN.
   std::uint64_t inode = 0;  // Of the socket: /proc/PID/fd/N links to "socket:[inode]".
 };
 
@@ -62,5 +63,20 @@ struct ListenerResult {
 // matters, e.g. when BIRD says it has no listening socket).
 ListenerResult ProbeListener(std::uint16_t port, const std::string& proc_root = "/proc",
                              bool find_holders = false);
+
+// `probes.listener` of the config file.
+struct ListenerSettings : ProbeSettings {
+  static constexpr std::string_view kProbe = "listener";
+};
+
+// The listener prober's part of the snapshot.
+struct ListenerSnapshot : ProbeResult {
+  static constexpr std::string_view kProbe = "listener";
+  ListenerResult result;
+};
+
+// The row of the probe table: whether this node listens on the BGP port (probes.tcp.port),
+// calico_bgp_listener_up.
+const Prober& ListenerProber();
 
 }  // namespace cbe::probes

@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <map>
 
+#include "exporter/base/logging.h"
 #include "probes/net/route.h"
 
 namespace cbe::probes {
@@ -17,11 +19,17 @@ std::vector<MtuResult> RunMtuProbe(const std::vector<net::IpAddress>& peers,
   std::vector<std::size_t> index;
   for (std::size_t i = 0; i < peers.size(); ++i) {
     out[i].peer = peers[i];
-    auto route = net::LookupRoute(peers[i]);
-    if (!route) {
-      out[i].reason = route.error().message;
+    auto lookup = net::LookupRoute(peers[i]);
+    if (!lookup) {
+      out[i].reason = lookup.error().message;
+      out[i].failed = true;
       continue;
     }
+    if (!lookup->route) {
+      out[i].reason = lookup->no_route;
+      continue;
+    }
+    const net::Route* route = &*lookup->route;
     out[i].interface = route->interface;
     if (route->interface_mtu > 0) {
       out[i].interface_mtu = route->interface_mtu;
@@ -30,14 +38,13 @@ std::vector<MtuResult> RunMtuProbe(const std::vector<net::IpAddress>& peers,
       index.push_back(i);
     }
   }
-  std::vector<std::string> reasons;
-  const auto found =
-      SearchPathMtu(searchable, mtus,
-                    PathMtuOptions{options.timeout, options.max_steps, options.packets_per_second},
-                    clock, &reasons);
+  auto found = SearchPathMtu(
+      searchable, mtus,
+      PathMtuOptions{options.timeout, options.max_steps, options.packets_per_second}, clock);
   for (std::size_t k = 0; k < index.size(); ++k) {
-    out[index[k]].path_mtu = found[k];
-    out[index[k]].reason = reasons[k];
+    out[index[k]].path_mtu = found[k].path_mtu;
+    out[index[k]].reason = std::move(found[k].reason);
+    out[index[k]].failed = found[k].failed;
   }
   return out;
 }
@@ -132,14 +139,13 @@ class MtuRound {
     }
   }
 
-  std::vector<std::optional<int>> Results(std::vector<std::string>* reasons) const {
-    std::vector<std::optional<int>> out;
+  std::vector<PathMtuOutcome> Results() const {
+    std::vector<PathMtuOutcome> out;
+    out.reserve(st_.size());
     for (const State& s : st_) {
       // An echo that could not be sent as asked: no number, the error instead.
-      out.push_back(s.error.empty() ? s.search.path_mtu() : std::nullopt);
-      if (reasons != nullptr) {
-        reasons->push_back(s.error.empty() ? s.search.reason() : s.error);
-      }
+      out.push_back(s.error.empty() ? PathMtuOutcome{s.search.path_mtu(), s.search.reason(), false}
+                                    : PathMtuOutcome{std::nullopt, s.error, s.no_socket});
     }
     return out;
   }
@@ -153,6 +159,7 @@ class MtuRound {
     steady_clock::time_point deadline;
     bool active = false;
     std::string error;
+    bool no_socket = false;  // The error is the family's echo socket's, not this peer's send.
   };
 
   // Finished steps (a reply, or the deadline passed): the search decides the next size.
@@ -203,6 +210,7 @@ class MtuRound {
           break;  // Larger than the local route allows: a failed step.
         }
         s.error = seq.error().message;
+        s.no_socket = !loop_.Socket(peers_[i].family()).error.empty();
         return false;
       }
       s.seqs.push_back(*seq);
@@ -246,14 +254,13 @@ class MtuRound {
 
 }  // namespace
 
-std::vector<std::optional<int>> SearchPathMtu(const std::vector<net::IpAddress>& peers,
-                                              const std::vector<int>& interface_mtu,
-                                              const PathMtuOptions& options, const Clock& clock,
-                                              std::vector<std::string>* reasons,
-                                              net::EchoSocketOpener open) {
+std::vector<PathMtuOutcome> SearchPathMtu(const std::vector<net::IpAddress>& peers,
+                                          const std::vector<int>& interface_mtu,
+                                          const PathMtuOptions& options, const Clock& clock,
+                                          net::EchoSocketOpener open) {
   MtuRound round(peers, interface_mtu, options, clock, std::move(open));
   round.Run();
-  return round.Results(reasons);
+  return round.Results();
 }
 
 const std::vector<TunnelDevice>& CalicoTunnels() {
@@ -288,5 +295,107 @@ std::vector<TunnelResult> CheckTunnels(
   }
   return out;
 }
+
+namespace {
+
+constexpr int kMinMtuSteps = 2;  // The protocol minimum and the interface MTU.
+constexpr int kMaxMtuSteps = 32;
+
+class MtuProbeRound final : public ProbeRoundOf<MtuSettings, MtuSnapshot> {
+ protected:
+  std::shared_ptr<MtuSnapshot> RunRound(const MtuSettings& settings,
+                                        const ProbeContext& context) override {
+    auto snap = std::make_shared<MtuSnapshot>();
+    MtuProbeOptions opts;
+    opts.timeout = settings.timeout;
+    opts.max_steps = settings.max_steps;
+    opts.packets_per_second = context.packets_per_second();
+    snap->results = RunMtuProbe(Addresses(context.Targets()), opts, context.clock());
+    std::optional<int> underlay_v4;
+    std::optional<int> underlay_v6;
+    for (const auto& r : snap->results) {
+      if (!r.interface_mtu) {
+        continue;
+      }
+      auto& underlay = r.peer.is_v6() ? underlay_v6 : underlay_v4;
+      underlay = std::min(underlay.value_or(*r.interface_mtu), *r.interface_mtu);
+    }
+    snap->tunnels = CheckTunnels(underlay_v4, underlay_v6, net::InterfaceMtu);
+    for (const auto& t : snap->tunnels) {
+      if (t.fits == false) {
+        logging::Warn("tunnel MTU does not fit the underlay",
+                      {{"probe", "mtu"},
+                       {"interface", t.interface},
+                       {"mtu", std::to_string(t.mtu)},
+                       {"underlay_mtu", std::to_string(t.underlay_mtu.value_or(0))}});
+      }
+    }
+    // The probe fails when it cannot measure (netlink, no echo socket, don't-fragment
+    // refused), not when a peer has no route or does not answer.
+    snap->run.success = std::none_of(snap->results.begin(), snap->results.end(),
+                                     [](const MtuResult& r) { return r.failed; });
+    return snap;
+  }
+};
+
+class MtuProberImpl final : public ProberOf<MtuSettings, MtuSnapshot> {
+ public:
+  bool ProbesPeers() const override { return true; }
+  std::unique_ptr<ProbeRound> NewRound() const override {
+    return std::make_unique<MtuProbeRound>();
+  }
+
+ protected:
+  void Parse(SettingsReader& r, MtuSettings* out) const override {
+    if (!r.Keys({"enabled", "interval", "timeout", "max_steps"})) {
+      return;
+    }
+    r.Bool("enabled", &out->enabled);
+    r.Duration("interval", &out->interval);
+    r.Duration("timeout", &out->timeout);
+    r.Int("max_steps", kMinMtuSteps, kMaxMtuSteps, &out->max_steps);
+  }
+
+  void ExposeResult(const MtuSnapshot& mtu, MetricWriter& out) const override {
+    MetricFamily& interface_mtu = out.Family("calico_bgp_interface_mtu_bytes",
+                                             "MTU of an interface that routes to a probed peer.");
+    MetricFamily& path_mtu =
+        out.Family("calico_bgp_peer_path_mtu_bytes",
+                   "Largest packet that reached the peer with don't-fragment set in the last MTU "
+                   "probe; interface: the one of the route to the peer.");
+    MetricFamily& tunnel_mtu =
+        out.Family("calico_bgp_tunnel_mtu_bytes", "MTU of a Calico tunnel device.");
+    MetricFamily& tunnel_fits =
+        out.Family("calico_bgp_tunnel_mtu_fits",
+                   "1 if the tunnel MTU plus its encapsulation overhead fits the underlay MTU.");
+    // One series per interface (a node has one or two uplinks; per peer it would be N^2 in a
+    // full mesh); the path MTU names its peer's interface to join on.
+    std::map<std::string, double> interfaces;
+    for (const auto& r : mtu.results) {
+      if (r.interface_mtu && !r.interface.empty()) {
+        interfaces.emplace(r.interface, *r.interface_mtu);
+      }
+      if (const std::string address = r.peer.ToString(); r.path_mtu && out.ShowPeer(address)) {
+        path_mtu.Add({{"peer", address}, {"interface", r.interface}}, *r.path_mtu);
+      }
+    }
+    for (const auto& [name, value] : interfaces) {
+      interface_mtu.Add({{"interface", name}}, value);
+    }
+    for (const auto& t : mtu.tunnels) {
+      const Labels labels = {{"interface", t.interface}, {"kind", t.kind}};
+      tunnel_mtu.Add(labels, t.mtu);
+      if (t.fits) {
+        tunnel_fits.Add(labels, *t.fits ? 1 : 0);
+      }
+    }
+  }
+};
+
+const MtuProberImpl kMtuProber;
+
+}  // namespace
+
+const Prober& MtuProber() { return kMtuProber; }
 
 }  // namespace cbe::probes

@@ -12,6 +12,7 @@
 #include "exporter/base/clock.h"
 #include "probes/net/echo_socket.h"
 #include "probes/peer_result.h"
+#include "probes/probe.h"
 
 namespace cbe::probes {
 
@@ -32,17 +33,23 @@ struct PathMtuOptions {
   int packets_per_second = 5000;
 };
 
+// What the search found for one peer.
+struct PathMtuOutcome {
+  std::optional<int> path_mtu;
+  std::string reason;
+  bool failed = false;  // No echo socket for the peer's family, or it refused don't-fragment.
+};
+
 // For each peer: the largest packet (IP header included) that reaches the peer and comes back as
 // an echo reply with don't-fragment set: first the protocol minimum (576 for IPv4, 1280 for IPv6,
 // tried twice), then `interface_mtu[i]`, then a binary search between the two. Works when ICMP
 // "fragmentation needed" is filtered on the path (a PMTU black hole), since only replies count.
 // A peer whose echoes could not be sent as asked (e.g. the socket refused don't-fragment) has no
 // path MTU, and its reason says why. `open` opens the echo sockets (injected in tests).
-std::vector<std::optional<int>> SearchPathMtu(const std::vector<net::IpAddress>& peers,
-                                              const std::vector<int>& interface_mtu,
-                                              const PathMtuOptions& options, const Clock& clock,
-                                              std::vector<std::string>* reasons,
-                                              net::EchoSocketOpener open = net::OpenEchoSocket);
+std::vector<PathMtuOutcome> SearchPathMtu(const std::vector<net::IpAddress>& peers,
+                                          const std::vector<int>& interface_mtu,
+                                          const PathMtuOptions& options, const Clock& clock,
+                                          net::EchoSocketOpener open = net::OpenEchoSocket);
 
 // The binary search of one peer, without IO.
 class PathMtuSearch {
@@ -88,5 +95,24 @@ struct TunnelResult {
 std::vector<TunnelResult> CheckTunnels(
     std::optional<int> underlay_v4, std::optional<int> underlay_v6,
     const std::function<std::optional<int>(const std::string&)>& mtu_of);
+
+// `probes.mtu` of the config file.
+struct MtuSettings : ProbeSettings {
+  static constexpr std::string_view kProbe = "mtu";
+  MtuSettings() { interval = std::chrono::minutes(5); }
+  std::chrono::milliseconds timeout{1000};
+  int max_steps = 12;
+};
+
+// The MTU prober's part of the snapshot.
+struct MtuSnapshot : ProbeResult {
+  static constexpr std::string_view kProbe = "mtu";
+  std::vector<MtuResult> results;
+  std::vector<TunnelResult> tunnels;
+};
+
+// The row of the probe table: interface and path MTU towards every peer, and Calico's tunnel
+// devices against the underlay.
+const Prober& MtuProber();
 
 }  // namespace cbe::probes

@@ -36,6 +36,9 @@ struct MtuResult {
   std::optional<int> interface_mtu;
   std::optional<int> path_mtu;  // Largest packet that got through with don't-fragment.
   std::string reason;
+  // The probe could not measure this peer for a reason of its own (netlink, no echo socket for
+  // the family, a socket that refused don't-fragment), not of the path.
+  bool failed = false;
 };
 
 }  // namespace cbe::probes

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "exporter/base/duration.h"
+#include "exporter/base/logging.h"
 #include "probes/net/socket_util.h"
 
 namespace cbe::probes {
@@ -402,5 +403,124 @@ std::vector<PortResult> RunConnectProbe(const std::vector<net::IpAddress>& peers
   }
   return out;
 }
+
+namespace {
+
+constexpr std::uint16_t kMaxPort = 65535;
+
+class TcpRound final : public ProbeRoundOf<TcpSettings, TcpSnapshot> {
+ protected:
+  std::shared_ptr<TcpSnapshot> RunRound(const TcpSettings& settings,
+                                        const ProbeContext& context) override {
+    auto snap = std::make_shared<TcpSnapshot>();
+    const std::vector<ProbeTarget> targets = context.Targets();
+    TcpProbeOptions opts;
+    opts.port = settings.port;
+    opts.timeout = settings.timeout;
+    opts.packets_per_second = context.packets_per_second();
+    if (settings.connect_mode) {
+      // A full connect tears down an Established session with graceful restart: never do it to
+      // those.
+      std::vector<net::IpAddress> down;
+      for (const auto& t : targets) {
+        if (t.established) {
+          snap->ports.push_back(PortResult{t.ip, PortState::kUnprobed, std::nullopt,
+                                           "session Established: connect mode never probes it"});
+        } else {
+          down.push_back(t.ip);
+        }
+      }
+      auto results = RunConnectProbe(down, opts, context.clock());
+      snap->ports.insert(snap->ports.end(), results.begin(), results.end());
+    } else {
+      snap->ports = RunSynProbe(Addresses(targets), opts, context.clock());
+    }
+    snap->run.success = LogChanges(*snap, settings.connect_mode);
+    return snap;
+  }
+
+ private:
+  // Logs each peer's port state when it changed, and why the probe cannot run; true when it ran.
+  bool LogChanges(const TcpSnapshot& snap, bool connect_mode) {
+    bool success = true;
+    std::string error;
+    std::map<std::string, std::string> states;
+    for (const auto& r : snap.ports) {
+      const std::string peer = r.peer.ToString();
+      const std::string state(PortStateName(r.state));
+      if (r.state == PortState::kUnprobed && !connect_mode) {
+        success = false;
+        error = r.reason;
+      }
+      auto it = last_port_state_.find(peer);
+      if (it == last_port_state_.end() || it->second != state) {
+        logging::Write(r.state == PortState::kOpen ? spdlog::level::info : spdlog::level::warn,
+                       "BGP port state",
+                       {{"probe", "tcp"}, {"peer", peer}, {"state", state}, {"reason", r.reason}});
+      }
+      states[peer] = state;
+    }
+    last_port_state_ = std::move(states);
+    if (error != last_error_ && !error.empty()) {
+      logging::Error("TCP probe cannot run", {{"probe", "tcp"}, {"err", error}});
+    }
+    last_error_ = error;
+    return success;
+  }
+
+  std::map<std::string, std::string> last_port_state_;
+  std::string last_error_;
+};
+
+class TcpProberImpl final : public ProberOf<TcpSettings, TcpSnapshot> {
+ public:
+  bool ProbesPeers() const override { return true; }
+  std::unique_ptr<ProbeRound> NewRound() const override { return std::make_unique<TcpRound>(); }
+
+ protected:
+  void Parse(SettingsReader& r, TcpSettings* out) const override {
+    if (!r.Keys({"enabled", "mode", "port", "interval", "timeout"})) {
+      return;
+    }
+    r.Bool("enabled", &out->enabled);
+    if (const auto mode = r.Choice(
+            "mode", {"syn", "connect"},
+            "must be syn (half-open, needs CAP_NET_RAW) or connect (risky: a full connect)")) {
+      out->connect_mode = *mode == "connect";
+    }
+    r.Int<std::uint16_t>("port", 1, kMaxPort, &out->port);
+    r.Duration("interval", &out->interval);
+    r.Duration("timeout", &out->timeout);
+    r.TimeoutWithinInterval(out->timeout, out->interval);
+  }
+
+  void ExposeResult(const TcpSnapshot& tcp, MetricWriter& out) const override {
+    MetricFamily& port_state =
+        out.Family("calico_bgp_peer_port_state",
+                   "State of the peer's BGP port from the last half-open TCP probe, named by the "
+                   "state label (open, closed, filtered, unreachable, unprobed); always 1.");
+    MetricFamily& port_rtt =
+        out.Family("calico_bgp_peer_port_rtt_seconds",
+                   "Time from SYN to the answer in the last TCP probe (metrics.extra: "
+                   "port_rtt).");
+    const bool rtt = out.Extra("port_rtt");
+    for (const auto& r : tcp.ports) {
+      const std::string address = r.peer.ToString();
+      if (!out.ShowPeer(address)) {
+        continue;
+      }
+      if (r.rtt_seconds && rtt) {
+        port_rtt.Add({{"peer", address}}, *r.rtt_seconds);
+      }
+      port_state.Add({{"peer", address}, {"state", std::string(PortStateName(r.state))}}, 1);
+    }
+  }
+};
+
+const TcpProberImpl kTcpProber;
+
+}  // namespace
+
+const Prober& TcpProber() { return kTcpProber; }
 
 }  // namespace cbe::probes

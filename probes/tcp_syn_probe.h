@@ -17,8 +17,27 @@
 #include "exporter/base/clock.h"
 #include "probes/net/packet.h"
 #include "probes/peer_result.h"
+#include "probes/probe.h"
 
 namespace cbe::probes {
+
+// `probes.tcp` of the config file.
+struct TcpSettings : ProbeSettings {
+  static constexpr std::string_view kProbe = "tcp";
+  bool connect_mode = false;  // `mode: connect`: risky, only for peers not Established.
+  std::uint16_t port = 179;   // Calico's listenPort.
+  std::chrono::milliseconds timeout{2000};
+};
+
+// The TCP prober's part of the snapshot.
+struct TcpSnapshot : ProbeResult {
+  static constexpr std::string_view kProbe = "tcp";
+  std::vector<PortResult> ports;
+};
+
+// The row of the probe table: half-open (or connect) probes of every peer's BGP port, the
+// calico_bgp_peer_port_* series.
+const Prober& TcpProber();
 
 struct TcpProbeOptions {
   enum class Mode { kSyn, kConnect };

@@ -23,10 +23,6 @@ constexpr std::uint16_t kChronyCommandPort = 323;  // chronyd's UDP command port
 // A unix socket path must fit sockaddr_un's sun_path with its terminating NUL.
 constexpr std::size_t kUnixPathMax = sizeof(sockaddr_un{}.sun_path);
 constexpr int kMaxPacketsPerSecond = 1'000'000;
-constexpr int kMaxIcmpCount = 100;
-constexpr int kMinMtuSteps = 2;  // The protocol minimum and the interface MTU.
-constexpr int kMaxMtuSteps = 32;
-constexpr std::uint16_t kMaxPort = 65535;
 
 // `timeout` must not exceed `interval`: the round would overlap the next.
 void TimeoutWithinInterval(const YAML::Node& node, const std::string& path,
@@ -127,71 +123,72 @@ void ParseStaticPeers(const YAML::Node& node, YamlChecker* v, std::vector<Static
       [&](const YAML::Node& p, const std::string& key) { ParseStaticPeer(p, key, v, &seen, out); });
 }
 
-void ParseTcpProbe(const YAML::Node& tcp, YamlChecker* v, TcpProbeConfig* out) {
-  if (!v->ExpectMap(tcp, "probes.tcp", {"enabled", "mode", "port", "interval", "timeout"})) {
-    return;
+// A prober's section `probes.<name>` read through the one YAML validator.
+class YamlSettingsReader final : public probes::SettingsReader {
+ public:
+  YamlSettingsReader(const YAML::Node& node, std::string path, YamlChecker* v)
+      : node_(node), path_(std::move(path)), v_(v) {}
+
+  bool Keys(std::initializer_list<std::string_view> known) override {
+    return v_->ExpectMap(node_, path_, known);
   }
-  v->Bool(tcp["enabled"], "probes.tcp.enabled", &out->enabled);
-  if (const YAML::Node mode = tcp["mode"]; YamlChecker::Present(mode)) {
-    if (mode.IsScalar() && (mode.Scalar() == "syn" || mode.Scalar() == "connect")) {
-      out->connect_mode = mode.Scalar() == "connect";
-    } else {
-      v->Fail(mode, "probes.tcp.mode",
-              "must be syn (half-open, needs CAP_NET_RAW) or connect (risky: a full connect)");
+  void Bool(std::string_view key, bool* out) override { v_->Bool(Node(key), Path(key), out); }
+  void Duration(std::string_view key, std::chrono::milliseconds* out) override {
+    v_->Duration(Node(key), Path(key), out);
+  }
+  std::optional<std::string> Choice(std::string_view key,
+                                    std::initializer_list<std::string_view> choices,
+                                    std::string_view message) override {
+    const YAML::Node value = Node(key);
+    if (!YamlChecker::Present(value)) {
+      return std::nullopt;
     }
+    if (value.IsScalar() &&
+        std::find(choices.begin(), choices.end(), value.Scalar()) != choices.end()) {
+      return value.Scalar();
+    }
+    v_->Fail(value, Path(key), std::string(message));
+    return std::nullopt;
   }
-  v->Int<std::uint16_t>(tcp["port"], "probes.tcp.port", 1, kMaxPort, &out->port);
-  v->Duration(tcp["interval"], "probes.tcp.interval", &out->interval);
-  v->Duration(tcp["timeout"], "probes.tcp.timeout", &out->timeout);
-  TimeoutWithinInterval(tcp, "probes.tcp", out->timeout, out->interval, v);
-}
-
-void ParseIcmpProbe(const YAML::Node& icmp, YamlChecker* v, IcmpProbeConfig* out) {
-  if (!v->ExpectMap(icmp, "probes.icmp", {"enabled", "interval", "count", "timeout"})) {
-    return;
+  void TimeoutWithinInterval(std::chrono::milliseconds timeout,
+                             std::chrono::milliseconds interval) override {
+    cbe::TimeoutWithinInterval(node_, path_, timeout, interval, v_);
   }
-  v->Bool(icmp["enabled"], "probes.icmp.enabled", &out->enabled);
-  v->Duration(icmp["interval"], "probes.icmp.interval", &out->interval);
-  v->Int(icmp["count"], "probes.icmp.count", 1, kMaxIcmpCount, &out->count);
-  v->Duration(icmp["timeout"], "probes.icmp.timeout", &out->timeout);
-  TimeoutWithinInterval(icmp, "probes.icmp", out->timeout, out->interval, v);
-}
 
-void ParseMtuProbe(const YAML::Node& mtu, YamlChecker* v, MtuProbeConfig* out) {
-  if (!v->ExpectMap(mtu, "probes.mtu", {"enabled", "interval", "timeout", "max_steps"})) {
-    return;
+ protected:
+  bool IntInRange(std::string_view key, long long min, long long max, long long* out) override {
+    return v_->Int(Node(key), Path(key), min, max, out);
   }
-  v->Bool(mtu["enabled"], "probes.mtu.enabled", &out->enabled);
-  v->Duration(mtu["interval"], "probes.mtu.interval", &out->interval);
-  v->Duration(mtu["timeout"], "probes.mtu.timeout", &out->timeout);
-  v->Int(mtu["max_steps"], "probes.mtu.max_steps", kMinMtuSteps, kMaxMtuSteps, &out->max_steps);
-}
 
-void ParseListenerProbe(const YAML::Node& l, YamlChecker* v, ListenerProbeConfig* out) {
-  if (!v->ExpectMap(l, "probes.listener", {"enabled", "interval"})) {
-    return;
+ private:
+  YAML::Node Node(std::string_view key) const { return node_[std::string(key)]; }
+  std::string Path(std::string_view key) const { return YamlChecker::Join(path_, key); }
+
+  YAML::Node node_;
+  std::string path_;
+  YamlChecker* v_;
+};
+
+void ParseProbes(const YAML::Node& node, YamlChecker* v, ProbesConfig* config) {
+  const auto probers = probes::Probers();
+  std::vector<std::string_view> keys;
+  for (const probes::Prober* p : probers) {
+    keys.push_back(p->Name());
   }
-  v->Bool(l["enabled"], "probes.listener.enabled", &out->enabled);
-  v->Duration(l["interval"], "probes.listener.interval", &out->interval);
-}
-
-void ParseProbes(const YAML::Node& node, YamlChecker* v, ProbesConfig* probes) {
-  if (!v->ExpectMap(node, "probes", {"tcp", "icmp", "mtu", "listener", "packets_per_second"})) {
+  keys.emplace_back("packets_per_second");
+  if (!v->ExpectMap(node, "probes", keys)) {
     return;
   }
   v->Int(node["packets_per_second"], "probes.packets_per_second", 1, kMaxPacketsPerSecond,
-         &probes->packets_per_second);
-  if (const YAML::Node tcp = node["tcp"]; YamlChecker::Present(tcp)) {
-    ParseTcpProbe(tcp, v, &probes->tcp);
-  }
-  if (const YAML::Node icmp = node["icmp"]; YamlChecker::Present(icmp)) {
-    ParseIcmpProbe(icmp, v, &probes->icmp);
-  }
-  if (const YAML::Node mtu = node["mtu"]; YamlChecker::Present(mtu)) {
-    ParseMtuProbe(mtu, v, &probes->mtu);
-  }
-  if (const YAML::Node listener = node["listener"]; YamlChecker::Present(listener)) {
-    ParseListenerProbe(listener, v, &probes->listener);
+         &config->packets_per_second);
+  for (std::size_t i = 0; i < probers.size(); ++i) {
+    const std::string name(probers[i]->Name());
+    if (const YAML::Node section = node[name]; YamlChecker::Present(section)) {
+      std::shared_ptr<probes::ProbeSettings> settings = probers[i]->DefaultSettings();
+      YamlSettingsReader reader(section, YamlChecker::Join("probes", name), v);
+      probers[i]->ParseSettings(reader, settings.get());
+      config->set_settings(i, std::move(settings));
+    }
   }
 }
 
@@ -380,6 +377,12 @@ void ParseRoot(const YAML::Node& root, YamlChecker* v, Config* config) {
 }
 
 }  // namespace
+
+ProbesConfig::ProbesConfig() {
+  for (const probes::Prober* p : probes::Probers()) {
+    settings_.push_back(p->DefaultSettings());
+  }
+}
 
 ConfigResult ParseConfig(std::string_view yaml) {
   ConfigResult result;

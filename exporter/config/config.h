@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +13,7 @@
 
 #include "exporter/base/result.h"
 #include "exporter/config/config_error.h"
+#include "probes/probe.h"
 
 namespace cbe {
 
@@ -28,39 +31,44 @@ struct StaticPeer {
   std::string name;
 };
 
-struct TcpProbeConfig {
-  bool enabled = true;
-  bool connect_mode = false;  // `mode: connect`: risky, only for peers not Established.
-  std::uint16_t port = 179;   // Calico's listenPort.
-  std::chrono::milliseconds interval{30000};
-  std::chrono::milliseconds timeout{2000};
-};
+// `probes`: each prober's own section (probes/probe.h, in the order of its table), and the rate
+// they share.
+class ProbesConfig {
+ public:
+  ProbesConfig();  // Every prober's defaults.
 
-struct IcmpProbeConfig {
-  bool enabled = true;
-  std::chrono::milliseconds interval{30000};
-  int count = 3;
-  std::chrono::milliseconds timeout{1000};
-};
+  // The settings of Probers()[i], of that prober's own type.
+  const probes::ProbeSettings& settings(std::size_t i) const { return *settings_[i]; }
+  void set_settings(std::size_t i, std::shared_ptr<const probes::ProbeSettings> s) {
+    settings_[i] = std::move(s);
+  }
+  // The settings of the prober `T::kProbe` (e.g. probes::TcpSettings).
+  template <typename T>
+  const T& Get() const {
+    return static_cast<const T&>(*settings_[Index<T>()]);
+  }
+  // A copy of them to change (the copies of this config keep theirs).
+  template <typename T>
+  T& Mutable() {
+    auto copy = std::make_shared<T>(Get<T>());
+    T& out = *copy;
+    settings_[Index<T>()] = std::move(copy);
+    return out;
+  }
 
-struct MtuProbeConfig {
-  bool enabled = true;
-  std::chrono::milliseconds interval{300000};
-  std::chrono::milliseconds timeout{1000};
-  int max_steps = 12;
-};
-
-struct ListenerProbeConfig {
-  bool enabled = true;
-  std::chrono::milliseconds interval{30000};
-};
-
-struct ProbesConfig {
-  TcpProbeConfig tcp;
-  IcmpProbeConfig icmp;
-  MtuProbeConfig mtu;
-  ListenerProbeConfig listener;
   int packets_per_second = 5000;  // Rate limit of each probe kind's packets.
+
+ private:
+  template <typename T>
+  static std::size_t Index() {
+    const std::size_t i = probes::ProberIndex(T::kProbe);
+    if (i >= probes::Probers().size()) {
+      std::abort();  // A settings type whose prober has no row in the table.
+    }
+    return i;
+  }
+
+  std::vector<std::shared_ptr<const probes::ProbeSettings>> settings_;
 };
 
 struct ClockConfig {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "exporter/base/duration.h"
@@ -9,7 +10,7 @@
 namespace cbe {
 namespace {
 
-std::string JoinNames(std::initializer_list<std::string_view> names) {
+std::string JoinNames(std::span<const std::string_view> names) {
   std::string out;
   for (std::string_view n : names) {
     out += out.empty() ? "" : ", ";
@@ -18,7 +19,7 @@ std::string JoinNames(std::initializer_list<std::string_view> names) {
   return out;
 }
 
-bool Contains(std::initializer_list<std::string_view> names, std::string_view name) {
+bool Contains(std::span<const std::string_view> names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
@@ -85,6 +86,13 @@ std::string YamlChecker::Index(std::string_view path, std::size_t i) {
 bool YamlChecker::ExpectMap(const YAML::Node& node, const std::string& path,
                             std::initializer_list<std::string_view> known,
                             std::initializer_list<std::string_view> unsupported) {
+  return ExpectMap(node, path, std::span<const std::string_view>(known.begin(), known.size()),
+                   std::span<const std::string_view>(unsupported.begin(), unsupported.size()));
+}
+
+bool YamlChecker::ExpectMap(const YAML::Node& node, const std::string& path,
+                            std::span<const std::string_view> known,
+                            std::span<const std::string_view> unsupported) {
   if (!node.IsMap()) {
     Fail(node, path, "must be a map");
     return false;

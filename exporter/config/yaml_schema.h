@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,10 @@ class YamlChecker {
   bool ExpectMap(const YAML::Node& node, const std::string& path,
                  std::initializer_list<std::string_view> known,
                  std::initializer_list<std::string_view> unsupported = {});
+  // The same with the known keys worked out at run time (the probers' sections).
+  bool ExpectMap(const YAML::Node& node, const std::string& path,
+                 std::span<const std::string_view> known,
+                 std::span<const std::string_view> unsupported = {});
 
   // A map of names the user chooses: calls each(key_node, value_node, key_path) for every key
   // but a repeated one, which is an error `duplicate_message`. False when `node` is not a map

@@ -12,6 +12,10 @@
 #include "exporter/base/duration.h"
 #include "exporter/base/node_address.h"
 #include "exporter/config/config.h"
+#include "probes/icmp_probe.h"
+#include "probes/listener_probe.h"
+#include "probes/mtu_probe.h"
+#include "probes/tcp_syn_probe.h"
 
 namespace cbe {
 namespace {
@@ -371,9 +375,10 @@ DiagnosisOptions DiagnosisOptionsFor(const Config& config) {
   DiagnosisOptions o;
   o.max_clock_offset_seconds = std::chrono::duration<double>(config.clock.max_offset).count();
   // A change younger than two rounds of the slowest of BIRD and the port probe is too recent.
-  const auto round = std::max(config.bird.interval, config.probes.tcp.interval);
+  const auto& tcp = config.probes.Get<probes::TcpSettings>();
+  const auto round = std::max(config.bird.interval, tcp.interval);
   o.negotiating_window_seconds = std::chrono::duration<double>(2 * round).count();
-  o.port_number = config.probes.tcp.port;
+  o.port_number = tcp.port;
   o.no_routes_after_seconds =
       std::chrono::duration<double>(config.diagnosis.no_routes_after).count();
   o.no_routes_peer_types = config.diagnosis.no_routes_peer_types;
@@ -389,7 +394,7 @@ struct ProbeIndex {
   std::map<std::string, const probes::MtuResult*> mtu;
   std::map<std::string, double> peer_clock;
   std::optional<double> reference_offset;  // The worst measured offset to NTP or chrony.
-  const ListenerSnapshot* listener = nullptr;
+  const probes::ListenerSnapshot* listener = nullptr;
 };
 
 template <typename R>
@@ -422,19 +427,19 @@ void IndexClock(const probes::ClockRoundResult& c, ProbeIndex* index) {
 
 ProbeIndex IndexProbes(const Snapshot& snapshot) {
   ProbeIndex index;
-  if (snapshot.tcp) {
-    IndexByPeer(snapshot.tcp->ports, &index.ports);
+  if (const auto* tcp = snapshot.Probe<probes::TcpSnapshot>()) {
+    IndexByPeer(tcp->ports, &index.ports);
   }
-  if (snapshot.icmp) {
-    IndexByPeer(snapshot.icmp->results, &index.icmp);
+  if (const auto* icmp = snapshot.Probe<probes::IcmpSnapshot>()) {
+    IndexByPeer(icmp->results, &index.icmp);
   }
-  if (snapshot.mtu) {
-    IndexByPeer(snapshot.mtu->results, &index.mtu);
+  if (const auto* mtu = snapshot.Probe<probes::MtuSnapshot>()) {
+    IndexByPeer(mtu->results, &index.mtu);
   }
   if (snapshot.clock) {
     IndexClock(snapshot.clock->result, &index);
   }
-  index.listener = snapshot.listener.get();
+  index.listener = snapshot.Probe<probes::ListenerSnapshot>();
   return index;
 }
 

@@ -1,13 +1,8 @@
 #include "exporter/core/probe_rounds.h"
 
 #include <algorithm>
-#include <set>
 
 #include "exporter/base/logging.h"
-#include "probes/icmp_probe.h"
-#include "probes/listener_probe.h"
-#include "probes/mtu_probe.h"
-#include "probes/net/route.h"
 #include "probes/tcp_syn_probe.h"
 
 namespace cbe {
@@ -61,16 +56,18 @@ std::vector<ProbeTarget> ProbeTargets(const Snapshot& snapshot,
 }
 
 ProbeRounds::ProbeRounds(Config config, const SnapshotStore* store, const Clock* clock)
-    : config_(std::move(config)), store_(store), clock_(clock) {}
+    : config_(std::move(config)), store_(store), clock_(clock) {
+  for (const probes::Prober* p : probes::Probers()) {
+    rounds_.push_back(p->NewRound());
+  }
+}
 
 std::vector<ProbeTarget> ProbeRounds::Targets() const {
   return ProbeTargets(*store_->Get(), config_.static_peers);
 }
 
-ProbeRun ProbeRounds::StartRun(const std::string& probe) const {
-  ProbeRun run;
-  run.probe = probe;
-  return run;
+std::uint16_t ProbeRounds::bgp_port() const {
+  return config_.probes.Get<probes::TcpSettings>().port;
 }
 
 void ProbeRounds::FinishRun(ProbeRun* run, std::chrono::steady_clock::time_point start,
@@ -80,63 +77,13 @@ void ProbeRounds::FinishRun(ProbeRun* run, std::chrono::steady_clock::time_point
   run->last_run_timestamp = ToUnixSeconds(clock_->Now());
 }
 
-std::shared_ptr<const TcpSnapshot> ProbeRounds::RunTcp() {
+std::shared_ptr<const probes::ProbeResult> ProbeRounds::Run(std::size_t prober) {
   const auto start = clock_->Monotonic();
-  auto snap = std::make_shared<TcpSnapshot>();
-  snap->run = StartRun("tcp");
-  const auto targets = Targets();
-  probes::TcpProbeOptions opts;
-  opts.port = config_.probes.tcp.port;
-  opts.timeout = config_.probes.tcp.timeout;
-  opts.packets_per_second = config_.probes.packets_per_second;
-  if (config_.probes.tcp.connect_mode) {
-    // A full connect tears down an Established session with graceful restart: never do it to
-    // those.
-    std::vector<net::IpAddress> down;
-    for (const auto& t : targets) {
-      if (t.established) {
-        snap->ports.push_back(
-            probes::PortResult{t.ip, probes::PortState::kUnprobed, std::nullopt,
-                               "session Established: connect mode never probes it"});
-      } else {
-        down.push_back(t.ip);
-      }
-    }
-    auto results = probes::RunConnectProbe(down, opts, *clock_);
-    snap->ports.insert(snap->ports.end(), results.begin(), results.end());
-  } else {
-    std::vector<net::IpAddress> ips;
-    for (const auto& t : targets) {
-      ips.push_back(t.ip);
-    }
-    snap->ports = probes::RunSynProbe(ips, opts, *clock_);
-  }
-  bool success = true;
-  std::string error;
-  std::map<std::string, std::string> states;
-  for (const auto& r : snap->ports) {
-    const std::string peer = r.peer.ToString();
-    const std::string state(probes::PortStateName(r.state));
-    if (r.state == probes::PortState::kUnprobed && !config_.probes.tcp.connect_mode) {
-      success = false;
-      error = r.reason;
-    }
-    auto it = last_port_state_.find(peer);
-    if (it == last_port_state_.end() || it->second != state) {
-      logging::Write(
-          r.state == probes::PortState::kOpen ? spdlog::level::info : spdlog::level::warn,
-          "BGP port state",
-          {{"probe", "tcp"}, {"peer", peer}, {"state", state}, {"reason", r.reason}});
-    }
-    states[peer] = state;
-  }
-  last_port_state_ = std::move(states);
-  if (error != last_tcp_error_ && !error.empty()) {
-    logging::Error("TCP probe cannot run", {{"probe", "tcp"}, {"err", error}});
-  }
-  last_tcp_error_ = error;
-  FinishRun(&snap->run, start, success);
-  return snap;
+  std::shared_ptr<probes::ProbeResult> result =
+      rounds_[prober]->Run(config_.probes.settings(prober), *this);
+  result->run.probe = std::string(probes::Probers()[prober]->Name());
+  FinishRun(&result->run, start, result->run.success);
+  return result;
 }
 
 bool ProbeRounds::BirdHasNoListeningSocket() const {
@@ -154,105 +101,10 @@ bool ProbeRounds::BirdHasNoListeningSocket() const {
   return false;
 }
 
-std::vector<net::IpAddress> ProbeRounds::TargetAddresses() const {
-  std::vector<net::IpAddress> ips;
-  for (const auto& t : Targets()) {
-    ips.push_back(t.ip);
-  }
-  return ips;
-}
-
-std::shared_ptr<const IcmpSnapshot> ProbeRounds::RunIcmp() {
-  const auto start = clock_->Monotonic();
-  auto snap = std::make_shared<IcmpSnapshot>();
-  snap->run = StartRun("icmp");
-  const std::vector<net::IpAddress> ips = TargetAddresses();
-  probes::IcmpProbeOptions opts;
-  opts.count = config_.probes.icmp.count;
-  opts.timeout = config_.probes.icmp.timeout;
-  opts.packets_per_second = config_.probes.packets_per_second;
-  snap->results = probes::RunIcmpProbe(ips, opts, *clock_);
-  std::string error;
-  for (const auto& r : snap->results) {
-    if (!r.probed) {
-      error = r.reason;
-    }
-  }
-  if (error != last_icmp_error_ && !error.empty()) {
-    logging::Error("ICMP probe cannot run", {{"probe", "icmp"}, {"err", error}});
-  }
-  last_icmp_error_ = error;
-  FinishRun(&snap->run, start, error.empty());
-  return snap;
-}
-
-std::shared_ptr<const MtuSnapshot> ProbeRounds::RunMtu() {
-  const auto start = clock_->Monotonic();
-  auto snap = std::make_shared<MtuSnapshot>();
-  snap->run = StartRun("mtu");
-  const std::vector<net::IpAddress> ips = TargetAddresses();
-  probes::MtuProbeOptions opts;
-  opts.timeout = config_.probes.mtu.timeout;
-  opts.max_steps = config_.probes.mtu.max_steps;
-  opts.packets_per_second = config_.probes.packets_per_second;
-  snap->results = probes::RunMtuProbe(ips, opts, *clock_);
-  std::optional<int> underlay_v4;
-  std::optional<int> underlay_v6;
-  for (const auto& r : snap->results) {
-    if (!r.interface_mtu) {
-      continue;
-    }
-    auto& underlay = r.peer.is_v6() ? underlay_v6 : underlay_v4;
-    underlay = std::min(underlay.value_or(*r.interface_mtu), *r.interface_mtu);
-  }
-  snap->tunnels = probes::CheckTunnels(underlay_v4, underlay_v6, net::InterfaceMtu);
-  for (const auto& t : snap->tunnels) {
-    if (t.fits == false) {
-      logging::Warn("tunnel MTU does not fit the underlay",
-                    {{"probe", "mtu"},
-                     {"interface", t.interface},
-                     {"mtu", std::to_string(t.mtu)},
-                     {"underlay_mtu", std::to_string(t.underlay_mtu.value_or(0))}});
-    }
-  }
-  // The probe fails when it cannot run (no socket), not when a peer has no route.
-  bool success = true;
-  for (const auto& r : snap->results) {
-    success = success && r.reason.find("socket") == std::string::npos;
-  }
-  FinishRun(&snap->run, start, success);
-  return snap;
-}
-
-std::shared_ptr<const ListenerSnapshot> ProbeRounds::RunListener() {
-  const auto start = clock_->Monotonic();
-  auto snap = std::make_shared<ListenerSnapshot>();
-  snap->run = StartRun("listener");
-  // Who holds the port is looked up (a walk over every process's descriptors) only when BIRD
-  // says it could not open its listening socket.
-  snap->result =
-      probes::ProbeListener(config_.probes.tcp.port, "/proc", BirdHasNoListeningSocket());
-  const std::string now = std::string(snap->result.ipv4 ? "ipv4 " : "") +
-                          (snap->result.ipv6 ? "ipv6" : "") + "|" + snap->result.error;
-  if (now != last_listener_) {
-    logging::Write(
-        snap->result.ipv4 || snap->result.ipv6 ? spdlog::level::info : spdlog::level::warn,
-        "local BGP listener",
-        {{"probe", "listener"},
-         {"port", std::to_string(config_.probes.tcp.port)},
-         {"ipv4", snap->result.ipv4 ? "listening" : "no"},
-         {"ipv6", snap->result.ipv6 ? "listening" : "no"},
-         {"err", snap->result.error}});
-  }
-  last_listener_ = now;
-  FinishRun(&snap->run, start, snap->result.error.empty());
-  return snap;
-}
-
 std::shared_ptr<const ClockSnapshot> ProbeRounds::RunClock() {
   const auto start = clock_->Monotonic();
   auto snap = std::make_shared<ClockSnapshot>();
-  snap->run = StartRun("clock");
+  snap->run.probe = "clock";
   probes::ClockRoundOptions opts;
   const ClockConfig& c = config_.clock;
   opts.ntp_servers = c.ntp_servers;
@@ -262,7 +114,7 @@ std::shared_ptr<const ClockSnapshot> ProbeRounds::RunClock() {
   opts.timeout = c.timeout;
   opts.packets_per_second = config_.probes.packets_per_second;
   const std::vector<net::IpAddress> ips =
-      c.peer_offset_enabled ? TargetAddresses() : std::vector<net::IpAddress>();
+      c.peer_offset_enabled ? probes::Addresses(Targets()) : std::vector<net::IpAddress>();
   snap->result = probes::RunClockRound(opts, ips, *clock_);
   const auto& r = snap->result;
   // Log what changed: the kernel's sync state, NTP servers and chrony going up or down.

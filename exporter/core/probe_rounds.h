@@ -1,10 +1,9 @@
 #pragma once
 
-// One round of each peer probe: picks the peers (BIRD's neighbours from the latest snapshot and
-// the static ones), runs the probe, logs changes once, and returns the part of the snapshot.
-// Each Run* is called from its own task; they share nothing mutable.
+// One round of each prober (probes/probe.h) and of the clock probes: picks the peers (BIRD's
+// neighbours from the latest snapshot and the static ones), runs the round, and returns the
+// part of the snapshot. Each Run is called from its own task; they share nothing mutable.
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,46 +12,46 @@
 #include "exporter/config/config.h"
 #include "exporter/core/snapshot.h"
 #include "probes/net/address.h"
+#include "probes/probe.h"
 
 namespace cbe {
 
-struct ProbeTarget {
-  net::IpAddress ip;
-  bool established = false;  // Some BGP session to this address is Established.
-};
+using probes::ProbeTarget;
 
 // BIRD's BGP neighbours (scope suffixes like "%eth0" dropped) and the static peers, once each.
 std::vector<ProbeTarget> ProbeTargets(const Snapshot& snapshot,
                                       const std::vector<StaticPeer>& static_peers);
 
-class ProbeRounds {
+class ProbeRounds : private probes::ProbeContext {
  public:
   ProbeRounds(Config config, const SnapshotStore* store, const Clock* clock);
 
-  std::shared_ptr<const TcpSnapshot> RunTcp();
-  std::shared_ptr<const IcmpSnapshot> RunIcmp();
-  std::shared_ptr<const MtuSnapshot> RunMtu();
-  std::shared_ptr<const ListenerSnapshot> RunListener();
+  // One round of probes::Probers()[prober], with its self-metrics.
+  std::shared_ptr<const probes::ProbeResult> Run(std::size_t prober);
+  // The same, typed: e.g. Run<probes::MtuSnapshot>().
+  template <typename T>
+  std::shared_ptr<const T> Run() {
+    return std::static_pointer_cast<const T>(Run(probes::ProberIndex(T::kProbe)));
+  }
   std::shared_ptr<const ClockSnapshot> RunClock();
 
   // A reloaded config; call only while no Run* is running.
   void Reconfigure(Config config) { config_ = std::move(config); }
 
  private:
-  std::vector<ProbeTarget> Targets() const;
-  std::vector<net::IpAddress> TargetAddresses() const;  // Of Targets().
-  // A session of BIRD's last round says "No listening socket".
-  bool BirdHasNoListeningSocket() const;
-  ProbeRun StartRun(const std::string& probe) const;
+  // probes::ProbeContext
+  const Clock& clock() const override { return *clock_; }
+  int packets_per_second() const override { return config_.probes.packets_per_second; }
+  std::uint16_t bgp_port() const override;
+  std::vector<ProbeTarget> Targets() const override;
+  bool BirdHasNoListeningSocket() const override;
+
   void FinishRun(ProbeRun* run, std::chrono::steady_clock::time_point start, bool success) const;
 
   Config config_;
   const SnapshotStore* store_;
   const Clock* clock_;
-  std::map<std::string, std::string> last_port_state_;  // Only RunTcp touches it.
-  std::string last_tcp_error_;
-  std::string last_icmp_error_;
-  std::string last_listener_;
+  std::vector<std::unique_ptr<probes::ProbeRound>> rounds_;  // One per prober.
   std::string last_clock_;
 };
 

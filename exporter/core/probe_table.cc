@@ -1,6 +1,6 @@
 #include "exporter/core/probe_table.h"
 
-#include <array>
+#include <vector>
 
 #include "exporter/core/bird_round.h"
 #include "exporter/core/intent_round.h"
@@ -21,47 +21,54 @@ struct Row {
 
 bool Always(const Config&) { return true; }
 
-using TcpRow = Row<TcpSnapshot, &Snapshot::tcp>;
-using IcmpRow = Row<IcmpSnapshot, &Snapshot::icmp>;
-using MtuRow = Row<MtuSnapshot, &Snapshot::mtu>;
-using ListenerRow = Row<ListenerSnapshot, &Snapshot::listener>;
-using ClockRow = Row<ClockSnapshot, &Snapshot::clock>;
 using BirdRow = Row<BirdSnapshot, &Snapshot::bird>;
+using ClockRow = Row<ClockSnapshot, &Snapshot::clock>;
 using IntentRow = Row<IntentSnapshot, &Snapshot::intent>;
 
-const std::array<ProbeKind, 7> kKinds = {{
-    {"bird", Always, [](const Config& c) { return c.bird.interval; },
-     [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::bird, r.bird->Run()); },
-     BirdRow::Clear, BirdRow::LastRun, true, false},
-    {"tcp", [](const Config& c) { return c.probes.tcp.enabled; },
-     [](const Config& c) { return c.probes.tcp.interval; },
-     [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::tcp, r.probes->RunTcp()); },
-     TcpRow::Clear, TcpRow::LastRun, false, true},
-    {"icmp", [](const Config& c) { return c.probes.icmp.enabled; },
-     [](const Config& c) { return c.probes.icmp.interval; },
-     [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::icmp, r.probes->RunIcmp()); },
-     IcmpRow::Clear, IcmpRow::LastRun, false, true},
-    {"mtu", [](const Config& c) { return c.probes.mtu.enabled; },
-     [](const Config& c) { return c.probes.mtu.interval; },
-     [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::mtu, r.probes->RunMtu()); },
-     MtuRow::Clear, MtuRow::LastRun, false, true},
-    {"listener", [](const Config& c) { return c.probes.listener.enabled; },
-     [](const Config& c) { return c.probes.listener.interval; },
-     [](const Rounds& r, SnapshotStore* s) {
-       s->Publish(&Snapshot::listener, r.probes->RunListener());
-     },
-     ListenerRow::Clear, ListenerRow::LastRun, false, false},
-    {"clock", Always, [](const Config& c) { return c.clock.interval; },
-     [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::clock, r.probes->RunClock()); },
-     ClockRow::Clear, ClockRow::LastRun, false, true},
-    {"intent", [](const Config& c) { return c.intent.enabled(); },
-     [](const Config& c) { return c.intent.interval; },
-     [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::intent, r.intent->Run()); },
-     IntentRow::Clear, IntentRow::LastRun, false, false},
-}};
+// The row of prober `i` of probes/: its settings are those of its config section.
+ProbeKind ProberRow(std::size_t i) {
+  const probes::Prober& prober = *probes::Probers()[i];
+  return ProbeKind{
+      prober.Name(),
+      [i](const Config& c) { return c.probes.settings(i).enabled; },
+      [i](const Config& c) { return c.probes.settings(i).interval; },
+      [i](const Rounds& r, SnapshotStore* s) { s->PublishProbe(i, r.probes->Run(i)); },
+      [i](SnapshotStore* s) { s->PublishProbe(i, nullptr); },
+      [i](const Snapshot& s) {
+        const probes::ProbeResult* result = s.probe(i);
+        return result != nullptr ? &result->run : nullptr;
+      },
+      false,
+      prober.ProbesPeers(),
+  };
+}
+
+std::vector<ProbeKind> BuildKinds() {
+  std::vector<ProbeKind> kinds;
+  kinds.push_back(ProbeKind{
+      "bird", Always, [](const Config& c) { return c.bird.interval; },
+      [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::bird, r.bird->Run()); },
+      BirdRow::Clear, BirdRow::LastRun, true, false});
+  for (std::size_t i = 0; i < probes::Probers().size(); ++i) {
+    kinds.push_back(ProberRow(i));
+  }
+  kinds.push_back(ProbeKind{
+      "clock", Always, [](const Config& c) { return c.clock.interval; },
+      [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::clock, r.probes->RunClock()); },
+      ClockRow::Clear, ClockRow::LastRun, false, true});
+  kinds.push_back(ProbeKind{
+      "intent", [](const Config& c) { return c.intent.enabled(); },
+      [](const Config& c) { return c.intent.interval; },
+      [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::intent, r.intent->Run()); },
+      IntentRow::Clear, IntentRow::LastRun, false, false});
+  return kinds;
+}
 
 }  // namespace
 
-std::span<const ProbeKind> ProbeKinds() { return kKinds; }
+std::span<const ProbeKind> ProbeKinds() {
+  static const std::vector<ProbeKind> kKinds = BuildKinds();
+  return kKinds;
+}
 
 }  // namespace cbe

@@ -1,11 +1,13 @@
 #pragma once
 
-// The probe kinds, one row each (blackbox_exporter's `Probers` map): the runner, `check`, the
-// landing page and the self-metrics iterate this table, so no list of kinds is written out
-// anywhere else. Adding a kind: its file pair in probes/, its Run* in ProbeRounds, its part of
-// the snapshot, one row here, and its families in exporter/metrics/.
+// The rounds of the daemon, one row each (blackbox_exporter's `Probers` map): the runner, `check`,
+// the landing page and the self-metrics iterate this table, so no list of kinds is written out
+// anywhere else. BIRD first, then a row for each prober of probes/ (probes::Probers(): a new
+// probe kind is its file pair there and a row in probes/probe_table.cc, nothing here), then the
+// clock probes and the intent client.
 
 #include <chrono>
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -26,15 +28,15 @@ struct Rounds {
 };
 
 struct ProbeKind {
-  std::string_view name;  // The `probe` label: bird, tcp, icmp, mtu, listener, clock.
-  bool (*enabled)(const Config&);
-  std::chrono::milliseconds (*interval)(const Config&);
+  std::string_view name;  // The `probe` label: bird, tcp, icmp, mtu, listener, clock, intent.
+  std::function<bool(const Config&)> enabled;
+  std::function<std::chrono::milliseconds(const Config&)> interval;
   // One round, published into the store as this kind's part of the snapshot.
-  void (*run)(const Rounds&, SnapshotStore*);
+  std::function<void(const Rounds&, SnapshotStore*)> run;
   // Removes this kind's part (a probe the reloaded config disabled).
-  void (*clear)(SnapshotStore*);
+  std::function<void(SnapshotStore*)> clear;
   // The self-metrics of the last round; null before the first or while disabled.
-  const ProbeRun* (*last_run)(const Snapshot&);
+  std::function<const ProbeRun*(const Snapshot&)> last_run;
   // Finds the peers (BIRD): the others take their targets from its last round.
   bool discovers_peers;
   // Probes BIRD's peers: runs again at once when BIRD reports a peer for the first time.

@@ -17,9 +17,7 @@
 #include "probes/bird/last_error.h"
 #include "probes/bird/parser.h"
 #include "probes/clock/clock_probe.h"
-#include "probes/listener_probe.h"
-#include "probes/mtu_probe.h"
-#include "probes/peer_result.h"
+#include "probes/probe.h"
 
 namespace cbe {
 
@@ -85,35 +83,15 @@ struct DaemonSnapshot {
   std::map<std::string, std::uint64_t> down_changes_total;
 };
 
-// Self-metrics of one probe kind (node_exporter's scrape_collector_*).
-struct ProbeRun {
-  std::string probe;
-  bool success = false;
-  double duration_seconds = 0;
-  double last_run_timestamp = 0;
-};
+using probes::ProbeRun;
 
 struct BirdSnapshot {
   std::vector<DaemonSnapshot> daemons;
   ProbeRun run;
 };
 
-struct TcpSnapshot {
-  std::vector<probes::PortResult> ports;
-  ProbeRun run;
-};
-
-struct IcmpSnapshot {
-  std::vector<probes::IcmpResult> results;
-  ProbeRun run;
-};
-
-struct MtuSnapshot {
-  std::vector<probes::MtuResult> results;
-  std::vector<probes::TunnelResult> tunnels;
-  ProbeRun run;
-};
-
+// The clock probes (probes/clock/): their own section `clock` of the config, and the diagnosis
+// reads the kernel, NTP and peer offsets.
 struct ClockSnapshot {
   probes::ClockRoundResult result;
   ProbeRun run;
@@ -124,11 +102,6 @@ struct ConfigStatus {
   bool last_reload_successful = true;
   double last_reload_success_timestamp = 0;
   MetricsConfig metrics;  // The extra series the running config asks for.
-};
-
-struct ListenerSnapshot {
-  probes::ListenerResult result;
-  ProbeRun run;
 };
 
 // What the intent service says this node should run (the node exporter's intent client).
@@ -147,15 +120,33 @@ struct DiagnosisSnapshot;
 // Each part is null until its first round finished (or when the probe is disabled).
 struct Snapshot {
   std::shared_ptr<const BirdSnapshot> bird;
-  std::shared_ptr<const TcpSnapshot> tcp;
-  std::shared_ptr<const IcmpSnapshot> icmp;
-  std::shared_ptr<const MtuSnapshot> mtu;
-  std::shared_ptr<const ListenerSnapshot> listener;
+  // The probers' results (probes/probe.h), by their index in probes::Probers().
+  std::vector<std::shared_ptr<const probes::ProbeResult>> probes;
   std::shared_ptr<const ClockSnapshot> clock;
   std::shared_ptr<const IntentSnapshot> intent;
   std::shared_ptr<const ConfigStatus> config;
   // Derived from the parts above each time one of them changes.
   std::shared_ptr<const DiagnosisSnapshot> diagnosis;
+  // The result of prober `i` (null: none).
+  const probes::ProbeResult* probe(std::size_t i) const {
+    return i < probes.size() ? probes[i].get() : nullptr;
+  }
+  // The result of the prober `T::kProbe` (e.g. probes::TcpSnapshot), by type.
+  template <typename T>
+  const T* Probe() const {
+    return static_cast<const T*>(probe(probes::ProberIndex(T::kProbe)));
+  }
+  void SetProbe(std::size_t i, std::shared_ptr<const probes::ProbeResult> result) {
+    if (probes.size() <= i) {
+      probes.resize(i + 1);
+    }
+    probes[i] = std::move(result);
+  }
+  template <typename T>
+  void SetProbe(std::shared_ptr<const T> result) {
+    SetProbe(probes::ProberIndex(T::kProbe), std::move(result));
+  }
+
   // Counts publications: a reader tells a new snapshot from the one it saw without holding
   // the old one (and its memory) alive.
   std::uint64_t generation = 0;
@@ -184,12 +175,26 @@ class SnapshotStore {
     Publish(part, std::shared_ptr<const T>());
   }
 
-  // Replaces one part, e.g. Publish(&Snapshot::tcp, result).
+  // Replaces one part, e.g. Publish(&Snapshot::bird, result).
   template <typename T>
   void Publish(std::shared_ptr<const T> Snapshot::*part, std::shared_ptr<const T> value) {
+    Update([&](Snapshot* next) { (*next).*part = std::move(value); });
+  }
+  // Replaces the result of prober `i` (null: removes it).
+  void PublishProbe(std::size_t i, std::shared_ptr<const probes::ProbeResult> result) {
+    Update([&](Snapshot* next) { next->SetProbe(i, std::move(result)); });
+  }
+  template <typename T>
+  void PublishProbe(std::shared_ptr<const T> result) {
+    PublishProbe(probes::ProberIndex(T::kProbe), std::move(result));
+  }
+
+ private:
+  template <typename F>
+  void Update(F change) {
     std::lock_guard lock(mu_);
     auto next = std::make_shared<Snapshot>(*current_);
-    (*next).*part = std::move(value);
+    change(next.get());
     next->generation = current_->generation + 1;
     if (deriver_) {
       deriver_(next.get());
@@ -197,7 +202,6 @@ class SnapshotStore {
     current_ = std::move(next);
   }
 
- private:
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> current_;
   Deriver deriver_;

@@ -19,6 +19,9 @@
 
 #include "exporter/core/diagnosis.h"
 #include "exporter/metrics/families.h"
+#include "probes/icmp_probe.h"
+#include "probes/mtu_probe.h"
+#include "probes/tcp_syn_probe.h"
 
 namespace cbe::metrics {
 namespace {
@@ -115,7 +118,7 @@ void AddDownChanges(const BirdSnapshot* bird, const SessionCounts& counts, Aggre
   }
 }
 
-void AddPortStates(const TcpSnapshot& tcp, const SessionView& view, Family& port_state) {
+void AddPortStates(const probes::TcpSnapshot& tcp, const SessionView& view, Family& port_state) {
   std::map<std::string, std::map<probes::PortState, int>> by_type;
   for (const auto& r : tcp.ports) {
     ++by_type[std::string(view.PeerType(r.peer.ToString()))][r.state];
@@ -139,7 +142,7 @@ void Keep(std::map<Key, double>& extremes, const Key& key, double value, Better 
   }
 }
 
-void AddIcmp(const IcmpSnapshot& icmp, const SessionView& view, AggregateFamilies& f) {
+void AddIcmp(const probes::IcmpSnapshot& icmp, const SessionView& view, AggregateFamilies& f) {
   std::map<std::string, double> rtt;
   std::map<std::string, double> loss;
   for (const auto& r : icmp.results) {
@@ -160,7 +163,7 @@ void AddIcmp(const IcmpSnapshot& icmp, const SessionView& view, AggregateFamilie
   }
 }
 
-void AddPathMtu(const MtuSnapshot& mtu, const SessionView& view, Family& min_path_mtu) {
+void AddPathMtu(const probes::MtuSnapshot& mtu, const SessionView& view, Family& min_path_mtu) {
   std::map<std::pair<std::string, std::string>, double> smallest;  // (peer type, interface)
   for (const auto& r : mtu.results) {
     if (r.path_mtu) {
@@ -200,14 +203,14 @@ void AddAggregateFamilies(const Snapshot& snapshot, const SessionView& view, Fam
     AddSessions(*snapshot.diagnosis, f, &counts);
     AddDownChanges(snapshot.bird.get(), counts, f);
   }
-  if (snapshot.tcp) {
-    AddPortStates(*snapshot.tcp, view, f.port_state);
+  if (const auto* tcp = snapshot.Probe<probes::TcpSnapshot>()) {
+    AddPortStates(*tcp, view, f.port_state);
   }
-  if (snapshot.icmp) {
-    AddIcmp(*snapshot.icmp, view, f);
+  if (const auto* icmp = snapshot.Probe<probes::IcmpSnapshot>()) {
+    AddIcmp(*icmp, view, f);
   }
-  if (snapshot.mtu) {
-    AddPathMtu(*snapshot.mtu, view, f.min_path_mtu);
+  if (const auto* mtu = snapshot.Probe<probes::MtuSnapshot>()) {
+    AddPathMtu(*mtu, view, f.min_path_mtu);
   }
   if (snapshot.clock) {
     AddPeerClocks(*snapshot.clock, view, f);

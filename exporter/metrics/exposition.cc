@@ -17,10 +17,7 @@ void BuildExposition(const Snapshot& s, metrics::Families& families) {
   if (s.bird) {
     runs.Add(s.bird->run);
   }
-  metrics::AddTcpFamilies(s.tcp.get(), extra, view, runs, families);
-  metrics::AddIcmpFamilies(s.icmp.get(), view, runs, families);
-  metrics::AddMtuFamilies(s.mtu.get(), view, runs, families);
-  metrics::AddListenerFamilies(s.listener.get(), runs, families);
+  metrics::AddProberFamilies(s, extra, view, runs, families);
   metrics::AddClockFamilies(s.clock.get(), view, runs, families);
   metrics::AddConfigFamilies(s.config.get(), families);
   metrics::AddIntentFamilies(s.intent.get(), s.diagnosis.get(), runs, families);

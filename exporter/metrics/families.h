@@ -1,8 +1,9 @@
 #pragma once
 
 // The metric families of one snapshot, one builder per area (bird_families.cc,
-// probe_families.cc, clock_families.cc, diagnosis_families.cc, self_families.cc), written into
-// `Families` in exposition order. Internal to exporter/metrics: exposition.h is the way in.
+// probe_families.cc (the probers' own, through probes::MetricWriter), clock_families.cc,
+// diagnosis_families.cc, self_families.cc), written into `Families` in exposition order. Internal
+// to exporter/metrics: exposition.h is the way in.
 
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
@@ -112,14 +113,10 @@ void AddBuildInfo(Families& families);
 void AddBirdFamilies(const BirdSnapshot* bird, const MetricsConfig& extra, const SessionView& view,
                      Families& families);
 ProbeRunFamilies AddProbeRunFamilies(Families& families);
-void AddTcpFamilies(const TcpSnapshot* tcp, const MetricsConfig& extra, const SessionView& view,
-                    const ProbeRunFamilies& runs, Families& families);
-void AddIcmpFamilies(const IcmpSnapshot* icmp, const SessionView& view,
-                     const ProbeRunFamilies& runs, Families& families);
-void AddMtuFamilies(const MtuSnapshot* mtu, const SessionView& view, const ProbeRunFamilies& runs,
-                    Families& families);
-void AddListenerFamilies(const ListenerSnapshot* listener, const ProbeRunFamilies& runs,
-                         Families& families);
+// Every prober's families (probes::Prober::Expose), in the order of probes::Probers(), and
+// its self-metrics.
+void AddProberFamilies(const Snapshot& snapshot, const MetricsConfig& extra,
+                       const SessionView& view, const ProbeRunFamilies& runs, Families& families);
 void AddClockFamilies(const ClockSnapshot* clock, const SessionView& view,
                       const ProbeRunFamilies& runs, Families& families);
 void AddConfigFamilies(const ConfigStatus* config, Families& families);

@@ -167,7 +167,7 @@ Result<std::optional<LocalInterface>> InterfaceHolding(const IpAddress& address)
   return std::optional<LocalInterface>();
 }
 
-Result<Route> LookupRoute(const IpAddress& destination) {
+Result<RouteLookup> LookupRoute(const IpAddress& destination) {
   auto opened = OpenNetlink();
   if (!opened) {
     return opened.error();
@@ -193,10 +193,11 @@ Result<Route> LookupRoute(const IpAddress& destination) {
     return Error{std::string("netlink receive: ") + std::strerror(errno)};
   }
   if (mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, portid, RouteCallback, &attrs) < 0) {
-    return Error{"no route to " + destination.ToString() + ": " + std::strerror(errno)};
+    return RouteLookup{std::nullopt,
+                       "no route to " + destination.ToString() + ": " + std::strerror(errno)};
   }
   if (attrs.oif == 0) {
-    return Error{"no route to " + destination.ToString()};
+    return RouteLookup{std::nullopt, "no route to " + destination.ToString()};
   }
   Route r;
   r.ifindex = attrs.oif;
@@ -207,7 +208,7 @@ Result<Route> LookupRoute(const IpAddress& destination) {
   }
   r.interface = name;
   r.interface_mtu = InterfaceMtu(r.interface).value_or(0);
-  return r;
+  return RouteLookup{std::move(r), ""};
 }
 
 }  // namespace cbe::net

@@ -2,6 +2,7 @@
 
 // Route lookups over rtnetlink (libmnl): which interface carries the route to an address.
 
+#include <optional>
 #include <string>
 
 #include "exporter/base/result.h"
@@ -16,8 +17,15 @@ struct Route {
   int route_mtu = 0;  // The route's own `mtu` metric, 0 when none.
 };
 
-// Like `ip route get ADDRESS`: no packet is sent.
-Result<Route> LookupRoute(const IpAddress& destination);
+// The route to an address, or why there is none.
+struct RouteLookup {
+  std::optional<Route> route;
+  std::string no_route;  // "no route to 10.0.0.1: Network is unreachable"
+};
+
+// Like `ip route get ADDRESS`: no packet is sent. An Error when the lookup itself failed
+// (netlink, the interface's name); a lookup without `route` when the kernel has none.
+Result<RouteLookup> LookupRoute(const IpAddress& destination);
 
 // The MTU of a network interface by name (SIOCGIFMTU); nullopt when there is no such interface.
 std::optional<int> InterfaceMtu(const std::string& name);

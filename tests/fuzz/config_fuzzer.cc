@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "exporter/config/config.h"
+#include "probes/tcp_syn_probe.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -23,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(!s.empty() && s.front() == '/' && s.size() < 108);
       (void)cbe::DaemonName(s);
     }
-    FUZZ_CHECK(r.config.probes.tcp.port >= 1);
+    FUZZ_CHECK(r.config.probes.Get<cbe::probes::TcpSettings>().port >= 1);
   }
   return 0;
 }

@@ -283,13 +283,13 @@ TEST_CASE("probes: a tunnel MTU that does not fit the underlay is flagged",
   REQUIRE(WaitReachable(lab));
   Config config;
   config.static_peers.push_back(StaticPeer{"10.98.2.2", "z"});
-  config.probes.mtu.timeout = 300ms;
+  config.probes.Mutable<probes::MtuSettings>().timeout = 300ms;
   SnapshotStore store;
   SystemClock clock;
   ProbeRounds rounds(config, &store, &clock);
   const auto vxlan = [&] {
-    std::shared_ptr<const MtuSnapshot> snap;
-    RunInNetns(lab.Netns("a"), [&] { snap = rounds.RunMtu(); });
+    std::shared_ptr<const probes::MtuSnapshot> snap;
+    RunInNetns(lab.Netns("a"), [&] { snap = rounds.Run<probes::MtuSnapshot>(); });
     for (const auto& t : snap->tunnels) {
       if (t.interface == "vxlan.calico") {
         return t;

@@ -1,8 +1,13 @@
 #include "exporter/config/config.h"
 
 #include <catch2/catch.hpp>
+#include <set>
 #include <span>
 #include <string>
+
+#include "probes/mtu_probe.h"
+#include "probes/probe.h"
+#include "probes/tcp_syn_probe.h"
 
 namespace cbe {
 namespace {
@@ -297,6 +302,69 @@ TEST_CASE("config: daemon names are socket file stems", "[unit]") {
   CHECK(DaemonName("/var/run/calico/bird.ctl") == "bird");
   CHECK(DaemonName("/var/run/calico/bird6.ctl") == "bird6");
   CHECK(DaemonName("/run/bird/bird") == "bird");
+}
+
+// The probers of probes/ (probes/probe.h) and the config layer: every row of the table has its
+// own section under `probes`, read by the one YAML validator.
+
+TEST_CASE("probers: one row each, found by name, enabled by default", "[unit]") {
+  const auto probers = probes::Probers();
+  REQUIRE(probers.size() >= 4);
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < probers.size(); ++i) {
+    const std::string name(probers[i]->Name());
+    CAPTURE(name);
+    CHECK(names.insert(name).second);
+    CHECK(probes::ProberIndex(name) == i);
+    const auto defaults = probers[i]->DefaultSettings();
+    CHECK(defaults->enabled);
+    CHECK(defaults->interval > milliseconds(0));
+    CHECK(ProbesConfig().settings(i).interval == defaults->interval);
+  }
+  CHECK(probes::ProberIndex("nope") == probers.size());
+}
+
+TEST_CASE("probers: each reads its own section, and leaves the others alone", "[unit]") {
+  const auto probers = probes::Probers();
+  for (std::size_t i = 0; i < probers.size(); ++i) {
+    const std::string name(probers[i]->Name());
+    CAPTURE(name);
+    const ConfigResult r =
+        ParseConfig("probes:\n  " + name + ":\n    enabled: false\n    interval: 7s\n");
+    REQUIRE(Errors(r).empty());
+    for (std::size_t j = 0; j < probers.size(); ++j) {
+      CHECK(r.config.probes.settings(j).enabled == (j != i));
+      CHECK((r.config.probes.settings(j).interval == milliseconds(7000)) == (j == i));
+    }
+    // Every section knows `enabled` and `interval`, and says which keys it knows.
+    const ConfigResult bad = ParseConfig("probes:\n  " + name + ":\n    bogus: 1\n");
+    const std::string errors = Errors(bad);
+    CHECK(errors.find("c.yml:3:5: probes." + name + ".bogus: unknown key (expected one of: ") == 0);
+    CHECK(errors.find("enabled") != std::string::npos);
+    CHECK(errors.find("interval") != std::string::npos);
+    CHECK(bad.errors.size() == 1);
+  }
+}
+
+TEST_CASE("probers: the probes section lists the probers' keys", "[unit]") {
+  std::string expected = "c.yml:2:3: probes.nope: unknown key (expected one of: ";
+  for (const probes::Prober* p : probes::Probers()) {
+    expected += std::string(p->Name()) + ", ";
+  }
+  expected += "packets_per_second)\n";
+  CHECK(Errors(ParseConfig("probes:\n  nope: {}\n")) == expected);
+}
+
+TEST_CASE("probers: settings are typed, and a copy changes alone", "[unit]") {
+  const ConfigResult r = ParseConfig("probes:\n  tcp:\n    port: 1179\n  mtu:\n    max_steps: 5\n");
+  REQUIRE(r.ok());
+  CHECK(r.config.probes.Get<probes::TcpSettings>().port == 1179);
+  CHECK(r.config.probes.Get<probes::MtuSettings>().max_steps == 5);
+  CHECK(r.config.probes.Get<probes::MtuSettings>().interval == std::chrono::minutes(5));
+  Config copy = r.config;
+  copy.probes.Mutable<probes::TcpSettings>().port = 2179;
+  CHECK(copy.probes.Get<probes::TcpSettings>().port == 2179);
+  CHECK(r.config.probes.Get<probes::TcpSettings>().port == 1179);
 }
 
 }  // namespace

@@ -5,11 +5,13 @@
 #include <set>
 
 #include "exporter/core/check.h"
+#include "probes/tcp_syn_probe.h"
 
 namespace cbe {
 namespace {
 
 using probes::PortState;
+using probes::TcpSnapshot;
 
 // A session that is down, with no evidence at all yet.
 Evidence Down() {
@@ -340,7 +342,7 @@ Snapshot Diagnosed() {
                         "no answer within 2s"});
   Snapshot s;
   s.bird = bird;
-  s.tcp = tcp;
+  s.SetProbe<TcpSnapshot>(tcp);
   auto d = std::make_shared<DiagnosisSnapshot>();
   d->peers = DiagnoseSnapshot(s, DiagnosisOptions{}, 1000 + 7200);
   s.diagnosis = d;
@@ -358,8 +360,7 @@ TEST_CASE("diagnosis: a snapshot's sessions, and the last known ones of a BIRD t
   CHECK_FALSE(AllHealthy(s));
 }
 
-TEST_CASE("diagnosis: the interface that holds this node's router ID or source address",
-          "[unit]") {
+TEST_CASE("diagnosis: the interface that holds this node's router ID or source address", "[unit]") {
   auto bird = std::make_shared<BirdSnapshot>();
   DaemonSnapshot d;
   d.daemon = "bird";

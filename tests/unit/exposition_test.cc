@@ -12,10 +12,19 @@
 #include "exporter/core/bird_round.h"
 #include "exporter/core/diagnosis.h"
 #include "exporter/metrics/exposition_cache.h"
+#include "probes/icmp_probe.h"
+#include "probes/listener_probe.h"
+#include "probes/mtu_probe.h"
+#include "probes/tcp_syn_probe.h"
 #include "tests/unit/fixtures.h"
 
 namespace cbe {
 namespace {
+
+using probes::IcmpSnapshot;
+using probes::ListenerSnapshot;
+using probes::MtuSnapshot;
+using probes::TcpSnapshot;
 
 // The exporter's clock when it read BIRD's "Current server time" (BIRD runs in UTC here).
 std::chrono::system_clock::time_point Observed(std::string_view server_time) {
@@ -70,10 +79,9 @@ TEST_CASE("bird round: a session that leaves Established is marked in that round
 std::shared_ptr<SnapshotStore> StoreOf(const Snapshot& s) {
   auto store = std::make_shared<SnapshotStore>();
   store->Publish(&Snapshot::bird, s.bird);
-  store->Publish(&Snapshot::tcp, s.tcp);
-  store->Publish(&Snapshot::icmp, s.icmp);
-  store->Publish(&Snapshot::mtu, s.mtu);
-  store->Publish(&Snapshot::listener, s.listener);
+  for (std::size_t i = 0; i < s.probes.size(); ++i) {
+    store->PublishProbe(i, s.probes[i]);
+  }
   store->Publish(&Snapshot::clock, s.clock);
   store->Publish(&Snapshot::intent, s.intent);
   store->Publish(&Snapshot::config, s.config);
@@ -287,9 +295,9 @@ Snapshot WithProbeResults(Snapshot s) {
       clock->result.peers.push_back(offset);
     }
   }
-  s.tcp = tcp;
-  s.icmp = icmp;
-  s.mtu = mtu;
+  s.SetProbe<TcpSnapshot>(tcp);
+  s.SetProbe<IcmpSnapshot>(icmp);
+  s.SetProbe<MtuSnapshot>(mtu);
   s.clock = clock;
   // And the diagnosis derived from it all, as SnapshotStore's deriver adds it.
   auto diagnosis = std::make_shared<DiagnosisSnapshot>();
@@ -404,27 +412,27 @@ std::shared_ptr<SnapshotStore> FullStore(Snapshot s) {
   s = WithAllExtras(WithProbeResults(std::move(s)));
   auto store = std::make_shared<SnapshotStore>();
   store->Publish(&Snapshot::bird, s.bird);
-  auto tcp = std::make_shared<TcpSnapshot>(*s.tcp);
+  auto tcp = std::make_shared<TcpSnapshot>(*s.Probe<TcpSnapshot>());
   tcp->ports.back().state = probes::PortState::kFiltered;
   tcp->ports.back().rtt_seconds.reset();
   tcp->ports.back().reason = "no answer within 2s";
   tcp->run = ProbeRun{"tcp", true, 0.012, kAt};
-  store->Publish(&Snapshot::tcp, std::shared_ptr<const TcpSnapshot>(tcp));
-  auto icmp = std::make_shared<IcmpSnapshot>(*s.icmp);
+  store->PublishProbe<TcpSnapshot>(tcp);
+  auto icmp = std::make_shared<IcmpSnapshot>(*s.Probe<IcmpSnapshot>());
   icmp->results.back().received = 1;
   icmp->run = ProbeRun{"icmp", true, 0.021, kAt};
-  store->Publish(&Snapshot::icmp, std::shared_ptr<const IcmpSnapshot>(icmp));
-  auto mtu = std::make_shared<MtuSnapshot>(*s.mtu);
+  store->PublishProbe<IcmpSnapshot>(icmp);
+  auto mtu = std::make_shared<MtuSnapshot>(*s.Probe<MtuSnapshot>());
   mtu->results.back().path_mtu = 1400;
   mtu->tunnels.push_back({"tunl0", "ipip", 1480, 1500, true});
   mtu->tunnels.push_back({"vxlan.calico", "vxlan", 1500, 1500, false});
   mtu->run = ProbeRun{"mtu", true, 0.5, kAt};
-  store->Publish(&Snapshot::mtu, std::shared_ptr<const MtuSnapshot>(mtu));
+  store->PublishProbe<MtuSnapshot>(mtu);
   auto listener = std::make_shared<ListenerSnapshot>();
   listener->result =
       probes::ListenerResult{true, true, true, false, "", {}, {}, std::nullopt, std::nullopt};
   listener->run = ProbeRun{"listener", true, 0.0004, kAt};
-  store->Publish(&Snapshot::listener, std::shared_ptr<const ListenerSnapshot>(listener));
+  store->PublishProbe<ListenerSnapshot>(listener);
   auto clock = std::make_shared<ClockSnapshot>(*s.clock);
   probes::KernelClock kernel;
   kernel.synchronized = false;
@@ -603,7 +611,7 @@ Snapshot Sessions(const std::vector<PeerDiagnosis>& sessions,
     tcp->ports.push_back({*net::IpAddress::Parse(address), probes::PortState::kOpen, 0.001, ""});
   }
   tcp->run = ProbeRun{"tcp", true, 0.01, kAt};
-  s.tcp = tcp;
+  s.SetProbe<TcpSnapshot>(tcp);
   ConfigStatus c;
   c.metrics.sessions = SessionSeries::kUnhealthy;
   s.config = std::make_shared<const ConfigStatus>(c);

@@ -8,6 +8,7 @@
 #include "exporter/core/probe_rounds.h"
 #include "exporter/core/scheduler.h"
 #include "probes/net/stream.h"
+#include "probes/tcp_syn_probe.h"
 #include "tests/unit/manual_clock.h"
 
 namespace cbe {
@@ -144,7 +145,7 @@ struct FakeKinds {
 const ProbeKind kFakeKinds[] = {
     {"bird", [](const Config&) { return true; }, [](const Config&) { return milliseconds(5000); },
      FakeKinds::Bird, FakeKinds::Clear, FakeKinds::None, true, false},
-    {"tcp", [](const Config& c) { return c.probes.tcp.enabled; },
+    {"tcp", [](const Config& c) { return c.probes.Get<probes::TcpSettings>().enabled; },
      [](const Config&) { return milliseconds(30000); }, FakeKinds::Tcp, FakeKinds::ClearTcp,
      FakeKinds::None, false, true},
     {"listener", [](const Config&) { return true; },
@@ -200,12 +201,12 @@ TEST_CASE("runner: a kind the reloaded config disables is cleared and runs no mo
   SnapshotStore store;
   NoConnector connector;
   Config config;
-  config.probes.tcp.enabled = true;
+  config.probes.Mutable<probes::TcpSettings>().enabled = true;
   Runner runner(config, &store, &clock, &connector, kFakeKinds);
   runner.Start();
   REQUIRE(WaitFor([] { return FakeKinds::bird_runs == 1 && FakeKinds::tcp_runs == 1; }));
   Config off = config;
-  off.probes.tcp.enabled = false;
+  off.probes.Mutable<probes::TcpSettings>().enabled = false;
   runner.Reconfigure(off);
   CHECK(FakeKinds::tcp_clears == 1);
   REQUIRE(WaitFor([] { return FakeKinds::bird_runs == 2; }));  // Restarted: BIRD runs at once.
@@ -224,13 +225,43 @@ TEST_CASE("probe table: one row per kind, BIRD first, names as the probe label",
         std::vector<std::string>{"bird", "tcp", "icmp", "mtu", "listener", "clock", "intent"});
   CHECK(ProbeKinds()[0].discovers_peers);
   Config c;
-  c.probes.tcp.enabled = false;
+  c.probes.Mutable<probes::TcpSettings>().enabled = false;
   for (const ProbeKind& k : ProbeKinds()) {
     CAPTURE(k.name);
     // tcp switched off here; intent is off without a URL (the default).
     CHECK(k.enabled(c) == (k.name != "tcp" && k.name != "intent"));
     CHECK(k.last_run(Snapshot{}) == nullptr);
   }
+}
+
+TEST_CASE("probe table: a prober's row follows its settings and its part of the snapshot",
+          "[unit]") {
+  SnapshotStore store;
+  std::size_t rows = 0;
+  for (const ProbeKind& k : ProbeKinds()) {
+    const std::size_t i = probes::ProberIndex(k.name);
+    if (i == probes::Probers().size()) {
+      continue;  // bird, clock, intent: rounds of the exporter itself.
+    }
+    CAPTURE(k.name);
+    ++rows;
+    Config c;
+    CHECK(k.enabled(c));
+    auto settings = probes::Probers()[i]->DefaultSettings();
+    settings->enabled = false;
+    settings->interval = seconds(9);
+    c.probes.set_settings(i, settings);
+    CHECK_FALSE(k.enabled(c));
+    CHECK(k.interval(c) == seconds(9));
+    CHECK(k.probes_peers == probes::Probers()[i]->ProbesPeers());
+    auto result = std::make_shared<probes::ProbeResult>();
+    result->run.probe = std::string(k.name);
+    store.PublishProbe(i, result);
+    CHECK(k.last_run(*store.Get()) == &result->run);
+    k.clear(&store);
+    CHECK(k.last_run(*store.Get()) == nullptr);
+  }
+  CHECK(rows == probes::Probers().size());
 }
 
 TEST_CASE("probe targets: BIRD's neighbours and the static peers, once each", "[unit]") {

@@ -146,17 +146,19 @@ TEST_CASE("path MTU search: a socket that refuses don't-fragment gives an error,
   const auto v6 = IpAddress::Parse("2001:db8::1");
   REQUIRE(v4);
   REQUIRE(v6);
-  std::vector<std::string> reasons;
-  const auto found = probes::SearchPathMtu({*v4, *v6}, {1500, 1500}, probes::PathMtuOptions{},
-                                           clock, &reasons, open_pipe);
+  const auto found =
+      probes::SearchPathMtu({*v4, *v6}, {1500, 1500}, probes::PathMtuOptions{}, clock, open_pipe);
   CHECK(opened == 2);  // One socket per family.
   REQUIRE(found.size() == 2);
-  CHECK_FALSE(found[0].has_value());
-  CHECK_FALSE(found[1].has_value());
-  CHECK(reasons == std::vector<std::string>{
-                       "cannot set don't-fragment: IP_MTU_DISCOVER: Socket operation on non-socket",
-                       "cannot set don't-fragment: IPV6_MTU_DISCOVER: Socket operation on "
-                       "non-socket"});
+  CHECK_FALSE(found[0].path_mtu.has_value());
+  CHECK_FALSE(found[1].path_mtu.has_value());
+  CHECK(found[0].reason ==
+        "cannot set don't-fragment: IP_MTU_DISCOVER: Socket operation on non-socket");
+  CHECK(found[1].reason ==
+        "cannot set don't-fragment: IPV6_MTU_DISCOVER: Socket operation on non-socket");
+  // The probe could not measure: a failed probe run, not a fact of the path.
+  CHECK(found[0].failed);
+  CHECK(found[1].failed);
 }
 
 // Echoes over loopback (the only network a unit test may use): an answered echo is forgotten
