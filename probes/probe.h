@@ -11,9 +11,11 @@
 // the narrow views here (SettingsReader, ProbeContext, MetricWriter), which the exporter's layers
 // implement.
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -58,8 +60,9 @@ struct ProbeTarget {
 
 std::vector<net::IpAddress> Addresses(const std::vector<ProbeTarget>& targets);
 
-// Reads a prober's section `probes.<name>` of the config file. Each reader reports its own
-// errors (file:line:col, key path) and leaves its output unchanged when the key is absent.
+// Reads a prober's section of the config file (`probes.<name>`, or `<name>` at the top for a
+// prober whose TopLevelSection() says so). Each reader reports its own errors (file:line:col,
+// key path) and leaves its output unchanged when the key is absent.
 class SettingsReader {
  public:
   virtual ~SettingsReader() = default;
@@ -69,13 +72,29 @@ class SettingsReader {
   virtual bool Keys(std::initializer_list<std::string_view> known) = 0;
   virtual void Bool(std::string_view key, bool* out) = 0;
   virtual void Duration(std::string_view key, std::chrono::milliseconds* out) = 0;
-  // One of `choices` (a scalar), or an error `message` and nullopt.
-  virtual std::optional<std::string> Choice(std::string_view key,
-                                            std::initializer_list<std::string_view> choices,
-                                            std::string_view message) = 0;
+  // A scalar that `valid` accepts, or an error `message` and nullopt.
+  virtual std::optional<std::string> Scalar(
+      std::string_view key, std::string_view message,
+      const std::function<bool(const std::string&)>& valid) = 0;
+  // A list of scalars `valid` accepts, appended to `out`: an error `not_a_list` for anything
+  // else, an error `message` for each item refused.
+  virtual void Scalars(std::string_view key, std::string_view not_a_list, std::string_view message,
+                       const std::function<bool(const std::string&)>& valid,
+                       std::vector<std::string>* out) = 0;
+  // A map within the section; null when the key is absent.
+  virtual std::unique_ptr<SettingsReader> Section(std::string_view key) = 0;
   // `timeout` must not exceed `interval`: the round would overlap the next.
   virtual void TimeoutWithinInterval(std::chrono::milliseconds timeout,
                                      std::chrono::milliseconds interval) = 0;
+
+  // One of `choices`, or an error `message` and nullopt.
+  std::optional<std::string> Choice(std::string_view key,
+                                    std::initializer_list<std::string_view> choices,
+                                    std::string_view message) {
+    return Scalar(key, message, [&](const std::string& v) {
+      return std::find(choices.begin(), choices.end(), v) != choices.end();
+    });
+  }
 
   template <typename T>
   void Int(std::string_view key, T min, T max, T* out) {
@@ -145,6 +164,8 @@ class Prober {
   virtual std::string_view Name() const = 0;
   // Probes BIRD's peers: runs again at once when BIRD reports a peer for the first time.
   virtual bool ProbesPeers() const = 0;
+  // Its config section is `<name>` at the top of the file rather than `probes.<name>`.
+  virtual bool TopLevelSection() const { return false; }
   virtual std::shared_ptr<ProbeSettings> DefaultSettings() const = 0;
   // Reads the prober's config section into `settings` (from DefaultSettings).
   virtual void ParseSettings(SettingsReader& reader, ProbeSettings* settings) const = 0;

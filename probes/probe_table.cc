@@ -1,5 +1,6 @@
 // The table of probers: a new probe kind is its file pair in probes/ and one row here.
 
+#include "probes/clock/clock_probe.h"
 #include "probes/icmp_probe.h"
 #include "probes/listener_probe.h"
 #include "probes/mtu_probe.h"
@@ -10,10 +11,7 @@ namespace cbe::probes {
 
 std::span<const Prober* const> Probers() {
   static const Prober* const kProbers[] = {
-      &TcpProber(),
-      &IcmpProber(),
-      &MtuProber(),
-      &ListenerProber(),
+      &TcpProber(), &IcmpProber(), &MtuProber(), &ListenerProber(), &ClockProber(),
   };
   return kProbers;
 }

@@ -19,7 +19,6 @@ constexpr std::string_view kCalicoSockets[] = {"/var/run/calico/bird.ctl",
                                                "/var/run/calico/bird6.ctl"};
 constexpr std::string_view kBirdSocketDirs[] = {"/var/run/bird", "/run/bird"};
 
-constexpr std::uint16_t kChronyCommandPort = 323;  // chronyd's UDP command port.
 // A unix socket path must fit sockaddr_un's sun_path with its terminating NUL.
 constexpr std::size_t kUnixPathMax = sizeof(sockaddr_un{}.sun_path);
 constexpr int kMaxPacketsPerSecond = 1'000'000;
@@ -136,19 +135,40 @@ class YamlSettingsReader final : public probes::SettingsReader {
   void Duration(std::string_view key, std::chrono::milliseconds* out) override {
     v_->Duration(Node(key), Path(key), out);
   }
-  std::optional<std::string> Choice(std::string_view key,
-                                    std::initializer_list<std::string_view> choices,
-                                    std::string_view message) override {
+  std::optional<std::string> Scalar(std::string_view key, std::string_view message,
+                                    const std::function<bool(const std::string&)>& valid) override {
     const YAML::Node value = Node(key);
     if (!YamlChecker::Present(value)) {
       return std::nullopt;
     }
-    if (value.IsScalar() &&
-        std::find(choices.begin(), choices.end(), value.Scalar()) != choices.end()) {
+    if (value.IsScalar() && valid(value.Scalar())) {
       return value.Scalar();
     }
     v_->Fail(value, Path(key), std::string(message));
     return std::nullopt;
+  }
+  void Scalars(std::string_view key, std::string_view not_a_list, std::string_view message,
+               const std::function<bool(const std::string&)>& valid,
+               std::vector<std::string>* out) override {
+    const YAML::Node list = Node(key);
+    if (!YamlChecker::Present(list)) {
+      return;
+    }
+    v_->ForEachItem(list, Path(key), not_a_list,
+                    [&](const YAML::Node& item, const std::string& item_path) {
+                      if (!item.IsScalar() || !valid(item.Scalar())) {
+                        v_->Fail(item, item_path, std::string(message));
+                        return;
+                      }
+                      out->push_back(item.Scalar());
+                    });
+  }
+  std::unique_ptr<SettingsReader> Section(std::string_view key) override {
+    const YAML::Node section = Node(key);
+    if (!YamlChecker::Present(section)) {
+      return nullptr;
+    }
+    return std::make_unique<YamlSettingsReader>(section, Path(key), v_);
   }
   void TimeoutWithinInterval(std::chrono::milliseconds timeout,
                              std::chrono::milliseconds interval) override {
@@ -169,11 +189,23 @@ class YamlSettingsReader final : public probes::SettingsReader {
   YamlChecker* v_;
 };
 
+// Prober `i`'s section `node` at `path`, over its defaults.
+void ParseProberSection(std::size_t i, const YAML::Node& node, const std::string& path,
+                        YamlChecker* v, ProbesConfig* config) {
+  const probes::Prober& prober = *probes::Probers()[i];
+  std::shared_ptr<probes::ProbeSettings> settings = prober.DefaultSettings();
+  YamlSettingsReader reader(node, path, v);
+  prober.ParseSettings(reader, settings.get());
+  config->set_settings(i, std::move(settings));
+}
+
 void ParseProbes(const YAML::Node& node, YamlChecker* v, ProbesConfig* config) {
   const auto probers = probes::Probers();
   std::vector<std::string_view> keys;
   for (const probes::Prober* p : probers) {
-    keys.push_back(p->Name());
+    if (!p->TopLevelSection()) {
+      keys.push_back(p->Name());
+    }
   }
   keys.emplace_back("packets_per_second");
   if (!v->ExpectMap(node, "probes", keys)) {
@@ -183,11 +215,9 @@ void ParseProbes(const YAML::Node& node, YamlChecker* v, ProbesConfig* config) {
          &config->packets_per_second);
   for (std::size_t i = 0; i < probers.size(); ++i) {
     const std::string name(probers[i]->Name());
-    if (const YAML::Node section = node[name]; YamlChecker::Present(section)) {
-      std::shared_ptr<probes::ProbeSettings> settings = probers[i]->DefaultSettings();
-      YamlSettingsReader reader(section, YamlChecker::Join("probes", name), v);
-      probers[i]->ParseSettings(reader, settings.get());
-      config->set_settings(i, std::move(settings));
+    if (const YAML::Node section = node[name];
+        !probers[i]->TopLevelSection() && YamlChecker::Present(section)) {
+      ParseProberSection(i, section, YamlChecker::Join("probes", name), v, config);
     }
   }
 }
@@ -234,57 +264,6 @@ void ParseMetrics(const YAML::Node& node, YamlChecker* v, MetricsConfig* metrics
                       "; known: " + names);
         }
       });
-}
-
-void ParseNtpServers(const YAML::Node& servers, YamlChecker* v, std::vector<std::string>* out) {
-  v->ForEachItem(servers, "clock.ntp_servers", "must be a list of host or host:port",
-                 [&](const YAML::Node& s, const std::string& key) {
-                   if (!s.IsScalar() || s.Scalar().empty() ||
-                       s.Scalar().find_first_of(" \t/") != std::string::npos) {
-                     v->Fail(s, key,
-                             "must be a host or host:port, e.g. 10.0.0.53 or ntp.internal:123");
-                     return;
-                   }
-                   out->push_back(s.Scalar());
-                 });
-}
-
-void ParseChrony(const YAML::Node& chrony, YamlChecker* v, ClockConfig* clock) {
-  if (!v->ExpectMap(chrony, "clock.chrony", {"address", "enabled"})) {
-    return;
-  }
-  v->Bool(chrony["enabled"], "clock.chrony.enabled", &clock->chrony_enabled);
-  if (const YAML::Node a = chrony["address"]; YamlChecker::Present(a)) {
-    if (!a.IsScalar() || !net::ParseHostPort(a.Scalar(), kChronyCommandPort)) {
-      v->Fail(a, "clock.chrony.address",
-              "must be an IP address with an optional port, e.g. 127.0.0.1:323");
-    } else {
-      clock->chrony_address = a.Scalar();
-    }
-  }
-}
-
-void ParseClock(const YAML::Node& node, YamlChecker* v, ClockConfig* clock) {
-  if (!v->ExpectMap(
-          node, "clock",
-          {"interval", "max_offset", "timeout", "ntp_servers", "chrony", "peer_offset"})) {
-    return;
-  }
-  v->Duration(node["interval"], "clock.interval", &clock->interval);
-  v->Duration(node["max_offset"], "clock.max_offset", &clock->max_offset);
-  v->Duration(node["timeout"], "clock.timeout", &clock->timeout);
-  TimeoutWithinInterval(node, "clock", clock->timeout, clock->interval, v);
-  if (const YAML::Node servers = node["ntp_servers"]; YamlChecker::Present(servers)) {
-    ParseNtpServers(servers, v, &clock->ntp_servers);
-  }
-  if (const YAML::Node chrony = node["chrony"]; YamlChecker::Present(chrony)) {
-    ParseChrony(chrony, v, clock);
-  }
-  if (const YAML::Node p = node["peer_offset"]; YamlChecker::Present(p)) {
-    if (v->ExpectMap(p, "clock.peer_offset", {"enabled"})) {
-      v->Bool(p["enabled"], "clock.peer_offset.enabled", &clock->peer_offset_enabled);
-    }
-  }
 }
 
 void ParseIntent(const YAML::Node& node, YamlChecker* v, IntentConfig* intent) {
@@ -345,9 +324,15 @@ void ParseDiagnosis(const YAML::Node& node, YamlChecker* v, DiagnosisConfig* dia
 }
 
 void ParseRoot(const YAML::Node& root, YamlChecker* v, Config* config) {
-  if (!v->ExpectMap(
-          root, "",
-          {"node_name", "intent", "bird", "peers", "probes", "clock", "metrics", "diagnosis"})) {
+  // The probers with a section of their own at the top (clock) come after `probes`.
+  std::vector<std::string_view> keys = {"node_name", "intent", "bird", "peers", "probes"};
+  for (const probes::Prober* p : probes::Probers()) {
+    if (p->TopLevelSection()) {
+      keys.push_back(p->Name());
+    }
+  }
+  keys.insert(keys.end(), {"metrics", "diagnosis"});
+  if (!v->ExpectMap(root, "", keys)) {
     return;
   }
   if (const YAML::Node name = root["node_name"]; YamlChecker::Present(name)) {
@@ -368,8 +353,12 @@ void ParseRoot(const YAML::Node& root, YamlChecker* v, Config* config) {
   if (const YAML::Node probes = root["probes"]; YamlChecker::Present(probes)) {
     ParseProbes(probes, v, &config->probes);
   }
-  if (const YAML::Node clock = root["clock"]; YamlChecker::Present(clock)) {
-    ParseClock(clock, v, &config->clock);
+  for (std::size_t i = 0; i < probes::Probers().size(); ++i) {
+    const probes::Prober& prober = *probes::Probers()[i];
+    if (const YAML::Node section = root[std::string(prober.Name())];
+        prober.TopLevelSection() && YamlChecker::Present(section)) {
+      ParseProberSection(i, section, std::string(prober.Name()), v, &config->probes);
+    }
   }
   if (const YAML::Node metrics = root["metrics"]; YamlChecker::Present(metrics)) {
     ParseMetrics(metrics, v, &config->metrics);

@@ -71,16 +71,6 @@ class ProbesConfig {
   std::vector<std::shared_ptr<const probes::ProbeSettings>> settings_;
 };
 
-struct ClockConfig {
-  std::chrono::milliseconds interval{60000};
-  std::chrono::milliseconds max_offset{100};  // Beyond it, a measured offset is a cause.
-  std::chrono::milliseconds timeout{1000};
-  std::vector<std::string> ntp_servers;  // Opt-in: none by default.
-  bool chrony_enabled = true;
-  std::string chrony_address = "127.0.0.1:323";
-  bool peer_offset_enabled = true;
-};
-
 // Thresholds of the diagnosis. `diagnosis` in the config file.
 struct DiagnosisConfig {
   // A session Established this long with no route imported or exported is `no_routes`...
@@ -139,7 +129,6 @@ struct Config {
   std::string node_name;
   IntentConfig intent;
   BirdConfig bird;
-  ClockConfig clock;
   std::vector<StaticPeer> static_peers;
   ProbesConfig probes;
   MetricsConfig metrics;

@@ -12,6 +12,7 @@
 #include "exporter/base/duration.h"
 #include "exporter/base/node_address.h"
 #include "exporter/config/config.h"
+#include "probes/clock/clock_probe.h"
 #include "probes/icmp_probe.h"
 #include "probes/listener_probe.h"
 #include "probes/mtu_probe.h"
@@ -373,7 +374,8 @@ Diagnosis Diagnose(const Evidence& e) {
 
 DiagnosisOptions DiagnosisOptionsFor(const Config& config) {
   DiagnosisOptions o;
-  o.max_clock_offset_seconds = std::chrono::duration<double>(config.clock.max_offset).count();
+  o.max_clock_offset_seconds =
+      std::chrono::duration<double>(config.probes.Get<probes::ClockSettings>().max_offset).count();
   // A change younger than two rounds of the slowest of BIRD and the port probe is too recent.
   const auto& tcp = config.probes.Get<probes::TcpSettings>();
   const auto round = std::max(config.bird.interval, tcp.interval);
@@ -436,8 +438,8 @@ ProbeIndex IndexProbes(const Snapshot& snapshot) {
   if (const auto* mtu = snapshot.Probe<probes::MtuSnapshot>()) {
     IndexByPeer(mtu->results, &index.mtu);
   }
-  if (snapshot.clock) {
-    IndexClock(snapshot.clock->result, &index);
+  if (const auto* clock = snapshot.Probe<probes::ClockSnapshot>()) {
+    IndexClock(clock->result, &index);
   }
   index.listener = snapshot.Probe<probes::ListenerSnapshot>();
   return index;

@@ -70,19 +70,14 @@ std::uint16_t ProbeRounds::bgp_port() const {
   return config_.probes.Get<probes::TcpSettings>().port;
 }
 
-void ProbeRounds::FinishRun(ProbeRun* run, std::chrono::steady_clock::time_point start,
-                            bool success) const {
-  run->success = success;
-  run->duration_seconds = std::chrono::duration<double>(clock_->Monotonic() - start).count();
-  run->last_run_timestamp = ToUnixSeconds(clock_->Now());
-}
-
 std::shared_ptr<const probes::ProbeResult> ProbeRounds::Run(std::size_t prober) {
   const auto start = clock_->Monotonic();
   std::shared_ptr<probes::ProbeResult> result =
       rounds_[prober]->Run(config_.probes.settings(prober), *this);
+  // The prober decided `success`; the rest of the self-metrics are the same for every prober.
   result->run.probe = std::string(probes::Probers()[prober]->Name());
-  FinishRun(&result->run, start, result->run.success);
+  result->run.duration_seconds = std::chrono::duration<double>(clock_->Monotonic() - start).count();
+  result->run.last_run_timestamp = ToUnixSeconds(clock_->Now());
   return result;
 }
 
@@ -99,43 +94,6 @@ bool ProbeRounds::BirdHasNoListeningSocket() const {
     }
   }
   return false;
-}
-
-std::shared_ptr<const ClockSnapshot> ProbeRounds::RunClock() {
-  const auto start = clock_->Monotonic();
-  auto snap = std::make_shared<ClockSnapshot>();
-  snap->run.probe = "clock";
-  probes::ClockRoundOptions opts;
-  const ClockConfig& c = config_.clock;
-  opts.ntp_servers = c.ntp_servers;
-  opts.chrony_enabled = c.chrony_enabled;
-  opts.chrony_address = c.chrony_address;
-  opts.peer_offset_enabled = c.peer_offset_enabled;
-  opts.timeout = c.timeout;
-  opts.packets_per_second = config_.probes.packets_per_second;
-  const std::vector<net::IpAddress> ips =
-      c.peer_offset_enabled ? probes::Addresses(Targets()) : std::vector<net::IpAddress>();
-  snap->result = probes::RunClockRound(opts, ips, *clock_);
-  const auto& r = snap->result;
-  // Log what changed: the kernel's sync state, NTP servers and chrony going up or down.
-  std::string summary = r.kernel ? (r.kernel->synchronized ? "kernel synced" : "kernel unsynced")
-                                 : "kernel unknown: " + r.kernel_error;
-  for (const auto& n : r.ntp) {
-    summary += "; ntp " + n.server + (n.up ? " up" : " down: " + n.reason);
-  }
-  if (r.chrony_enabled) {
-    summary += r.chrony ? "; chrony up" : "; chrony down: " + r.chrony_error;
-  }
-  if (summary != last_clock_) {
-    logging::Info("clock state", {{"probe", "clock"}, {"state", summary}});
-  }
-  last_clock_ = summary;
-  bool success = r.kernel.has_value();
-  for (const auto& p : r.peers) {
-    success = success && (p.probed || p.peer.is_v6());
-  }
-  FinishRun(&snap->run, start, success);
-  return snap;
 }
 
 }  // namespace cbe

@@ -1,8 +1,8 @@
 #pragma once
 
-// One round of each prober (probes/probe.h) and of the clock probes: picks the peers (BIRD's
-// neighbours from the latest snapshot and the static ones), runs the round, and returns the
-// part of the snapshot. Each Run is called from its own task; they share nothing mutable.
+// One round of each prober (probes/probe.h): the context it runs in (BIRD's neighbours from the
+// latest snapshot and the static peers, the clock, the shared settings), and its self-metrics. Each
+// Run is called from its own task; they share nothing mutable.
 
 #include <memory>
 #include <string>
@@ -33,7 +33,6 @@ class ProbeRounds : private probes::ProbeContext {
   std::shared_ptr<const T> Run() {
     return std::static_pointer_cast<const T>(Run(probes::ProberIndex(T::kProbe)));
   }
-  std::shared_ptr<const ClockSnapshot> RunClock();
 
   // A reloaded config; call only while no Run* is running.
   void Reconfigure(Config config) { config_ = std::move(config); }
@@ -46,13 +45,10 @@ class ProbeRounds : private probes::ProbeContext {
   std::vector<ProbeTarget> Targets() const override;
   bool BirdHasNoListeningSocket() const override;
 
-  void FinishRun(ProbeRun* run, std::chrono::steady_clock::time_point start, bool success) const;
-
   Config config_;
   const SnapshotStore* store_;
   const Clock* clock_;
   std::vector<std::unique_ptr<probes::ProbeRound>> rounds_;  // One per prober.
-  std::string last_clock_;
 };
 
 }  // namespace cbe

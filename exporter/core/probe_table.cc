@@ -22,7 +22,6 @@ struct Row {
 bool Always(const Config&) { return true; }
 
 using BirdRow = Row<BirdSnapshot, &Snapshot::bird>;
-using ClockRow = Row<ClockSnapshot, &Snapshot::clock>;
 using IntentRow = Row<IntentSnapshot, &Snapshot::intent>;
 
 // The row of prober `i` of probes/: its settings are those of its config section.
@@ -52,10 +51,6 @@ std::vector<ProbeKind> BuildKinds() {
   for (std::size_t i = 0; i < probes::Probers().size(); ++i) {
     kinds.push_back(ProberRow(i));
   }
-  kinds.push_back(ProbeKind{
-      "clock", Always, [](const Config& c) { return c.clock.interval; },
-      [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::clock, r.probes->RunClock()); },
-      ClockRow::Clear, ClockRow::LastRun, false, true});
   kinds.push_back(ProbeKind{
       "intent", [](const Config& c) { return c.intent.enabled(); },
       [](const Config& c) { return c.intent.interval; },

@@ -2,9 +2,9 @@
 
 // The rounds of the daemon, one row each (blackbox_exporter's `Probers` map): the runner, `check`,
 // the landing page and the self-metrics iterate this table, so no list of kinds is written out
-// anywhere else. BIRD first, then a row for each prober of probes/ (probes::Probers(): a new
-// probe kind is its file pair there and a row in probes/probe_table.cc, nothing here), then the
-// clock probes and the intent client.
+// anywhere else. BIRD first (it finds the peers), then a row for each prober of probes/
+// (probes::Probers(): a new probe kind is its file pair there and a row in
+// probes/probe_table.cc, nothing here), then the intent client.
 
 #include <chrono>
 #include <functional>

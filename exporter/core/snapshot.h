@@ -16,7 +16,6 @@
 #include "exporter/intent/sessions.h"
 #include "probes/bird/last_error.h"
 #include "probes/bird/parser.h"
-#include "probes/clock/clock_probe.h"
 #include "probes/probe.h"
 
 namespace cbe {
@@ -90,13 +89,6 @@ struct BirdSnapshot {
   ProbeRun run;
 };
 
-// The clock probes (probes/clock/): their own section `clock` of the config, and the diagnosis
-// reads the kernel, NTP and peer offsets.
-struct ClockSnapshot {
-  probes::ClockRoundResult result;
-  ProbeRun run;
-};
-
 // The config file as the daemon last (re)loaded it.
 struct ConfigStatus {
   bool last_reload_successful = true;
@@ -122,7 +114,6 @@ struct Snapshot {
   std::shared_ptr<const BirdSnapshot> bird;
   // The probers' results (probes/probe.h), by their index in probes::Probers().
   std::vector<std::shared_ptr<const probes::ProbeResult>> probes;
-  std::shared_ptr<const ClockSnapshot> clock;
   std::shared_ptr<const IntentSnapshot> intent;
   std::shared_ptr<const ConfigStatus> config;
   // Derived from the parts above each time one of them changes.

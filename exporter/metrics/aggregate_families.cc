@@ -19,6 +19,7 @@
 
 #include "exporter/core/diagnosis.h"
 #include "exporter/metrics/families.h"
+#include "probes/clock/clock_probe.h"
 #include "probes/icmp_probe.h"
 #include "probes/mtu_probe.h"
 #include "probes/tcp_syn_probe.h"
@@ -176,7 +177,8 @@ void AddPathMtu(const probes::MtuSnapshot& mtu, const SessionView& view, Family&
   }
 }
 
-void AddPeerClocks(const ClockSnapshot& clock, const SessionView& view, AggregateFamilies& f) {
+void AddPeerClocks(const probes::ClockSnapshot& clock, const SessionView& view,
+                   AggregateFamilies& f) {
   std::map<std::string, double> smallest;
   std::map<std::string, double> largest;
   for (const auto& p : clock.result.peers) {
@@ -212,8 +214,8 @@ void AddAggregateFamilies(const Snapshot& snapshot, const SessionView& view, Fam
   if (const auto* mtu = snapshot.Probe<probes::MtuSnapshot>()) {
     AddPathMtu(*mtu, view, f.min_path_mtu);
   }
-  if (snapshot.clock) {
-    AddPeerClocks(*snapshot.clock, view, f);
+  if (const auto* clock = snapshot.Probe<probes::ClockSnapshot>()) {
+    AddPeerClocks(*clock, view, f);
   }
 }
 

@@ -18,7 +18,6 @@ void BuildExposition(const Snapshot& s, metrics::Families& families) {
     runs.Add(s.bird->run);
   }
   metrics::AddProberFamilies(s, extra, view, runs, families);
-  metrics::AddClockFamilies(s.clock.get(), view, runs, families);
   metrics::AddConfigFamilies(s.config.get(), families);
   metrics::AddIntentFamilies(s.intent.get(), s.diagnosis.get(), runs, families);
   metrics::AddDiagnosisFamilies(s.diagnosis.get(), view, families);

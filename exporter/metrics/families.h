@@ -1,8 +1,8 @@
 #pragma once
 
 // The metric families of one snapshot, one builder per area (bird_families.cc,
-// probe_families.cc (the probers' own, through probes::MetricWriter), clock_families.cc,
-// diagnosis_families.cc, self_families.cc), written into `Families` in exposition order. Internal
+// probe_families.cc (the probers' own, through probes::MetricWriter), diagnosis_families.cc,
+// self_families.cc), written into `Families` in exposition order. Internal
 // to exporter/metrics: exposition.h is the way in.
 
 #include <prometheus/client_metric.h>
@@ -117,8 +117,6 @@ ProbeRunFamilies AddProbeRunFamilies(Families& families);
 // its self-metrics.
 void AddProberFamilies(const Snapshot& snapshot, const MetricsConfig& extra,
                        const SessionView& view, const ProbeRunFamilies& runs, Families& families);
-void AddClockFamilies(const ClockSnapshot* clock, const SessionView& view,
-                      const ProbeRunFamilies& runs, Families& families);
 void AddConfigFamilies(const ConfigStatus* config, Families& families);
 void AddIntentFamilies(const IntentSnapshot* intent, const DiagnosisSnapshot* diagnosis,
                        const ProbeRunFamilies& runs, Families& families);

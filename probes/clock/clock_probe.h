@@ -20,6 +20,7 @@
 #include "probes/clock/icmp_timestamp.h"
 #include "probes/clock/ntp.h"
 #include "probes/net/address.h"
+#include "probes/probe.h"
 
 namespace cbe::probes {
 
@@ -70,5 +71,27 @@ struct ClockRoundResult {
 // bounded by `opts.timeout`. Never throws.
 ClockRoundResult RunClockRound(const ClockRoundOptions& opts,
                                const std::vector<net::IpAddress>& peers, const Clock& clock);
+
+// `clock` of the config file (a section at the top, not under `probes`).
+struct ClockSettings : ProbeSettings {
+  static constexpr std::string_view kProbe = "clock";
+  ClockSettings() { interval = std::chrono::minutes(1); }
+  std::chrono::milliseconds max_offset{100};  // Beyond it, a measured offset is a cause.
+  std::chrono::milliseconds timeout{1000};
+  std::vector<std::string> ntp_servers;  // Opt-in: none by default.
+  bool chrony_enabled = true;
+  std::string chrony_address = "127.0.0.1:323";
+  bool peer_offset_enabled = true;
+};
+
+// The clock prober's part of the snapshot.
+struct ClockSnapshot : ProbeResult {
+  static constexpr std::string_view kProbe = "clock";
+  ClockRoundResult result;
+};
+
+// The row of the probe table: the kernel clock, NTP servers, chronyd and the peers' clocks,
+// calico_bgp_clock_*, _ntp_*, _chrony_* and calico_bgp_peer_clock_offset_seconds.
+const Prober& ClockProber();
 
 }  // namespace cbe::probes

@@ -328,19 +328,30 @@ TEST_CASE("probers: each reads its own section, and leaves the others alone", "[
   const auto probers = probes::Probers();
   for (std::size_t i = 0; i < probers.size(); ++i) {
     const std::string name(probers[i]->Name());
+    const bool top = probers[i]->TopLevelSection();
     CAPTURE(name);
-    const ConfigResult r =
-        ParseConfig("probes:\n  " + name + ":\n    enabled: false\n    interval: 7s\n");
+    // `probes.<name>`, or `<name>` at the top (clock).
+    const auto section = [&](const std::string& body) {
+      return top ? name + ":\n  " + body + "\n" : "probes:\n  " + name + ":\n    " + body + "\n";
+    };
+    const ConfigResult r = ParseConfig(section("interval: 7s"));
     REQUIRE(Errors(r).empty());
     for (std::size_t j = 0; j < probers.size(); ++j) {
-      CHECK(r.config.probes.settings(j).enabled == (j != i));
       CHECK((r.config.probes.settings(j).interval == milliseconds(7000)) == (j == i));
+      CHECK(r.config.probes.settings(j).enabled);
     }
-    // Every section knows `enabled` and `interval`, and says which keys it knows.
-    const ConfigResult bad = ParseConfig("probes:\n  " + name + ":\n    bogus: 1\n");
+    if (!top) {
+      const ConfigResult off = ParseConfig(section("enabled: false"));
+      REQUIRE(Errors(off).empty());
+      for (std::size_t j = 0; j < probers.size(); ++j) {
+        CHECK(off.config.probes.settings(j).enabled == (j != i));
+      }
+    }
+    // Every section knows `interval`, and says which keys it knows.
+    const ConfigResult bad = ParseConfig(section("bogus: 1"));
     const std::string errors = Errors(bad);
-    CHECK(errors.find("c.yml:3:5: probes." + name + ".bogus: unknown key (expected one of: ") == 0);
-    CHECK(errors.find("enabled") != std::string::npos);
+    const std::string at = top ? "c.yml:2:3: " : "c.yml:3:5: probes.";
+    CHECK(errors.find(at + name + ".bogus: unknown key (expected one of: ") == 0);
     CHECK(errors.find("interval") != std::string::npos);
     CHECK(bad.errors.size() == 1);
   }
@@ -349,10 +360,15 @@ TEST_CASE("probers: each reads its own section, and leaves the others alone", "[
 TEST_CASE("probers: the probes section lists the probers' keys", "[unit]") {
   std::string expected = "c.yml:2:3: probes.nope: unknown key (expected one of: ";
   for (const probes::Prober* p : probes::Probers()) {
-    expected += std::string(p->Name()) + ", ";
+    if (!p->TopLevelSection()) {
+      expected += std::string(p->Name()) + ", ";
+    }
   }
   expected += "packets_per_second)\n";
   CHECK(Errors(ParseConfig("probes:\n  nope: {}\n")) == expected);
+  CHECK(Errors(ParseConfig("probes:\n  clock: {}\n")) ==
+        "c.yml:2:3: probes.clock: unknown key (expected one of: tcp, icmp, mtu, listener, "
+        "packets_per_second)\n");
 }
 
 TEST_CASE("probers: settings are typed, and a copy changes alone", "[unit]") {

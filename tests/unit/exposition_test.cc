@@ -12,6 +12,7 @@
 #include "exporter/core/bird_round.h"
 #include "exporter/core/diagnosis.h"
 #include "exporter/metrics/exposition_cache.h"
+#include "probes/clock/clock_probe.h"
 #include "probes/icmp_probe.h"
 #include "probes/listener_probe.h"
 #include "probes/mtu_probe.h"
@@ -21,6 +22,7 @@
 namespace cbe {
 namespace {
 
+using probes::ClockSnapshot;
 using probes::IcmpSnapshot;
 using probes::ListenerSnapshot;
 using probes::MtuSnapshot;
@@ -82,7 +84,6 @@ std::shared_ptr<SnapshotStore> StoreOf(const Snapshot& s) {
   for (std::size_t i = 0; i < s.probes.size(); ++i) {
     store->PublishProbe(i, s.probes[i]);
   }
-  store->Publish(&Snapshot::clock, s.clock);
   store->Publish(&Snapshot::intent, s.intent);
   store->Publish(&Snapshot::config, s.config);
   store->Publish(&Snapshot::diagnosis, s.diagnosis);
@@ -298,7 +299,7 @@ Snapshot WithProbeResults(Snapshot s) {
   s.SetProbe<TcpSnapshot>(tcp);
   s.SetProbe<IcmpSnapshot>(icmp);
   s.SetProbe<MtuSnapshot>(mtu);
-  s.clock = clock;
+  s.SetProbe<ClockSnapshot>(clock);
   // And the diagnosis derived from it all, as SnapshotStore's deriver adds it.
   auto diagnosis = std::make_shared<DiagnosisSnapshot>();
   diagnosis->peers = DiagnoseSnapshot(s, DiagnosisOptions{}, 1795675722);
@@ -433,7 +434,7 @@ std::shared_ptr<SnapshotStore> FullStore(Snapshot s) {
       probes::ListenerResult{true, true, true, false, "", {}, {}, std::nullopt, std::nullopt};
   listener->run = ProbeRun{"listener", true, 0.0004, kAt};
   store->PublishProbe<ListenerSnapshot>(listener);
-  auto clock = std::make_shared<ClockSnapshot>(*s.clock);
+  auto clock = std::make_shared<ClockSnapshot>(*s.Probe<ClockSnapshot>());
   probes::KernelClock kernel;
   kernel.synchronized = false;
   kernel.estimated_error_seconds = 16;
@@ -460,7 +461,7 @@ std::shared_ptr<SnapshotStore> FullStore(Snapshot s) {
   clock->result.chrony_enabled = true;
   clock->result.chrony_error = "connect: Connection refused";
   clock->run = ProbeRun{"clock", true, 0.003, kAt};
-  store->Publish(&Snapshot::clock, std::shared_ptr<const ClockSnapshot>(clock));
+  store->PublishProbe<ClockSnapshot>(clock);
   store->Publish(&Snapshot::config, s.config);
   // The diagnosis of exactly these parts.
   auto current = store->Get();
