@@ -10,9 +10,16 @@
 namespace cbe::probes {
 
 std::span<const Prober* const> Probers() {
+  // One row per line, whatever the formatter would join: a new prober adds exactly one.
+  // clang-format off
   static const Prober* const kProbers[] = {
-      &TcpProber(), &IcmpProber(), &MtuProber(), &ListenerProber(), &ClockProber(),
+      &TcpProber(),
+      &IcmpProber(),
+      &MtuProber(),
+      &ListenerProber(),
+      &ClockProber(),
   };
+  // clang-format on
   return kProbers;
 }
 
