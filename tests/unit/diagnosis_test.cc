@@ -28,155 +28,185 @@ struct Row {
   Cause expected;
 };
 
-std::vector<Row> Table() {
-  std::vector<Row> rows;
-  const auto add = [&](const char* name, Cause expected, auto&& edit) {
+// Builds the table: each row starts from Down() and edits it.
+class Rows {
+ public:
+  template <typename F>
+  void Add(const char* name, Cause expected, F edit) {
     Evidence e = Down();
     edit(e);
     rows.push_back({name, e, expected});
-  };
-  add("Established is healthy", Cause::kHealthy, [](Evidence& e) {
+  }
+  std::vector<Row> rows;
+};
+
+// BIRD itself, an admin-down session, and what Calico asks for.
+void AddBirdAndIntentRows(Rows& t) {
+  t.Add("Established is healthy", Cause::kHealthy, [](Evidence& e) {
     e.protocol_state = "up";
     e.bgp_state = "Established";
     e.port = PortState::kFiltered;  // A port check does not override a working session.
   });
-  add("BIRD down beats everything", Cause::kBirdDown, [](Evidence& e) {
+  t.Add("BIRD down beats everything", Cause::kBirdDown, [](Evidence& e) {
     e.bird_up = false;
     e.bgp_state = "Established";
   });
-  add("disabled: down with no error", Cause::kAdminDown, [](Evidence& e) {
+  t.Add("disabled: down with no error", Cause::kAdminDown, [](Evidence& e) {
     e.protocol_state = "down";
     e.bgp_state = "Down";
     e.port = PortState::kClosed;
   });
-  add("a failing session Calico no longer asks for", Cause::kUnexpectedSession, [](Evidence& e) {
+  t.Add("a failing session Calico no longer asks for", Cause::kUnexpectedSession, [](Evidence& e) {
     e.unexpected = true;
     e.unexpected_detail = "BIRD runs Global_10_0_0_9, which Calico does not ask for";
     e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");  // Moot: it should not run.
   });
-  add("an unexpected session that works is healthy", Cause::kHealthy, [](Evidence& e) {
+  t.Add("an unexpected session that works is healthy", Cause::kHealthy, [](Evidence& e) {
     e.unexpected = true;
     e.protocol_state = "up";
     e.bgp_state = "Established";
   });
-  add("wrong AS on this side", Cause::kAsMismatch, [](Evidence& e) {
+}
+
+// What the BGP errors BIRD keeps say: AS mismatch, router ID, hold timer.
+void AddBgpErrorRows(Rows& t) {
+  t.Add("wrong AS on this side", Cause::kAsMismatch, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
     e.port = PortState::kOpen;
   });
-  add("wrong AS on the other side", Cause::kAsMismatch,
-      [](Evidence& e) { e.last_error = bird::ClassifyLastError("Received: Bad peer AS"); });
-  add("wrong AS seen earlier, a socket error now", Cause::kAsMismatch, [](Evidence& e) {
+  t.Add("wrong AS on the other side", Cause::kAsMismatch,
+        [](Evidence& e) { e.last_error = bird::ClassifyLastError("Received: Bad peer AS"); });
+  t.Add("wrong AS seen earlier, a socket error now", Cause::kAsMismatch, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("Socket: Connection reset by peer");
     e.bgp_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
   });
-  add("AS mismatch beats a filtered port", Cause::kAsMismatch, [](Evidence& e) {
+  t.Add("AS mismatch beats a filtered port", Cause::kAsMismatch, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
     e.port = PortState::kFiltered;
   });
-  add("duplicate router ID", Cause::kRouterIdConflict,
-      [](Evidence& e) { e.last_error = bird::ClassifyLastError("BGP Error: Bad BGP identifier"); });
-  add("hold timer with a smaller path MTU", Cause::kHoldTimerExpiredMtu, [](Evidence& e) {
+  t.Add("duplicate router ID", Cause::kRouterIdConflict, [](Evidence& e) {
+    e.last_error = bird::ClassifyLastError("BGP Error: Bad BGP identifier");
+  });
+  t.Add("hold timer with a smaller path MTU", Cause::kHoldTimerExpiredMtu, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("BGP Error: Hold timer expired");
     e.interface_mtu = 1500;
     e.path_mtu = 1400;
   });
-  add("hold timer, MTU fine", Cause::kHoldTimerExpired, [](Evidence& e) {
+  t.Add("hold timer, MTU fine", Cause::kHoldTimerExpired, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("Received: Hold timer expired");
     e.interface_mtu = 1500;
     e.path_mtu = 1500;
   });
-  add("hold timer, MTU not measured", Cause::kHoldTimerExpired,
-      [](Evidence& e) { e.last_error = bird::ClassifyLastError("BGP Error: Hold timer expired"); });
-  add("ICMP host unreachable", Cause::kPeerUnreachable, [](Evidence& e) {
+  t.Add("hold timer, MTU not measured", Cause::kHoldTimerExpired, [](Evidence& e) {
+    e.last_error = bird::ClassifyLastError("BGP Error: Hold timer expired");
+  });
+}
+
+// What the probes measured: unreachable, filtered, closed, nothing listening.
+void AddReachabilityRows(Rows& t) {
+  t.Add("ICMP host unreachable", Cause::kPeerUnreachable, [](Evidence& e) {
     e.port = PortState::kUnreachable;
     e.port_reason = "icmp type 3 code 1 (host unreachable)";
   });
-  add("no answer on 179 and no echo either", Cause::kPeerUnreachable, [](Evidence& e) {
+  t.Add("no answer on 179 and no echo either", Cause::kPeerUnreachable, [](Evidence& e) {
     e.port = PortState::kFiltered;
     e.icmp_loss_ratio = 1.0;
   });
-  add("filtered port, the peer answers echo", Cause::kPortFiltered, [](Evidence& e) {
+  t.Add("filtered port, the peer answers echo", Cause::kPortFiltered, [](Evidence& e) {
     e.bgp_state = "Connect";
     e.port = PortState::kFiltered;
     e.icmp_loss_ratio = 0.0;
   });
-  add("filtered port, ICMP not measured", Cause::kPortFiltered,
-      [](Evidence& e) { e.port = PortState::kFiltered; });
-  add("closed port", Cause::kPortClosed, [](Evidence& e) {
+  t.Add("filtered port, ICMP not measured", Cause::kPortFiltered,
+        [](Evidence& e) { e.port = PortState::kFiltered; });
+  t.Add("closed port", Cause::kPortClosed, [](Evidence& e) {
     e.port = PortState::kClosed;
     e.last_error = bird::ClassifyLastError("Socket: Connection refused");
   });
-  add("passive and nothing listens here", Cause::kLocalNotListening, [](Evidence& e) {
+  t.Add("passive and nothing listens here", Cause::kLocalNotListening, [](Evidence& e) {
     e.bgp_state = "Passive";
     e.local_listener = false;
     e.port = PortState::kOpen;
   });
-  add("the peer listens but we do not", Cause::kLocalNotListening, [](Evidence& e) {
+  t.Add("the peer listens but we do not", Cause::kLocalNotListening, [](Evidence& e) {
     e.local_listener = false;
     e.port = PortState::kOpen;
   });
-  add("not listening here, but the peer's port is closed: the peer first", Cause::kPortClosed,
-      [](Evidence& e) {
-        e.local_listener = false;
-        e.port = PortState::kClosed;
-      });
-  add("peer clock off by 2.5 s", Cause::kClockSkew, [](Evidence& e) {
+  t.Add("not listening here, but the peer's port is closed: the peer first", Cause::kPortClosed,
+        [](Evidence& e) {
+          e.local_listener = false;
+          e.port = PortState::kClosed;
+        });
+}
+
+// Clocks, a session still negotiating, and a recent change.
+void AddClockAndTimingRows(Rows& t) {
+  t.Add("peer clock off by 2.5 s", Cause::kClockSkew, [](Evidence& e) {
     e.port = PortState::kOpen;
     e.peer_clock_offset_seconds = -2.5;
   });
-  add("NTP offset beyond the threshold", Cause::kClockSkew, [](Evidence& e) {
+  t.Add("NTP offset beyond the threshold", Cause::kClockSkew, [](Evidence& e) {
     e.port = PortState::kOpen;
     e.ntp_offset_seconds = 0.3;
   });
-  add("a small offset is no cause", Cause::kUnknown, [](Evidence& e) {
+  t.Add("a small offset is no cause", Cause::kUnknown, [](Evidence& e) {
     e.port = PortState::kOpen;
     e.peer_clock_offset_seconds = 0.01;
   });
-  add("OpenSent", Cause::kNegotiating, [](Evidence& e) {
+  t.Add("OpenSent", Cause::kNegotiating, [](Evidence& e) {
     e.bgp_state = "OpenSent";
     e.port = PortState::kOpen;
   });
-  add("OpenConfirm", Cause::kNegotiating, [](Evidence& e) { e.bgp_state = "OpenConfirm"; });
-  add("changed seconds ago", Cause::kNegotiating, [](Evidence& e) {
+  t.Add("OpenConfirm", Cause::kNegotiating, [](Evidence& e) { e.bgp_state = "OpenConfirm"; });
+  t.Add("changed seconds ago", Cause::kNegotiating, [](Evidence& e) {
     e.port = PortState::kOpen;
     e.state_age_seconds = 5;
   });
-  add("a firewall beats a recent change", Cause::kPortFiltered, [](Evidence& e) {
+  t.Add("a firewall beats a recent change", Cause::kPortFiltered, [](Evidence& e) {
     e.port = PortState::kFiltered;
     e.state_age_seconds = 5;
   });
+}
+
+// BIRD's socket errors without a probe, this node's address, BIRD's listen socket.
+void AddBirdSocketAndNodeRows(Rows& t) {
   // BIRD's own evidence when no port probe ran (probes off, not yet run, no CAP_NET_RAW).
-  add("unprobed, BIRD saw the RST", Cause::kPortClosed, [](Evidence& e) {
+  t.Add("unprobed, BIRD saw the RST", Cause::kPortClosed, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("Socket: Connection refused");
     e.state_age_seconds = 5;  // Even right after a change: BIRD itself was refused.
   });
-  add("unprobed, BIRD has no route", Cause::kPeerUnreachable,
-      [](Evidence& e) { e.last_error = bird::ClassifyLastError("Socket: No route to host"); });
-  add("unprobed, BIRD's network is unreachable", Cause::kPeerUnreachable, [](Evidence& e) {
+  t.Add("unprobed, BIRD has no route", Cause::kPeerUnreachable,
+        [](Evidence& e) { e.last_error = bird::ClassifyLastError("Socket: No route to host"); });
+  t.Add("unprobed, BIRD's network is unreachable", Cause::kPeerUnreachable, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("Socket: Network is unreachable");
   });
-  add("unprobed, BIRD's connects time out", Cause::kPortFiltered,
-      [](Evidence& e) { e.last_error = bird::ClassifyLastError("Socket: Connection timed out"); });
-  add("unprobed, Connect for long without an answer", Cause::kPortFiltered,
-      [](Evidence& e) { e.bgp_state = "Connect"; });
-  add("a probe beats BIRD's older error", Cause::kPortFiltered, [](Evidence& e) {
+  t.Add("unprobed, BIRD's connects time out", Cause::kPortFiltered, [](Evidence& e) {
+    e.last_error = bird::ClassifyLastError("Socket: Connection timed out");
+  });
+  t.Add("unprobed, Connect for long without an answer", Cause::kPortFiltered,
+        [](Evidence& e) { e.bgp_state = "Connect"; });
+  t.Add("a probe beats BIRD's older error", Cause::kPortFiltered, [](Evidence& e) {
     e.port = PortState::kFiltered;
     e.last_error = bird::ClassifyLastError("Socket: Connection refused");
   });
-  add("this node's router ID is docker0's address", Cause::kNodeAddress, [](Evidence& e) {
+  t.Add("this node's router ID is docker0's address", Cause::kNodeAddress, [](Evidence& e) {
     e.node_address_problem = "this node's router ID 172.17.0.1 is the address of docker0";
     e.last_error = bird::ClassifyLastError("Socket: Connection reset by peer");
     e.port = PortState::kOpen;
   });
-  add("a bad router ID does not hide an AS mismatch", Cause::kAsMismatch, [](Evidence& e) {
+  t.Add("a bad router ID does not hide an AS mismatch", Cause::kAsMismatch, [](Evidence& e) {
     e.node_address_problem = "this node's router ID 127.0.0.1 is a loopback address";
     e.last_error = bird::ClassifyLastError("BGP Error: Bad peer AS");
   });
-  add("BIRD cannot listen", Cause::kListenSocket, [](Evidence& e) {
+  t.Add("BIRD cannot listen", Cause::kListenSocket, [](Evidence& e) {
     e.last_error = bird::ClassifyLastError("Error: No listening socket");
     e.port = PortState::kOpen;
   });
-  add("a mesh session up for long with no routes", Cause::kNoRoutes, [](Evidence& e) {
+}
+
+// Sessions up with or without routes, and what nothing explains.
+void AddRoutesAndRestRows(Rows& t) {
+  t.Add("a mesh session up for long with no routes", Cause::kNoRoutes, [](Evidence& e) {
     e.protocol_state = "up";
     e.bgp_state = "Established";
     e.peer_type = "node_mesh";
@@ -184,7 +214,7 @@ std::vector<Row> Table() {
     e.routes_exported = 0;
     e.state_age_seconds = 601;
   });
-  add("a mesh session with routes in one direction is healthy", Cause::kHealthy, [](Evidence& e) {
+  t.Add("a mesh session with routes in one direction is healthy", Cause::kHealthy, [](Evidence& e) {
     e.protocol_state = "up";
     e.bgp_state = "Established";
     e.peer_type = "node_mesh";
@@ -192,7 +222,7 @@ std::vector<Row> Table() {
     e.routes_exported = 3;
     e.state_age_seconds = 3600;
   });
-  add("an empty global peer may export nothing", Cause::kHealthy, [](Evidence& e) {
+  t.Add("an empty global peer may export nothing", Cause::kHealthy, [](Evidence& e) {
     e.protocol_state = "up";
     e.bgp_state = "Established";
     e.peer_type = "global";
@@ -201,7 +231,7 @@ std::vector<Row> Table() {
     e.routes_exported = 0;
     e.state_age_seconds = 3600;
   });
-  add("an empty mesh session just up", Cause::kHealthy, [](Evidence& e) {
+  t.Add("an empty mesh session just up", Cause::kHealthy, [](Evidence& e) {
     e.protocol_state = "up";
     e.bgp_state = "Established";
     e.peer_type = "node_mesh";
@@ -209,10 +239,20 @@ std::vector<Row> Table() {
     e.routes_exported = 0;
     e.state_age_seconds = 30;
   });
-  add("nothing measured", Cause::kUnknown, [](Evidence&) {});
-  add("open port, no error, long down", Cause::kUnknown,
-      [](Evidence& e) { e.port = PortState::kOpen; });
-  return rows;
+  t.Add("nothing measured", Cause::kUnknown, [](Evidence&) {});
+  t.Add("open port, no error, long down", Cause::kUnknown,
+        [](Evidence& e) { e.port = PortState::kOpen; });
+}
+
+std::vector<Row> Table() {
+  Rows t;
+  AddBirdAndIntentRows(t);
+  AddBgpErrorRows(t);
+  AddReachabilityRows(t);
+  AddClockAndTimingRows(t);
+  AddBirdSocketAndNodeRows(t);
+  AddRoutesAndRestRows(t);
+  return std::move(t.rows);
 }
 
 TEST_CASE("diagnosis: evidence to cause, with precedence", "[unit]") {
