@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "exporter/base/logging.h"
 #include "probes/tcp_syn_probe.h"
 
 namespace cbe {

@@ -71,10 +71,8 @@ void Runner::ProbeNewPeers() {
   if (SameNeighborsAsLastRound(*snapshot)) {
     return;
   }
-  std::vector<net::IpAddress> peers;
-  for (const ProbeTarget& t : ProbeTargets(*snapshot, config_.static_peers)) {
-    peers.push_back(t.ip);
-  }
+  std::vector<net::IpAddress> peers =
+      probes::Addresses(ProbeTargets(*snapshot, config_.static_peers));
   std::sort(peers.begin(), peers.end());
   const bool found =
       !std::includes(known_peers_.begin(), known_peers_.end(), peers.begin(), peers.end());
