@@ -206,7 +206,7 @@ int Serve(const ServeFlags& f, Checked c) {
                                             &clock, &Random01, [&service] { service.Changed(); });
   IntentPages pages(f.telemetry_path, &service);
   WebServer::StartResult started = WebServer::Start(
-      {c.listen_address, f.telemetry_path, f.web_config_file, kWebThreads}, &pages);
+      {c.listen_address, f.telemetry_path, f.web_config_file, kIntentServeWebThreads}, &pages);
   if (!started.server) {
     for (const auto& e : started.errors) {
       std::cerr << e << "\n";
