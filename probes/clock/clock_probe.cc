@@ -286,9 +286,11 @@ class ClockProberImpl final : public ProberOf<ClockSettings, ClockSnapshot> {
 
  protected:
   void Parse(SettingsReader& r, ClockSettings* clock) const override {
-    if (!r.Keys({"interval", "max_offset", "timeout", "ntp_servers", "chrony", "peer_offset"})) {
+    if (!r.Keys({"enabled", "interval", "max_offset", "timeout", "ntp_servers", "chrony",
+                 "peer_offset"})) {
       return;
     }
+    r.Bool("enabled", &clock->enabled);
     r.Duration("interval", &clock->interval);
     r.Duration("max_offset", &clock->max_offset);
     r.Duration("timeout", &clock->timeout);

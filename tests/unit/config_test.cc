@@ -340,18 +340,17 @@ TEST_CASE("probers: each reads its own section, and leaves the others alone", "[
       CHECK((r.config.probes.settings(j).interval == milliseconds(7000)) == (j == i));
       CHECK(r.config.probes.settings(j).enabled);
     }
-    if (!top) {
-      const ConfigResult off = ParseConfig(section("enabled: false"));
-      REQUIRE(Errors(off).empty());
-      for (std::size_t j = 0; j < probers.size(); ++j) {
-        CHECK(off.config.probes.settings(j).enabled == (j != i));
-      }
+    const ConfigResult off = ParseConfig(section("enabled: false"));
+    REQUIRE(Errors(off).empty());
+    for (std::size_t j = 0; j < probers.size(); ++j) {
+      CHECK(off.config.probes.settings(j).enabled == (j != i));
     }
-    // Every section knows `interval`, and says which keys it knows.
+    // Every section knows `enabled` and `interval`, and says which keys it knows.
     const ConfigResult bad = ParseConfig(section("bogus: 1"));
     const std::string errors = Errors(bad);
     const std::string at = top ? "c.yml:2:3: " : "c.yml:3:5: probes.";
     CHECK(errors.find(at + name + ".bogus: unknown key (expected one of: ") == 0);
+    CHECK(errors.find("enabled") != std::string::npos);
     CHECK(errors.find("interval") != std::string::npos);
     CHECK(bad.errors.size() == 1);
   }
