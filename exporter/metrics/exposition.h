@@ -16,8 +16,7 @@ namespace cbe {
 
 // Samples per family held as objects while rendering (families.h, Family). 0: whole families.
 // Every family is open at once while the builders run, so this many samples of each (labels
-// and all) are alive together: at 1000 peers with every probe on, 256 left the heap 1.7 MiB
-// larger after a few renderings than 32 does, for no measurable rendering time (issue 19).
+// and all) are alive together, and the heap keeps that peak: small (issue 19).
 constexpr std::size_t kRenderChunk = 32;
 
 // The exposition text of one snapshot, handed to `sink` piece by piece (a family at a time,

@@ -28,10 +28,10 @@ namespace cbe {
 // civetweb serves each connection on one of these threads for the whole request: clients that
 // never read (or never finish a request) hold one each until the request timeout (10 s), so this
 // many of them stall other scrapes that long. Its default of 2 stalls with 3 concurrent
-// scrapers. Each thread costs ~36 KiB once it has served a request (its max_request_size buffer
-// and ~28 KiB of stack touched by civetweb), and civetweb hands new connections to its threads
-// in turn, so over time every one of them has. The node exporter, on every node, keeps 16: twice
-// the bench's 8 concurrent scrapers; 64 cost 1.5 MiB more RSS after that phase (issue 19).
+// scrapers. A thread that has served a request keeps its max_request_size buffer and the stack
+// civetweb touched, and civetweb hands new connections to its threads in turn, so over time
+// every one of them has: the node exporter, on every node, keeps 16, twice the bench's 8
+// concurrent scrapers (bench/run prints the RSS after that phase; issue 19).
 inline constexpr int kWebThreads = 16;
 // `intent serve`, one replica per cluster, answers every node's intent client.
 inline constexpr int kIntentServeWebThreads = 64;
