@@ -77,16 +77,17 @@ void DaemonSnapshotBuilder::Track(PeerSnapshot* peer, const Pending& pending,
   if (pending.since && status.server_time) {
     since = bird::ResolveBirdTime(*pending.since, *status.server_time, observed);
   }
-  const bird::StateTracker::Observation obs =
-      tracker->Observe(peer->protocol, peer->state, pending.since_text, since);
+  bird::StateTracker::SessionObservation session =
+      tracker->ObserveSession(peer->protocol, peer->state, pending.since_text, since, peer->up,
+                              peer->last_error, pending.tx_pending_bytes);
+  const bird::StateTracker::Observation& obs = session.observation;
   peer->state_change_timestamp = obs.state_change_timestamp;
   peer->state_change_exact = obs.timestamp_exact;
   peer->state_changes_total = obs.changes;
   // Down now, or Established again with a new start time: it went down between two rounds.
   peer->left_established = obs.changed && obs.previous_state == "Established";
-  peer->bgp_error = tracker->StickyBgpError(peer->protocol, peer->up, peer->last_error);
-  peer->tx_pending_when_last_up =
-      tracker->StickyTxPending(peer->protocol, peer->up, pending.tx_pending_bytes);
+  peer->bgp_error = std::move(session.bgp_error);
+  peer->tx_pending_when_last_up = session.tx_pending_when_last_up;
   if (obs.changed && obs.previous_state != peer->state) {
     logging::Info("BGP session changed state", {{"daemon", daemon},
                                                 {"protocol", peer->protocol},
@@ -220,21 +221,19 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
     ++protocols_seen;
     builder.Add(std::move(p));
   });
-  auto protocols_read = client->QueryLines(
-      "show protocols all", [&parser](const bird::ReplyLine& line) { parser.Add(line); });
-  if (!protocols_read) {
-    return Error{"show protocols all: " + protocols_read.error().message};
-  }
-  // BIRD's clock read after the protocols: every "since" of the reply is older than it. Read
-  // first, a session that changed state while a slow round read the protocols would have a
-  // time of day later than BIRD's clock (by more than BIRD 1.6's second of rounding), and be
-  // taken for yesterday's.
-  auto status_reply = client->Query("show status");
-  if (!status_reply) {
-    return Error{"show status: " + status_reply.error().message};
+  // BIRD's clock (show status) read after the protocols: every "since" of the reply is older
+  // than it. Read first, a session that changed state while a slow round read the protocols
+  // would have a time of day later than BIRD's clock (by more than BIRD 1.6's second of
+  // rounding), and be taken for yesterday's. Both commands go in one write: BIRD answers the
+  // second once the first's reply is written, and the round saves a round trip.
+  auto replies = client->QueryLinesThen(
+      "show protocols all", [&parser](const bird::ReplyLine& line) { parser.Add(line); },
+      "show status");
+  if (!replies) {
+    return replies.error();
   }
   const auto observed = clock_->Now();
-  auto status = bird::ParseShowStatus(*status_reply);
+  auto status = bird::ParseShowStatus(replies->second);
   if (!status) {
     return Error{"show status: " + status.error().message};
   }

@@ -207,14 +207,17 @@ Result<std::string> Client::ReadReply(net::Deadline deadline, std::size_t expect
 }
 
 Result<std::size_t> Client::Exchange(
-    std::string_view command, bool retry_after_bytes,
+    std::initializer_list<std::string_view> commands, bool retry_after_bytes,
     const std::function<Result<std::size_t>(net::Deadline, std::size_t*)>& read) {
-  if (!IsReadOnlyCommand(command)) {
-    return Error{"refusing to send a command that is not a read-only `show` command: \"" +
-                 std::string(command.substr(0, 40)) + "\""};
+  std::string text;
+  for (const std::string_view command : commands) {
+    if (!IsReadOnlyCommand(command)) {
+      return Error{"refusing to send a command that is not a read-only `show` command: \"" +
+                   std::string(command.substr(0, 40)) + "\""};
+    }
+    text.append(command);
+    text += '\n';
   }
-  std::string text(command);
-  text += '\n';
   // A kept connection may have died with a BIRD restart: then try once more on a new one.
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = stream_ != nullptr;
@@ -241,7 +244,7 @@ Result<std::size_t> Client::Exchange(
 Result<std::size_t> Client::QueryLines(std::string_view command,
                                        const std::function<void(const ReplyLine&)>& on_line) {
   // Lines already handed out cannot be taken back: no retry once a byte of the reply came.
-  return Exchange(command, false, [&](net::Deadline deadline, std::size_t* received) {
+  return Exchange({command}, false, [&](net::Deadline deadline, std::size_t* received) {
     ReplyStream stream;
     return ReadPieces(deadline, received, [&](std::string_view piece) -> Result<bool> {
       return FeedStream(&stream, piece, on_line);
@@ -249,10 +252,44 @@ Result<std::size_t> Client::QueryLines(std::string_view command,
   });
 }
 
+Result<Client::Pipelined> Client::QueryLinesThen(
+    std::string_view first, const std::function<void(const ReplyLine&)>& on_line,
+    std::string_view second) {
+  Pipelined out;
+  bool first_done = false;
+  // As QueryLines: no retry once a byte of the first reply came.
+  auto size = Exchange({first, second}, false, [&](net::Deadline deadline, std::size_t* received) {
+    first_done = false;
+    out.second.clear();
+    ReplyStream first_stream(ReplyStream::After::kNextReply);
+    ReplyStream second_stream;
+    return ReadPieces(deadline, received, [&](std::string_view piece) -> Result<bool> {
+      if (!first_done) {
+        auto complete = FeedStream(&first_stream, piece, on_line);
+        if (!complete || !*complete) {
+          return complete;
+        }
+        first_done = true;
+        out.first_size = first_stream.bytes() - first_stream.rest().size();
+        piece = first_stream.rest();  // The start of the second reply, if it came along.
+        if (piece.empty()) {
+          return false;
+        }
+      }
+      out.second.append(piece);
+      return FeedStream(&second_stream, piece, [](const ReplyLine&) {});
+    });
+  });
+  if (!size) {
+    return Error{std::string(first_done ? second : first) + ": " + size.error().message};
+  }
+  return out;
+}
+
 Result<std::string> Client::Query(std::string_view command) {
   std::string reply;
   std::size_t& expected = reply_sizes_[std::string(command)];
-  auto size = Exchange(command, true, [&](net::Deadline deadline, std::size_t* received) {
+  auto size = Exchange({command}, true, [&](net::Deadline deadline, std::size_t* received) {
     auto r = ReadReply(deadline, expected, received);
     if (!r) {
       return Result<std::size_t>(r.error());

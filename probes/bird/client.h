@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,6 +49,20 @@ class Client {
   Result<std::size_t> QueryLines(std::string_view command,
                                  const std::function<void(const ReplyLine&)>& on_line);
 
+  // Two commands sent in one write: `first`'s reply is handed to on_line line by line, as
+  // QueryLines does, then `second`'s reply is returned whole. BIRD runs a connection's commands
+  // in order and takes the second only once the first's reply is written, so the second reply
+  // describes a moment after every line of the first. Together they save a round trip. Errors
+  // start with the command they belong to ("show status: ..."). max_reply_bytes caps both
+  // replies together.
+  struct Pipelined {
+    std::size_t first_size = 0;
+    std::string second;
+  };
+  Result<Pipelined> QueryLinesThen(std::string_view first,
+                                   const std::function<void(const ReplyLine&)>& on_line,
+                                   std::string_view second);
+
   // BIRD's version from the greeting ("1.6.8", "v0.3.3+birdv1.6.8", "2.0.12").
   const std::string& greeting_version() const { return greeting_version_; }
   // BIRD took `timeformat` on this connection: its times are Unix times.
@@ -68,11 +83,11 @@ class Client {
   Result<std::string> Command(std::string_view command, net::Deadline deadline);
   Result<std::string> ReadReply(net::Deadline deadline, std::size_t expected_size,
                                 std::size_t* received = nullptr);
-  // Sends one read-only command and reads its reply with read(deadline, &received), connecting
-  // first when needed. A kept connection that fails (BIRD restarted) gets one retry on a new one,
-  // unless bytes of the reply had arrived and !retry_after_bytes.
+  // Sends read-only commands in one write and reads their replies with read(deadline,
+  // &received), connecting first when needed. A kept connection that fails (BIRD restarted) gets
+  // one retry on a new one, unless bytes of a reply had arrived and !retry_after_bytes.
   Result<std::size_t> Exchange(
-      std::string_view command, bool retry_after_bytes,
+      std::initializer_list<std::string_view> commands, bool retry_after_bytes,
       const std::function<Result<std::size_t>(net::Deadline, std::size_t*)>& read);
   // Reads one reply piece by piece into feed(piece) -> complete?, counting `received` bytes
   // against the cap.

@@ -36,10 +36,16 @@ bool ClassifyReplyLine(std::string_view raw, int last_code, ReplyLine* line, std
 class ReplyStream {
  public:
   enum class Status { kNeedMore, kComplete, kMalformed };
+  // What may follow the reply's last line in the pieces: nothing (bytes there make the reply
+  // malformed), or the reply to a command sent behind it on the same connection (kept, rest()).
+  enum class After { kNothing, kNextReply };
+
+  ReplyStream() = default;
+  explicit ReplyStream(After after) : keep_rest_(after == After::kNextReply) {}
 
   // Feeds the next piece and calls on_line(const ReplyLine&) for each line it completes, in
-  // order; line.text is valid during the call only. Bytes after the reply's last line, or a
-  // malformed line, make the reply malformed (error()).
+  // order; line.text is valid during the call only. A malformed line makes the reply malformed
+  // (error()); so do bytes after its last line, unless After::kNextReply keeps them (rest()).
   template <typename F>
   Status Feed(std::string_view piece, F&& on_line) {
     if (status_ != Status::kNeedMore) {
@@ -57,7 +63,7 @@ class ReplyStream {
       partial_.clear();
       if (!Line(line, on_line)) {
         if (status_ == Status::kComplete && nl + 1 < piece.size()) {
-          FailTrailing();
+          Trailing(piece.substr(nl + 1));
         }
         return status_;
       }
@@ -71,7 +77,7 @@ class ReplyStream {
       }
       if (!Line(piece.substr(0, nl), on_line)) {
         if (status_ == Status::kComplete && nl + 1 < piece.size()) {
-          FailTrailing();
+          Trailing(piece.substr(nl + 1));
         }
         return status_;
       }
@@ -85,6 +91,8 @@ class ReplyStream {
   const std::string& error() const { return error_; }  // Valid when kMalformed.
   // Malformed because bytes followed the last line (not because of a malformed line).
   bool trailing_bytes() const { return trailing_; }
+  // With After::kNextReply, once complete: the bytes of the last piece after the last line.
+  std::string_view rest() const { return rest_; }
 
  private:
   // One complete line; false once the reply ended or went wrong.
@@ -103,7 +111,11 @@ class ReplyStream {
     }
     return true;
   }
-  void FailTrailing() {
+  void Trailing(std::string_view bytes) {
+    if (keep_rest_) {
+      rest_.assign(bytes);
+      return;
+    }
     error_ = "unexpected bytes after the end of a reply";
     trailing_ = true;
     status_ = Status::kMalformed;
@@ -115,6 +127,8 @@ class ReplyStream {
   std::size_t bytes_ = 0;
   std::string error_;
   bool trailing_ = false;
+  bool keep_rest_ = false;
+  std::string rest_;
 };
 
 // Frames a reply held whole in one buffer with ReplyStream: on_line(const ReplyLine&) sees each

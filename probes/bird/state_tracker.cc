@@ -21,9 +21,29 @@ double Seconds(const ResolvedTime& t) {
 StateTracker::Observation StateTracker::Observe(const std::string& protocol, std::string_view state,
                                                 std::string_view since_text,
                                                 std::optional<ResolvedTime> since) {
-  Observation obs;
   auto [it, inserted] = entries_.try_emplace(protocol);
-  Entry& e = it->second;
+  return ObserveEntry(&it->second, inserted, state, since_text, since);
+}
+
+StateTracker::SessionObservation StateTracker::ObserveSession(
+    const std::string& protocol, std::string_view state, std::string_view since_text,
+    std::optional<ResolvedTime> since, bool established, const LastError& last_error,
+    std::optional<std::uint64_t> tx_pending) {
+  auto [it, inserted] = entries_.try_emplace(protocol);
+  Entry* e = &it->second;
+  SessionObservation out;
+  out.observation = ObserveEntry(e, inserted, state, since_text, since);
+  out.bgp_error = StickyBgpErrorEntry(e, established, last_error);
+  out.tx_pending_when_last_up = StickyTxPendingEntry(e, established, tx_pending);
+  return out;
+}
+
+StateTracker::Observation StateTracker::ObserveEntry(Entry* entry, bool inserted,
+                                                     std::string_view state,
+                                                     std::string_view since_text,
+                                                     std::optional<ResolvedTime> since) const {
+  Observation obs;
+  Entry& e = *entry;
   e.round = round_;
   if (inserted) {
     e.state = state;
@@ -78,13 +98,17 @@ LastError StateTracker::StickyBgpError(const std::string& protocol, bool establi
   if (it == entries_.end()) {
     return {};  // Observe() first.
   }
-  Entry& e = it->second;
+  return StickyBgpErrorEntry(&it->second, established, last_error);
+}
+
+const LastError& StateTracker::StickyBgpErrorEntry(Entry* e, bool established,
+                                                   const LastError& last_error) {
   if (established) {
-    e.bgp_error = {};
+    e->bgp_error = {};
   } else if (last_error.bgp_level()) {
-    e.bgp_error = last_error;
+    e->bgp_error = last_error;
   }
-  return e.bgp_error;
+  return e->bgp_error;
 }
 
 std::optional<std::uint64_t> StateTracker::StickyTxPending(
@@ -93,10 +117,15 @@ std::optional<std::uint64_t> StateTracker::StickyTxPending(
   if (it == entries_.end()) {
     return std::nullopt;  // Observe() first.
   }
+  return StickyTxPendingEntry(&it->second, established, tx_pending);
+}
+
+std::optional<std::uint64_t> StateTracker::StickyTxPendingEntry(
+    Entry* e, bool established, std::optional<std::uint64_t> tx_pending) {
   if (established) {
-    it->second.tx_pending = tx_pending;
+    e->tx_pending = tx_pending;
   }
-  return it->second.tx_pending;
+  return e->tx_pending;
 }
 
 void StateTracker::ForgetUnobserved() {

@@ -37,6 +37,17 @@ class StateTracker {
   std::optional<std::uint64_t> StickyTxPending(const std::string& protocol, bool established,
                                                std::optional<std::uint64_t> tx_pending);
 
+  // Observe(), StickyBgpError() and StickyTxPending() of one session, with one lookup.
+  struct SessionObservation {
+    Observation observation;
+    LastError bgp_error;
+    std::optional<std::uint64_t> tx_pending_when_last_up;
+  };
+  SessionObservation ObserveSession(const std::string& protocol, std::string_view state,
+                                    std::string_view since_text, std::optional<ResolvedTime> since,
+                                    bool established, const LastError& last_error,
+                                    std::optional<std::uint64_t> tx_pending);
+
   // Starts a round: ForgetUnobserved() then forgets what this round does not Observe().
   void BeginRound() { ++round_; }
   // Forgets the protocols not observed since BeginRound(), so their series vanish and memory
@@ -55,6 +66,13 @@ class StateTracker {
     std::optional<std::uint64_t> tx_pending;
     std::uint64_t round = 0;  // The round that last observed it.
   };
+  Observation ObserveEntry(Entry* e, bool inserted, std::string_view state,
+                           std::string_view since_text, std::optional<ResolvedTime> since) const;
+  static const LastError& StickyBgpErrorEntry(Entry* e, bool established,
+                                              const LastError& last_error);
+  static std::optional<std::uint64_t> StickyTxPendingEntry(Entry* e, bool established,
+                                                           std::optional<std::uint64_t> tx_pending);
+
   std::unordered_map<std::string, Entry> entries_;
   std::uint64_t round_ = 0;
 };

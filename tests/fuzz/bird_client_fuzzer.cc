@@ -1,7 +1,8 @@
 // bird::Client against a scripted BIRD whose bytes and read sizes come from the input: the
 // greeting, the answer to `restrict` and the replies of two commands, each delivered in chunks.
 // Covers the reassembly loop above the framing: the size cap, bytes after a reply, EOF in the
-// middle of a reply, the reconnect after a dead connection.
+// middle of a reply, the reconnect after a dead connection, and two commands sent in one write
+// (QueryLinesThen), whose replies may arrive in one piece.
 //
 // Input: 1 byte chunk size, 1 byte cap selector, then records separated by "\n====\n".
 
@@ -42,7 +43,11 @@ class ScriptedStream final : public cbe::net::Stream {
 
   cbe::Result<bool> WriteAll(std::string_view data, cbe::net::Deadline) override {
     FUZZ_CHECK(!data.empty() && data.back() == '\n');
-    Next();
+    for (char c : data) {
+      if (c == '\n') {
+        Next();  // One answer per command; pipelined commands come in one write.
+      }
+    }
     return true;
   }
 
@@ -125,6 +130,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else {
       FUZZ_CHECK(!reply.error().message.empty());
     }
+  }
+  std::size_t lines = 0;
+  auto both = client.QueryLinesThen(
+      "show protocols all", [&](const cbe::bird::ReplyLine&) { ++lines; }, "show status");
+  if (both) {
+    // Both replies are whole, and together no larger than the cap.
+    FUZZ_CHECK(lines > 0 && both->first_size > 0);
+    FUZZ_CHECK(!both->second.empty() && both->second.back() == '\n');
+    FUZZ_CHECK(both->first_size + both->second.size() <= cap);
+  } else {
+    const std::string& m = both.error().message;
+    FUZZ_CHECK(m.rfind("show protocols all: ", 0) == 0 || m.rfind("show status: ", 0) == 0);
   }
   FUZZ_CHECK(!client.Query("configure").ok());  // Never sent: not read-only.
   return 0;

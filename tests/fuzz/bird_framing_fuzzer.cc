@@ -1,6 +1,7 @@
 // The BIRD reply framing has one machine, ReplyStream. Fed the same bytes in random pieces it
 // must hand out exactly the lines ForEachReplyLine sees in the whole buffer, in order, and reach
-// the same verdict.
+// the same verdict. A stream told that another reply follows (pipelined commands) hands out the
+// same lines and keeps exactly the bytes after the reply's last line.
 //
 // Input: 8 bytes seeding the piece sizes, then the bytes BIRD sends.
 
@@ -88,6 +89,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // bytes after the reply's end; the lines up to it agree.
     FUZZ_CHECK(whole.error().message == "unexpected bytes after the end of a reply");
     FUZZ_CHECK(streamed == whole_lines);
+  }
+
+  // Pipelined: the same pieces into a stream that keeps what follows the reply's last line.
+  ReplyStream first(ReplyStream::After::kNextReply);
+  std::string first_lines;
+  int first_code = -1;
+  std::string after;  // The bytes the stream did not take: its rest, then the unread pieces.
+  at = 0;
+  std::mt19937_64 rng2(seed);
+  st = ReplyStream::Status::kNeedMore;
+  while (at < bytes.size() && st == ReplyStream::Status::kNeedMore) {
+    const std::size_t n = std::min(bytes.size() - at, seed == 0 ? 1 : 1 + rng2() % 64);
+    st = first.Feed(bytes.substr(at, n),
+                    [&](const ReplyLine& l) { Record(l, &first_code, &first_lines); });
+    at += n;
+  }
+  FUZZ_CHECK(!first.trailing_bytes());
+  if (st == ReplyStream::Status::kComplete) {
+    after = std::string(first.rest()) + std::string(bytes.substr(at));
+    const std::size_t end = bytes.size() - after.size();  // Where the reply ended.
+    FUZZ_CHECK(first.bytes() - first.rest().size() == end);
+    FUZZ_CHECK(end > 0 && bytes[end - 1] == '\n');
+    // The reply alone, held whole, is complete and has these lines.
+    std::string alone;
+    int alone_code = -1;
+    FUZZ_CHECK(cbe::bird::ForEachReplyLine(bytes.substr(0, end), [&](const ReplyLine& l) {
+                 Record(l, &alone_code, &alone);
+               }).ok());
+    FUZZ_CHECK(alone == first_lines);
+  } else {
+    FUZZ_CHECK(first.rest().empty());
+    FUZZ_CHECK(first_lines == streamed);
   }
   return 0;
 }

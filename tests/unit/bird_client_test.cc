@@ -317,5 +317,97 @@ TEST_CASE("client: QueryLines retries a dead kept connection, not a reply cut ha
   CHECK(h.bird.connects == 2);
 }
 
+TEST_CASE("client: QueryLinesThen sends both commands at once and reads both replies", "[unit]") {
+  const std::string all = testing::ReadFixture("bird2/show_protocols_all__all_states.raw");
+  const std::string status = testing::ReadFixture("bird2/show_status__all_states.raw");
+  std::string expected;
+  REQUIRE(ForEachReplyLine(all, [&](const ReplyLine& line) {
+            expected += std::to_string(line.code) + ":" + std::string(line.text) + "\n";
+          }).ok());
+  // Pieces that end inside the first reply, on its end, and across into the second.
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{4096}, all.size(),
+                            all.size() + 5, all.size() + status.size()}) {
+    CAPTURE(chunk);
+    Harness h;
+    h.bird.chunk = chunk;
+    h.bird.replies = {all, status, "0013 Daemon is up and running\n"};
+    std::string lines;
+    auto r = h.client.QueryLinesThen(
+        "show protocols all",
+        [&](const ReplyLine& line) {
+          lines += std::to_string(line.code) + ":" + std::string(line.text) + "\n";
+        },
+        "show status");
+    REQUIRE(r.ok());
+    CHECK(lines == expected);
+    CHECK(r->first_size == all.size());
+    CHECK(r->second == status);
+    CHECK(h.bird.written ==
+          std::vector<std::string>{"restrict", "show protocols all", "show status"});
+    // The connection is left at the end of the second reply.
+    auto next = h.client.Query("show status");
+    REQUIRE(next.ok());
+    CHECK(*next == "0013 Daemon is up and running\n");
+    CHECK(h.bird.connects == 1);
+  }
+}
+
+TEST_CASE("client: QueryLinesThen errors name the command whose reply failed", "[unit]") {
+  const auto query = [](Harness* h) {
+    return h->client.QueryLinesThen(
+        "show protocols all", [](const ReplyLine&) {}, "show status");
+  };
+  SECTION("the first reply malformed") {
+    Harness h;
+    h.bird.replies = {"1002-ok\nHTTP/1.1 400 Bad Request\n", "0013 up\n"};
+    auto r = query(&h);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message ==
+          "show protocols all: malformed reply: line is neither coded nor a continuation: "
+          "\"HTTP/1.1 400 Bad Request\"");
+    CHECK_FALSE(h.client.connected());
+  }
+  SECTION("the second reply cut short") {
+    Harness h;
+    h.bird.replies = {"0000 \n", "1000-BIRD 2.0.12\n"};
+    h.bird.close_after_reply = true;
+    h.bird.chunk = 4096;
+    auto r = query(&h);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message ==
+          "show status: connection closed in the middle of a reply (23 bytes received)");
+  }
+  SECTION("the second reply never comes") {
+    Harness h;
+    h.bird.replies = {"0000 \n"};
+    auto r = query(&h);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "show status: read: deadline exceeded");
+  }
+  SECTION("bytes after the second reply") {
+    Harness h;
+    h.bird.replies = {"0000 \n", "0013 up\nextra"};
+    h.bird.chunk = 4096;
+    auto r = query(&h);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "show status: unexpected bytes after the end of a reply");
+  }
+  SECTION("no socket") {
+    Harness h;
+    h.bird.refuse_connect = true;
+    auto r = query(&h);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message ==
+          "show protocols all: connect /run/bird/bird.ctl: Connection refused");
+  }
+  SECTION("not a show command") {
+    Harness h;
+    auto r = h.client.QueryLinesThen(
+        "show protocols all", [](const ReplyLine&) {}, "configure");
+    REQUIRE_FALSE(r.ok());
+    CHECK(h.bird.written.empty());
+  }
+}
+
 }  // namespace
 }  // namespace cbe::bird

@@ -195,5 +195,36 @@ TEST_CASE("framing: a stream refuses bytes after the last line and malformed lin
   CHECK(lines == 3);
 }
 
+TEST_CASE("framing: a reply followed by the next one keeps the bytes after its last line",
+          "[unit]") {
+  const std::string first = "1002-a\n1002-b\n0000 \n";
+  const std::string second = "1000-BIRD 2.0.12\n0013 Daemon is up and running\n";
+  const std::string both = first + second;
+  // Every split of the two replies into two pieces: the rest is what the first did not take.
+  for (std::size_t cut = 0; cut <= both.size(); ++cut) {
+    CAPTURE(cut);
+    ReplyStream a(ReplyStream::After::kNextReply);
+    int lines = 0;
+    const auto count = [&](const ReplyLine&) { ++lines; };
+    ReplyStream::Status status = a.Feed(std::string_view(both).substr(0, cut), count);
+    std::string rest;
+    if (status == ReplyStream::Status::kComplete) {
+      rest = std::string(a.rest()) + both.substr(cut);
+    } else {
+      REQUIRE(status == ReplyStream::Status::kNeedMore);
+      REQUIRE(a.Feed(std::string_view(both).substr(cut), count) == ReplyStream::Status::kComplete);
+      rest = std::string(a.rest());
+    }
+    CHECK(lines == 3);
+    CHECK(a.bytes() - a.rest().size() == first.size());
+    CHECK(rest == second);
+    CHECK_FALSE(a.trailing_bytes());
+  }
+  // The default still refuses them.
+  ReplyStream b;
+  CHECK(b.Feed(both, [](const ReplyLine&) {}) == ReplyStream::Status::kMalformed);
+  CHECK(b.rest().empty());
+}
+
 }  // namespace
 }  // namespace cbe::bird

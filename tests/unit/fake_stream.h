@@ -50,24 +50,11 @@ class FakeStream final : public net::Stream {
     if (dead_) {
       return Error{"write: Broken pipe"};
     }
-    std::string cmd(data);
-    if (!cmd.empty() && cmd.back() == '\n') {
-      cmd.pop_back();
-    }
-    bird_->written.push_back(cmd);
-    if (cmd == "restrict") {
-      pending_ += bird_->restrict_reply;
-    } else if (cmd.rfind("timeformat ", 0) == 0) {
-      pending_ += bird_->timeformat_reply;
-    } else {
-      if (!bird_->replies.empty()) {
-        pending_ += bird_->replies.front();
-        bird_->replies.pop_front();
-      }
-      if (bird_->close_after_reply) {
-        bird_->close_after_reply = false;
-        die_when_drained_ = true;
-      }
+    // One command per line: a client may send several in one write (pipelining).
+    while (!data.empty()) {
+      const std::size_t nl = data.find('\n');
+      Command(std::string(data.substr(0, nl)));
+      data.remove_prefix(nl == std::string_view::npos ? data.size() : nl + 1);
     }
     return true;
   }
@@ -92,6 +79,24 @@ class FakeStream final : public net::Stream {
   }
 
  private:
+  void Command(const std::string& cmd) {
+    bird_->written.push_back(cmd);
+    if (cmd == "restrict") {
+      pending_ += bird_->restrict_reply;
+    } else if (cmd.rfind("timeformat ", 0) == 0) {
+      pending_ += bird_->timeformat_reply;
+    } else {
+      if (!bird_->replies.empty()) {
+        pending_ += bird_->replies.front();
+        bird_->replies.pop_front();
+      }
+      if (bird_->close_after_reply) {
+        bird_->close_after_reply = false;
+        die_when_drained_ = true;
+      }
+    }
+  }
+
   FakeBird* bird_;
   std::string pending_;
   bool die_when_drained_ = false;

@@ -148,3 +148,45 @@ TEST_CASE("tracker: BIRD's own times decide, not the exporter's latency", "[unit
 
 }  // namespace
 }  // namespace cbe::bird
+
+namespace cbe::bird {
+namespace {
+
+TEST_CASE("tracker: ObserveSession is Observe and both Sticky calls in one", "[unit]") {
+  struct Step {
+    const char* state;
+    const char* since;
+    long long at;
+    const char* last_error;
+    std::optional<std::uint64_t> tx_pending;
+  };
+  const Step steps[] = {
+      {"Established", "06:00:00", 1000, "", 4096},
+      {"Established", "06:00:01", 1001, "", 0},  // BIRD 1.6's jitter: no change.
+      {"Idle", "06:10:00", 1600, "BGP Error: Bad peer AS", std::nullopt},
+      {"Active", "06:10:05", 1605, "Socket: Connection refused", std::nullopt},
+      {"Established", "06:20:00", 2200, "", 512},
+  };
+  StateTracker separate;
+  StateTracker together;
+  for (const Step& s : steps) {
+    CAPTURE(s.state, s.since);
+    const bool up = std::string_view(s.state) == "Established";
+    const LastError error = ClassifyLastError(s.last_error);
+    const auto want = separate.Observe("Mesh_1", s.state, s.since, At(s.at));
+    const LastError want_error = separate.StickyBgpError("Mesh_1", up, error);
+    const auto want_tx = separate.StickyTxPending("Mesh_1", up, s.tx_pending);
+    const auto got =
+        together.ObserveSession("Mesh_1", s.state, s.since, At(s.at), up, error, s.tx_pending);
+    CHECK(got.observation.changed == want.changed);
+    CHECK(got.observation.changes == want.changes);
+    CHECK(got.observation.previous_state == want.previous_state);
+    CHECK(got.observation.state_change_timestamp == want.state_change_timestamp);
+    CHECK(got.bgp_error.Text() == want_error.Text());
+    CHECK(got.tx_pending_when_last_up == want_tx);
+  }
+  CHECK(together.size() == 1);
+}
+
+}  // namespace
+}  // namespace cbe::bird
