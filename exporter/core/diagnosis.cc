@@ -390,28 +390,56 @@ DiagnosisOptions DiagnosisOptionsFor(const Config& config) {
 namespace {
 
 // The probes' results of one snapshot by peer address, looked up once per session.
+// One probe's results by peer address, sorted: a binary search per session, and no string or
+// tree node per peer (the index is built for every diagnosis, after every round).
+template <typename V>
+class PeerIndex {
+ public:
+  void Reserve(std::size_t n) { entries_.reserve(n); }
+  void Add(const net::IpAddress& peer, V value) { entries_.emplace_back(peer, value); }
+  // Sorts; of equal addresses the one added last stands.
+  void Seal() {
+    std::stable_sort(entries_.begin(), entries_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  const V* Find(const net::IpAddress& peer) const {
+    auto it = std::upper_bound(entries_.begin(), entries_.end(), peer,
+                               [](const net::IpAddress& k, const auto& e) { return k < e.first; });
+    if (it == entries_.begin() || std::prev(it)->first != peer) {
+      return nullptr;
+    }
+    return &std::prev(it)->second;
+  }
+
+ private:
+  std::vector<std::pair<net::IpAddress, V>> entries_;
+};
+
 struct ProbeIndex {
-  std::map<std::string, const probes::PortResult*> ports;
-  std::map<std::string, const probes::IcmpResult*> icmp;
-  std::map<std::string, const probes::MtuResult*> mtu;
-  std::map<std::string, double> peer_clock;
+  PeerIndex<const probes::PortResult*> ports;
+  PeerIndex<const probes::IcmpResult*> icmp;
+  PeerIndex<const probes::MtuResult*> mtu;
+  PeerIndex<double> peer_clock;
   std::optional<double> reference_offset;  // The worst measured offset to NTP or chrony.
   const probes::ListenerSnapshot* listener = nullptr;
 };
 
 template <typename R>
-void IndexByPeer(const std::vector<R>& results, std::map<std::string, const R*>* out) {
+void IndexByPeer(const std::vector<R>& results, PeerIndex<const R*>* out) {
+  out->Reserve(results.size());
   for (const R& r : results) {
-    (*out)[r.peer.ToString()] = &r;
+    out->Add(r.peer, &r);
   }
+  out->Seal();
 }
 
 void IndexClock(const probes::ClockRoundResult& c, ProbeIndex* index) {
   for (const auto& p : c.peers) {
     if (p.offset_seconds) {
-      index->peer_clock[p.peer.ToString()] = *p.offset_seconds;
+      index->peer_clock.Add(p.peer, *p.offset_seconds);
     }
   }
+  index->peer_clock.Seal();
   const auto worst = [&](double v) {
     if (!index->reference_offset || std::fabs(v) > std::fabs(*index->reference_offset)) {
       index->reference_offset = v;
@@ -506,21 +534,27 @@ void AddBirdEvidence(const PeerSnapshot& p, double now_unix, Evidence* e) {
 
 // What the probes measured for the session's peer address (scope suffix "%eth0" dropped).
 void AddProbeEvidence(const std::string& address, const ProbeIndex& index, Evidence* e) {
-  const std::string peer = address.substr(0, address.find('%'));
-  if (auto it = index.ports.find(peer);
-      it != index.ports.end() && it->second->state != probes::PortState::kUnprobed) {
-    e->port = it->second->state;
-    e->port_reason = it->second->reason;
-  }
-  if (auto it = index.icmp.find(peer); it != index.icmp.end() && it->second->probed) {
-    e->icmp_loss_ratio = it->second->loss_ratio();
-  }
-  if (auto it = index.mtu.find(peer); it != index.mtu.end()) {
-    e->interface_mtu = it->second->interface_mtu;
-    e->path_mtu = it->second->path_mtu;
+  const std::string_view peer = std::string_view(address).substr(0, address.find('%'));
+  const std::optional<net::IpAddress> ip = net::IpAddress::Parse(peer);
+  if (ip) {
+    if (const auto* port = index.ports.Find(*ip);
+        port != nullptr && (*port)->state != probes::PortState::kUnprobed) {
+      e->port = (*port)->state;
+      e->port_reason = (*port)->reason;
+    }
+    if (const auto* icmp = index.icmp.Find(*ip); icmp != nullptr && (*icmp)->probed) {
+      e->icmp_loss_ratio = (*icmp)->loss_ratio();
+    }
+    if (const auto* mtu = index.mtu.Find(*ip); mtu != nullptr) {
+      e->interface_mtu = (*mtu)->interface_mtu;
+      e->path_mtu = (*mtu)->path_mtu;
+    }
+    if (const double* offset = index.peer_clock.Find(*ip); offset != nullptr) {
+      e->peer_clock_offset_seconds = *offset;
+    }
   }
   if (index.listener != nullptr) {
-    const bool v6 = peer.find(':') != std::string::npos;
+    const bool v6 = peer.find(':') != std::string_view::npos;
     const auto& l = index.listener->result;
     if (v6 ? l.ipv6_known : l.ipv4_known) {
       // Per family: BIRD's IPv6 sockets are IPV6_V6ONLY, so [::]:179 takes no IPv4.
@@ -533,9 +567,6 @@ void AddProbeEvidence(const std::string& address, const ProbeIndex& index, Evide
                             : inodes.empty()  ? std::string(kHoldersNone)
                                               : std::string(kHoldersHidden);
     }
-  }
-  if (auto it = index.peer_clock.find(peer); it != index.peer_clock.end()) {
-    e->peer_clock_offset_seconds = it->second;
   }
   e->ntp_offset_seconds = index.reference_offset;
 }

@@ -5,6 +5,8 @@
 #include <set>
 
 #include "exporter/core/check.h"
+#include "probes/icmp_probe.h"
+#include "probes/mtu_probe.h"
 #include "probes/tcp_syn_probe.h"
 
 namespace cbe {
@@ -574,6 +576,64 @@ TEST_CASE("check --list-causes: every cause once, with its anchor and next step"
   const std::string table = FormatCauseList(CheckOutput::kTable);
   CHECK(table.find("port_closed\n  " + std::string(NextStep(Cause::kPortClosed)) + "\n") !=
         std::string::npos);
+}
+
+TEST_CASE("diagnosis: probe results found by address, whatever BIRD's spelling", "[unit]") {
+  auto bird = std::make_shared<BirdSnapshot>();
+  DaemonSnapshot d;
+  d.daemon = "bird6";
+  d.up = true;
+  d.router_id = "10.0.0.5";
+  PeerSnapshot a;
+  a.protocol = "Mesh_fd00__1";
+  a.peer = "fd00:0:0::1%eth0";  // Not how the probe prints it, and with a scope.
+  a.peer_type = "node_mesh";
+  a.state = "Active";
+  a.protocol_state = "start";
+  PeerSnapshot b = a;
+  b.protocol = "Mesh_fd00__2";
+  b.peer = "fd00::2";
+  PeerSnapshot c = a;
+  c.protocol = "Mesh_fd00__3";
+  c.peer = "fd00::3";  // No probe result.
+  PeerSnapshot bad = a;
+  bad.protocol = "Mesh_x";
+  bad.peer = "not an address";
+  d.peers = {a, b, c, bad};
+  bird->daemons = {d};
+  const auto ip = [](const char* text) { return *net::IpAddress::Parse(text); };
+  auto tcp = std::make_shared<TcpSnapshot>();
+  tcp->ports.push_back({ip("fd00::2"), PortState::kOpen, std::nullopt, "SYN-ACK"});
+  tcp->ports.push_back({ip("fd00::1"), PortState::kOpen, std::nullopt, "SYN-ACK"});
+  // The same peer twice: the result added last stands.
+  tcp->ports.push_back({ip("fd00::1"), PortState::kClosed, std::nullopt, "RST"});
+  auto icmp = std::make_shared<probes::IcmpSnapshot>();
+  probes::IcmpResult echo;
+  echo.peer = ip("fd00::2");
+  echo.probed = true;
+  echo.sent = 4;
+  icmp->results.push_back(echo);
+  auto mtu = std::make_shared<probes::MtuSnapshot>();
+  probes::MtuResult m;
+  m.peer = ip("fd00::1");
+  m.interface_mtu = 1500;
+  m.path_mtu = 1400;
+  mtu->results.push_back(m);
+  Snapshot s;
+  s.bird = bird;
+  s.SetProbe<TcpSnapshot>(tcp);
+  s.SetProbe<probes::IcmpSnapshot>(icmp);
+  s.SetProbe<probes::MtuSnapshot>(mtu);
+  const auto diagnosed = DiagnoseSnapshot(s, DiagnosisOptions{}, 5000);
+  REQUIRE(diagnosed.size() == 4);
+  CHECK(diagnosed[0].diagnosis.cause == Cause::kPortClosed);
+  CHECK(diagnosed[0].diagnosis.evidence.find("RST") != std::string::npos);
+  // Port open, every ICMP echo lost: the peer's host is up, its BGP port answers.
+  CHECK(diagnosed[1].diagnosis.evidence.find("port 179: open") != std::string::npos);
+  CHECK(diagnosed[1].diagnosis.evidence.find("ICMP loss 1") != std::string::npos);
+  // No result for the address, or no address: nothing measured.
+  CHECK(diagnosed[2].diagnosis.evidence == "state start/Active, port 179: not probed");
+  CHECK(diagnosed[3].diagnosis.evidence == "state start/Active, port 179: not probed");
 }
 
 }  // namespace
