@@ -44,7 +44,8 @@ def fmt_ratio(r):
     if r < 1:
         if r <= 0:
             return "0"
-        return f"1/{1 / r:,.0f}" if 1 / r >= 1000 else f"1/{1 / r:.3g}"
+        # From 999.5 on, 3 significant digits would print "1e+03".
+        return f"1/{1 / r:,.0f}" if 1 / r >= 999.5 else f"1/{1 / r:.3g}"
     return f"{r:.3g}x"
 
 
