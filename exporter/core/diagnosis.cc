@@ -389,7 +389,6 @@ DiagnosisOptions DiagnosisOptionsFor(const Config& config) {
 
 namespace {
 
-// The probes' results of one snapshot by peer address, looked up once per session.
 // One probe's results by peer address, sorted: a binary search per session, and no string or
 // tree node per peer (the index is built for every diagnosis, after every round).
 template <typename V>
@@ -415,6 +414,7 @@ class PeerIndex {
   std::vector<std::pair<net::IpAddress, V>> entries_;
 };
 
+// The probes' results of one snapshot by peer address, looked up once per session.
 struct ProbeIndex {
   PeerIndex<const probes::PortResult*> ports;
   PeerIndex<const probes::IcmpResult*> icmp;
