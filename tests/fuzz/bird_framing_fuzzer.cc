@@ -5,6 +5,7 @@
 //
 // Input: 8 bytes seeding the piece sizes, then the bytes BIRD sends.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -31,6 +32,93 @@ void Record(const ReplyLine& line, int* last_code, std::string* out) {
   *out += std::to_string(line.code) + ":" + std::string(line.text) + "\n";
 }
 
+// The reply held whole: its verdict and lines. Every text is a view into `bytes`.
+struct Whole {
+  cbe::Result<bool> verdict = cbe::Error{};
+  std::string lines;
+};
+
+Whole ParseWhole(std::string_view bytes) {
+  Whole w;
+  int code = -1;
+  bool last = false;
+  w.verdict = cbe::bird::ForEachReplyLine(bytes, [&](const ReplyLine& line) {
+    FUZZ_CHECK(line.text.empty() ||
+               (line.text.data() >= bytes.data() &&
+                line.text.data() + line.text.size() <= bytes.data() + bytes.size()));
+    last = line.kind == LineKind::kLast;
+    Record(line, &code, &w.lines);
+  });
+  FUZZ_CHECK(!w.verdict.ok() || last);
+  (void)cbe::bird::FinalLineText(bytes);
+  return w;
+}
+
+// What a stream made of the same bytes in pieces of 1..64 bytes (1 when the seed is 0), fed
+// until it stopped asking for more, as the client reads them.
+struct Fed {
+  ReplyStream::Status status = ReplyStream::Status::kNeedMore;
+  std::size_t at = 0;  // Bytes fed.
+  std::string lines;
+};
+
+Fed FeedInPieces(std::string_view bytes, std::uint64_t seed, ReplyStream* stream) {
+  std::mt19937_64 rng(seed);
+  Fed f;
+  int code = -1;
+  while (f.at < bytes.size() && f.status == ReplyStream::Status::kNeedMore) {
+    const std::size_t n = std::min(bytes.size() - f.at, seed == 0 ? 1 : 1 + rng() % 64);
+    f.status = stream->Feed(bytes.substr(f.at, n),
+                            [&](const ReplyLine& l) { Record(l, &code, &f.lines); });
+    f.at += n;
+  }
+  FUZZ_CHECK(stream->status() == f.status);
+  FUZZ_CHECK(stream->bytes() == f.at);
+  return f;
+}
+
+// The stream in pieces reaches the whole buffer's verdict, with the same lines.
+void CheckStreamed(std::string_view bytes, const Whole& whole, const Fed& fed,
+                   const ReplyStream& stream) {
+  FUZZ_CHECK(fed.lines == whole.lines);
+  if (whole.verdict.ok()) {
+    // Complete, and nothing after the last line: the pieces end exactly there too.
+    FUZZ_CHECK(fed.status == ReplyStream::Status::kComplete);
+    FUZZ_CHECK(fed.at == bytes.size());
+    FUZZ_CHECK(!bytes.empty() && bytes.back() == '\n');
+  } else if (fed.status == ReplyStream::Status::kMalformed && !stream.trailing_bytes()) {
+    // A malformed line is found wherever the pieces split it, with the same message.
+    FUZZ_CHECK(whole.verdict.error().message == "malformed reply: " + stream.error());
+  } else if (fed.status == ReplyStream::Status::kNeedMore) {
+    FUZZ_CHECK(whole.verdict.error().message == "reply ends before its last line");
+  } else {
+    // Complete in pieces, or bytes after the last line in the same piece: the whole buffer has
+    // bytes after the reply's end.
+    FUZZ_CHECK(whole.verdict.error().message == "unexpected bytes after the end of a reply");
+  }
+}
+
+// A stream told that another reply follows hands out the same lines, and once complete keeps
+// exactly the bytes after the reply's last line: the reply before them is complete on its own.
+void CheckPipelined(std::string_view bytes, const Fed& streamed, const Fed& fed,
+                    const ReplyStream& first) {
+  FUZZ_CHECK(!first.trailing_bytes());
+  if (fed.status != ReplyStream::Status::kComplete) {
+    FUZZ_CHECK(first.rest().empty());
+    FUZZ_CHECK(fed.lines == streamed.lines);
+    return;
+  }
+  // The bytes the stream did not take: its rest, then the pieces not fed.
+  const std::size_t after = first.rest().size() + (bytes.size() - fed.at);
+  const std::size_t end = bytes.size() - after;  // Where the reply ended.
+  FUZZ_CHECK(first.bytes() - first.rest().size() == end);
+  FUZZ_CHECK(bytes.substr(end, first.rest().size()) == first.rest());
+  FUZZ_CHECK(end > 0 && bytes[end - 1] == '\n');
+  const Whole alone = ParseWhole(bytes.substr(0, end));
+  FUZZ_CHECK(alone.verdict.ok());
+  FUZZ_CHECK(alone.lines == fed.lines);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -41,86 +129,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     size -= sizeof(seed);
   }
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-
-  // The whole buffer at once: every text is a view into it.
-  std::string whole_lines;
-  int whole_code = -1;
-  bool whole_last = false;
-  auto whole = cbe::bird::ForEachReplyLine(bytes, [&](const ReplyLine& line) {
-    FUZZ_CHECK(line.text.empty() ||
-               (line.text.data() >= bytes.data() &&
-                line.text.data() + line.text.size() <= bytes.data() + bytes.size()));
-    whole_last = line.kind == LineKind::kLast;
-    Record(line, &whole_code, &whole_lines);
-  });
-  FUZZ_CHECK(!whole.ok() || whole_last);
-  (void)cbe::bird::FinalLineText(bytes);
-
-  // The same bytes in pieces of 1..64 bytes (1 when the seed is 0), as the client reads them.
-  std::mt19937_64 rng(seed);
+  const Whole whole = ParseWhole(bytes);
   ReplyStream stream;
-  std::string streamed;
-  int streamed_code = -1;
-  ReplyStream::Status st = ReplyStream::Status::kNeedMore;
-  std::size_t at = 0;
-  while (at < bytes.size() && st == ReplyStream::Status::kNeedMore) {
-    const std::size_t n = std::min(bytes.size() - at, seed == 0 ? 1 : 1 + rng() % 64);
-    st = stream.Feed(bytes.substr(at, n),
-                     [&](const ReplyLine& l) { Record(l, &streamed_code, &streamed); });
-    at += n;
-  }
-  FUZZ_CHECK(stream.status() == st);
-  FUZZ_CHECK(stream.bytes() == at);
-  if (whole.ok()) {
-    // Complete, and nothing after the last line: the pieces end exactly there too.
-    FUZZ_CHECK(st == ReplyStream::Status::kComplete);
-    FUZZ_CHECK(at == bytes.size());
-    FUZZ_CHECK(streamed == whole_lines);
-    FUZZ_CHECK(!bytes.empty() && bytes.back() == '\n');
-  } else if (st == ReplyStream::Status::kMalformed && !stream.trailing_bytes()) {
-    // A malformed line is found wherever the pieces split it, with the same message.
-    FUZZ_CHECK(streamed == whole_lines);
-    FUZZ_CHECK(whole.error().message == "malformed reply: " + stream.error());
-  } else if (st == ReplyStream::Status::kNeedMore) {
-    FUZZ_CHECK(streamed == whole_lines);
-    FUZZ_CHECK(whole.error().message == "reply ends before its last line");
-  } else {
-    // Complete in pieces, or bytes after the last line in the same piece: the whole buffer has
-    // bytes after the reply's end; the lines up to it agree.
-    FUZZ_CHECK(whole.error().message == "unexpected bytes after the end of a reply");
-    FUZZ_CHECK(streamed == whole_lines);
-  }
-
-  // Pipelined: the same pieces into a stream that keeps what follows the reply's last line.
+  const Fed streamed = FeedInPieces(bytes, seed, &stream);
+  CheckStreamed(bytes, whole, streamed, stream);
   ReplyStream first(ReplyStream::After::kNextReply);
-  std::string first_lines;
-  int first_code = -1;
-  std::string after;  // The bytes the stream did not take: its rest, then the unread pieces.
-  at = 0;
-  std::mt19937_64 rng2(seed);
-  st = ReplyStream::Status::kNeedMore;
-  while (at < bytes.size() && st == ReplyStream::Status::kNeedMore) {
-    const std::size_t n = std::min(bytes.size() - at, seed == 0 ? 1 : 1 + rng2() % 64);
-    st = first.Feed(bytes.substr(at, n),
-                    [&](const ReplyLine& l) { Record(l, &first_code, &first_lines); });
-    at += n;
-  }
-  FUZZ_CHECK(!first.trailing_bytes());
-  if (st == ReplyStream::Status::kComplete) {
-    after = std::string(first.rest()) + std::string(bytes.substr(at));
-    const std::size_t end = bytes.size() - after.size();  // Where the reply ended.
-    FUZZ_CHECK(first.bytes() - first.rest().size() == end);
-    FUZZ_CHECK(end > 0 && bytes[end - 1] == '\n');
-    // The reply alone, held whole, is complete and has these lines.
-    std::string alone;
-    int alone_code = -1;
-    FUZZ_CHECK(cbe::bird::ForEachReplyLine(bytes.substr(0, end), [&](const ReplyLine& l) {
-                 Record(l, &alone_code, &alone);
-               }).ok());
-    FUZZ_CHECK(alone == first_lines);
-  } else {
-    FUZZ_CHECK(first.rest().empty());
-    FUZZ_CHECK(first_lines == streamed);
-  }
+  const Fed pipelined = FeedInPieces(bytes, seed, &first);
+  CheckPipelined(bytes, streamed, pipelined, first);
   return 0;
 }
