@@ -346,6 +346,26 @@ TEST_CASE("diagnosis: unknown keeps the raw evidence", "[unit]") {
         "state start/Active, last error: Socket: Connection closed, port 179: open, ICMP loss 0");
 }
 
+// A BIRD that answers, with this node's router ID.
+DaemonSnapshot UpDaemon(std::string daemon, std::string router_id) {
+  DaemonSnapshot d;
+  d.daemon = std::move(daemon);
+  d.up = true;
+  d.router_id = std::move(router_id);
+  return d;
+}
+
+// A mesh session BIRD is still trying to open (start/Active).
+PeerSnapshot OpeningMeshSession(std::string protocol, std::string peer) {
+  PeerSnapshot p;
+  p.protocol = std::move(protocol);
+  p.peer = std::move(peer);
+  p.peer_type = "node_mesh";
+  p.state = "Active";
+  p.protocol_state = "start";
+  return p;
+}
+
 Snapshot Diagnosed() {
   auto bird = std::make_shared<BirdSnapshot>();
   DaemonSnapshot up;
@@ -404,16 +424,8 @@ TEST_CASE("diagnosis: a snapshot's sessions, and the last known ones of a BIRD t
 
 TEST_CASE("diagnosis: the interface that holds this node's router ID or source address", "[unit]") {
   auto bird = std::make_shared<BirdSnapshot>();
-  DaemonSnapshot d;
-  d.daemon = "bird";
-  d.up = true;
-  d.router_id = "10.0.0.5";
-  PeerSnapshot v4;
-  v4.protocol = "Mesh_10_0_0_1";
-  v4.peer = "10.0.0.1";
-  v4.peer_type = "node_mesh";
-  v4.state = "Active";
-  v4.protocol_state = "start";
+  DaemonSnapshot d = UpDaemon("bird", "10.0.0.5");
+  const PeerSnapshot v4 = OpeningMeshSession("Mesh_10_0_0_1", "10.0.0.1");
   PeerSnapshot v6_up = v4;
   v6_up.protocol = "Mesh_fd00__1";
   v6_up.peer = "fd00::1";
@@ -580,25 +592,12 @@ TEST_CASE("check --list-causes: every cause once, with its anchor and next step"
 
 TEST_CASE("diagnosis: probe results found by address, whatever BIRD's spelling", "[unit]") {
   auto bird = std::make_shared<BirdSnapshot>();
-  DaemonSnapshot d;
-  d.daemon = "bird6";
-  d.up = true;
-  d.router_id = "10.0.0.5";
-  PeerSnapshot a;
-  a.protocol = "Mesh_fd00__1";
-  a.peer = "fd00:0:0::1%eth0";  // Not how the probe prints it, and with a scope.
-  a.peer_type = "node_mesh";
-  a.state = "Active";
-  a.protocol_state = "start";
-  PeerSnapshot b = a;
-  b.protocol = "Mesh_fd00__2";
-  b.peer = "fd00::2";
-  PeerSnapshot c = a;
-  c.protocol = "Mesh_fd00__3";
-  c.peer = "fd00::3";  // No probe result.
-  PeerSnapshot bad = a;
-  bad.protocol = "Mesh_x";
-  bad.peer = "not an address";
+  DaemonSnapshot d = UpDaemon("bird6", "10.0.0.5");
+  // Not how the probe prints the address, and with a scope.
+  const PeerSnapshot a = OpeningMeshSession("Mesh_fd00__1", "fd00:0:0::1%eth0");
+  const PeerSnapshot b = OpeningMeshSession("Mesh_fd00__2", "fd00::2");
+  const PeerSnapshot c = OpeningMeshSession("Mesh_fd00__3", "fd00::3");  // No probe result.
+  const PeerSnapshot bad = OpeningMeshSession("Mesh_x", "not an address");
   d.peers = {a, b, c, bad};
   bird->daemons = {d};
   const auto ip = [](const char* text) { return *net::IpAddress::Parse(text); };
