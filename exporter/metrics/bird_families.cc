@@ -1,9 +1,11 @@
 // BIRD's daemons and BGP sessions: calico_bgp_bird_* and calico_bgp_peer_* (but the probes').
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "exporter/metrics/families.h"
 
@@ -28,8 +30,6 @@ constexpr RouteKind kRouteKinds[] = {{"imported", &bird::RouteCounts::imported, 
                                      {"exported", &bird::RouteCounts::exported, false},
                                      {"preferred", &bird::RouteCounts::preferred, true},
                                      {"filtered", &bird::RouteCounts::filtered, true}};
-// Route series of an Established session by default (imported, exported): what to reserve.
-constexpr std::size_t kDefaultRouteSeriesPerPeer = 2;
 
 // The families of this area, in exposition order.
 struct BirdFamilies {
@@ -95,66 +95,98 @@ BirdFamilies DeclareBirdFamilies(Families& f) {
   };
 }
 
-void ReservePeers(const BirdSnapshot& bird, BirdFamilies& f) {
-  std::size_t peers = 0;
-  for (const DaemonSnapshot& d : bird.daemons) {
-    peers += d.peers.size();
-  }
-  for (Family* family : {&f.peer_up, &f.peer_state, &f.peer_info, &f.since}) {
-    family->Reserve(peers);
-  }
-  f.routes.Reserve(peers * kDefaultRouteSeriesPerPeer);
+// The labels of a session's series: daemon, protocol, peer, then `more`.
+Labels PeerLabels(const DaemonSnapshot& d, const PeerSnapshot& p,
+                  std::initializer_list<prometheus::ClientMetric::Label> more = {}) {
+  Labels labels;
+  labels.reserve(3 + more.size());
+  labels.push_back({"daemon", d.daemon});
+  labels.push_back({"protocol", p.protocol});
+  labels.push_back({"peer", p.peer});
+  labels.insert(labels.end(), more);
+  return labels;
 }
 
-// Only while Established: BIRD 1.6 prints zeros for a session that is down, BIRD 2 nothing.
-void AddRoutes(const PeerSnapshot& p, const Labels& labels, const MetricsConfig& extra,
-               Family& routes) {
-  if (!p.up) {
-    return;
+// A session with series of its own, and its daemon.
+struct ShownSession {
+  const DaemonSnapshot* daemon;
+  const PeerSnapshot* peer;
+};
+
+// Fills `family` over every session in `sessions` with add(daemon, peer, family) and closes it:
+// the peer families are filled one after the other, so none of them holds its text (Family).
+template <typename AddFn>
+void Fill(const std::vector<ShownSession>& sessions, Family& family, AddFn add) {
+  family.Reserve(sessions.size());
+  for (const ShownSession& s : sessions) {
+    add(*s.daemon, *s.peer, family);
   }
-  for (const RouteKind& kind : kRouteKinds) {
-    const std::optional<std::uint64_t>& count = p.routes.*kind.count;
-    if (count && (extra.route_details || !kind.route_details_only)) {
-      routes.Add(With(labels, {{"route", kind.name}}), static_cast<double>(*count));
+  family.Close();
+}
+
+void AddPeers(const std::vector<ShownSession>& sessions, const MetricsConfig& extra,
+              BirdFamilies& f) {
+  using D = const DaemonSnapshot&;
+  using P = const PeerSnapshot&;
+  Fill(sessions, f.peer_up, [](D d, P p, Family& family) {
+    family.Add(PeerLabels(d, p, {{"peer_type", p.peer_type}}), p.up ? 1 : 0);
+  });
+  Fill(sessions, f.peer_state, [](D d, P p, Family& family) {
+    family.Add(PeerLabels(d, p, {{"state", p.state}}), 1);
+  });
+  Fill(sessions, f.peer_info, [](D d, P p, Family& family) {
+    family.Add(PeerLabels(d, p,
+                          {{"peer_type", p.peer_type},
+                           {"neighbor_as", p.neighbor_as},
+                           {"local_as", p.local_as},
+                           {"neighbor_router_id", p.neighbor_router_id},
+                           {"session", p.session}}),
+               1);
+  });
+  Fill(sessions, f.since, [](D d, P p, Family& family) {
+    if (p.state_change_timestamp) {
+      family.Add(PeerLabels(d, p), *p.state_change_timestamp);
     }
-  }
+  });
+  Fill(sessions, f.last_error, [](D d, P p, Family& family) {
+    if (!p.last_error.empty()) {
+      family.Add(PeerLabels(d, p, {{"class", p.last_error.class_text},
+                                   {"message", p.last_error.message}}),
+                 1);
+    }
+  });
+  Fill(sessions, f.hold, [&](D d, P p, Family& family) {
+    if (p.hold_time_seconds && extra.timers) {
+      family.Add(PeerLabels(d, p), *p.hold_time_seconds);
+    }
+  });
+  Fill(sessions, f.keepalive, [&](D d, P p, Family& family) {
+    if (p.keepalive_time_seconds && extra.timers) {
+      family.Add(PeerLabels(d, p), *p.keepalive_time_seconds);
+    }
+  });
+  // Only while Established: BIRD 1.6 prints zeros for a session that is down, BIRD 2 nothing.
+  Fill(sessions, f.routes, [&](D d, P p, Family& family) {
+    for (const RouteKind& kind : kRouteKinds) {
+      const std::optional<std::uint64_t>& count = p.routes.*kind.count;
+      if (p.up && count && (extra.route_details || !kind.route_details_only)) {
+        family.Add(PeerLabels(d, p, {{"route", kind.name}}), static_cast<double>(*count));
+      }
+    }
+  });
+  Fill(sessions, f.state_changes, [&](D d, P p, Family& family) {
+    if (extra.state_changes) {
+      family.Add(PeerLabels(d, p), static_cast<double>(p.state_changes_total));
+    }
+  });
+  Fill(sessions, f.tx_pending, [&](D d, P p, Family& family) {
+    if (p.tx_pending_bytes && extra.tx_pending) {
+      family.Add(PeerLabels(d, p), static_cast<double>(*p.tx_pending_bytes));
+    }
+  });
 }
 
-void AddPeer(const DaemonSnapshot& d, const PeerSnapshot& p, const MetricsConfig& extra,
-             BirdFamilies& f) {
-  const Labels labels = {{"daemon", d.daemon}, {"protocol", p.protocol}, {"peer", p.peer}};
-  f.peer_up.Add(With(labels, {{"peer_type", p.peer_type}}), p.up ? 1 : 0);
-  f.peer_state.Add(With(labels, {{"state", p.state}}), 1);
-  f.peer_info.Add(With(labels, {{"peer_type", p.peer_type},
-                                {"neighbor_as", p.neighbor_as},
-                                {"local_as", p.local_as},
-                                {"neighbor_router_id", p.neighbor_router_id},
-                                {"session", p.session}}),
-                  1);
-  if (p.state_change_timestamp) {
-    f.since.Add(labels, *p.state_change_timestamp);
-  }
-  if (!p.last_error.empty()) {
-    f.last_error.Add(
-        With(labels, {{"class", p.last_error.class_text}, {"message", p.last_error.message}}), 1);
-  }
-  if (p.hold_time_seconds && extra.timers) {
-    f.hold.Add(labels, *p.hold_time_seconds);
-  }
-  if (p.keepalive_time_seconds && extra.timers) {
-    f.keepalive.Add(labels, *p.keepalive_time_seconds);
-  }
-  AddRoutes(p, labels, extra, f.routes);
-  if (extra.state_changes) {
-    f.state_changes.Add(labels, static_cast<double>(p.state_changes_total));
-  }
-  if (p.tx_pending_bytes && extra.tx_pending) {
-    f.tx_pending.Add(labels, static_cast<double>(*p.tx_pending_bytes));
-  }
-}
-
-void AddDaemon(const DaemonSnapshot& d, const MetricsConfig& extra, const SessionView& view,
-               BirdFamilies& f) {
+void AddDaemon(const DaemonSnapshot& d, BirdFamilies& f) {
   const Labels daemon = {{"daemon", d.daemon}};
   f.up.Add(daemon, d.up ? 1 : 0);
   f.unparsed.Add(daemon, static_cast<double>(d.unparsed_lines_total));
@@ -169,11 +201,6 @@ void AddDaemon(const DaemonSnapshot& d, const MetricsConfig& extra, const Sessio
     f.reconfiguration.Add(daemon, *d.last_reconfiguration_timestamp);
   }
   f.graceful_restart.Add(daemon, d.graceful_restart_recovery ? 1 : 0);
-  for (const PeerSnapshot& p : d.peers) {
-    if (view.ShowSession(d.daemon, p.protocol)) {
-      AddPeer(d, p, extra, f);
-    }
-  }
 }
 
 }  // namespace
@@ -184,10 +211,20 @@ void AddBirdFamilies(const BirdSnapshot* bird, const MetricsConfig& extra, const
   if (bird == nullptr) {
     return;
   }
-  ReservePeers(*bird, f);
+  std::vector<ShownSession> sessions;
   for (const DaemonSnapshot& d : bird->daemons) {
-    AddDaemon(d, extra, view, f);
+    AddDaemon(d, f);
+    for (const PeerSnapshot& p : d.peers) {
+      if (d.up && view.ShowSession(d.daemon, p.protocol)) {
+        sessions.push_back({&d, &p});
+      }
+    }
   }
+  for (Family* daemon_family :
+       {&f.up, &f.info, &f.reboot, &f.reconfiguration, &f.graceful_restart, &f.unparsed}) {
+    daemon_family->Close();
+  }
+  AddPeers(sessions, extra, f);
 }
 
 }  // namespace cbe::metrics

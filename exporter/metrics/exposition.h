@@ -15,12 +15,14 @@
 namespace cbe {
 
 // Samples per family held as objects while rendering (families.h, Family). 0: whole families.
-// Every family is open at once while the builders run, so this many samples of each (labels
-// and all) are alive together, and the heap keeps that peak: small (issue 19).
+// The families of an area are open together while its builder runs, so this many samples of
+// each (labels and all) are alive together, and the heap keeps that peak: small (issue 19).
 constexpr std::size_t kRenderChunk = 32;
 
-// The exposition text of one snapshot, handed to `sink` piece by piece (a family at a time,
-// families without series left out).
+// The exposition text of one snapshot, handed to `sink` piece by piece in order (families
+// without series left out). A family's text goes out as it is serialized once every family
+// before it is complete, and is held until then: the BIRD area's session families are filled
+// one after the other, so the rendering never holds the whole text (families.h).
 void RenderSnapshot(const Snapshot& snapshot, const std::function<void(std::string_view)>& sink,
                     std::size_t chunk = kRenderChunk);
 

@@ -27,52 +27,67 @@ using Labels = std::vector<prometheus::ClientMetric::Label>;
 // `labels` followed by `more`.
 Labels With(Labels labels, std::initializer_list<prometheus::ClientMetric::Label> more);
 
+class Families;
+
 // One metric family while the exposition is rendered. Every `chunk` samples are turned into
 // exposition text by prometheus-cpp's TextSerializer at once and dropped, so a rendering holds at
 // most that many samples per family as objects (at 1000 peers all families as ClientMetrics take
 // ~7 MB; their text ~1 MB). Chunk 0: the whole family is serialized at once.
+//
+// The text goes to the exposition's sink as soon as every family before this one is complete
+// (closed); until then it is held. A builder that fills its families one after the other and
+// closes each holds no text at all.
 class Family {
  public:
-  Family(std::string name, std::string help, prometheus::MetricType type, std::size_t chunk);
+  Family(Families* owner, std::string name, std::string help, prometheus::MetricType type,
+         std::size_t chunk);
 
   void Add(Labels labels, double value);
   // Room for `n` samples (at most one chunk's worth).
   void Reserve(std::size_t n);
-  // The family's exposition text (empty without series).
-  std::string TakeText();
+  // No more samples. Closing twice is harmless.
+  void Close();
 
  private:
-  void Flush();
+  friend class Families;
 
+  void Flush();
+  // Sends the held text and streams from now on: every family before this one is complete.
+  void Stream();
+
+  Families* owner_;
   std::size_t chunk_;
   prometheus::MetricFamily family_;
-  std::string text_;
+  std::string text_;          // Held while a family before this one is still open.
+  bool has_text_ = false;     // Its # HELP and # TYPE lines went out or are held.
+  bool streaming_ = false;    // Text goes straight to the sink.
+  bool closed_ = false;
 };
 
-// The families of one exposition, in the order they were added; empty ones are left out.
+// The families of one exposition, in the order they were added; empty ones are left out. Their
+// text goes to `sink` in that order, each family whole, as soon as it can (Family). Call
+// CloseAll() after the last builder: text still held when this object goes away is lost.
 class Families {
  public:
-  explicit Families(std::size_t chunk) : chunk_(chunk) {}
+  Families(std::size_t chunk, std::function<void(std::string_view)> sink)
+      : chunk_(chunk), sink_(std::move(sink)) {}
 
   // The returned reference stays valid while this object lives.
   Family& Add(std::string name, std::string help,
               prometheus::MetricType type = prometheus::MetricType::Gauge);
-  // Hands each family's text to `sink` in order, freeing it as it goes.
-  void Render(const std::function<void(std::string_view)>& sink);
+  // Closes every family added so far, in order: an area's builder is done.
+  void CloseAll();
 
  private:
+  friend class Family;
+
+  // Sends the complete families at the front; the first open one streams.
+  void Advance();
+
   std::size_t chunk_;
+  std::function<void(std::string_view)> sink_;
   std::deque<Family> families_;  // A deque: Add() never moves the families handed out.
-};
-
-// calico_bgp_probe_{success,duration_seconds,last_run_timestamp_seconds}: one series per probe
-// kind, filled by the builders of each area.
-struct ProbeRunFamilies {
-  Family* success;
-  Family* duration;
-  Family* last_run;
-
-  void Add(const ProbeRun& run) const;
+  std::size_t front_ = 0;        // The first family not yet sent whole.
 };
 
 // The peer type of a probed address no BIRD session names (peers.static).
@@ -112,14 +127,15 @@ class SessionView {
 void AddBuildInfo(Families& families);
 void AddBirdFamilies(const BirdSnapshot* bird, const MetricsConfig& extra, const SessionView& view,
                      Families& families);
-ProbeRunFamilies AddProbeRunFamilies(Families& families);
-// Every prober's families (probes::Prober::Expose), in the order of probes::Probers(), and
-// its self-metrics.
+// calico_bgp_probe_{success,duration_seconds,last_run_timestamp_seconds}: one series per probe
+// run of the snapshot (the BIRD round, each prober, the intent client), in that order.
+void AddProbeRunFamilies(const Snapshot& snapshot, Families& families);
+// Every prober's families (probes::Prober::Expose), in the order of probes::Probers().
 void AddProberFamilies(const Snapshot& snapshot, const MetricsConfig& extra,
-                       const SessionView& view, const ProbeRunFamilies& runs, Families& families);
+                       const SessionView& view, Families& families);
 void AddConfigFamilies(const ConfigStatus* config, Families& families);
 void AddIntentFamilies(const IntentSnapshot* intent, const DiagnosisSnapshot* diagnosis,
-                       const ProbeRunFamilies& runs, Families& families);
+                       Families& families);
 void AddDiagnosisFamilies(const DiagnosisSnapshot* diagnosis, const SessionView& view,
                           Families& families);
 // The low-cardinality families that exist whatever metrics.sessions says (aggregate_families.cc):

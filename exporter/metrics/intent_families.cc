@@ -9,7 +9,7 @@
 namespace cbe::metrics {
 
 void AddIntentFamilies(const IntentSnapshot* intent, const DiagnosisSnapshot* diagnosis,
-                       const ProbeRunFamilies& runs, Families& families) {
+                       Families& families) {
   Family& up = families.Add("calico_bgp_intent_up",
                             "1 if the last request to the intent service (intent.url) got this "
                             "node's sessions, else 0 (the last answer is kept).");
@@ -28,7 +28,6 @@ void AddIntentFamilies(const IntentSnapshot* intent, const DiagnosisSnapshot* di
   if (intent == nullptr) {
     return;
   }
-  runs.Add(intent->run);
   up.Add({}, intent->up ? 1 : 0);
   last_success.Add({}, intent->last_success_timestamp);
   const IntentComparison* comparison = diagnosis != nullptr ? diagnosis->intent.get() : nullptr;

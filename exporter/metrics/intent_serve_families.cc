@@ -117,13 +117,13 @@ std::string ProblemKind(intent::FindingKind kind) {
 }
 
 std::string RenderIntentServeExposition(const IntentServeStatus& status) {
-  metrics::Families families(kRenderChunk);
+  std::string out;
+  metrics::Families families(kRenderChunk, [&out](std::string_view text) { out += text; });
   metrics::AddBuildInfo(families);
   AddEngineFamilies(status, families);
   AddReaderFamilies(status.reader, families);
   AddProblemFamily(status, families);
-  std::string out;
-  families.Render([&out](std::string_view text) { out += text; });
+  families.CloseAll();
   return out;
 }
 

@@ -3,27 +3,41 @@
 
 #include <deque>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "exporter/metrics/families.h"
 
 namespace cbe::metrics {
 
-void ProbeRunFamilies::Add(const ProbeRun& run) const {
-  const Labels labels = {{"probe", run.probe}};
-  success->Add(labels, run.success ? 1 : 0);
-  duration->Add(labels, run.duration_seconds);
-  last_run->Add(labels, run.last_run_timestamp);
-}
-
-ProbeRunFamilies AddProbeRunFamilies(Families& families) {
-  ProbeRunFamilies runs{};
-  runs.success = &families.Add("calico_bgp_probe_success",
-                               "1 if the last run of the probe succeeded, else 0.");
-  runs.duration = &families.Add("calico_bgp_probe_duration_seconds",
-                                "How long the last run of the probe took.");
-  runs.last_run = &families.Add("calico_bgp_probe_last_run_timestamp_seconds",
-                                "Unix time the last run of the probe finished.");
-  return runs;
+void AddProbeRunFamilies(const Snapshot& snapshot, Families& families) {
+  std::vector<const ProbeRun*> runs;
+  if (snapshot.bird) {
+    runs.push_back(&snapshot.bird->run);
+  }
+  for (std::size_t i = 0; i < probes::Probers().size(); ++i) {
+    if (const probes::ProbeResult* result = snapshot.probe(i); result != nullptr) {
+      runs.push_back(&result->run);
+    }
+  }
+  if (snapshot.intent) {
+    runs.push_back(&snapshot.intent->run);
+  }
+  // One family after the other, each over every run.
+  const auto add = [&](std::string name, std::string help, double (*value)(const ProbeRun&)) {
+    Family& family = families.Add(std::move(name), std::move(help));
+    for (const ProbeRun* run : runs) {
+      family.Add({{"probe", run->probe}}, value(*run));
+    }
+    family.Close();
+  };
+  add("calico_bgp_probe_success", "1 if the last run of the probe succeeded, else 0.",
+      [](const ProbeRun& r) { return r.success ? 1.0 : 0.0; });
+  add("calico_bgp_probe_duration_seconds", "How long the last run of the probe took.",
+      [](const ProbeRun& r) { return r.duration_seconds; });
+  add("calico_bgp_probe_last_run_timestamp_seconds",
+      "Unix time the last run of the probe finished.",
+      [](const ProbeRun& r) { return r.last_run_timestamp; });
 }
 
 namespace {
@@ -74,13 +88,13 @@ class ProberWriter final : public probes::MetricWriter {
 }  // namespace
 
 void AddProberFamilies(const Snapshot& snapshot, const MetricsConfig& extra,
-                       const SessionView& view, const ProbeRunFamilies& runs, Families& families) {
+                       const SessionView& view, Families& families) {
   ProberWriter writer(families, extra, view);
   const auto probers = probes::Probers();
   for (std::size_t i = 0; i < probers.size(); ++i) {
     if (const probes::ProbeResult* result = snapshot.probe(i); result != nullptr) {
       probers[i]->Expose(*result, writer);
-      runs.Add(result->run);
+      families.CloseAll();  // The prober's families are complete.
     }
   }
 }
