@@ -104,7 +104,8 @@ std::shared_ptr<const ExpositionCache::Rendered> ExpositionCache::Get() {
   std::lock_guard lock(mu_);
   if (snapshot->generation != generation_ || !rendered_) {
     auto r = std::make_shared<Rendered>();
-    // Rendered a family at a time straight into the compressor: the whole text never exists.
+    // Rendered straight into the compressor a few samples at a time (exposition.h): the whole
+    // text never exists.
     GzipStream gz;
     RenderSnapshot(*snapshot, [&](std::string_view text) {
       r->text_size += text.size();
