@@ -89,7 +89,8 @@ def scrape_phases(port, pid, plan, n, rounds_cpu_per_s=0.0):
     return {"seq": latency_summary(seq), "plain": latency_summary(plain),
             "conc": latency_summary(conc), "cpu_per_scrape": cpu_per_scrape,
             "bytes": len(body), "gzip_bytes": len(gz), "body": body.decode(errors="replace"),
-            "rss_warm_kib": rss_warm, "rss_seq_kib": rss_seq, "rss_kib": measure.rss_kib(pid)}
+            "rss_warm_kib": rss_warm, "rss_seq_kib": rss_seq, "rss_kib": measure.rss_kib(pid),
+            "rss_breakdown_kib": measure.rss_breakdown_kib(pid)}
 
 
 PROBE_KINDS = ("tcp", "icmp", "mtu", "listener")

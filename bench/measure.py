@@ -145,6 +145,36 @@ def rss_kib(pid):
     return 0
 
 
+MAPPING_RE = re.compile(r"^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$")
+
+
+def rss_breakdown_kib(pid):
+    """Where the RSS is, from /proc/PID/smaps: the pages of each mapped file (by file name), the
+    heap, the other anonymous mappings (thread stacks, blocks malloc maps on their own), the main
+    thread's stack, and the kernel's ([vdso] and the like)."""
+    files, kinds = {}, {"heap": 0, "anonymous": 0, "stack": 0, "kernel": 0}
+    name = ""
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            m = MAPPING_RE.match(line)
+            if m:
+                name = m.group(1).strip()
+            elif line.startswith("Rss:"):
+                kib = int(line.split()[1])
+                if name.startswith("/"):
+                    base = os.path.basename(name.replace(" (deleted)", ""))
+                    files[base] = files.get(base, 0) + kib
+                elif name == "[heap]":
+                    kinds["heap"] += kib
+                elif name == "[stack]":
+                    kinds["stack"] += kib
+                elif name == "":
+                    kinds["anonymous"] += kib
+                else:
+                    kinds["kernel"] += kib
+    return {"files": files, **kinds}
+
+
 # --- Exposition -----------------------------------------------------------------------------
 
 SERIES_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+\S+")

@@ -219,6 +219,9 @@ def case_figures(c, out):
                    + "".join(f"; {v['variant']['label'].lstrip('.')}: "
                              f"{fmt(v['rss_warm_kib'] / 1024)} / {fmt(v['rss_kib'] / 1024)} MiB"
                              for v in c.get("variants", []) if v is not p) + ")")
+        if "rss_breakdown_kib" in p:
+            out.append(f"  [{bird}]   where that RSS is at the end (smaps): "
+                       f"{rss_where(p['rss_breakdown_kib'])}")
     else:
         out.append(f"  [{bird}] series per peer <= 12: {verdict(spp <= 12)} {fmt(spp)} "
                    f"(bird_exporter {fmt(t['per_protocol_series'] / c['n'])})")
@@ -235,6 +238,18 @@ def case_figures(c, out):
                f"{fmt(c['bird_answer']['median_ms'])} ms = {fmt(r)}x{paced_ratio_note(c)}; CPU "
                f"{fmt(cpu)} ms per round "
                f"(with the diagnosis; no scrapes{windows_note(o['round'])})")
+
+
+def rss_where(b, top=4):
+    """One line from measure.rss_breakdown_kib(): files (the largest by name), heap, the rest."""
+    mib = lambda kib: fmt(kib / 1024, 2)
+    files = sorted(b["files"].items(), key=lambda kv: -kv[1])
+    rest = sum(kib for _, kib in files[top:])
+    shown = ", ".join(f"{name} {mib(kib)}" for name, kib in files[:top])
+    return (f"mapped files {mib(sum(b['files'].values()))} MiB ({shown}, {len(files) - top} more "
+            f"{mib(rest)}), heap {mib(b['heap'])}, other anonymous memory {mib(b['anonymous'])} "
+            f"(thread stacks, blocks malloc maps on their own), main stack {mib(b['stack'])}, "
+            f"kernel {mib(b['kernel'])}")
 
 
 def paced_ratio_note(c):
