@@ -150,9 +150,9 @@ void AddPeers(const std::vector<ShownSession>& sessions, const MetricsConfig& ex
   });
   Fill(sessions, f.last_error, [](D d, P p, Family& family) {
     if (!p.last_error.empty()) {
-      family.Add(PeerLabels(d, p, {{"class", p.last_error.class_text},
-                                   {"message", p.last_error.message}}),
-                 1);
+      family.Add(
+          PeerLabels(d, p, {{"class", p.last_error.class_text}, {"message", p.last_error.message}}),
+          1);
     }
   });
   Fill(sessions, f.hold, [&](D d, P p, Family& family) {

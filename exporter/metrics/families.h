@@ -58,9 +58,9 @@ class Family {
   Families* owner_;
   std::size_t chunk_;
   prometheus::MetricFamily family_;
-  std::string text_;          // Held while a family before this one is still open.
-  bool has_text_ = false;     // Its # HELP and # TYPE lines went out or are held.
-  bool streaming_ = false;    // Text goes straight to the sink.
+  std::string text_;        // Held while a family before this one is still open.
+  bool has_text_ = false;   // Its # HELP and # TYPE lines went out or are held.
+  bool streaming_ = false;  // Text goes straight to the sink.
   bool closed_ = false;
 };
 

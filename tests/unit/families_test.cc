@@ -25,8 +25,7 @@ struct Sink {
   }
 };
 
-TEST_CASE("families: text goes out in the order the families were added, each whole",
-          "[unit]") {
+TEST_CASE("families: text goes out in the order the families were added, each whole", "[unit]") {
   Sink sink;
   Families families(1, sink.Function());
   Family& a = families.Add("a", "A.");
