@@ -226,14 +226,14 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
   // would have a time of day later than BIRD's clock (by more than BIRD 1.6's second of
   // rounding), and be taken for yesterday's. Both commands go in one write: BIRD answers the
   // second once the first's reply is written, and the round saves a round trip.
-  auto replies = client->QueryLinesThen(
+  auto status_reply = client->QueryLinesThen(
       "show protocols all", [&parser](const bird::ReplyLine& line) { parser.Add(line); },
       "show status");
-  if (!replies) {
-    return replies.error();
+  if (!status_reply) {
+    return status_reply.error();
   }
   const auto observed = clock_->Now();
-  auto status = bird::ParseShowStatus(replies->second);
+  auto status = bird::ParseShowStatus(*status_reply);
   if (!status) {
     return Error{"show status: " + status.error().message};
   }

@@ -252,15 +252,15 @@ Result<std::size_t> Client::QueryLines(std::string_view command,
   });
 }
 
-Result<Client::Pipelined> Client::QueryLinesThen(
-    std::string_view first, const std::function<void(const ReplyLine&)>& on_line,
-    std::string_view second) {
-  Pipelined out;
+Result<std::string> Client::QueryLinesThen(std::string_view first,
+                                           const std::function<void(const ReplyLine&)>& on_line,
+                                           std::string_view second) {
+  std::string second_reply;
   bool first_done = false;
   // As QueryLines: no retry once a byte of the first reply came.
   auto size = Exchange({first, second}, false, [&](net::Deadline deadline, std::size_t* received) {
     first_done = false;
-    out.second.clear();
+    second_reply.clear();
     ReplyStream first_stream(ReplyStream::After::kNextReply);
     ReplyStream second_stream;
     return ReadPieces(deadline, received, [&](std::string_view piece) -> Result<bool> {
@@ -270,20 +270,19 @@ Result<Client::Pipelined> Client::QueryLinesThen(
           return complete;
         }
         first_done = true;
-        out.first_size = first_stream.bytes() - first_stream.rest().size();
         piece = first_stream.rest();  // The start of the second reply, if it came along.
         if (piece.empty()) {
           return false;
         }
       }
-      out.second.append(piece);
+      second_reply.append(piece);
       return FeedStream(&second_stream, piece, [](const ReplyLine&) {});
     });
   });
   if (!size) {
     return Error{std::string(first_done ? second : first) + ": " + size.error().message};
   }
-  return out;
+  return second_reply;
 }
 
 Result<std::string> Client::Query(std::string_view command) {

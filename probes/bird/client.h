@@ -55,11 +55,7 @@ class Client {
   // describes a moment after every line of the first. Together they save a round trip. Errors
   // start with the command they belong to ("show status: ..."). max_reply_bytes caps both
   // replies together.
-  struct Pipelined {
-    std::size_t first_size = 0;
-    std::string second;
-  };
-  Result<Pipelined> QueryLinesThen(std::string_view first,
+  Result<std::string> QueryLinesThen(std::string_view first,
                                    const std::function<void(const ReplyLine&)>& on_line,
                                    std::string_view second);
 

@@ -33,15 +33,21 @@ StateTracker::SessionObservation StateTracker::ObserveSession(
   Entry* e = &it->second;
   SessionObservation out;
   out.observation = ObserveEntry(e, inserted, state, since_text, since);
-  out.bgp_error = StickyBgpErrorEntry(e, established, last_error);
-  out.tx_pending_when_last_up = StickyTxPendingEntry(e, established, tx_pending);
+  if (established) {
+    e->bgp_error = {};
+    e->tx_pending = tx_pending;
+  } else if (last_error.bgp_level()) {
+    e->bgp_error = last_error;
+  }
+  out.bgp_error = e->bgp_error;
+  out.tx_pending_when_last_up = e->tx_pending;
   return out;
 }
 
 StateTracker::Observation StateTracker::ObserveEntry(Entry* entry, bool inserted,
                                                      std::string_view state,
                                                      std::string_view since_text,
-                                                     std::optional<ResolvedTime> since) const {
+                                                     std::optional<ResolvedTime> since) {
   Observation obs;
   Entry& e = *entry;
   e.round = round_;
@@ -90,42 +96,6 @@ StateTracker::Observation StateTracker::ObserveEntry(Entry* entry, bool inserted
     obs.timestamp_exact = e.since->exact;
   }
   return obs;
-}
-
-LastError StateTracker::StickyBgpError(const std::string& protocol, bool established,
-                                       const LastError& last_error) {
-  auto it = entries_.find(protocol);
-  if (it == entries_.end()) {
-    return {};  // Observe() first.
-  }
-  return StickyBgpErrorEntry(&it->second, established, last_error);
-}
-
-const LastError& StateTracker::StickyBgpErrorEntry(Entry* e, bool established,
-                                                   const LastError& last_error) {
-  if (established) {
-    e->bgp_error = {};
-  } else if (last_error.bgp_level()) {
-    e->bgp_error = last_error;
-  }
-  return e->bgp_error;
-}
-
-std::optional<std::uint64_t> StateTracker::StickyTxPending(
-    const std::string& protocol, bool established, std::optional<std::uint64_t> tx_pending) {
-  auto it = entries_.find(protocol);
-  if (it == entries_.end()) {
-    return std::nullopt;  // Observe() first.
-  }
-  return StickyTxPendingEntry(&it->second, established, tx_pending);
-}
-
-std::optional<std::uint64_t> StateTracker::StickyTxPendingEntry(
-    Entry* e, bool established, std::optional<std::uint64_t> tx_pending) {
-  if (established) {
-    e->tx_pending = tx_pending;
-  }
-  return e->tx_pending;
 }
 
 void StateTracker::ForgetUnobserved() {

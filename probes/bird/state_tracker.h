@@ -28,16 +28,11 @@ class StateTracker {
   Observation Observe(const std::string& protocol, std::string_view state,
                       std::string_view since_text, std::optional<ResolvedTime> since);
 
-  // The last BGP-level error of a session that is not Established (empty once it is).
-  LastError StickyBgpError(const std::string& protocol, bool established,
-                           const LastError& last_error);
-
-  // BIRD 3's TX pending of the session the last time it was Established (nullopt when it was
-  // never seen): a sender stuck before a hold timer expiry is evidence of what stopped it.
-  std::optional<std::uint64_t> StickyTxPending(const std::string& protocol, bool established,
-                                               std::optional<std::uint64_t> tx_pending);
-
-  // Observe(), StickyBgpError() and StickyTxPending() of one session, with one lookup.
+  // A session's state as Observe() sees it, and what outlives its socket errors and its fall:
+  // `bgp_error`, the last BGP-level error of a session that is not Established (empty once it
+  // is); `tx_pending_when_last_up`, BIRD 3's TX pending the last time it was Established
+  // (nullopt when never seen): a sender stuck before a hold timer expiry is evidence of what
+  // stopped it.
   struct SessionObservation {
     Observation observation;
     LastError bgp_error;
@@ -67,11 +62,7 @@ class StateTracker {
     std::uint64_t round = 0;  // The round that last observed it.
   };
   Observation ObserveEntry(Entry* e, bool inserted, std::string_view state,
-                           std::string_view since_text, std::optional<ResolvedTime> since) const;
-  static const LastError& StickyBgpErrorEntry(Entry* e, bool established,
-                                              const LastError& last_error);
-  static std::optional<std::uint64_t> StickyTxPendingEntry(Entry* e, bool established,
-                                                           std::optional<std::uint64_t> tx_pending);
+                           std::string_view since_text, std::optional<ResolvedTime> since);
 
   std::unordered_map<std::string, Entry> entries_;
   std::uint64_t round_ = 0;

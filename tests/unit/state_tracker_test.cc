@@ -95,33 +95,65 @@ namespace {
 
 TEST_CASE("tracker: a BGP error outlives the socket errors of the retries", "[unit]") {
   StateTracker t;
-  t.Observe("Global_1", "Idle", "06:00:00", std::nullopt);
-  CHECK(t.StickyBgpError("Global_1", false, ClassifyLastError("BGP Error: Bad peer AS")).Text() ==
-        "BGP Error: Bad peer AS");
-  CHECK(t.StickyBgpError("Global_1", false, ClassifyLastError("Socket: Connection reset by peer"))
-            .Text() == "BGP Error: Bad peer AS");
-  CHECK(t.StickyBgpError("Global_1", false, ClassifyLastError("Received: Bad BGP identifier"))
-            .Text() == "Received: Bad BGP identifier");
-  CHECK(t.StickyBgpError("Global_1", true, ClassifyLastError("")).Text() == "");
-  CHECK(
-      t.StickyBgpError("Global_1", false, ClassifyLastError("Socket: Connection refused")).Text() ==
-      "");
-  CHECK(t.StickyBgpError("Unknown", false, ClassifyLastError("BGP Error: Bad peer AS")).Text() ==
-        "");
+  const auto error = [&](bool established, std::string_view last_error) {
+    return t
+        .ObserveSession("Global_1", established ? "Established" : "Idle", "06:00:00", std::nullopt,
+                        established, ClassifyLastError(last_error), std::nullopt)
+        .bgp_error.Text();
+  };
+  CHECK(error(false, "BGP Error: Bad peer AS") == "BGP Error: Bad peer AS");
+  CHECK(error(false, "Socket: Connection reset by peer") == "BGP Error: Bad peer AS");
+  CHECK(error(false, "Received: Bad BGP identifier") == "Received: Bad BGP identifier");
+  CHECK(error(true, "") == "");
+  CHECK(error(false, "Socket: Connection refused") == "");
   CHECK(t.size() == 1);
 }
 
 TEST_CASE("tracker: TX pending of the last Established round outlives the session", "[unit]") {
   StateTracker t;
-  t.Observe("Mesh_1", "Established", "1796539700.000", std::nullopt);
-  CHECK_FALSE(t.StickyTxPending("Mesh_1", true, std::nullopt).has_value());  // BIRD 1.6, 2.
-  CHECK(t.StickyTxPending("Mesh_1", true, 0) == 0u);
-  CHECK(t.StickyTxPending("Mesh_1", true, 8192) == 8192u);
+  const auto tx = [&](bool established, std::optional<std::uint64_t> tx_pending) {
+    return t
+        .ObserveSession("Mesh_1", established ? "Established" : "Active", "1796539700.000",
+                        std::nullopt, established, ClassifyLastError(""), tx_pending)
+        .tx_pending_when_last_up;
+  };
+  CHECK_FALSE(tx(true, std::nullopt).has_value());  // BIRD 1.6, 2.
+  CHECK(tx(true, 0) == 0u);
+  CHECK(tx(true, 8192) == 8192u);
   // Down: BIRD prints no TX pending; the last value seen while up stays.
-  CHECK(t.StickyTxPending("Mesh_1", false, std::nullopt) == 8192u);
-  CHECK(t.StickyTxPending("Mesh_1", false, std::nullopt) == 8192u);
-  CHECK(t.StickyTxPending("Mesh_1", true, 0) == 0u);
-  CHECK_FALSE(t.StickyTxPending("Unknown", true, 5).has_value());
+  CHECK(tx(false, std::nullopt) == 8192u);
+  CHECK(tx(false, std::nullopt) == 8192u);
+  CHECK(tx(true, 0) == 0u);
+}
+
+TEST_CASE("tracker: ObserveSession observes the state as Observe does", "[unit]") {
+  struct Step {
+    const char* state;
+    const char* since;
+    long long at;
+  };
+  const Step steps[] = {
+      {"Established", "06:00:00", 1000},
+      {"Established", "06:00:01", 1001},  // BIRD 1.6's jitter: no change.
+      {"Idle", "06:10:00", 1600},
+      {"Established", "06:20:00", 2200},
+  };
+  StateTracker plain;
+  StateTracker session;
+  for (const Step& s : steps) {
+    CAPTURE(s.state, s.since);
+    const auto want = plain.Observe("Mesh_1", s.state, s.since, At(s.at));
+    const auto got = session
+                         .ObserveSession("Mesh_1", s.state, s.since, At(s.at),
+                                         std::string_view(s.state) == "Established",
+                                         ClassifyLastError(""), std::nullopt)
+                         .observation;
+    CHECK(got.changed == want.changed);
+    CHECK(got.changes == want.changes);
+    CHECK(got.previous_state == want.previous_state);
+    CHECK(got.state_change_timestamp == want.state_change_timestamp);
+  }
+  CHECK(session.size() == 1);
 }
 
 }  // namespace
@@ -144,48 +176,6 @@ TEST_CASE("tracker: BIRD's own times decide, not the exporter's latency", "[unit
   StateTracker m;
   m.Observe("Mesh_2", "Established", "23:59:59", At(5000));
   CHECK_FALSE(m.Observe("Mesh_2", "Established", "00:00:00", At(5001)).changed);
-}
-
-}  // namespace
-}  // namespace cbe::bird
-
-namespace cbe::bird {
-namespace {
-
-TEST_CASE("tracker: ObserveSession is Observe and both Sticky calls in one", "[unit]") {
-  struct Step {
-    const char* state;
-    const char* since;
-    long long at;
-    const char* last_error;
-    std::optional<std::uint64_t> tx_pending;
-  };
-  const Step steps[] = {
-      {"Established", "06:00:00", 1000, "", 4096},
-      {"Established", "06:00:01", 1001, "", 0},  // BIRD 1.6's jitter: no change.
-      {"Idle", "06:10:00", 1600, "BGP Error: Bad peer AS", std::nullopt},
-      {"Active", "06:10:05", 1605, "Socket: Connection refused", std::nullopt},
-      {"Established", "06:20:00", 2200, "", 512},
-  };
-  StateTracker separate;
-  StateTracker together;
-  for (const Step& s : steps) {
-    CAPTURE(s.state, s.since);
-    const bool up = std::string_view(s.state) == "Established";
-    const LastError error = ClassifyLastError(s.last_error);
-    const auto want = separate.Observe("Mesh_1", s.state, s.since, At(s.at));
-    const LastError want_error = separate.StickyBgpError("Mesh_1", up, error);
-    const auto want_tx = separate.StickyTxPending("Mesh_1", up, s.tx_pending);
-    const auto got =
-        together.ObserveSession("Mesh_1", s.state, s.since, At(s.at), up, error, s.tx_pending);
-    CHECK(got.observation.changed == want.changed);
-    CHECK(got.observation.changes == want.changes);
-    CHECK(got.observation.previous_state == want.previous_state);
-    CHECK(got.observation.state_change_timestamp == want.state_change_timestamp);
-    CHECK(got.bgp_error.Text() == want_error.Text());
-    CHECK(got.tx_pending_when_last_up == want_tx);
-  }
-  CHECK(together.size() == 1);
 }
 
 }  // namespace
