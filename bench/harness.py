@@ -180,11 +180,13 @@ def measure_ours(args, work, sock, n, plan):
         period = max(plan.round_interval_s, round_wall)
         sched_ms = [w["sched_s"] / (w["wall_s"] / period) * 1e3 for w in windows]
         stat_ms = [w["stat_s"] / (w["wall_s"] / period) * 1e3 for w in windows]
+        faults = [w["minflt"] / (w["wall_s"] / period) for w in windows]
         res["round"] = {"interval_s": plan.round_interval_s, "window_s": windows[0]["wall_s"],
                         "rounds": windows[0]["wall_s"] / period,
                         "cpu_sched_ms": measure.median(sched_ms),
                         "cpu_stat_ms": measure.median(stat_ms),
                         "cpu_windows_ms": sched_ms,
+                        "minflt_per_round": measure.median(faults),
                         "wall_ms": round_wall * 1e3,
                         "wall_samples_ms": sorted(d * 1e3 for d in durations),
                         "overran": round_wall > plan.round_interval_s * 0.8,

@@ -110,6 +110,14 @@ def cpu_stat_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def minor_faults(pid):
+    """Minor page faults of the whole process (all threads): a page mapped for the first time
+    since it was last given back costs one."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[7])
+
+
 def cpu_sched_seconds(pid):
     """Sum of the threads' sum_exec_runtime (/proc/PID/task/*/schedstat, nanoseconds)."""
     total = 0
@@ -129,11 +137,13 @@ class CpuMeter:
         self.pid = pid
         self.sched0 = cpu_sched_seconds(pid)
         self.stat0 = cpu_stat_seconds(pid)
+        self.faults0 = minor_faults(pid)
         self.t0 = time.monotonic()
 
     def stop(self):
         return {"sched_s": cpu_sched_seconds(self.pid) - self.sched0,
                 "stat_s": cpu_stat_seconds(self.pid) - self.stat0,
+                "minflt": minor_faults(self.pid) - self.faults0,
                 "wall_s": time.monotonic() - self.t0}
 
 

@@ -237,7 +237,8 @@ def case_figures(c, out):
                f"snapshot, median; the rendering is the first scrape's) vs "
                f"{fmt(c['bird_answer']['median_ms'])} ms = {fmt(r)}x{paced_ratio_note(c)}; CPU "
                f"{fmt(cpu)} ms per round "
-               f"(with the diagnosis; no scrapes{windows_note(o['round'])})")
+               f"(with the diagnosis; no scrapes{windows_note(o['round'])}"
+               f"{faults_note(o['round'])})")
 
 
 def rss_where(b, top=4):
@@ -269,6 +270,14 @@ def windows_note(round_result):
     if len(w) < 2:
         return ""
     return f"; median of {len(w)} windows: " + ", ".join(fmt(x) for x in sorted(w))
+
+
+def faults_note(round_result):
+    """'; 232 page faults per round': pages the round mapped afresh (median of the windows)."""
+    f = round_result.get("minflt_per_round")
+    if f is None:
+        return ""
+    return f"; {f:,.0f} page faults per round"
 
 
 def figures(results):

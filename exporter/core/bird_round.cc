@@ -59,14 +59,22 @@ PeerSnapshot TakePeer(bird::Protocol* protocol) {
 
 }  // namespace
 
+void DaemonSnapshotBuilder::Start(std::size_t expected_peers, std::vector<PeerSnapshot> buffer) {
+  peers_ = std::move(buffer);
+  peers_.clear();
+  peers_.reserve(expected_peers);
+  pending_.clear();
+  pending_.reserve(expected_peers);
+}
+
 void DaemonSnapshotBuilder::Add(bird::Protocol&& p) {
   if (!p.is_bgp()) {
     return;
   }
   PeerSnapshot peer = TakePeer(&p);
-  Pending pending{std::move(p.since_text), p.since, p.tx_pending_bytes, std::move(p.last_error)};
   peers_.push_back(std::move(peer));
-  pending_.push_back(std::move(pending));
+  pending_.push_back(
+      {std::move(p.since_text), p.since, p.tx_pending_bytes, std::move(p.last_error)});
 }
 
 void DaemonSnapshotBuilder::Track(PeerSnapshot* peer, const Pending& pending,
@@ -214,13 +222,11 @@ bird::Client* BirdRound::ClientFor(const std::string& socket, Daemon* d) {
 Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemon* d) {
   bird::Client* client = ClientFor(socket, d);
   // Parsed line by line as BIRD writes it (~1 MB at 1000 peers, never held whole); each
-  // protocol becomes its part of the snapshot as soon as its lines are read.
-  DaemonSnapshotBuilder builder(d->protocols_seen);
-  std::size_t protocols_seen = 0;
-  bird::ShowProtocolsParser parser([&](bird::Protocol&& p) {
-    ++protocols_seen;
-    builder.Add(std::move(p));
-  });
+  // protocol becomes its part of the snapshot as soon as its lines are read, in the peers'
+  // vector of the round before last.
+  DaemonSnapshotBuilder& builder = d->builder;
+  builder.Start(d->peers_seen, peer_buffers_->Take(d->peers_seen));
+  bird::ShowProtocolsParser parser([&builder](bird::Protocol&& p) { builder.Add(std::move(p)); });
   // BIRD's clock (show status) read after the protocols: every "since" of the reply is older
   // than it. Read first, a session that changed state while a slow round read the protocols
   // would have a time of day later than BIRD's clock (by more than BIRD 1.6's second of
@@ -250,7 +256,6 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
         {{"daemon", DaemonName(socket)}, {"lines", std::to_string(unparsed)}, {"first", first}});
   }
   d->unparsed_total += unparsed;
-  d->protocols_seen = protocols_seen;
   if (client->unix_times_error() != d->last_timeformat_error &&
       !client->unix_times_error().empty()) {
     logging::Warn(
@@ -259,6 +264,7 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
   }
   d->last_timeformat_error = client->unix_times_error();
   DaemonSnapshot snap = builder.Finish(socket, *status, observed, &d->tracker);
+  d->peers_seen = snap.peers.size();
   for (const PeerSnapshot& p : snap.peers) {
     if (p.left_established) {
       ++d->down_changes[p.peer_type];
@@ -326,7 +332,13 @@ std::shared_ptr<const BirdSnapshot> BirdRound::Run() {
       sockets.push_back(FallbackBirdSocket());
     }
   }
-  auto snap = std::make_shared<BirdSnapshot>();
+  // Released by its last reader, the snapshot gives its peers' vectors back for a later round.
+  std::shared_ptr<BirdSnapshot> snap(new BirdSnapshot, [buffers = peer_buffers_](BirdSnapshot* s) {
+    for (DaemonSnapshot& d : s->daemons) {
+      buffers->Give(std::move(d.peers));
+    }
+    delete s;
+  });
   bool all_up = true;
   for (const std::string& socket : sockets) {
     const DaemonSnapshot* previous = nullptr;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "exporter/base/clock.h"
+#include "exporter/base/recycler.h"
 #include "exporter/config/config.h"
 #include "exporter/core/snapshot.h"
 #include "probes/bird/client.h"
@@ -17,6 +18,44 @@
 #include "probes/net/stream.h"
 
 namespace cbe {
+
+// Builds a daemon's snapshot protocol by protocol, as the reply is parsed (pure but for the
+// tracker's memory). The state changes are resolved at Finish(), against BIRD's clock: `show
+// status` is read after the protocols.
+class DaemonSnapshotBuilder {
+ public:
+  DaemonSnapshotBuilder() = default;
+  explicit DaemonSnapshotBuilder(std::size_t expected_peers,
+                                 std::vector<PeerSnapshot> buffer = {}) {
+    Start(expected_peers, std::move(buffer));
+  }
+
+  // Starts a reply over: what was added is dropped. The peers go to `buffer` (a recycled
+  // round's, emptied); the builder's own buffers keep their capacity from round to round.
+  void Start(std::size_t expected_peers, std::vector<PeerSnapshot> buffer = {});
+  // A protocol of `show protocols all`; those that are not BGP are left out.
+  void Add(bird::Protocol&& p);
+  // The snapshot of the protocols added. Call once after Start().
+  DaemonSnapshot Finish(const std::string& socket, const bird::Status& status,
+                        std::chrono::system_clock::time_point observed,
+                        bird::StateTracker* tracker);
+
+ private:
+  // What a peer's state change needs until BIRD's clock is known.
+  struct Pending {
+    std::string since_text;
+    std::optional<bird::BirdTime> since;
+    std::optional<std::uint64_t> tx_pending_bytes;  // Also while not Established.
+    std::string last_error;                         // As BIRD printed it, for the log.
+  };
+  // The peer's state change, resolved and remembered by the tracker; logged once.
+  static void Track(PeerSnapshot* peer, const Pending& pending, const bird::Status& status,
+                    std::chrono::system_clock::time_point observed, const std::string& daemon,
+                    bird::StateTracker* tracker);
+
+  std::vector<PeerSnapshot> peers_;
+  std::vector<Pending> pending_;  // One per peer, in the same order.
+};
 
 class BirdRound {
  public:
@@ -43,7 +82,8 @@ class BirdRound {
     std::optional<bool> last_up;                        // For logging transitions once.
     std::string last_error;
     std::string last_timeformat_error;  // Logged once.
-    std::size_t protocols_seen = 0;     // In the last reply: the next one's vector is sized once.
+    std::size_t peers_seen = 0;         // In the last reply: the next one's vectors are sized once.
+    DaemonSnapshotBuilder builder;      // Kept: its buffers serve every round.
   };
 
   // `previous`: this socket's entry in the last round's snapshot, if it had one.
@@ -66,40 +106,10 @@ class BirdRound {
   // The last round's snapshot (the one published, not a copy): the peers a daemon had before
   // it went down come from here.
   std::shared_ptr<const BirdSnapshot> last_;
-};
-
-// Builds a daemon's snapshot protocol by protocol, as the reply is parsed (pure but for the
-// tracker's memory). The state changes are resolved at Finish(), against BIRD's clock: `show
-// status` is read after the protocols.
-class DaemonSnapshotBuilder {
- public:
-  explicit DaemonSnapshotBuilder(std::size_t expected_protocols) {
-    peers_.reserve(expected_protocols);
-    pending_.reserve(expected_protocols);
-  }
-
-  // A protocol of `show protocols all`; those that are not BGP are left out.
-  void Add(bird::Protocol&& p);
-  // The snapshot of the protocols added. Call once.
-  DaemonSnapshot Finish(const std::string& socket, const bird::Status& status,
-                        std::chrono::system_clock::time_point observed,
-                        bird::StateTracker* tracker);
-
- private:
-  // What a peer's state change needs until BIRD's clock is known.
-  struct Pending {
-    std::string since_text;
-    std::optional<bird::BirdTime> since;
-    std::optional<std::uint64_t> tx_pending_bytes;  // Also while not Established.
-    std::string last_error;                         // As BIRD printed it, for the log.
-  };
-  // The peer's state change, resolved and remembered by the tracker; logged once.
-  static void Track(PeerSnapshot* peer, const Pending& pending, const bird::Status& status,
-                    std::chrono::system_clock::time_point observed, const std::string& daemon,
-                    bird::StateTracker* tracker);
-
-  std::vector<PeerSnapshot> peers_;
-  std::vector<Pending> pending_;  // One per peer, in the same order.
+  // The peers' vectors of the snapshots no one reads any more, for the next rounds to fill
+  // (shared with the snapshots, which give them back when released).
+  std::shared_ptr<VectorRecycler<PeerSnapshot>> peer_buffers_ =
+      std::make_shared<VectorRecycler<PeerSnapshot>>(4);
 };
 
 // Builds a daemon's snapshot from parsed replies (pure but for the tracker's memory).

@@ -622,6 +622,17 @@ std::map<std::string_view, const intent::Session*> SessionsByProtocol(
   return out;
 }
 
+// The BIRD sessions the diagnosis has a row for (before the missing ones).
+std::size_t SessionCount(const Snapshot& snapshot) {
+  std::size_t sessions = 0;
+  if (snapshot.bird) {
+    for (const DaemonSnapshot& d : snapshot.bird->daemons) {
+      sessions += d.up ? d.peers.size() : d.last_known_peers.size();
+    }
+  }
+  return sessions;
+}
+
 // A row of its own for each session Calico asks for that BIRD does not run.
 void AddMissingRows(const Snapshot& snapshot, const IntentComparison& intent,
                     std::vector<PeerDiagnosis>* out) {
@@ -675,27 +686,35 @@ std::shared_ptr<const IntentComparison> CompareWithIntent(const Snapshot& snapsh
   return out;
 }
 
-std::shared_ptr<DiagnosisSnapshot> DeriveDiagnosis(const Snapshot& snapshot,
-                                                   const DiagnosisOptions& options,
-                                                   double now_unix) {
-  auto d = std::make_shared<DiagnosisSnapshot>();
+std::shared_ptr<DiagnosisSnapshot> DeriveDiagnosis(
+    const Snapshot& snapshot, const DiagnosisOptions& options, double now_unix,
+    const std::shared_ptr<VectorRecycler<PeerDiagnosis>>& buffers) {
+  std::shared_ptr<DiagnosisSnapshot> d;
+  std::vector<PeerDiagnosis> buffer;
+  if (buffers) {
+    d.reset(new DiagnosisSnapshot, [buffers](DiagnosisSnapshot* s) {
+      buffers->Give(std::move(s->peers));
+      delete s;
+    });
+    buffer = buffers->Take(SessionCount(snapshot));
+  } else {
+    d = std::make_shared<DiagnosisSnapshot>();
+  }
   d->intent = CompareWithIntent(snapshot);
-  d->peers = DiagnoseSnapshot(snapshot, options, now_unix, d->intent.get());
+  d->peers = DiagnoseSnapshot(snapshot, options, now_unix, d->intent.get(), std::move(buffer));
   return d;
 }
 
 std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
                                             const DiagnosisOptions& options, double now_unix,
-                                            const IntentComparison* intent) {
-  std::vector<PeerDiagnosis> out;
+                                            const IntentComparison* intent,
+                                            std::vector<PeerDiagnosis> buffer) {
+  std::vector<PeerDiagnosis> out = std::move(buffer);
+  out.clear();
   if (!snapshot.bird) {
     return out;
   }
-  std::size_t sessions = 0;
-  for (const DaemonSnapshot& d : snapshot.bird->daemons) {
-    sessions += d.up ? d.peers.size() : d.last_known_peers.size();
-  }
-  out.reserve(sessions);
+  out.reserve(SessionCount(snapshot));
   const ProbeIndex index = IndexProbes(snapshot);
   // The sessions Calico no longer asks for, by protocol.
   std::map<std::string_view, const intent::SessionDiff*> unexpected;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "exporter/base/recycler.h"
 #include "exporter/core/snapshot.h"
 #include "exporter/intent/diff.h"
 #include "probes/bird/last_error.h"
@@ -136,13 +137,17 @@ std::shared_ptr<const IntentComparison> CompareWithIntent(const Snapshot& snapsh
 // Every BGP session of the snapshot (and the last known ones of a BIRD that is down); with a
 // comparison, a row per missing session and `unexpected_session` for a failing session that
 // Calico no longer asks for.
+// `buffer`: where the rows go (emptied first; a recycled derivation's).
 std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
                                             const DiagnosisOptions& options, double now_unix,
-                                            const IntentComparison* intent = nullptr);
+                                            const IntentComparison* intent = nullptr,
+                                            std::vector<PeerDiagnosis> buffer = {});
 
-// Both, as the store's deriver publishes them.
-std::shared_ptr<DiagnosisSnapshot> DeriveDiagnosis(const Snapshot& snapshot,
-                                                   const DiagnosisOptions& options,
-                                                   double now_unix);
+// Both, as the store's deriver publishes them. With `buffers`, the rows go to a vector taken
+// there, which the diagnosis gives back when its last reader lets go of it (the store derives
+// a diagnosis on every publication: each probe round's too).
+std::shared_ptr<DiagnosisSnapshot> DeriveDiagnosis(
+    const Snapshot& snapshot, const DiagnosisOptions& options, double now_unix,
+    const std::shared_ptr<VectorRecycler<PeerDiagnosis>>& buffers = nullptr);
 
 }  // namespace cbe

@@ -21,7 +21,7 @@ Runner::Runner(const Config& config, SnapshotStore* store, const Clock* clock,
       std::lock_guard lock(options_mu_);
       options = diagnosis_options_;
     }
-    s->diagnosis = DeriveDiagnosis(*s, options, ToUnixSeconds(clock_->Now()));
+    s->diagnosis = DeriveDiagnosis(*s, options, ToUnixSeconds(clock_->Now()), diagnosis_buffers_);
   });
   BuildTasks();
 }

@@ -60,6 +60,10 @@ class Runner {
   IntentRound intent_;
   std::mutex options_mu_;
   DiagnosisOptions diagnosis_options_;
+  // The diagnoses' rows, from one derivation to a later one (the deriver runs under the
+  // store's lock, one at a time).
+  std::shared_ptr<VectorRecycler<PeerDiagnosis>> diagnosis_buffers_ =
+      std::make_shared<VectorRecycler<PeerDiagnosis>>();
   // Of BIRD's last round, sorted; only the BIRD task touches it.
   std::vector<net::IpAddress> known_peers_;
   // The neighbour addresses of BIRD's last round as BIRD wrote them, in order.

@@ -4,6 +4,7 @@
 #include "exporter/core/bird_round.h"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -94,8 +95,9 @@ TEST_CASE("bird round: the snapshot built as the reply is read is the one of the
           "[unit]") {
   Harness h({});
   bird::StateTracker tracker;  // The parsed replies' own, as the round has its own.
-  // Twice: the second round's state changes come from the tracker's memory of the first.
-  for (int round = 0; round < 2; ++round) {
+  // The second round's state changes come from the tracker's memory of the first; the third
+  // and fourth fill the peers' vectors of the first two (given back when released).
+  for (int round = 0; round < 4; ++round) {
     CAPTURE(round);
     const auto snap = h.Run();
     REQUIRE(snap->daemons.size() == 1);
@@ -132,6 +134,28 @@ TEST_CASE("bird round: the snapshot built as the reply is read is the one of the
     }
     h.clock.Advance(seconds(5));
   }
+}
+
+TEST_CASE("bird round: a round fills the peers' vector of the snapshot released before it",
+          "[unit]") {
+  Harness h({});
+  const auto address = [](const std::shared_ptr<const BirdSnapshot>& s) {
+    return reinterpret_cast<std::uintptr_t>(s->daemons.at(0).peers.data());
+  };
+  const std::uintptr_t first = address(h.Run());   // The round keeps its last snapshot.
+  const std::uintptr_t second = address(h.Run());  // The first is released when it returns.
+  CHECK(second != first);
+  const auto third = h.Run();
+  CHECK(address(third) == first);
+  // A reader holds the third: the next round takes the second's buffer, and the one after a
+  // new one; the third's peers are untouched.
+  const auto peers = third->daemons[0].peers.size();
+  CHECK(address(h.Run()) == second);
+  const auto fifth = h.Run();
+  CHECK(address(third) == first);
+  CHECK(third->daemons[0].peers.size() == peers);
+  CHECK(fifth->daemons[0].peers.size() == peers);
+  CHECK(third->daemons[0].peers[0].protocol == fifth->daemons[0].peers[0].protocol);
 }
 
 TEST_CASE("bird round: an address no interface holds is reported as not found", "[unit]") {

@@ -531,6 +531,23 @@ TEST_CASE("intent: missing, unexpected and drifted sessions against BIRD's", "[u
   diagnosed.diagnosis = d;
   CHECK(FormatCheckTable(diagnosed, 5000).find("(not in BIRD)") != std::string::npos);
 
+  // Derived into recycled rows: the same rows, in the vector a released diagnosis gave back.
+  auto buffers = std::make_shared<VectorRecycler<PeerDiagnosis>>();
+  auto first = DeriveDiagnosis(s, DiagnosisOptions{}, 5000, buffers);
+  const auto* rows = first->peers.data();
+  first.reset();
+  REQUIRE(buffers->SpareCapacities().size() == 1);
+  const auto again = DeriveDiagnosis(s, DiagnosisOptions{}, 5000, buffers);
+  CHECK(again->peers.data() == rows);
+  CHECK(buffers->SpareCapacities().empty());
+  REQUIRE(again->peers.size() == d->peers.size());
+  for (std::size_t i = 0; i < d->peers.size(); ++i) {
+    CHECK(again->peers[i].protocol == d->peers[i].protocol);
+    CHECK(again->peers[i].daemon == d->peers[i].daemon);
+    CHECK(again->peers[i].diagnosis.cause == d->peers[i].diagnosis.cause);
+    CHECK(again->peers[i].diagnosis.evidence == d->peers[i].diagnosis.evidence);
+  }
+
   // A BIRD daemon down: nothing can be said missing.
   bird->daemons[1].up = false;
   CHECK_FALSE(DeriveDiagnosis(s, DiagnosisOptions{}, 5000)->intent);
