@@ -86,8 +86,8 @@ void DaemonSnapshotBuilder::Track(PeerSnapshot* peer, const Pending& pending,
     since = bird::ResolveBirdTime(*pending.since, *status.server_time, observed);
   }
   bird::StateTracker::SessionObservation session =
-      tracker->ObserveSession(peer->protocol, peer->state, pending.since_text, since, peer->up,
-                              peer->last_error, pending.tx_pending_bytes);
+      tracker->ObserveSession(peer->protocol.str(), peer->state, pending.since_text, since,
+                              peer->up, peer->last_error, pending.tx_pending_bytes);
   const bird::StateTracker::Observation& obs = session.observation;
   peer->state_change_timestamp = obs.state_change_timestamp;
   peer->state_change_exact = obs.timestamp_exact;
@@ -98,14 +98,15 @@ void DaemonSnapshotBuilder::Track(PeerSnapshot* peer, const Pending& pending,
   peer->tx_pending_when_last_up = session.tx_pending_when_last_up;
   if (obs.changed && obs.previous_state != peer->state) {
     logging::Info("BGP session changed state", {{"daemon", daemon},
-                                                {"protocol", peer->protocol},
-                                                {"peer", peer->peer},
+                                                {"protocol", peer->protocol.str()},
+                                                {"peer", peer->peer.str()},
                                                 {"from", obs.previous_state},
-                                                {"to", peer->state},
+                                                {"to", peer->state.str()},
                                                 {"last_error", pending.last_error}});
   } else if (obs.changed) {
-    logging::Info("BGP session restarted between two rounds",
-                  {{"daemon", daemon}, {"protocol", peer->protocol}, {"peer", peer->peer}});
+    logging::Info(
+        "BGP session restarted between two rounds",
+        {{"daemon", daemon}, {"protocol", peer->protocol.str()}, {"peer", peer->peer.str()}});
   }
 }
 
@@ -267,7 +268,7 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
   d->peers_seen = snap.peers.size();
   for (const PeerSnapshot& p : snap.peers) {
     if (p.left_established) {
-      ++d->down_changes[p.peer_type];
+      ++d->down_changes[p.peer_type.str()];
     }
   }
   if (status->version.empty()) {

@@ -8,9 +8,9 @@
 
 #include "exporter/base/duration.h"
 #include "exporter/core/bird_round.h"
-#include "exporter/core/intent_round.h"
 #include "exporter/core/calico_node.h"
 #include "exporter/core/diagnosis.h"
+#include "exporter/core/intent_round.h"
 #include "exporter/core/probe_rounds.h"
 #include "exporter/core/probe_table.h"
 #include "probes/net/stream.h"
@@ -86,8 +86,8 @@ std::string FormatCheckTable(const Snapshot& snapshot, double now) {
       {"DAEMON", "PROTOCOL", "PEER ADDRESS", "PEER TYPE", "STATE", "SINCE", "CAUSE"}};
   for (const auto& p : snapshot.diagnosis->peers) {
     const bool missing = p.diagnosis.cause == Cause::kSessionMissing;
-    rows.push_back({p.daemon, p.protocol, p.peer, p.peer_type,
-                    missing ? "(not in BIRD)" : p.state.empty() ? "?" : p.state,
+    std::string state = missing ? "(not in BIRD)" : p.state.empty() ? "?" : p.state.str();
+    rows.push_back({p.daemon.str(), p.protocol.str(), p.peer.str(), p.peer_type.str(), state,
                     Age(p.state_change_timestamp, now), std::string(CauseName(p.diagnosis.cause))});
   }
   out << "\n" << Table(rows);

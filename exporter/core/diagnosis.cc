@@ -508,7 +508,7 @@ std::string SourceAddressProblem(const DaemonSnapshot& d, bool v6) {
     last = p.source_address;
     if ((p.source_address.find(':') != std::string::npos) == v6 &&
         checked.insert(p.source_address).second) {
-      if (std::string problem = AddressProblem(d, p.source_address, "BGP source address");
+      if (std::string problem = AddressProblem(d, p.source_address.str(), "BGP source address");
           !problem.empty()) {
         return problem;
       }
@@ -533,8 +533,8 @@ void AddBirdEvidence(const PeerSnapshot& p, double now_unix, Evidence* e) {
 }
 
 // What the probes measured for the session's peer address (scope suffix "%eth0" dropped).
-void AddProbeEvidence(const std::string& address, const ProbeIndex& index, Evidence* e) {
-  const std::string_view peer = std::string_view(address).substr(0, address.find('%'));
+void AddProbeEvidence(std::string_view address, const ProbeIndex& index, Evidence* e) {
+  const std::string_view peer = address.substr(0, address.find('%'));
   const std::optional<net::IpAddress> ip = net::IpAddress::Parse(peer);
   if (ip) {
     if (const auto* port = index.ports.Find(*ip);
@@ -665,8 +665,8 @@ std::shared_ptr<const IntentComparison> CompareWithIntent(const Snapshot& snapsh
     for (const PeerSnapshot& p : d.peers) {
       std::uint32_t as = 0;
       std::from_chars(p.neighbor_as.data(), p.neighbor_as.data() + p.neighbor_as.size(), as);
-      running.push_back({p.protocol, p.peer, as});
-      daemon_of[p.protocol] = d.daemon;
+      running.push_back({p.protocol.str(), p.peer.str(), as});
+      daemon_of[p.protocol.str()] = d.daemon;
     }
   }
   auto out = std::make_shared<IntentComparison>();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exporter/base/recycler.h"
+#include "exporter/base/short_string.h"
 #include "exporter/core/snapshot.h"
 #include "exporter/intent/diff.h"
 #include "probes/bird/last_error.h"
@@ -94,13 +95,14 @@ struct Diagnosis {
 Diagnosis Diagnose(const Evidence& e);
 
 struct PeerDiagnosis {
-  std::string daemon;
-  std::string protocol;
-  std::string peer;
-  std::string peer_type;
-  std::string state;
+  // Text in 16 bytes each (base/short_string.h): the store keeps two vectors of these.
+  ShortString daemon;
+  ShortString protocol;
+  ShortString peer;
+  ShortString peer_type;
+  ShortString state;
   std::optional<double> state_change_timestamp;
-  std::string last_error;
+  ShortString last_error;
   Diagnosis diagnosis;
 };
 

@@ -46,11 +46,11 @@ bool Runner::SameNeighborsAsLastRound(const Snapshot& snapshot) {
       for (const PeerSnapshot& p : d.peers) {
         if (i < last_neighbors_.size()) {
           if (last_neighbors_[i] != p.peer) {
-            last_neighbors_[i] = p.peer;
+            last_neighbors_[i] = p.peer.str();
             same = false;
           }
         } else {
-          last_neighbors_.push_back(p.peer);
+          last_neighbors_.push_back(p.peer.str());
           same = false;
         }
         ++i;

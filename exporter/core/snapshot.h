@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/base/short_string.h"
 #include "exporter/config/config.h"
 #include "exporter/intent/sessions.h"
 #include "probes/bird/last_error.h"
@@ -21,17 +22,18 @@
 namespace cbe {
 
 struct PeerSnapshot {
-  std::string protocol;
-  std::string peer;            // The neighbour address.
-  std::string peer_type;       // node_mesh, node_specific, global, other.
-  std::string state;           // BGP state: Established, Active, ..., Down.
-  std::string protocol_state;  // BIRD's protocol state: up, start, down, ...
+  // Text in 16 bytes each (base/short_string.h): a round keeps two vectors of these.
+  ShortString protocol;
+  ShortString peer;            // The neighbour address.
+  ShortString peer_type;       // node_mesh, node_specific, global, other.
+  ShortString state;           // BGP state: Established, Active, ..., Down.
+  ShortString protocol_state;  // BIRD's protocol state: up, start, down, ...
   bool up = false;
-  std::string neighbor_as;
-  std::string local_as;
-  std::string neighbor_router_id;
-  std::string source_address;  // This node's end (Established only).
-  std::string session;         // ibgp, ebgp or "".
+  ShortString neighbor_as;
+  ShortString local_as;
+  ShortString neighbor_router_id;
+  ShortString source_address;  // This node's end (Established only).
+  ShortString session;         // ibgp, ebgp or "".
   std::optional<double> state_change_timestamp;
   bool state_change_exact = true;
   bird::LastError last_error;

@@ -101,8 +101,8 @@ Labels PeerLabels(const DaemonSnapshot& d, const PeerSnapshot& p,
   Labels labels;
   labels.reserve(3 + more.size());
   labels.push_back({"daemon", d.daemon});
-  labels.push_back({"protocol", p.protocol});
-  labels.push_back({"peer", p.peer});
+  labels.push_back({"protocol", p.protocol.str()});
+  labels.push_back({"peer", p.peer.str()});
   labels.insert(labels.end(), more);
   return labels;
 }
@@ -129,18 +129,18 @@ void AddPeers(const std::vector<ShownSession>& sessions, const MetricsConfig& ex
   using D = const DaemonSnapshot&;
   using P = const PeerSnapshot&;
   Fill(sessions, f.peer_up, [](D d, P p, Family& family) {
-    family.Add(PeerLabels(d, p, {{"peer_type", p.peer_type}}), p.up ? 1 : 0);
+    family.Add(PeerLabels(d, p, {{"peer_type", p.peer_type.str()}}), p.up ? 1 : 0);
   });
   Fill(sessions, f.peer_state, [](D d, P p, Family& family) {
-    family.Add(PeerLabels(d, p, {{"state", p.state}}), 1);
+    family.Add(PeerLabels(d, p, {{"state", p.state.str()}}), 1);
   });
   Fill(sessions, f.peer_info, [](D d, P p, Family& family) {
     family.Add(PeerLabels(d, p,
-                          {{"peer_type", p.peer_type},
-                           {"neighbor_as", p.neighbor_as},
-                           {"local_as", p.local_as},
-                           {"neighbor_router_id", p.neighbor_router_id},
-                           {"session", p.session}}),
+                          {{"peer_type", p.peer_type.str()},
+                           {"neighbor_as", p.neighbor_as.str()},
+                           {"local_as", p.local_as.str()},
+                           {"neighbor_router_id", p.neighbor_router_id.str()},
+                           {"session", p.session.str()}}),
                1);
   });
   Fill(sessions, f.since, [](D d, P p, Family& family) {
@@ -150,9 +150,10 @@ void AddPeers(const std::vector<ShownSession>& sessions, const MetricsConfig& ex
   });
   Fill(sessions, f.last_error, [](D d, P p, Family& family) {
     if (!p.last_error.empty()) {
-      family.Add(
-          PeerLabels(d, p, {{"class", p.last_error.class_text}, {"message", p.last_error.message}}),
-          1);
+      family.Add(PeerLabels(d, p,
+                            {{"class", p.last_error.class_text.str()},
+                             {"message", p.last_error.message.str()}}),
+                 1);
     }
   });
   Fill(sessions, f.hold, [&](D d, P p, Family& family) {

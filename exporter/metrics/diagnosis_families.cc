@@ -21,9 +21,9 @@ void AddDiagnosisFamilies(const DiagnosisSnapshot* diagnosis, const SessionView&
     if (!view.ShowSession(p.daemon, p.protocol)) {
       continue;
     }
-    cause_of_peer.Add({{"daemon", p.daemon},
-                       {"protocol", p.protocol},
-                       {"peer", p.peer},
+    cause_of_peer.Add({{"daemon", p.daemon.str()},
+                       {"protocol", p.protocol.str()},
+                       {"peer", p.peer.str()},
                        {"cause", std::string(CauseName(p.diagnosis.cause))}},
                       1);
   }

@@ -106,7 +106,7 @@ class SessionView {
   SessionView(const Snapshot& snapshot, const MetricsConfig& config);
 
   // The series of one session: calico_bgp_peer_* with its daemon and protocol.
-  bool ShowSession(const std::string& daemon, const std::string& protocol) const;
+  bool ShowSession(std::string_view daemon, std::string_view protocol) const;
   // The probe series of one peer address (port state and RTT, ICMP, path MTU, clock offset).
   bool ShowPeer(const std::string& address) const;
   // The peer type of a probed address: that of its sessions (the first of node_mesh,

@@ -11,7 +11,7 @@ namespace cbe::metrics {
 namespace {
 
 // The peer types in the order that decides an address with sessions of several types.
-int PeerTypeRank(const std::string& peer_type) {
+int PeerTypeRank(std::string_view peer_type) {
   using bird::PeerType;
   int rank = 0;
   for (PeerType t : {PeerType::kNodeMesh, PeerType::kNodeSpecific, PeerType::kGlobal}) {
@@ -24,7 +24,9 @@ int PeerTypeRank(const std::string& peer_type) {
 }
 
 // The address the probes use: BIRD writes a link-local neighbour with its scope ("%eth0").
-std::string ProbedAddress(const std::string& peer) { return peer.substr(0, peer.find('%')); }
+std::string ProbedAddress(std::string_view peer) {
+  return std::string(peer.substr(0, peer.find('%')));
+}
 
 }  // namespace
 
@@ -40,9 +42,9 @@ SessionView::SessionView(const Snapshot& snapshot, const MetricsConfig& config) 
   std::set<std::string, std::less<>> hideable_peers;
   for (const PeerDiagnosis& p : snapshot.diagnosis->peers) {
     const std::string address = ProbedAddress(p.peer);
-    auto [it, inserted] = peer_types_.emplace(address, p.peer_type);
+    auto [it, inserted] = peer_types_.emplace(address, p.peer_type.view());
     if (!inserted && PeerTypeRank(p.peer_type) < PeerTypeRank(it->second)) {
-      it->second = p.peer_type;
+      it->second = p.peer_type.str();
     }
     const bool recent = p.state_change_timestamp && now - *p.state_change_timestamp < keep;
     if (!unhealthy_only || p.diagnosis.cause != Cause::kHealthy || recent) {
@@ -59,8 +61,9 @@ SessionView::SessionView(const Snapshot& snapshot, const MetricsConfig& config) 
   }
 }
 
-bool SessionView::ShowSession(const std::string& daemon, const std::string& protocol) const {
-  return hidden_sessions_.empty() || !hidden_sessions_.contains({daemon, protocol});
+bool SessionView::ShowSession(std::string_view daemon, std::string_view protocol) const {
+  return hidden_sessions_.empty() ||
+         !hidden_sessions_.contains({std::string(daemon), std::string(protocol)});
 }
 
 bool SessionView::ShowPeer(const std::string& address) const {

@@ -92,7 +92,7 @@ void AppendRuns(std::ostringstream& h, const Snapshot& snapshot, double now) {
 
 // The diagnosis of a session, if the snapshot has one (the last one listed wins).
 const PeerDiagnosis* FindDiagnosis(const DiagnosisSnapshot* diagnosis, const std::string& daemon,
-                                   const std::string& protocol) {
+                                   std::string_view protocol) {
   const PeerDiagnosis* found = nullptr;
   if (diagnosis != nullptr) {
     for (const PeerDiagnosis& x : diagnosis->peers) {

@@ -80,8 +80,8 @@ LastError ClassifyLastError(std::string_view text) {
       e.error_class = c.error_class;
     }
   }
-  e.class_text = class_text.empty() ? std::string(kClassless) : std::string(class_text);
-  e.message = std::string(message);
+  e.class_text = class_text.empty() ? kClassless : class_text;
+  e.message = message;
   e.kind = KindOf(message);
   return e;
 }

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "exporter/base/short_string.h"
+
 namespace cbe::bird {
 
 enum class ErrorClass {
@@ -38,9 +40,10 @@ struct LastError {
   ErrorClass error_class = ErrorClass::kNone;
   ErrorKind kind = ErrorKind::kNone;
   // As BIRD printed them: the class ("BGP Error"; "Error" when BIRD printed none) and the
-  // message ("Bad peer AS"). Exported as labels of calico_bgp_peer_last_error_info.
-  std::string class_text;
-  std::string message;
+  // message ("Bad peer AS"). Exported as labels of calico_bgp_peer_last_error_info. In 16
+  // bytes each: a round's snapshot holds two of these per session.
+  ShortString class_text;
+  ShortString message;
 
   bool empty() const { return error_class == ErrorClass::kNone; }
   // A NOTIFICATION, sent or received: it outlives the socket errors of BIRD's retries.

@@ -359,7 +359,7 @@ std::map<std::string, std::size_t> SeriesPerSession(const Snapshot& s) {
   std::map<std::string, std::string> protocol_of_peer;
   for (const DaemonSnapshot& d : s.bird->daemons) {
     for (const PeerSnapshot& p : d.peers) {
-      protocol_of_peer[p.peer] = d.daemon + "/" + p.protocol;
+      protocol_of_peer[p.peer.str()] = d.daemon + "/" + p.protocol;
     }
   }
   std::map<std::string, std::size_t> per_session;
@@ -548,11 +548,11 @@ TEST_CASE("exposition: metrics.sessions unhealthy keeps exactly what is not heal
   std::set<std::string> shown_peers;
   std::set<std::string> session_peers;
   for (const PeerDiagnosis& p : snapshot->diagnosis->peers) {
-    session_peers.insert(p.peer);
+    session_peers.insert(p.peer.str());
     // Node_10_99_0_9 is healthy, but changed state 54 s ago, less than keep_recovered.
     if (p.diagnosis.cause != Cause::kHealthy || p.protocol == "Node_10_99_0_9") {
       shown_sessions.insert(p.daemon + "/" + p.protocol);
-      shown_peers.insert(p.peer);
+      shown_peers.insert(p.peer.str());
     }
   }
   REQUIRE(shown_sessions.size() == 8);  // Of 11: Mesh_10_99_0_1, _7 and Mesh_fd00_99__1 go.

@@ -1,0 +1,164 @@
+#pragma once
+
+// A string in 16 bytes instead of std::string's 32, for the text a snapshot holds per session
+// (issue 19: a round's snapshot is two vectors of 1000 sessions, kept for the next round). Up to
+// 15 bytes are held inline: BGP states, peer types, AS numbers, IPv4 addresses and Calico's
+// IPv4 protocol names ("Mesh_10_99_1_23") all fit. Longer text (IPv6 addresses, long protocol
+// names) goes to the heap, exactly sized. Read it as a std::string_view.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace cbe {
+
+class ShortString {
+ public:
+  static constexpr std::size_t kInline = 15;
+
+  ShortString() noexcept { SetInlineSize(0); }
+  ShortString(std::string_view s) { Assign(s); }  // NOLINT: implicit, as std::string's.
+  ShortString(const char* s) : ShortString(std::string_view(s)) {}         // NOLINT
+  ShortString(const std::string& s) : ShortString(std::string_view(s)) {}  // NOLINT
+  ShortString(const ShortString& o) { Assign(o.view()); }
+  ShortString(ShortString&& o) noexcept {
+    std::memcpy(bytes_, o.bytes_, sizeof bytes_);
+    o.SetInlineSize(0);
+  }
+  ShortString& operator=(const ShortString& o) {
+    if (this != &o) {
+      Free();
+      Assign(o.view());
+    }
+    return *this;
+  }
+  ShortString& operator=(ShortString&& o) noexcept {
+    if (this != &o) {
+      Free();
+      std::memcpy(bytes_, o.bytes_, sizeof bytes_);
+      o.SetInlineSize(0);
+    }
+    return *this;
+  }
+  ShortString& operator=(std::string_view s) {
+    // `s` may point into this string: copy before freeing.
+    ShortString copy(s);
+    return *this = std::move(copy);
+  }
+  ShortString& operator=(const char* s) { return *this = std::string_view(s); }
+  ShortString& operator=(const std::string& s) { return *this = std::string_view(s); }
+  ~ShortString() { Free(); }
+
+  const char* data() const noexcept { return on_heap() ? HeapPointer() : bytes_; }
+  std::size_t size() const noexcept { return on_heap() ? HeapSize() : bytes_[kInline]; }
+  bool empty() const noexcept { return size() == 0; }
+  std::string_view view() const noexcept { return {data(), size()}; }
+  operator std::string_view() const noexcept { return view(); }  // NOLINT: implicit.
+  std::string str() const { return std::string(view()); }
+  const char* begin() const noexcept { return data(); }
+  const char* end() const noexcept { return data() + size(); }
+  std::size_t find(char c, std::size_t pos = 0) const noexcept { return view().find(c, pos); }
+  std::size_t find(std::string_view s, std::size_t pos = 0) const noexcept {
+    return view().find(s, pos);
+  }
+  void clear() noexcept {
+    Free();
+    SetInlineSize(0);
+  }
+
+  friend bool operator==(const ShortString& a, const ShortString& b) noexcept {
+    return a.view() == b.view();
+  }
+  friend bool operator==(const ShortString& a, std::string_view b) noexcept {
+    return a.view() == b;
+  }
+  friend bool operator==(const ShortString& a, const char* b) noexcept {
+    return a.view() == std::string_view(b);
+  }
+  friend bool operator==(const ShortString& a, const std::string& b) noexcept {
+    return a.view() == std::string_view(b);
+  }
+  friend auto operator<=>(const ShortString& a, const ShortString& b) noexcept {
+    return a.view() <=> b.view();
+  }
+  friend std::string operator+(const std::string& a, const ShortString& b) {
+    std::string out;
+    out.reserve(a.size() + b.size());
+    out.append(a).append(b.view());
+    return out;
+  }
+  friend std::string operator+(std::string&& a, const ShortString& b) {
+    a.append(b.view());
+    return std::move(a);
+  }
+  friend std::string operator+(const char* a, const ShortString& b) { return std::string(a) + b; }
+  friend std::string operator+(const ShortString& a, const std::string& b) {
+    std::string out(a.view());
+    out.append(b);
+    return out;
+  }
+  friend std::string operator+(const ShortString& a, const char* b) {
+    std::string out(a.view());
+    out.append(b);
+    return out;
+  }
+  friend std::ostream& operator<<(std::ostream& os, const ShortString& s) { return os << s.view(); }
+
+ private:
+  static constexpr unsigned char kHeap = 0xff;
+
+  bool on_heap() const noexcept { return static_cast<unsigned char>(bytes_[kInline]) == kHeap; }
+  void SetInlineSize(std::size_t n) noexcept { bytes_[kInline] = static_cast<char>(n); }
+  char* HeapPointer() const noexcept {
+    char* p;
+    std::memcpy(&p, bytes_, sizeof p);
+    return p;
+  }
+  std::size_t HeapSize() const noexcept {
+    std::uint32_t n;
+    std::memcpy(&n, bytes_ + sizeof(char*), sizeof n);
+    return n;
+  }
+  void Assign(std::string_view s) {
+    if (s.size() <= kInline) {
+      std::memcpy(bytes_, s.data(), s.size());
+      SetInlineSize(s.size());
+      return;
+    }
+    if (s.size() > std::numeric_limits<std::uint32_t>::max()) {
+      throw std::length_error("ShortString: longer than 4 GiB");
+    }
+    char* p = new char[s.size()];
+    std::memcpy(p, s.data(), s.size());
+    const auto n = static_cast<std::uint32_t>(s.size());
+    std::memcpy(bytes_, &p, sizeof p);
+    std::memcpy(bytes_ + sizeof p, &n, sizeof n);
+    bytes_[kInline] = static_cast<char>(kHeap);
+  }
+  void Free() noexcept {
+    if (on_heap()) {
+      delete[] HeapPointer();
+    }
+  }
+
+  // Inline: the characters, then the size in the last byte. On the heap: the pointer, the
+  // size (32 bits), and kHeap in the last byte.
+  char bytes_[kInline + 1];
+};
+
+static_assert(sizeof(ShortString) == 16);
+
+}  // namespace cbe
+
+template <>
+struct std::hash<cbe::ShortString> {
+  std::size_t operator()(const cbe::ShortString& s) const noexcept {
+    return std::hash<std::string_view>()(s.view());
+  }
+};
