@@ -373,10 +373,10 @@ class MtuProberImpl final : public ProberOf<MtuSettings, MtuSnapshot> {
     std::map<std::string, double> interfaces;
     for (const auto& r : mtu.results) {
       if (r.interface_mtu && !r.interface.empty()) {
-        interfaces.emplace(r.interface, *r.interface_mtu);
+        interfaces.emplace(r.interface.str(), *r.interface_mtu);
       }
       if (const std::string address = r.peer.ToString(); r.path_mtu && out.ShowPeer(address)) {
-        path_mtu.Add({{"peer", address}, {"interface", r.interface}}, *r.path_mtu);
+        path_mtu.Add({{"peer", address}, {"interface", r.interface.str()}}, *r.path_mtu);
       }
     }
     for (const auto& [name, value] : interfaces) {

@@ -1,11 +1,14 @@
 #pragma once
 
-// What the probes found for one peer address. Plain data: no prometheus-cpp here.
+// What the probes found for one peer address. Plain data: no prometheus-cpp here. Text in 16
+// bytes (base/short_string.h): a probe's results for 1000 peers are held twice while a round
+// replaces them.
 
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "exporter/base/short_string.h"
 #include "probes/net/address.h"
 
 namespace cbe::probes {
@@ -17,7 +20,7 @@ struct PortResult {
   net::IpAddress peer;
   PortState state = PortState::kUnprobed;
   std::optional<double> rtt_seconds;  // SYN to answer.
-  std::string reason;  // "SYN-ACK", "RST", "no answer within 2s", "icmp type 3 code 13 ...".
+  ShortString reason;  // "SYN-ACK", "RST", "no answer within 2s", "icmp type 3 code 13 ...".
 };
 
 struct IcmpResult {
@@ -26,16 +29,16 @@ struct IcmpResult {
   int sent = 0;
   int received = 0;
   std::optional<double> rtt_seconds;  // Mean round trip of the replies.
-  std::string reason;                 // Why not probed, or the last error.
+  ShortString reason;                 // Why not probed, or the last error.
   double loss_ratio() const { return sent == 0 ? 0 : 1.0 - static_cast<double>(received) / sent; }
 };
 
 struct MtuResult {
   net::IpAddress peer;
-  std::string interface;  // Of the route to the peer.
+  ShortString interface;  // Of the route to the peer.
   std::optional<int> interface_mtu;
   std::optional<int> path_mtu;  // Largest packet that got through with don't-fragment.
-  std::string reason;
+  ShortString reason;
   // The probe could not measure this peer for a reason of its own (netlink, no echo socket for
   // the family, a socket that refused don't-fragment), not of the path.
   bool failed = false;

@@ -454,9 +454,10 @@ class TcpRound final : public ProbeRoundOf<TcpSettings, TcpSnapshot> {
       }
       auto it = last_port_state_.find(peer);
       if (it == last_port_state_.end() || it->second != state) {
-        logging::Write(r.state == PortState::kOpen ? spdlog::level::info : spdlog::level::warn,
-                       "BGP port state",
-                       {{"probe", "tcp"}, {"peer", peer}, {"state", state}, {"reason", r.reason}});
+        logging::Write(
+            r.state == PortState::kOpen ? spdlog::level::info : spdlog::level::warn,
+            "BGP port state",
+            {{"probe", "tcp"}, {"peer", peer}, {"state", state}, {"reason", r.reason.str()}});
       }
       states[peer] = state;
     }

@@ -52,6 +52,11 @@ class ShortString {
     return *this = std::move(copy);
   }
   ShortString& operator=(const char* s) { return *this = std::string_view(s); }
+  ShortString& operator+=(std::string_view s) {
+    std::string joined(view());
+    joined.append(s);
+    return *this = std::string_view(joined);
+  }
   ShortString& operator=(const std::string& s) { return *this = std::string_view(s); }
   ~ShortString() { Free(); }
 

@@ -168,7 +168,7 @@ void AddPathMtu(const probes::MtuSnapshot& mtu, const SessionView& view, Family&
   std::map<std::pair<std::string, std::string>, double> smallest;  // (peer type, interface)
   for (const auto& r : mtu.results) {
     if (r.path_mtu) {
-      Keep(smallest, std::pair(std::string(view.PeerType(r.peer.ToString())), r.interface),
+      Keep(smallest, std::pair(std::string(view.PeerType(r.peer.ToString())), r.interface.str()),
            *r.path_mtu, std::less<>());
     }
   }

@@ -19,6 +19,7 @@
 
 #include "exporter/base/clock.h"
 #include "exporter/base/result.h"
+#include "exporter/base/short_string.h"
 #include "probes/net/address.h"
 #include "probes/net/packet.h"
 
@@ -78,7 +79,8 @@ struct PeerClockResult {
   std::optional<double> rtt_seconds;     // Of the sample used.
   int sent = 0;
   int received = 0;
-  std::string reason;  // Why not probed or no offset; "" when all went well.
+  ShortString reason;  // Why not probed or no offset; "" when all went well (16 bytes, as
+                       // probes/peer_result.h's).
 };
 
 // Asks all peers concurrently from one raw socket (CAP_NET_RAW; without it every IPv4 peer is

@@ -61,6 +61,10 @@ TEST_CASE("short string: copies, moves and assignments keep the text", "[unit]")
     CHECK(d == text.substr(1));
     d = std::string("abc");
     CHECK(d == "abc");
+    d += "def";
+    CHECK(d == "abcdef");
+    d += std::string(20, 'x');  // Past the inline limit.
+    CHECK(d == "abcdef" + std::string(20, 'x'));
     d.clear();
     CHECK(d.empty());
   }
