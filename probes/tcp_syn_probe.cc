@@ -184,7 +184,7 @@ std::vector<PortResult> SynRound::Finish(std::chrono::milliseconds timeout) {
         p.result.reason = "not sent";
       }
     }
-    out.push_back(p.result);
+    out.push_back(std::move(p.result));
   }
   return out;
 }
@@ -444,24 +444,26 @@ class TcpRound final : public ProbeRoundOf<TcpSettings, TcpSnapshot> {
   bool LogChanges(const TcpSnapshot& snap, bool connect_mode) {
     bool success = true;
     std::string error;
-    std::map<std::string, std::string> states;
+    // Updated in place (a new map each round would hold two of 1000 peers' at its peak); the
+    // peers this round did not probe are forgotten.
+    ++round_;
     for (const auto& r : snap.ports) {
-      const std::string peer = r.peer.ToString();
-      const std::string state(PortStateName(r.state));
       if (r.state == PortState::kUnprobed && !connect_mode) {
         success = false;
         error = r.reason;
       }
-      auto it = last_port_state_.find(peer);
-      if (it == last_port_state_.end() || it->second != state) {
-        logging::Write(
-            r.state == PortState::kOpen ? spdlog::level::info : spdlog::level::warn,
-            "BGP port state",
-            {{"probe", "tcp"}, {"peer", peer}, {"state", state}, {"reason", r.reason.str()}});
+      auto [it, inserted] = last_port_state_.try_emplace(r.peer, LastState{r.state, round_});
+      if (inserted || it->second.state != r.state) {
+        logging::Write(r.state == PortState::kOpen ? spdlog::level::info : spdlog::level::warn,
+                       "BGP port state",
+                       {{"probe", "tcp"},
+                        {"peer", r.peer.ToString()},
+                        {"state", std::string(PortStateName(r.state))},
+                        {"reason", r.reason.str()}});
       }
-      states[peer] = state;
+      it->second = LastState{r.state, round_};
     }
-    last_port_state_ = std::move(states);
+    std::erase_if(last_port_state_, [this](const auto& kv) { return kv.second.round != round_; });
     if (error != last_error_ && !error.empty()) {
       logging::Error("TCP probe cannot run", {{"probe", "tcp"}, {"err", error}});
     }
@@ -469,7 +471,12 @@ class TcpRound final : public ProbeRoundOf<TcpSettings, TcpSnapshot> {
     return success;
   }
 
-  std::map<std::string, std::string> last_port_state_;
+  struct LastState {
+    PortState state;
+    std::uint64_t round;  // The last round that probed the peer.
+  };
+  std::map<net::IpAddress, LastState> last_port_state_;
+  std::uint64_t round_ = 0;
   std::string last_error_;
 };
 

@@ -65,7 +65,8 @@ class SynRound {
   bool OnIcmpError(const net::IcmpError& error, std::chrono::steady_clock::time_point at);
 
   bool AllAnswered() const { return outstanding_ == 0; }
-  // Probes still waiting at `now` after `timeout` become filtered ("no answer").
+  // Probes still waiting at `now` after `timeout` become filtered ("no answer"). Call once: the
+  // results are moved out.
   std::vector<PortResult> Finish(std::chrono::milliseconds timeout);
 
  private:
