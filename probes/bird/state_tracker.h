@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "exporter/base/short_string.h"
 #include "probes/bird/bird_time.h"
 #include "probes/bird/last_error.h"
 
@@ -53,8 +54,9 @@ class StateTracker {
 
  private:
   struct Entry {
-    std::string state;
-    std::string since_text;
+    // 16 bytes each (base/short_string.h): one entry per session, for as long as it exists.
+    ShortString state;
+    ShortString since_text;
     std::optional<ResolvedTime> since;
     std::uint64_t changes = 0;
     LastError bgp_error;
