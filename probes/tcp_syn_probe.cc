@@ -189,6 +189,20 @@ std::vector<PortResult> SynRound::Finish(std::chrono::milliseconds timeout) {
   return out;
 }
 
+std::vector<const PortResult*> PortStateMemory::Update(const std::vector<PortResult>& ports) {
+  ++round_;
+  std::vector<const PortResult*> changed;
+  for (const PortResult& r : ports) {
+    auto [it, inserted] = last_.try_emplace(r.peer, Last{r.state, round_});
+    if (inserted || it->second.state != r.state) {
+      changed.push_back(&r);
+    }
+    it->second = Last{r.state, round_};
+  }
+  std::erase_if(last_, [this](const auto& kv) { return kv.second.round != round_; });
+  return changed;
+}
+
 namespace {
 
 // One SYN round on the wire: the raw sockets of each family, SYNs sent at the configured rate,
@@ -444,26 +458,20 @@ class TcpRound final : public ProbeRoundOf<TcpSettings, TcpSnapshot> {
   bool LogChanges(const TcpSnapshot& snap, bool connect_mode) {
     bool success = true;
     std::string error;
-    // Updated in place (a new map each round would hold two of 1000 peers' at its peak); the
-    // peers this round did not probe are forgotten.
-    ++round_;
     for (const auto& r : snap.ports) {
       if (r.state == PortState::kUnprobed && !connect_mode) {
         success = false;
         error = r.reason;
       }
-      auto [it, inserted] = last_port_state_.try_emplace(r.peer, LastState{r.state, round_});
-      if (inserted || it->second.state != r.state) {
-        logging::Write(r.state == PortState::kOpen ? spdlog::level::info : spdlog::level::warn,
-                       "BGP port state",
-                       {{"probe", "tcp"},
-                        {"peer", r.peer.ToString()},
-                        {"state", std::string(PortStateName(r.state))},
-                        {"reason", r.reason.str()}});
-      }
-      it->second = LastState{r.state, round_};
     }
-    std::erase_if(last_port_state_, [this](const auto& kv) { return kv.second.round != round_; });
+    for (const PortResult* r : port_states_.Update(snap.ports)) {
+      logging::Write(r->state == PortState::kOpen ? spdlog::level::info : spdlog::level::warn,
+                     "BGP port state",
+                     {{"probe", "tcp"},
+                      {"peer", r->peer.ToString()},
+                      {"state", std::string(PortStateName(r->state))},
+                      {"reason", r->reason.str()}});
+    }
     if (error != last_error_ && !error.empty()) {
       logging::Error("TCP probe cannot run", {{"probe", "tcp"}, {"err", error}});
     }
@@ -471,12 +479,7 @@ class TcpRound final : public ProbeRoundOf<TcpSettings, TcpSnapshot> {
     return success;
   }
 
-  struct LastState {
-    PortState state;
-    std::uint64_t round;  // The last round that probed the peer.
-  };
-  std::map<net::IpAddress, LastState> last_port_state_;
-  std::uint64_t round_ = 0;
+  PortStateMemory port_states_;
   std::string last_error_;
 };
 

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,24 @@ class SynRound {
   std::vector<Probe> probes_;
   std::uint16_t remote_port_;
   std::size_t outstanding_ = 0;
+};
+
+// Each peer's port state from one round to the next, to log a state once when it changes.
+// Updated in place: a new map each round would hold two of 1000 peers' at its peak.
+class PortStateMemory {
+ public:
+  // The results of a round whose peer is new or whose state changed since the last round; the
+  // peers this round did not probe are forgotten (back later, they are new again).
+  std::vector<const PortResult*> Update(const std::vector<PortResult>& ports);
+  std::size_t size() const { return last_.size(); }
+
+ private:
+  struct Last {
+    PortState state;
+    std::uint64_t round;  // The last round that probed the peer.
+  };
+  std::map<net::IpAddress, Last> last_;
+  std::uint64_t round_ = 0;
 };
 
 // Runs one round over `peers`, all concurrently in one event loop. Needs CAP_NET_RAW; without
