@@ -66,12 +66,7 @@ class ShortString {
   std::string_view view() const noexcept { return {data(), size()}; }
   operator std::string_view() const noexcept { return view(); }  // NOLINT: implicit.
   std::string str() const { return std::string(view()); }
-  const char* begin() const noexcept { return data(); }
-  const char* end() const noexcept { return data() + size(); }
   std::size_t find(char c, std::size_t pos = 0) const noexcept { return view().find(c, pos); }
-  std::size_t find(std::string_view s, std::size_t pos = 0) const noexcept {
-    return view().find(s, pos);
-  }
   void clear() noexcept {
     Free();
     SetInlineSize(0);
@@ -102,13 +97,7 @@ class ShortString {
     a.append(b.view());
     return std::move(a);
   }
-  friend std::string operator+(const char* a, const ShortString& b) { return std::string(a) + b; }
   friend std::string operator+(const ShortString& a, const std::string& b) {
-    std::string out(a.view());
-    out.append(b);
-    return out;
-  }
-  friend std::string operator+(const ShortString& a, const char* b) {
     std::string out(a.view());
     out.append(b);
     return out;
@@ -160,10 +149,3 @@ class ShortString {
 static_assert(sizeof(ShortString) == 16);
 
 }  // namespace cbe
-
-template <>
-struct std::hash<cbe::ShortString> {
-  std::size_t operator()(const cbe::ShortString& s) const noexcept {
-    return std::hash<std::string_view>()(s.view());
-  }
-};

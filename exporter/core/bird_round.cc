@@ -86,8 +86,8 @@ void DaemonSnapshotBuilder::Track(PeerSnapshot* peer, const Pending& pending,
     since = bird::ResolveBirdTime(*pending.since, *status.server_time, observed);
   }
   bird::StateTracker::SessionObservation session =
-      tracker->ObserveSession(peer->protocol.str(), peer->state, pending.since_text, since,
-                              peer->up, peer->last_error, pending.tx_pending_bytes);
+      tracker->ObserveSession(peer->protocol, peer->state, pending.since_text, since, peer->up,
+                              peer->last_error, pending.tx_pending_bytes);
   const bird::StateTracker::Observation& obs = session.observation;
   peer->state_change_timestamp = obs.state_change_timestamp;
   peer->state_change_exact = obs.timestamp_exact;
@@ -151,7 +151,8 @@ DaemonSnapshot BuildDaemonSnapshot(const std::string& socket, const bird::Status
                                    const bird::Protocols& protocols,
                                    std::chrono::system_clock::time_point observed,
                                    bird::StateTracker* tracker) {
-  DaemonSnapshotBuilder builder(protocols.protocols.size());
+  DaemonSnapshotBuilder builder;
+  builder.Start(protocols.protocols.size());
   for (const bird::Protocol& p : protocols.protocols) {
     builder.Add(bird::Protocol(p));
   }

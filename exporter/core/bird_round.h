@@ -24,12 +24,6 @@ namespace cbe {
 // status` is read after the protocols.
 class DaemonSnapshotBuilder {
  public:
-  DaemonSnapshotBuilder() = default;
-  explicit DaemonSnapshotBuilder(std::size_t expected_peers,
-                                 std::vector<PeerSnapshot> buffer = {}) {
-    Start(expected_peers, std::move(buffer));
-  }
-
   // Starts a reply over: what was added is dropped. The peers go to `buffer` (a recycled
   // round's, emptied); the builder's own buffers keep their capacity from round to round.
   void Start(std::size_t expected_peers, std::vector<PeerSnapshot> buffer = {});

@@ -56,8 +56,8 @@ class Client {
   // start with the command they belong to ("show status: ..."). max_reply_bytes caps both
   // replies together.
   Result<std::string> QueryLinesThen(std::string_view first,
-                                   const std::function<void(const ReplyLine&)>& on_line,
-                                   std::string_view second);
+                                     const std::function<void(const ReplyLine&)>& on_line,
+                                     std::string_view second);
 
   // BIRD's version from the greeting ("1.6.8", "v0.3.3+birdv1.6.8", "2.0.12").
   const std::string& greeting_version() const { return greeting_version_; }

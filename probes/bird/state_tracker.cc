@@ -18,19 +18,25 @@ double Seconds(const ResolvedTime& t) {
 
 }  // namespace
 
-StateTracker::Observation StateTracker::Observe(const std::string& protocol, std::string_view state,
+std::pair<StateTracker::Entry*, bool> StateTracker::EntryOf(std::string_view protocol) {
+  if (auto it = entries_.find(protocol); it != entries_.end()) {
+    return {&it->second, false};
+  }
+  return {&entries_.emplace(std::string(protocol), Entry()).first->second, true};
+}
+
+StateTracker::Observation StateTracker::Observe(std::string_view protocol, std::string_view state,
                                                 std::string_view since_text,
                                                 std::optional<ResolvedTime> since) {
-  auto [it, inserted] = entries_.try_emplace(protocol);
-  return ObserveEntry(&it->second, inserted, state, since_text, since);
+  auto [e, inserted] = EntryOf(protocol);
+  return ObserveEntry(e, inserted, state, since_text, since);
 }
 
 StateTracker::SessionObservation StateTracker::ObserveSession(
-    const std::string& protocol, std::string_view state, std::string_view since_text,
+    std::string_view protocol, std::string_view state, std::string_view since_text,
     std::optional<ResolvedTime> since, bool established, const LastError& last_error,
     std::optional<std::uint64_t> tx_pending) {
-  auto [it, inserted] = entries_.try_emplace(protocol);
-  Entry* e = &it->second;
+  auto [e, inserted] = EntryOf(protocol);
   SessionObservation out;
   out.observation = ObserveEntry(e, inserted, state, since_text, since);
   if (established) {

@@ -4,10 +4,12 @@
 // jitters by a second in 1.6 and becomes a bare date after 20 hours) and a count of changes.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "exporter/base/short_string.h"
 #include "probes/bird/bird_time.h"
@@ -26,7 +28,7 @@ class StateTracker {
   };
 
   // `state` is the exported state; `since` BIRD's time of the protocol's last state change.
-  Observation Observe(const std::string& protocol, std::string_view state,
+  Observation Observe(std::string_view protocol, std::string_view state,
                       std::string_view since_text, std::optional<ResolvedTime> since);
 
   // A session's state as Observe() sees it, and what outlives its socket errors and its fall:
@@ -39,7 +41,7 @@ class StateTracker {
     LastError bgp_error;
     std::optional<std::uint64_t> tx_pending_when_last_up;
   };
-  SessionObservation ObserveSession(const std::string& protocol, std::string_view state,
+  SessionObservation ObserveSession(std::string_view protocol, std::string_view state,
                                     std::string_view since_text, std::optional<ResolvedTime> since,
                                     bool established, const LastError& last_error,
                                     std::optional<std::uint64_t> tx_pending);
@@ -66,7 +68,17 @@ class StateTracker {
   Observation ObserveEntry(Entry* e, bool inserted, std::string_view state,
                            std::string_view since_text, std::optional<ResolvedTime> since);
 
-  std::unordered_map<std::string, Entry> entries_;
+  // The entry of `protocol`, and whether it is new. Looked up by view: a round does not build
+  // a string per session to find it.
+  std::pair<Entry*, bool> EntryOf(std::string_view protocol);
+
+  struct ViewHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>()(s);
+    }
+  };
+  std::unordered_map<std::string, Entry, ViewHash, std::equal_to<>> entries_;
   std::uint64_t round_ = 0;
 };
 

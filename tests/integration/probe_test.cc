@@ -159,7 +159,7 @@ TEST_CASE("probes: half-open TCP states against real BIRD and iptables", "[integ
     CHECK(r["10.98.2.2"].state == PortState::kUnreachable);
     CHECK(r["10.98.2.2"].reason == "icmp type 3 code 1 (host unreachable) from 10.98.1.1");
     CHECK(r["fd00:98:2::2"].state == PortState::kUnreachable);
-    CHECK(r["fd00:98:2::2"].reason.find("icmp6 type 1 code 3 (address unreachable)") == 0);
+    CHECK(r["fd00:98:2::2"].reason.view().find("icmp6 type 1 code 3 (address unreachable)") == 0);
   }
 }
 

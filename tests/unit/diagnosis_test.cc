@@ -461,7 +461,14 @@ TEST_CASE("diagnosis: the interface that holds this node's router ID or source a
   }
 }
 
-TEST_CASE("intent: missing, unexpected and drifted sessions against BIRD's", "[unit]") {
+// BIRD runs Mesh_10_0_0_1 (Established) and Global_10_0_0_9 (Active) in bird, nothing in bird6;
+// Calico asks for Mesh_10_0_0_1, Mesh_10_0_0_2 and Node_fd00__9.
+struct IntentCase {
+  std::shared_ptr<BirdSnapshot> bird;  // The snapshot's, for a test to change.
+  Snapshot snapshot;
+};
+
+IntentCase WithIntent() {
   auto bird = std::make_shared<BirdSnapshot>();
   DaemonSnapshot v4;
   v4.daemon = "bird";
@@ -506,10 +513,11 @@ TEST_CASE("intent: missing, unexpected and drifted sessions against BIRD's", "[u
   auto answer = std::make_shared<IntentSnapshot>();
   answer->sessions = sessions;
   answer->up = true;
-  Snapshot s;
-  s.bird = bird;
-  s.intent = answer;
+  return {bird, Snapshot{.bird = bird, .intent = answer}};
+}
 
+TEST_CASE("intent: missing, unexpected and drifted sessions against BIRD's", "[unit]") {
+  auto [bird, s] = WithIntent();
   const auto d = DeriveDiagnosis(s, DiagnosisOptions{}, 5000);
   REQUIRE(d->intent);
   CHECK(d->intent->expected == 3);
@@ -531,7 +539,18 @@ TEST_CASE("intent: missing, unexpected and drifted sessions against BIRD's", "[u
   diagnosed.diagnosis = d;
   CHECK(FormatCheckTable(diagnosed, 5000).find("(not in BIRD)") != std::string::npos);
 
-  // Derived into recycled rows: the same rows, in the vector a released diagnosis gave back.
+  // A BIRD daemon down: nothing can be said missing.
+  bird->daemons[1].up = false;
+  CHECK_FALSE(DeriveDiagnosis(s, DiagnosisOptions{}, 5000)->intent);
+  // No answer: no comparison.
+  s.intent.reset();
+  CHECK_FALSE(DeriveDiagnosis(s, DiagnosisOptions{}, 5000)->intent);
+}
+
+TEST_CASE("diagnosis: derived into recycled rows, the same rows", "[unit]") {
+  const Snapshot s = WithIntent().snapshot;
+  const auto d = DeriveDiagnosis(s, DiagnosisOptions{}, 5000);
+  // In the vector a released diagnosis gave back.
   auto buffers = std::make_shared<VectorRecycler<PeerDiagnosis>>();
   auto first = DeriveDiagnosis(s, DiagnosisOptions{}, 5000, buffers);
   const auto* rows = first->peers.data();
@@ -547,13 +566,6 @@ TEST_CASE("intent: missing, unexpected and drifted sessions against BIRD's", "[u
     CHECK(again->peers[i].diagnosis.cause == d->peers[i].diagnosis.cause);
     CHECK(again->peers[i].diagnosis.evidence == d->peers[i].diagnosis.evidence);
   }
-
-  // A BIRD daemon down: nothing can be said missing.
-  bird->daemons[1].up = false;
-  CHECK_FALSE(DeriveDiagnosis(s, DiagnosisOptions{}, 5000)->intent);
-  // No answer: no comparison.
-  s.intent.reset();
-  CHECK_FALSE(DeriveDiagnosis(s, DiagnosisOptions{}, 5000)->intent);
 }
 
 TEST_CASE("check: the table for a person", "[unit]") {
