@@ -95,13 +95,14 @@ struct Diagnosis {
 Diagnosis Diagnose(const Evidence& e);
 
 struct PeerDiagnosis {
-  // Text in 16 bytes each (base/short_string.h): the store keeps two vectors of these.
+  // Text in 16 bytes each (base/short_string.h), the time in 8 (base/compact_optional.h): the
+  // store keeps two vectors of these.
   ShortString daemon;
   ShortString protocol;
   ShortString peer;
   ShortString peer_type;
   ShortString state;
-  std::optional<double> state_change_timestamp;
+  OptionalDouble state_change_timestamp;
   ShortString last_error;
   Diagnosis diagnosis;
 };

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "exporter/base/compact_optional.h"
 #include "exporter/base/short_string.h"
 #include "exporter/config/config.h"
 #include "exporter/intent/sessions.h"
@@ -22,34 +23,35 @@
 namespace cbe {
 
 struct PeerSnapshot {
-  // Text in 16 bytes each (base/short_string.h): a round keeps two vectors of these.
+  // Text in 16 bytes each (base/short_string.h), optional numbers in 8 (base/compact_optional.h)
+  // and the flags together: a round keeps two vectors of these.
   ShortString protocol;
   ShortString peer;            // The neighbour address.
   ShortString peer_type;       // node_mesh, node_specific, global, other.
   ShortString state;           // BGP state: Established, Active, ..., Down.
   ShortString protocol_state;  // BIRD's protocol state: up, start, down, ...
-  bool up = false;
   ShortString neighbor_as;
   ShortString local_as;
   ShortString neighbor_router_id;
   ShortString source_address;  // This node's end (Established only).
   ShortString session;         // ibgp, ebgp or "".
-  std::optional<double> state_change_timestamp;
+  bool up = false;
   bool state_change_exact = true;
-  bird::LastError last_error;
-  std::optional<double> hold_time_seconds;
-  std::optional<double> keepalive_time_seconds;
-  bird::RouteCounts routes;
-  std::uint64_t state_changes_total = 0;
   // This round saw the session leave Established (down now, or restarted since the last round).
   bool left_established = false;
+  OptionalDouble state_change_timestamp;
+  bird::LastError last_error;
+  OptionalDouble hold_time_seconds;
+  OptionalDouble keepalive_time_seconds;
+  bird::RouteCounts routes;
+  std::uint64_t state_changes_total = 0;
   // The last BGP-level error ("BGP Error: ...", "Received: ...") since the session was last
   // Established: BIRD replaces it with socket errors while it retries.
   bird::LastError bgp_error;
   // BIRD 3: bytes queued to the peer (Established only), and the last value seen while the
   // session was Established (kept after it went down, for the diagnosis).
-  std::optional<std::uint64_t> tx_pending_bytes;
-  std::optional<std::uint64_t> tx_pending_when_last_up;
+  OptionalCount tx_pending_bytes;
+  OptionalCount tx_pending_when_last_up;
 };
 
 // Where this node's own BGP address lives: the router ID and the source address of the sessions.

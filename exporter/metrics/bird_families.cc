@@ -23,7 +23,7 @@ std::string FromBirdRound(std::string_view text) {
 // metrics.extra: route_details.
 struct RouteKind {
   const char* name;
-  std::optional<std::uint64_t> bird::RouteCounts::*count;
+  OptionalCount bird::RouteCounts::*count;
   bool route_details_only;
 };
 constexpr RouteKind kRouteKinds[] = {{"imported", &bird::RouteCounts::imported, false},

@@ -71,8 +71,11 @@ std::optional<double> ParseTimerLimit(std::string_view value) {
   return ParseNumber<double>(value.substr(slash + 1));
 }
 
-void AddCount(std::optional<std::uint64_t>* total, std::uint64_t n) {
-  *total = total->value_or(0) + n;
+// Route counts summed over channels; a sum past what a count holds stays at its largest.
+void AddCount(OptionalCount* total, std::uint64_t n) {
+  const std::uint64_t sum = total->value_or(0) + n;
+  const std::uint64_t largest = OptionalCount::Sentinel() - 1;
+  *total = sum < n || sum > largest ? largest : sum;
 }
 
 // "1 imported, 1 filtered, 2 exported, 1 preferred".
@@ -85,8 +88,8 @@ bool ParseRoutes(std::string_view value, RouteCounts* routes) {
     std::string_view words = item;
     const auto count = ParseNumber<std::uint64_t>(NextToken(&words));
     const std::string_view kind = Trim(words);
-    if (!count) {
-      return false;
+    if (!count || OptionalCount::IsSentinel(*count)) {
+      return false;  // 2^64-1 is the count a RouteCounts cannot hold: an unparsed line.
     }
     if (kind == "imported") {
       parsed.imported = count;
@@ -136,7 +139,10 @@ bool ParsePendingAttributeSets(std::string_view text, Protocol* p) {
   if (!sets || !prefixes || Trim(words) != "prefixes to send") {
     return false;
   }
-  AddCount(&p->pending_prefixes, *prefixes);
+  if (!p->pending_prefixes) {
+    p->pending_prefixes = 0;
+  }
+  p->pending_prefixes = *p->pending_prefixes + *prefixes;
   return true;
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "exporter/base/compact_optional.h"
 #include "exporter/base/result.h"
 #include "probes/bird/bird_time.h"
 #include "probes/bird/framing.h"
@@ -49,11 +50,12 @@ enum class PeerType { kNodeMesh, kNodeSpecific, kGlobal, kOther };
 PeerType PeerTypeFromName(std::string_view protocol_name);
 std::string_view PeerTypeName(PeerType type);  // node_mesh, node_specific, global, other.
 
+// 8 bytes a count (base/compact_optional.h): a round's snapshot holds two of these per session.
 struct RouteCounts {
-  std::optional<std::uint64_t> imported;
-  std::optional<std::uint64_t> filtered;
-  std::optional<std::uint64_t> exported;
-  std::optional<std::uint64_t> preferred;
+  OptionalCount imported;
+  OptionalCount filtered;
+  OptionalCount exported;
+  OptionalCount preferred;
 };
 
 // One protocol of `show protocols [all]`. BGP fields stay empty for other protocols.

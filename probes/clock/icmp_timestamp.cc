@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <random>
 
 #include "exporter/base/duration.h"
@@ -159,9 +158,11 @@ class TimestampRound {
         id_(id),
         out_(*out),
         best_(peers.size()),
-        next_seq_(static_cast<std::uint16_t>(std::random_device{}())),
+        first_seq_(static_cast<std::uint16_t>(std::random_device{}())),
+        next_seq_(first_seq_),
         interval_(net::PacketInterval(options.packets_per_second)),
-        total_(v4_.size() * static_cast<std::size_t>(std::max(0, options.count))) {}
+        total_(v4_.size() * static_cast<std::size_t>(std::max(0, options.count))),
+        sent_(std::min(total_, kSequenceNumbers)) {}
 
   void Run() {
     next_send_ = last_sent_ = clock_.Monotonic();
@@ -181,13 +182,22 @@ class TimestampRound {
   }
 
  private:
+  // The request of one sequence number, in a slot of its own: the k-th request has sequence
+  // number first_seq_ + k, so a flat vector (24 bytes a request) holds what a map held in 80.
+  // Past 65,536 requests a sequence number comes round again and its slot is the later request's.
   struct Sent {
-    std::size_t peer = 0;
-    std::uint32_t originate = 0;
-    double t1_ms = 0;
+    double t1_ms = 0;  // Its originate timestamp is this, truncated.
     steady_clock::time_point at;
+    std::uint32_t peer = 0;
+    bool valid = false;
     bool answered = false;
   };
+  static constexpr std::size_t kSequenceNumbers = 65536;
+
+  Sent* SlotOf(std::uint16_t seq) {
+    const std::size_t slot = static_cast<std::uint16_t>(seq - first_seq_);
+    return slot < sent_.size() ? &sent_[slot] : nullptr;
+  }
 
   // Sends the requests the rate limit allows by `now`.
   void SendDue(steady_clock::time_point now) {
@@ -208,7 +218,7 @@ class TimestampRound {
         out_[i].reason = net::ErrnoText("sendto", errno);
         continue;
       }
-      sent_[seq] = Sent{i, originate, t1_ms, at, false};
+      *SlotOf(seq) = Sent{t1_ms, at, static_cast<std::uint32_t>(i), true, false};
       ++outstanding_;
       last_sent_ = clock_.Monotonic();
       next_send_ += interval_;
@@ -227,24 +237,24 @@ class TimestampRound {
     if (!reply || reply->id != id_) {
       return;
     }
-    auto it = sent_.find(reply->seq);
-    if (it == sent_.end() || it->second.answered) {
+    Sent* sent = SlotOf(reply->seq);
+    if (sent == nullptr || !sent->valid || sent->answered) {
       return;
     }
-    const std::size_t i = it->second.peer;
+    const std::size_t i = sent->peer;
     if (reply->src && *reply->src != peers_[i]) {
       return;  // Someone else's reply with our sequence number.
     }
-    it->second.answered = true;
+    sent->answered = true;
     --outstanding_;
     ++out_[i].received;
-    if (reply->originate != it->second.originate) {
+    if (reply->originate != static_cast<std::uint32_t>(sent->t1_ms)) {
       out_[i].reason = "reply does not echo our originate timestamp";
       return;
     }
     const double t4_ms =
-        it->second.t1_ms + std::chrono::duration<double, std::milli>(mono - it->second.at).count();
-    auto sample = ComputeTimestampOffset(*reply, it->second.t1_ms, t4_ms);
+        sent->t1_ms + std::chrono::duration<double, std::milli>(mono - sent->at).count();
+    auto sample = ComputeTimestampOffset(*reply, sent->t1_ms, t4_ms);
     if (!sample) {
       out_[i].reason = sample.error().message;
       return;
@@ -273,8 +283,8 @@ class TimestampRound {
   net::Fd socket_;
   const std::uint16_t id_;
   std::vector<PeerClockResult>& out_;
-  std::map<std::uint16_t, Sent> sent_;
   std::vector<std::optional<ClockSample>> best_;
+  const std::uint16_t first_seq_;
   std::uint16_t next_seq_;
   const steady_clock::duration interval_;
   const std::size_t total_;
@@ -282,6 +292,7 @@ class TimestampRound {
   std::size_t outstanding_ = 0;
   steady_clock::time_point next_send_;
   steady_clock::time_point last_sent_;
+  std::vector<Sent> sent_;
   std::uint8_t buf_[kReplyBufferSize];
 };
 

@@ -328,6 +328,25 @@ TEST_CASE("parser: import keep filtered adds a filtered count", "[unit]") {
   CHECK(r->unparsed.lines == 0);
 }
 
+TEST_CASE("parser: a route count of 2^64-1 is an unparsed line, not an absent count", "[unit]") {
+  // RouteCounts holds counts in 8 bytes, 2^64-1 meaning "none" (base/compact_optional.h).
+  auto routes = [](std::string_view line) {
+    return ParseShowProtocols(
+        "2002-name     proto    table    state  since       info\n"
+        "1002-Mesh_10_99_0_1 BGP      master   up     06:47:46    Established   \n"
+        "1006-  Routes:         " +
+        std::string(line) + "\n \n0000 \n");
+  };
+  auto max = routes("18446744073709551615 imported, 2 exported");
+  REQUIRE(max.ok());
+  CHECK_FALSE(max->protocols[0].routes.imported);
+  CHECK(max->unparsed.lines == 1);
+  auto below = routes("18446744073709551614 imported");
+  REQUIRE(below.ok());
+  CHECK(below->protocols[0].routes.imported == 18446744073709551614u);
+  CHECK(below->unparsed.lines == 0);
+}
+
 TEST_CASE("parser: a heading without a table column", "[unit]") {
   auto r = ParseShowProtocols(
       "2002-Name       Proto      State  Since         Info\n"
