@@ -27,12 +27,14 @@ namespace cbe {
 
 // civetweb serves each connection on one of these threads for the whole request: clients that
 // never read (or never finish a request) hold one each until the request timeout (10 s), so this
-// many of them stall other scrapes that long. Its default of 2 stalls with 3 concurrent
-// scrapers. A thread that has served a request keeps its max_request_size buffer and the stack
-// civetweb touched, and civetweb hands new connections to its threads in turn, so over time
-// every one of them has: the node exporter, on every node, keeps 16, twice the bench's 8
-// concurrent scrapers (bench/run prints the RSS after that phase; issue 19).
-inline constexpr int kWebThreads = 16;
+// many of them stall other scrapes that long; connections beyond wait in civetweb's queue. Its
+// default of 2 stalls with 3 concurrent scrapers. A thread that has served a request keeps its
+// max_request_size buffer and the ~24 KiB of stack civetweb touched (~32 KiB of RSS each), and
+// civetweb hands new connections to its threads in turn, so over time every one of them has:
+// the node exporter, on every node, keeps 8, four times the two scrapers of a Prometheus HA
+// pair and as many as the bench's concurrent scrapers (bench/run prints the RSS after that
+// phase; issue 19: 16 cost 0.25 MiB more on every node).
+inline constexpr int kWebThreads = 8;
 // `intent serve`, one replica per cluster, answers every node's intent client.
 inline constexpr int kIntentServeWebThreads = 64;
 

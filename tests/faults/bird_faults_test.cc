@@ -56,7 +56,7 @@ constexpr bool kSanitized = false;
 constexpr int kExporterPort = 9844;
 constexpr milliseconds kReadyDeadline = 15s;
 // The exporter's civetweb worker threads (exporter/web/web_server.h kWebThreads).
-constexpr int kWebThreads = 16;
+constexpr int kWebThreads = 8;
 
 std::atomic<int> counter{0};
 
@@ -581,7 +581,7 @@ class SlowClients {
 
 TEST_CASE("clients that never read do not block other scrapes", "[integration][faults]") {
   constexpr int kSlowClients = kWebThreads * 3 / 4;
-  // 12 such clients, each holding a connection and one of the exporter's 16 HTTP worker threads
+  // 6 such clients, each holding a connection and one of the exporter's 8 HTTP worker threads
   // (civetweb serves a connection on one thread; more such clients than threads stall other
   // scrapes until request_timeout_ms, README "HTTP"). Nothing they hold may block the others,
   // e.g. the exposition cache's lock while a response is written:
