@@ -139,10 +139,7 @@ bool ParsePendingAttributeSets(std::string_view text, Protocol* p) {
   if (!sets || !prefixes || Trim(words) != "prefixes to send") {
     return false;
   }
-  if (!p->pending_prefixes) {
-    p->pending_prefixes = 0;
-  }
-  p->pending_prefixes = *p->pending_prefixes + *prefixes;
+  p->pending_prefixes = p->pending_prefixes.value_or(0) + *prefixes;  // Summed over channels.
   return true;
 }
 
