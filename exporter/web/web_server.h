@@ -33,7 +33,7 @@ namespace cbe {
 // civetweb hands new connections to its threads in turn, so over time every one of them has:
 // the node exporter, on every node, keeps 8, four times the two scrapers of a Prometheus HA
 // pair and as many as the bench's concurrent scrapers (bench/run prints the RSS after that
-// phase; issue 19: 16 cost 0.25 MiB more on every node).
+// phase; issue 19: 16 cost ~0.25 MiB more on every node, measured by hand).
 inline constexpr int kWebThreads = 8;
 // `intent serve`, one replica per cluster, answers every node's intent client.
 inline constexpr int kIntentServeWebThreads = 64;

@@ -71,7 +71,8 @@ std::optional<double> ParseTimerLimit(std::string_view value) {
   return ParseNumber<double>(value.substr(slash + 1));
 }
 
-// Route counts summed over channels; a sum past what a count holds stays at its largest.
+// Counts summed over channels (routes, BIRD 3's pending prefixes); a sum past what a count
+// holds stays at its largest.
 void AddCount(OptionalCount* total, std::uint64_t n) {
   const std::uint64_t sum = total->value_or(0) + n;
   const std::uint64_t largest = OptionalCount::Sentinel() - 1;
@@ -136,10 +137,11 @@ bool ParsePendingAttributeSets(std::string_view text, Protocol* p) {
     }
   }
   const auto prefixes = ParseNumber<std::uint64_t>(NextToken(&words));
-  if (!sets || !prefixes || Trim(words) != "prefixes to send") {
+  if (!sets || !prefixes || OptionalCount::IsSentinel(*prefixes) ||
+      Trim(words) != "prefixes to send") {
     return false;
   }
-  p->pending_prefixes = p->pending_prefixes.value_or(0) + *prefixes;  // Summed over channels.
+  AddCount(&p->pending_prefixes, *prefixes);
   return true;
 }
 

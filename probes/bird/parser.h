@@ -83,7 +83,7 @@ struct Protocol {
   // BIRD 3 only: bytes queued to the peer's socket (Established), and prefixes waiting to be
   // sent, summed over channels. Lasting TX pending is a sender that cannot get rid of its data.
   std::optional<std::uint64_t> tx_pending_bytes;
-  std::optional<std::uint64_t> pending_prefixes;
+  OptionalCount pending_prefixes;
 
   bool is_bgp() const { return proto == "BGP"; }
   bool established() const { return bgp_state == "Established"; }

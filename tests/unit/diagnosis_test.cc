@@ -568,6 +568,18 @@ TEST_CASE("diagnosis: derived into recycled rows, the same rows", "[unit]") {
   }
 }
 
+// The sizes the README gives (issue 19: a round keeps two vectors of each), on the platform
+// they were measured on: x86-64 with libstdc++.
+TEST_CASE("snapshot: a session and its diagnosis keep the sizes the README gives", "[unit]") {
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+  CHECK(sizeof(PeerSnapshot) == 328);
+  CHECK(sizeof(PeerDiagnosis) == 144);
+  CHECK(sizeof(bird::RouteCounts) == 32);
+#else
+  SUCCEED("sizes are given for x86-64 with libstdc++ only");
+#endif
+}
+
 TEST_CASE("check: the table for a person", "[unit]") {
   const std::string table = FormatCheckTable(Diagnosed(), 1000 + 7200);
   CHECK(table ==
