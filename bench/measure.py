@@ -155,6 +155,17 @@ def rss_kib(pid):
     return 0
 
 
+def rss_median_kib(pid, samples=11, gap_s=0.2):
+    """VmRSS sampled `samples` times `gap_s` apart: (median, max) in KiB. One sample would show
+    whatever a probe round happened to hold at that instant."""
+    values = []
+    for i in range(samples):
+        if i:
+            time.sleep(gap_s)
+        values.append(rss_kib(pid))
+    return median(values), max(values)
+
+
 MAPPING_RE = re.compile(r"^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$")
 
 

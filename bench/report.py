@@ -197,7 +197,10 @@ def case_figures(c, out):
                f"{o['bytes']:,} vs {t['bytes']:,} = {fmt_ratio(r)} (gzip: "
                f"{o['gzip_bytes']:,} vs {t['gzip_bytes']:,})")
     spp = o["per_protocol_series"] / c["n"]
-    probes_on = [v for v in c.get("variants", []) if v["variant"].get("probes") == "fast"]
+    # Judged on the default config, as the issue asks (results of runs before that variant
+    # existed: the 2 s one); every other run's RSS is printed beside it.
+    probes_on = ([v for v in c.get("variants", []) if v["variant"].get("probes") == "default"]
+                 or [v for v in c.get("variants", []) if v["variant"].get("probes") == "fast"])
     if probes_on:
         pspp = probes_on[0]["per_protocol_series"] / c["n"]
         pb = probes_on[0]["bytes"]
@@ -211,10 +214,13 @@ def case_figures(c, out):
                    f"{fmt(t['per_protocol_series'] / c['n'])})")
         p = probes_on[0]
         warm, end = p["rss_warm_kib"] / 1024, p["rss_kib"] / 1024
+        config = ("the default config" if p["variant"].get("probes") == "default"
+                  else "every probe and the clock every 2 s")
         out.append(f"  [{bird}] RSS <= {RSS_TARGET_MIB:.0f} MiB with every probe and the clock on, "
-                   f"after warm-up and after the 8-scraper phase: "
+                   f"after warm-up and after the 8-scraper phase ({config}): "
                    f"{verdict(warm <= RSS_TARGET_MIB and end <= RSS_TARGET_MIB)} "
-                   f"{fmt(warm)} / {fmt(end)} MiB (BIRD only: {fmt(o['rss_warm_kib'] / 1024)} / "
+                   f"{fmt(warm)} / {fmt(end)} MiB{rss_max_note(p)} (BIRD only: "
+                   f"{fmt(o['rss_warm_kib'] / 1024)} / "
                    f"{fmt(o['rss_kib'] / 1024)} MiB"
                    + "".join(f"; {v['variant']['label'].lstrip('.')}: "
                              f"{fmt(v['rss_warm_kib'] / 1024)} / {fmt(v['rss_kib'] / 1024)} MiB"
@@ -239,6 +245,14 @@ def case_figures(c, out):
                f"{fmt(cpu)} ms per round "
                f"(with the diagnosis; no scrapes{windows_note(o['round'])}"
                f"{faults_note(o['round'])})")
+
+
+def rss_max_note(v):
+    """' (medians of 11 samples over 2 s; largest 9.1 / 9.2)': where the run has the samples."""
+    if "rss_max_kib" not in v:
+        return ""
+    return (f" (medians of 11 samples over 2 s; largest {fmt(v['rss_warm_max_kib'] / 1024)} / "
+            f"{fmt(v['rss_max_kib'] / 1024)})")
 
 
 def rss_where(b, top=4):
@@ -364,7 +378,7 @@ def main():
              "  Latencies in ms per scrape on a new connection with Accept-Encoding: gzip (as "
              "Prometheus asks); 'plain' = without gzip. bytes/scrape = uncompressed exposition.",
              "  series/peer = series with a protocol= or peer= (ours) or name= + proto=\"BGP\" "
-             "(bird_exporter) label / N. RSS = VmRSS after warm-up and at the end of all phases.",
+             "(bird_exporter) label / N. RSS = VmRSS after warm-up and at the end of all phases (median of 11 samples over 2 s).",
              "  CPU = sum of the threads' schedstat run time; ours' CPU/scrape has the background "
              "rounds (interval 5s) subtracted; for bird_exporter a scrape IS a BIRD round.",
              "  calico-bgp-exporter rows: BIRD path only (all probes disabled in its config); "

@@ -1,13 +1,14 @@
 #pragma once
 
 // What the probes found for one peer address. Plain data: no prometheus-cpp here. Text in 16
-// bytes (base/short_string.h): a probe's results for 1000 peers are held twice while a round
-// replaces them.
+// bytes (base/short_string.h), optional times in 8 (base/compact_optional.h): a probe's results
+// for 1000 peers are held twice while a round replaces them.
 
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "exporter/base/compact_optional.h"
 #include "exporter/base/short_string.h"
 #include "probes/net/address.h"
 
@@ -19,7 +20,7 @@ std::string_view PortStateName(PortState state);
 struct PortResult {
   net::IpAddress peer;
   PortState state = PortState::kUnprobed;
-  std::optional<double> rtt_seconds;  // SYN to answer.
+  OptionalDouble rtt_seconds;  // SYN to answer.
   ShortString reason;  // "SYN-ACK", "RST", "no answer within 2s", "icmp type 3 code 13 ...".
 };
 
@@ -28,8 +29,8 @@ struct IcmpResult {
   bool probed = false;
   int sent = 0;
   int received = 0;
-  std::optional<double> rtt_seconds;  // Mean round trip of the replies.
-  ShortString reason;                 // Why not probed, or the last error.
+  OptionalDouble rtt_seconds;  // Mean round trip of the replies.
+  ShortString reason;          // Why not probed, or the last error.
   double loss_ratio() const { return sent == 0 ? 0 : 1.0 - static_cast<double>(received) / sent; }
 };
 

@@ -41,6 +41,11 @@ struct ProbeKind {
   bool discovers_peers;
   // Probes BIRD's peers: runs again at once when BIRD reports a peer for the first time.
   bool probes_peers;
+  // The heap's free pages go back to the kernel after each round (ReleaseFreeMemory): rounds
+  // every 30 s to 5 min (the probes', the intent client's) keep nothing resident in between
+  // but the result they published. BIRD's round (every few seconds) reuses its buffers
+  // instead.
+  bool releases_memory;
 };
 
 // BIRD first: the peer probes take their targets from BIRD's last round.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "exporter/base/memory.h"
+
 namespace cbe {
 
 Runner::Runner(const Config& config, SnapshotStore* store, const Clock* clock,
@@ -35,6 +37,9 @@ void Runner::RunKind(const ProbeKind& kind) {
   kind.run(Rounds{&bird_, &probes_, &intent_}, store_);
   if (kind.discovers_peers) {
     ProbeNewPeers();
+  }
+  if (kind.releases_memory) {
+    ReleaseFreeMemory();
   }
 }
 

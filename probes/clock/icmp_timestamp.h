@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "exporter/base/clock.h"
+#include "exporter/base/compact_optional.h"
 #include "exporter/base/result.h"
 #include "exporter/base/short_string.h"
 #include "probes/net/address.h"
@@ -74,9 +75,9 @@ struct PeerClockOptions {
 
 struct PeerClockResult {
   net::IpAddress peer;
-  bool probed = false;                   // False: not asked at all (IPv6, no raw socket).
-  std::optional<double> offset_seconds;  // The peer's clock minus this node's.
-  std::optional<double> rtt_seconds;     // Of the sample used.
+  bool probed = false;            // False: not asked at all (IPv6, no raw socket).
+  OptionalDouble offset_seconds;  // The peer's clock minus this node's.
+  OptionalDouble rtt_seconds;     // Of the sample used.
   int sent = 0;
   int received = 0;
   ShortString reason;  // Why not probed or no offset; "" when all went well (16 bytes, as

@@ -144,13 +144,13 @@ struct FakeKinds {
 
 const ProbeKind kFakeKinds[] = {
     {"bird", [](const Config&) { return true; }, [](const Config&) { return milliseconds(5000); },
-     FakeKinds::Bird, FakeKinds::Clear, FakeKinds::None, true, false},
+     FakeKinds::Bird, FakeKinds::Clear, FakeKinds::None, true, false, false},
     {"tcp", [](const Config& c) { return c.probes.Get<probes::TcpSettings>().enabled; },
      [](const Config&) { return milliseconds(30000); }, FakeKinds::Tcp, FakeKinds::ClearTcp,
-     FakeKinds::None, false, true},
+     FakeKinds::None, false, true, true},
     {"listener", [](const Config&) { return true; },
      [](const Config&) { return milliseconds(30000); }, FakeKinds::Listener, FakeKinds::Clear,
-     FakeKinds::None, false, false},
+     FakeKinds::None, false, false, true},
 };
 
 class NoConnector final : public net::StreamConnector {
@@ -231,6 +231,14 @@ TEST_CASE("probe table: one row per kind, BIRD first, names as the probe label",
     // tcp switched off here; intent is off without a URL (the default).
     CHECK(k.enabled(c) == (k.name != "tcp" && k.name != "intent"));
     CHECK(k.last_run(Snapshot{}) == nullptr);
+  }
+}
+
+TEST_CASE("probe table: rounds every 30 s or more give their memory back; BIRD's reuses it",
+          "[unit]") {
+  for (const ProbeKind& k : ProbeKinds()) {
+    CAPTURE(k.name);
+    CHECK(k.releases_memory == (k.name != "bird"));
   }
 }
 
