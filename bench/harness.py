@@ -208,7 +208,7 @@ def measure_ours(args, work, sock, n, plan):
 
 
 def measure_ours_variant(args, work, sock, n, plan, variant, round_cpu_ms, reachable):
-    """The scrape phases again in another setting (an experiment, not the product's numbers)."""
+    """The scrape phases again in another setting (the probes on, or an experiment)."""
     res = {"exporter": "calico-bgp-exporter", "variant": variant}
     proc = start_ours(args, work, "variant-" + variant["tag"], sock, "5s", "2s", n,
                       env=variant.get("env"), probes=variant.get("probes", "off"),
@@ -303,7 +303,7 @@ def run_pair(args, work, sock, version, n, plan, case):
     if n >= args.variant_min_n:
         case["variants"] = []
         for variant in variants(args):
-            log(f"  calico-bgp-exporter {variant['label']} (experiment) ...")
+            log(f"  calico-bgp-exporter {variant['label']} ...")
             case["variants"].append(measure_ours_variant(
                 args, work, sock, n, plan, variant, case["ours"]["round"]["cpu_sched_ms"],
                 reachable=case["source"] == "lab"))

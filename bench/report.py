@@ -378,11 +378,13 @@ def main():
              "  Latencies in ms per scrape on a new connection with Accept-Encoding: gzip (as "
              "Prometheus asks); 'plain' = without gzip. bytes/scrape = uncompressed exposition.",
              "  series/peer = series with a protocol= or peer= (ours) or name= + proto=\"BGP\" "
-             "(bird_exporter) label / N. RSS = VmRSS after warm-up and at the end of all phases (median of 11 samples over 2 s).",
+             "(bird_exporter) label / N. RSS = VmRSS after warm-up and at the end of all phases "
+             "(median of 11 samples over 2 s).",
              "  CPU = sum of the threads' schedstat run time; ours' CPU/scrape has the background "
              "rounds (interval 5s) subtracted; for bird_exporter a scrape IS a BIRD round.",
              "  calico-bgp-exporter rows: BIRD path only (all probes disabled in its config); "
-             "'..' rows are experiments (other env/config), not the product's defaults."
+             "'..' rows: other env/config ('probes on (defaults)' is the default config, "
+             "the others are experiments)."
              if m.get("exporter_has_probes") else
              "  calico-bgp-exporter: config `bird: {sockets, interval, timeout}` only.",
              ""]

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "exporter/core/check.h"
+#include "probes/clock/icmp_timestamp.h"
 #include "probes/icmp_probe.h"
 #include "probes/mtu_probe.h"
 #include "probes/tcp_syn_probe.h"
@@ -570,11 +571,17 @@ TEST_CASE("diagnosis: derived into recycled rows, the same rows", "[unit]") {
 
 // The sizes the README gives (issue 19: a round keeps two vectors of each), on the platform
 // they were measured on: x86-64 with libstdc++.
-TEST_CASE("snapshot: a session and its diagnosis keep the sizes the README gives", "[unit]") {
+TEST_CASE("snapshot: a session, its diagnosis and the probes' results keep the README's sizes",
+          "[unit]") {
 #if defined(__x86_64__) && defined(__GLIBCXX__)
   CHECK(sizeof(PeerSnapshot) == 328);
   CHECK(sizeof(PeerDiagnosis) == 144);
   CHECK(sizeof(bird::RouteCounts) == 32);
+  // Held twice while a probe round replaces them.
+  CHECK(sizeof(probes::PortResult) == 48);
+  CHECK(sizeof(probes::IcmpResult) == 56);
+  CHECK(sizeof(probes::MtuResult) == 72);
+  CHECK(sizeof(probes::PeerClockResult) == 64);
 #else
   SUCCEED("sizes are given for x86-64 with libstdc++ only");
 #endif
