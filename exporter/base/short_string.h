@@ -2,9 +2,14 @@
 
 // A string in 16 bytes instead of std::string's 32, for the text a snapshot holds per session
 // (issue 19: a round's snapshot is two vectors of 1000 sessions, kept for the next round). Up to
-// 15 bytes are held inline: BGP states, peer types, AS numbers, IPv4 addresses and Calico's
-// IPv4 protocol names ("Mesh_10_99_1_23") all fit. Longer text (IPv6 addresses, long protocol
-// names) goes to the heap, exactly sized. Read it as a std::string_view.
+// 15 bytes are held inline: BGP states, peer types, AS numbers and IPv4 addresses all fit.
+// Longer text (IPv6 addresses, error messages) goes to the heap, exactly sized. Read it as a
+// std::string_view.
+//
+// NameString is the same in 24 bytes, 23 inline: for protocol names. Calico names a session
+// after the peer's address ("Mesh_192_168_10_101", "Global_10_240_13_121": up to 22 bytes for
+// IPv4), past 15 bytes for many node addresses: in 16 bytes each would cost an allocation and a
+// free in every round, for the session and again for its diagnosis.
 
 #include <cstddef>
 #include <cstdint>
@@ -18,27 +23,34 @@
 
 namespace cbe {
 
-class ShortString {
- public:
-  static constexpr std::size_t kInline = 15;
+// `Size` bytes in all: up to Size - 1 inline.
+template <std::size_t Size>
+class BasicShortString {
+  // The heap form needs a pointer and a 32-bit size before the marker byte; the inline size
+  // must stay below the marker.
+  static_assert(Size >= sizeof(char*) + sizeof(std::uint32_t) + 1 && Size < 0xff);
 
-  ShortString() noexcept { SetInlineSize(0); }
-  ShortString(std::string_view s) { Assign(s); }  // NOLINT: implicit, as std::string's.
-  ShortString(const char* s) : ShortString(std::string_view(s)) {}         // NOLINT
-  ShortString(const std::string& s) : ShortString(std::string_view(s)) {}  // NOLINT
-  ShortString(const ShortString& o) { Assign(o.view()); }
-  ShortString(ShortString&& o) noexcept {
+ public:
+  static constexpr std::size_t kInline = Size - 1;
+
+  BasicShortString() noexcept { SetInlineSize(0); }
+  BasicShortString(std::string_view s) { Assign(s); }  // NOLINT: implicit, as std::string's.
+  BasicShortString(const char* s) : BasicShortString(std::string_view(s)) {}  // NOLINT
+  BasicShortString(const std::string& s)                                      // NOLINT
+      : BasicShortString(std::string_view(s)) {}
+  BasicShortString(const BasicShortString& o) { Assign(o.view()); }
+  BasicShortString(BasicShortString&& o) noexcept {
     std::memcpy(bytes_, o.bytes_, sizeof bytes_);
     o.SetInlineSize(0);
   }
-  ShortString& operator=(const ShortString& o) {
+  BasicShortString& operator=(const BasicShortString& o) {
     if (this != &o) {
       Free();
       Assign(o.view());
     }
     return *this;
   }
-  ShortString& operator=(ShortString&& o) noexcept {
+  BasicShortString& operator=(BasicShortString&& o) noexcept {
     if (this != &o) {
       Free();
       std::memcpy(bytes_, o.bytes_, sizeof bytes_);
@@ -46,19 +58,19 @@ class ShortString {
     }
     return *this;
   }
-  ShortString& operator=(std::string_view s) {
+  BasicShortString& operator=(std::string_view s) {
     // `s` may point into this string: copy before freeing.
-    ShortString copy(s);
+    BasicShortString copy(s);
     return *this = std::move(copy);
   }
-  ShortString& operator=(const char* s) { return *this = std::string_view(s); }
-  ShortString& operator+=(std::string_view s) {
+  BasicShortString& operator=(const char* s) { return *this = std::string_view(s); }
+  BasicShortString& operator+=(std::string_view s) {
     std::string joined(view());
     joined.append(s);
     return *this = std::string_view(joined);
   }
-  ShortString& operator=(const std::string& s) { return *this = std::string_view(s); }
-  ~ShortString() { Free(); }
+  BasicShortString& operator=(const std::string& s) { return *this = std::string_view(s); }
+  ~BasicShortString() { Free(); }
 
   const char* data() const noexcept { return on_heap() ? HeapPointer() : bytes_; }
   std::size_t size() const noexcept { return on_heap() ? HeapSize() : bytes_[kInline]; }
@@ -72,37 +84,39 @@ class ShortString {
     SetInlineSize(0);
   }
 
-  friend bool operator==(const ShortString& a, const ShortString& b) noexcept {
+  friend bool operator==(const BasicShortString& a, const BasicShortString& b) noexcept {
     return a.view() == b.view();
   }
-  friend bool operator==(const ShortString& a, std::string_view b) noexcept {
+  friend bool operator==(const BasicShortString& a, std::string_view b) noexcept {
     return a.view() == b;
   }
-  friend bool operator==(const ShortString& a, const char* b) noexcept {
+  friend bool operator==(const BasicShortString& a, const char* b) noexcept {
     return a.view() == std::string_view(b);
   }
-  friend bool operator==(const ShortString& a, const std::string& b) noexcept {
+  friend bool operator==(const BasicShortString& a, const std::string& b) noexcept {
     return a.view() == std::string_view(b);
   }
-  friend auto operator<=>(const ShortString& a, const ShortString& b) noexcept {
+  friend auto operator<=>(const BasicShortString& a, const BasicShortString& b) noexcept {
     return a.view() <=> b.view();
   }
-  friend std::string operator+(const std::string& a, const ShortString& b) {
+  friend std::string operator+(const std::string& a, const BasicShortString& b) {
     std::string out;
     out.reserve(a.size() + b.size());
     out.append(a).append(b.view());
     return out;
   }
-  friend std::string operator+(std::string&& a, const ShortString& b) {
+  friend std::string operator+(std::string&& a, const BasicShortString& b) {
     a.append(b.view());
     return std::move(a);
   }
-  friend std::string operator+(const ShortString& a, const std::string& b) {
+  friend std::string operator+(const BasicShortString& a, const std::string& b) {
     std::string out(a.view());
     out.append(b);
     return out;
   }
-  friend std::ostream& operator<<(std::ostream& os, const ShortString& s) { return os << s.view(); }
+  friend std::ostream& operator<<(std::ostream& os, const BasicShortString& s) {
+    return os << s.view();
+  }
 
  private:
   static constexpr unsigned char kHeap = 0xff;
@@ -126,7 +140,7 @@ class ShortString {
       return;
     }
     if (s.size() > std::numeric_limits<std::uint32_t>::max()) {
-      throw std::length_error("ShortString: longer than 4 GiB");
+      throw std::length_error("BasicShortString: longer than 4 GiB");
     }
     char* p = new char[s.size()];
     std::memcpy(p, s.data(), s.size());
@@ -143,9 +157,11 @@ class ShortString {
 
   // Inline: the characters, then the size in the last byte. On the heap: the pointer, the
   // size (32 bits), and kHeap in the last byte.
-  char bytes_[kInline + 1];
+  char bytes_[Size];
 };
 
-static_assert(sizeof(ShortString) == 16);
+using ShortString = BasicShortString<16>;
+using NameString = BasicShortString<24>;
+static_assert(sizeof(ShortString) == 16 && sizeof(NameString) == 24);
 
 }  // namespace cbe

@@ -98,7 +98,7 @@ struct PeerDiagnosis {
   // Text in 16 bytes each (base/short_string.h), the time in 8 (base/compact_optional.h): the
   // store keeps two vectors of these.
   ShortString daemon;
-  ShortString protocol;
+  NameString protocol;
   ShortString peer;
   ShortString peer_type;
   ShortString state;

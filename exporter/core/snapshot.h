@@ -23,9 +23,10 @@
 namespace cbe {
 
 struct PeerSnapshot {
-  // Text in 16 bytes each (base/short_string.h), optional numbers in 8 (base/compact_optional.h)
-  // and the flags together: a round keeps two vectors of these.
-  ShortString protocol;
+  // Text in 16 bytes each (base/short_string.h; the protocol name in 24: Calico's IPv4 names
+  // fit), optional numbers in 8 (base/compact_optional.h) and the flags together: a round keeps
+  // two vectors of these.
+  NameString protocol;
   ShortString peer;            // The neighbour address.
   ShortString peer_type;       // node_mesh, node_specific, global, other.
   ShortString state;           // BGP state: Established, Active, ..., Down.

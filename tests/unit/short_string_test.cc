@@ -38,6 +38,27 @@ TEST_CASE("short string: holds any length, inline up to 15 bytes", "[unit]") {
   CHECK(ShortString(fifteen).view() == fifteen);
 }
 
+TEST_CASE("name string: inline up to 23 bytes, so Calico's IPv4 protocol names fit", "[unit]") {
+  for (const std::string& name :
+       {std::string("Mesh_10_2_3_4"), std::string("Mesh_192_168_10_101"),
+        std::string("Global_255_255_255_255"), std::string("Mesh_fd00_10_244_0_0_0_0_1"),
+        std::string(23, 'x'), std::string(24, 'y')}) {
+    CAPTURE(name);
+    NameString s(name);
+    CHECK(s == name);
+    const char* data = s.data();
+    const auto* object = reinterpret_cast<const char*>(&s);
+    CHECK((data >= object && data < object + sizeof s) == (name.size() <= 23));
+    NameString copy(s);
+    NameString moved(std::move(s));
+    CHECK(copy == name);
+    CHECK(moved == name);
+    moved = ShortString("short").view();
+    CHECK(moved == "short");
+    CHECK(copy < NameString(name + "z"));
+  }
+}
+
 TEST_CASE("short string: copies, moves and assignments keep the text", "[unit]") {
   const std::string long_text = "fd00:1234:5678:9abc:def0:1234:5678:9abc";
   for (const std::string& text : {std::string("10.99.1.23"), long_text}) {
