@@ -32,9 +32,7 @@ std::string StateLabel(std::string_view bgp_state) {
 namespace {
 
 // One BGP protocol as the snapshot shows it, but for what needs BIRD's clock and the tracker.
-// Moves the strings the peer keeps out of `p`; the rest of `p` is left as it was.
-PeerSnapshot TakePeer(bird::Protocol* protocol) {
-  bird::Protocol& p = *protocol;
+PeerSnapshot TakePeer(const bird::Protocol& p) {
   PeerSnapshot peer;
   peer.up = p.established();
   peer.peer_type = bird::PeerTypeName(bird::PeerTypeFromName(p.name));
@@ -49,11 +47,11 @@ PeerSnapshot TakePeer(bird::Protocol* protocol) {
     peer.tx_pending_bytes = p.tx_pending_bytes;
   }
   peer.routes = p.routes;
-  peer.protocol = std::move(p.name);
-  peer.peer = std::move(p.neighbor_address);
-  peer.protocol_state = std::move(p.state);
-  peer.neighbor_router_id = std::move(p.neighbor_id);
-  peer.source_address = std::move(p.source_address);
+  peer.protocol = p.name;
+  peer.peer = p.neighbor_address;
+  peer.protocol_state = p.state;
+  peer.neighbor_router_id = p.neighbor_id;
+  peer.source_address = p.source_address;
   return peer;
 }
 
@@ -71,10 +69,10 @@ void DaemonSnapshotBuilder::Add(bird::Protocol&& p) {
   if (!p.is_bgp()) {
     return;
   }
-  PeerSnapshot peer = TakePeer(&p);
+  PeerSnapshot peer = TakePeer(p);
   peers_.push_back(std::move(peer));
-  pending_.push_back(
-      {std::move(p.since_text), p.since, p.tx_pending_bytes, std::move(p.last_error)});
+  // Copied, not moved: the parser reuses the protocol's strings for its next row.
+  pending_.push_back({p.since_text, p.since, p.tx_pending_bytes});
 }
 
 void DaemonSnapshotBuilder::Track(PeerSnapshot* peer, const Pending& pending,
@@ -102,7 +100,7 @@ void DaemonSnapshotBuilder::Track(PeerSnapshot* peer, const Pending& pending,
                                                 {"peer", peer->peer.str()},
                                                 {"from", obs.previous_state},
                                                 {"to", peer->state.str()},
-                                                {"last_error", pending.last_error}});
+                                                {"last_error", peer->last_error.Text()}});
   } else if (obs.changed) {
     logging::Info(
         "BGP session restarted between two rounds",

@@ -35,12 +35,12 @@ class DaemonSnapshotBuilder {
                         bird::StateTracker* tracker);
 
  private:
-  // What a peer's state change needs until BIRD's clock is known.
+  // What a peer's state change needs until BIRD's clock is known. 48 bytes, nothing on the
+  // heap for BIRD's time formats: the builder keeps room for one per peer between rounds.
   struct Pending {
-    std::string since_text;
+    ShortString since_text;
     std::optional<bird::BirdTime> since;
-    std::optional<std::uint64_t> tx_pending_bytes;  // Also while not Established.
-    std::string last_error;                         // As BIRD printed it, for the log.
+    OptionalCount tx_pending_bytes;  // Also while not Established.
   };
   // The peer's state change, resolved and remembered by the tracker; logged once.
   static void Track(PeerSnapshot* peer, const Pending& pending, const bird::Status& status,

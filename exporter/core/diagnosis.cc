@@ -7,7 +7,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "exporter/base/duration.h"
 #include "exporter/base/node_address.h"
@@ -21,11 +20,14 @@
 namespace cbe {
 namespace {
 
+// `v` with `precision` significant digits, as printf's %g writes it (and an ostream with that
+// precision): "0.25", "1.5e+03". No stream: this runs for every session that just changed
+// state, every round.
 std::string Format(double v, int precision = 3) {
-  std::ostringstream out;
-  out.precision(precision);
-  out << v;
-  return out.str();
+  char buf[32];
+  const auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, precision);
+  return ec == std::errc() ? std::string(buf, end) : std::string("?");
 }
 
 }  // namespace
@@ -303,20 +305,22 @@ Found FromBirdSocket(const Evidence& e) {
   if (e.port) {
     return std::nullopt;
   }
-  const std::string unprobed = "; " + Port(e) + " not probed";
+  // Built only for a finding: half the sessions of a broken mesh come here every round.
+  const auto unprobed = [&] { return "; " + Port(e) + " not probed"; };
   if (auto cause = BirdSocketCause(e)) {
     std::string why = "BIRD: last error: " + e.last_error.Text();
     if (*cause == Cause::kPortFiltered) {
       why += ": filtered or unreachable";
     }
-    return Make(*cause, why + unprobed);
+    return Make(*cause, why + unprobed());
   }
   // BIRD in Connect with no error for long: its connect attempts time out without an answer
   // (a DROP leaves no error at all).
   if (e.bgp_state == "Connect" && e.last_error.empty() && e.state_age_seconds &&
       *e.state_age_seconds >= e.negotiating_window_seconds) {
     return Make(Cause::kPortFiltered, "BIRD: in Connect for " + FormatAge(*e.state_age_seconds) +
-                                          " without an answer: filtered or unreachable" + unprobed);
+                                          " without an answer: filtered or unreachable" +
+                                          unprobed());
   }
   return std::nullopt;
 }
@@ -395,6 +399,7 @@ template <typename V>
 class PeerIndex {
  public:
   void Reserve(std::size_t n) { entries_.reserve(n); }
+  bool empty() const { return entries_.empty(); }
   void Add(const net::IpAddress& peer, V value) { entries_.emplace_back(peer, value); }
   // Sorts; of equal addresses the one added last stands.
   void Seal() {
@@ -422,6 +427,10 @@ struct ProbeIndex {
   PeerIndex<double> peer_clock;
   std::optional<double> reference_offset;  // The worst measured offset to NTP or chrony.
   const probes::ListenerSnapshot* listener = nullptr;
+  // No result by address: a session's peer address need not be parsed.
+  bool by_address_empty() const {
+    return ports.empty() && icmp.empty() && mtu.empty() && peer_clock.empty();
+  }
 };
 
 template <typename R>
@@ -535,7 +544,8 @@ void AddBirdEvidence(const PeerSnapshot& p, double now_unix, Evidence* e) {
 // What the probes measured for the session's peer address (scope suffix "%eth0" dropped).
 void AddProbeEvidence(std::string_view address, const ProbeIndex& index, Evidence* e) {
   const std::string_view peer = address.substr(0, address.find('%'));
-  const std::optional<net::IpAddress> ip = net::IpAddress::Parse(peer);
+  const std::optional<net::IpAddress> ip =
+      index.by_address_empty() ? std::nullopt : net::IpAddress::Parse(peer);
   if (ip) {
     if (const auto* port = index.ports.Find(*ip);
         port != nullptr && (*port)->state != probes::PortState::kUnprobed) {

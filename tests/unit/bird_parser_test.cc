@@ -357,6 +357,39 @@ TEST_CASE("parser: a heading without a table column", "[unit]") {
   CHECK(r->protocols[0].established());
 }
 
+TEST_CASE("parser: blanks of any length and mix before a detail key and its value", "[unit]") {
+  // Runs of spaces are skipped eight at a time: every length around those eight, and a tab
+  // at every place in them.
+  for (std::size_t blanks = 0; blanks <= 19; ++blanks) {
+    for (std::size_t tab_at = 0; tab_at <= blanks; ++tab_at) {
+      std::string pad(blanks, ' ');
+      if (tab_at < blanks) {
+        pad[tab_at] = '\t';
+      }
+      CAPTURE(blanks, tab_at);
+      const std::string reply =
+          "2002-Name       Proto      Table      State  Since         Info\n"
+          "1002-Mesh_10_0_0_2 BGP        ---        up     06:50:39.171  Established\n"
+          "1006-" +
+          pad + "BGP state:" + pad +
+          "Established\n"
+          "1006-" +
+          pad + "Neighbor address:" + pad + "10.0.0.2" + pad +
+          "\n"
+          "1006-  Neighbor AS:" +
+          pad + "64512\n0000 \n";
+      const auto parsed = ParseShowProtocols(reply);
+      REQUIRE(parsed.ok());
+      CHECK(parsed->unparsed.lines == 0);
+      REQUIRE(parsed->protocols.size() == 1);
+      const Protocol& p = parsed->protocols[0];
+      CHECK(p.bgp_state == "Established");
+      CHECK(p.neighbor_address == "10.0.0.2");
+      CHECK(p.neighbor_as == 64512u);
+    }
+  }
+}
+
 TEST_CASE("parser: show status of BIRD 1.6 and 2.0", "[unit]") {
   auto s1 = ParseShowStatus(testing::ReadFixture("bird1/show_status__all_states.raw"));
   REQUIRE(s1.ok());
@@ -503,6 +536,66 @@ TEST_CASE("parser: with a sink, each protocol as soon as its last line was read"
     CHECK(handed[i].last_error == whole->protocols[i].last_error);
     CHECK(handed[i].routes.exported == whole->protocols[i].routes.exported);
     CHECK(handed[i].since_text == whole->protocols[i].since_text);
+  }
+}
+
+TEST_CASE("parser: a row keeps nothing of the row before it", "[unit]") {
+  // The parser reuses one protocol's strings from row to row; a sink that copies (as the
+  // snapshot builder does) leaves them in place. A bare row after a full one must be bare.
+  const std::string full =
+      "1002-Mesh_192_168_100_101 BGP        master4    start  06:50:39.171  Active        "
+      "Socket: Connection refused by a peer with a long name\n"
+      "1006-  BGP state:          Established\n"
+      "1006-    Neighbor address: 192.168.100.101\n"
+      "1006-    Neighbor AS:      64512\n"
+      "1006-    Local AS:         64512\n"
+      "1006-    Neighbor ID:      192.168.100.101\n"
+      "1006-    Session:          internal multihop AS4 add-path-rx add-path-tx\n"
+      "1006-    Source address:   192.168.100.100\n"
+      "1006-    Hold timer:         140/240\n"
+      "1006-    Keepalive timer:    20/80\n"
+      "1006-    Last error:       Socket: Connection refused by a peer with a long name\n"
+      "1006-    TX pending:       12 bytes\n"
+      "1006-    Routes:         1 imported, 2 exported, 1 preferred\n";
+  const std::string bare = "1002-device1   Device     ---        up     06:50:37.619  \n";
+  const std::string reply = "2002-Name       Proto      Table      State  Since         Info\n" +
+                            full + bare + full + bare + "0000 \n";
+  std::vector<Protocol> copies;
+  ShowProtocolsParser parser([&](Protocol&& p) { copies.push_back(p); });
+  REQUIRE(ForEachReplyLine(reply, [&](const ReplyLine& line) { parser.Add(line); }).ok());
+  const auto finished = parser.Finish();
+  REQUIRE(finished.ok());
+  CHECK(finished->unparsed.lines == 0);
+  REQUIRE(copies.size() == 4);
+  for (std::size_t i : {0, 2}) {
+    CAPTURE(i);
+    const Protocol& p = copies[i];
+    CHECK(p.name == "Mesh_192_168_100_101");
+    CHECK(p.session == "internal multihop AS4 add-path-rx add-path-tx");
+    CHECK(p.last_error == "Socket: Connection refused by a peer with a long name");
+    CHECK(p.neighbor_as == 64512u);
+    CHECK(p.tx_pending_bytes == 12u);
+    CHECK(p.routes.imported == 1u);
+  }
+  for (std::size_t i : {1, 3}) {
+    CAPTURE(i);
+    const Protocol& p = copies[i];
+    CHECK(p.name == "device1");
+    CHECK(p.proto == "Device");
+    CHECK(p.info.empty());
+    CHECK(p.bgp_state.empty());
+    CHECK(p.neighbor_address.empty());
+    CHECK(p.neighbor_id.empty());
+    CHECK(p.source_address.empty());
+    CHECK(p.session.empty());
+    CHECK(p.last_error.empty());
+    CHECK_FALSE(p.neighbor_as.has_value());
+    CHECK_FALSE(p.local_as.has_value());
+    CHECK_FALSE(p.hold_time.has_value());
+    CHECK_FALSE(p.keepalive_time.has_value());
+    CHECK_FALSE(p.tx_pending_bytes.has_value());
+    CHECK_FALSE(p.routes.imported.has_value());
+    CHECK_FALSE(p.routes.exported.has_value());
   }
 }
 

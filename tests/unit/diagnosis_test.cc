@@ -347,6 +347,25 @@ TEST_CASE("diagnosis: unknown keeps the raw evidence", "[unit]") {
         "state start/Active, last error: Socket: Connection closed, port 179: open, ICMP loss 0");
 }
 
+TEST_CASE("diagnosis: measured figures in the evidence, as %g writes them", "[unit]") {
+  Evidence e = Down();
+  e.state_age_seconds = 12.345;
+  CHECK(Diagnose(e).evidence == "state changed 12 s ago");
+  e.state_age_seconds = 0.5;
+  CHECK(Diagnose(e).evidence == "state changed 0.5 s ago");
+  e = Down();
+  e.peer_clock_offset_seconds = -0.25349;
+  CHECK(Diagnose(e).evidence == "peer clock offset -0.253 s exceeds 0.1 s");
+  e.peer_clock_offset_seconds.reset();
+  e.ntp_offset_seconds = 1234.5;
+  e.max_clock_offset_seconds = 0.0005;
+  CHECK(Diagnose(e).evidence == "clock offset to NTP 1.23e+03 s exceeds 0.0005 s");
+  e = Down();
+  e.port = PortState::kOpen;
+  e.icmp_loss_ratio = 1.0 / 3.0;
+  CHECK(Diagnose(e).evidence == "state start/Active, port 179: open, ICMP loss 0.33");
+}
+
 // A BIRD that answers, with this node's router ID.
 DaemonSnapshot UpDaemon(std::string daemon, std::string router_id) {
   DaemonSnapshot d;
