@@ -480,17 +480,11 @@ bool ParseRow(std::string_view text, const Columns& cols, Protocol* p) {
   return true;
 }
 
-// Empties `p` for the next row, but keeps its strings' buffers: the rows of a reply reuse them
-// instead of allocating every name, info and error text past 15 bytes again. A string field
-// left out of this list is emptied all the same, only without its buffer.
+// Empties `p` for the next row, but keeps the buffers of its long texts: the rows of a reply
+// reuse them instead of allocating every info, session and error text past 15 bytes again.
 void ResetKeepingBuffers(Protocol* p) {
-  static constexpr std::string Protocol::*kStrings[] = {
-      &Protocol::name,        &Protocol::proto,
-      &Protocol::table,       &Protocol::state,
-      &Protocol::since_text,  &Protocol::info,
-      &Protocol::bgp_state,   &Protocol::neighbor_address,
-      &Protocol::neighbor_id, &Protocol::source_address,
-      &Protocol::session,     &Protocol::last_error};
+  static constexpr std::string Protocol::*kStrings[] = {&Protocol::info, &Protocol::session,
+                                                        &Protocol::last_error};
   Protocol next;
   for (std::string Protocol::*field : kStrings) {
     (p->*field).clear();

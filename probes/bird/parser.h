@@ -14,6 +14,7 @@
 
 #include "exporter/base/compact_optional.h"
 #include "exporter/base/result.h"
+#include "exporter/base/short_string.h"
 #include "probes/bird/bird_time.h"
 #include "probes/bird/framing.h"
 
@@ -58,23 +59,25 @@ struct RouteCounts {
   OptionalCount preferred;
 };
 
-// One protocol of `show protocols [all]`. BGP fields stay empty for other protocols.
+// One protocol of `show protocols [all]`. BGP fields stay empty for other protocols. The short
+// texts in 16 bytes (the name in 24; base/short_string.h): written once per protocol per round,
+// and copied as they are into the round's snapshot.
 struct Protocol {
-  std::string name;
-  std::string proto;  // "BGP", "Kernel", "Device", ...
-  std::string table;
-  std::string state;  // Protocol state: up, start, stop, down, flush.
-  std::string since_text;
+  NameString name;
+  ShortString proto;  // "BGP", "Kernel", "Device", ...
+  ShortString table;
+  ShortString state;  // Protocol state: up, start, stop, down, flush.
+  ShortString since_text;
   std::optional<BirdTime> since;
   std::string info;  // The rest of the row, trimmed.
 
-  std::string bgp_state;  // Idle, Connect, Active, OpenSent, OpenConfirm, Established, Close,
+  ShortString bgp_state;  // Idle, Connect, Active, OpenSent, OpenConfirm, Established, Close,
                           // Passive, Down.
-  std::string neighbor_address;
+  ShortString neighbor_address;
   std::optional<std::uint32_t> neighbor_as;
   std::optional<std::uint32_t> local_as;  // BIRD 2 and later print it; BIRD 1.6 does not.
-  std::string neighbor_id;
-  std::string source_address;            // This node's end of the session (Established only).
+  ShortString neighbor_id;
+  ShortString source_address;            // This node's end of the session (Established only).
   std::string session;                   // "internal multihop AS4 ..." (Established only).
   std::optional<double> hold_time;       // Negotiated, seconds (the "/240" of "Hold timer").
   std::optional<double> keepalive_time;  // Negotiated, seconds.

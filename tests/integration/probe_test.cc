@@ -47,7 +47,7 @@ BgpView ReadSession(const std::string& socket) {
   REQUIRE(parsed.ok());
   for (const auto& p : parsed->protocols) {
     if (p.is_bgp()) {
-      return {p.bgp_state, p.since_text};
+      return {p.bgp_state.str(), p.since_text.str()};
     }
   }
   FAIL("no BGP protocol in " << socket);

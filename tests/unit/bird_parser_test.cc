@@ -17,7 +17,7 @@ using std::chrono::seconds;
 std::map<std::string, Protocol> ByName(const Protocols& ps) {
   std::map<std::string, Protocol> out;
   for (const auto& p : ps.protocols) {
-    out[p.name] = p;
+    out[p.name.str()] = p;
   }
   return out;
 }
