@@ -1,6 +1,7 @@
 #include "exporter/core/bird_round.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <utility>
 
@@ -9,19 +10,24 @@
 namespace cbe {
 namespace {
 
-std::string AsString(const std::optional<std::uint32_t>& v) {
-  return v ? std::to_string(*v) : std::string();
+ShortString AsString(const std::optional<std::uint32_t>& v) {
+  if (!v) {
+    return {};
+  }
+  char digits[10];  // 4294967295
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *v);
+  return std::string_view(digits, static_cast<std::size_t>(end - digits));
 }
 
 // Exported states are BIRD's BGP states. Anything else is reported as "Unknown" to keep the
 // label's values bounded.
-std::string StateLabel(std::string_view bgp_state) {
+std::string_view StateLabel(std::string_view bgp_state) {
   static constexpr std::string_view kStates[] = {"Idle",     "Connect",     "Active",
                                                  "OpenSent", "OpenConfirm", "Established",
                                                  "Close",    "Passive",     "Down"};
   for (std::string_view s : kStates) {
     if (bgp_state == s) {
-      return std::string(s);
+      return s;
     }
   }
   return "Unknown";
