@@ -135,7 +135,9 @@ class BasicShortString {
   }
   void Assign(std::string_view s) {
     if (s.size() <= kInline) {
-      std::memcpy(bytes_, s.data(), s.size());
+      if (!s.empty()) {  // An empty view may have no data at all: memcpy wants a pointer.
+        std::memcpy(bytes_, s.data(), s.size());
+      }
       SetInlineSize(s.size());
       return;
     }

@@ -119,5 +119,19 @@ TEST_CASE("fuzz regression: a complete reply larger than max_reply_bytes is refu
   CHECK(reply.error().message.find("larger than the cap") != std::string::npos);
 }
 
+// fuzz_bird_protocols, in seconds:
+//   short_string.h: runtime error: null pointer passed as argument 2, which is declared to
+//   never be null
+// A "1002" line with no text has a view with no data; its empty tokens went into the
+// protocol's 16-byte strings through memcpy(dst, nullptr, 0).
+TEST_CASE("fuzz regression: a protocol row with no text at all", "[unit]") {
+  const auto parsed = ParseShowProtocols(
+      "2002-Name       Proto      Table      State  Since         Info\n"
+      "1002\n");  // Four digits alone: a last line with no text.
+  REQUIRE(parsed.ok());
+  CHECK(parsed->protocols.empty());
+  CHECK(parsed->unparsed.lines == 1);
+}
+
 }  // namespace
 }  // namespace cbe::bird
