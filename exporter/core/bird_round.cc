@@ -14,8 +14,8 @@ ShortString AsString(const std::optional<std::uint32_t>& v) {
   if (!v) {
     return {};
   }
-  char digits[10];  // 4294967295
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *v);
+  char digits[10];  // Room for 4294967295: to_chars cannot fail here.
+  const char* end = std::to_chars(digits, digits + sizeof digits, *v).ptr;
   return std::string_view(digits, static_cast<std::size_t>(end - digits));
 }
 

@@ -21,7 +21,7 @@ constexpr int kCodeDaemonUp = 13;  // "0013 Daemon is up and running"
 std::string_view TrimLeft(std::string_view s) {
   std::size_t i = 0;
   // BIRD pads every detail value into a column ("BGP state:          Established"): skipping
-  // those runs eight spaces at a time was one instruction in eight of a whole round.
+  // those runs a byte at a time was ~11% of a round's instructions (callgrind, by hand).
   if constexpr (std::endian::native == std::endian::little) {
     constexpr std::uint64_t kEightSpaces = 0x2020202020202020;
     while (i + 8 <= s.size()) {
