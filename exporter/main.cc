@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -193,6 +194,7 @@ class Daemon {
     web_ = std::move(started.server);
     LogStart();
     runner_.Start();
+    GiveBackStartupPages("start-up");
     return 0;
   }
 
@@ -209,6 +211,7 @@ class Daemon {
       }
       web_->Reload();
       Reload();
+      GiveBackStartupPages("reload");
     }
   }
 
@@ -225,6 +228,18 @@ class Daemon {
 
  private:
   static constexpr std::chrono::milliseconds kStopGrace{500};
+
+  // Start-up's code and the dynamic linker's tables out of memory (base/memory.h).
+  static void GiveBackStartupPages(const char* after) {
+    const cbe::StartupPagesResult released = cbe::ReleaseStartupPages();
+    if (released.error != 0) {
+      cbe::logging::Debug("read-only pages not paged out after " + std::string(after),
+                          {{"err", std::strerror(released.error)}});
+      return;
+    }
+    cbe::logging::Debug("read-only pages paged out after " + std::string(after),
+                        {{"bytes", std::to_string(released.bytes)}});
+  }
 
   // The config file again; a broken file keeps the running config and says so in the metrics.
   void Reload() {

@@ -1,5 +1,13 @@
 #include "exporter/base/memory.h"
 
+#include <elf.h>
+#include <link.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>  // Defines __GLIBC__ on glibc.
 
 #if defined(__GLIBC__)
@@ -42,6 +50,52 @@ void ConfigureAllocator() {
 void ReleaseFreeMemory() {
 #if defined(__GLIBC__) && !defined(CBE_FOREIGN_HEAP)
   malloc_trim(0);
+#endif
+}
+
+StartupPagesResult ReleaseStartupPages() {
+#if defined(MADV_PAGEOUT)
+  struct Walk {
+    std::uintptr_t page = 0;
+    std::uintptr_t vdso = 0;
+    StartupPagesResult result;
+  } walk;
+  walk.page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  walk.vdso = static_cast<std::uintptr_t>(getauxval(AT_SYSINFO_EHDR));
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) -> int {
+        auto* w = static_cast<Walk*>(data);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) != 0) {
+            continue;
+          }
+          const std::uintptr_t start = info->dlpi_addr + ph.p_vaddr;
+          if (w->vdso != 0 && start <= w->vdso && w->vdso < start + ph.p_memsz) {
+            break;  // the kernel's vDSO: no file behind it
+          }
+          // Whole pages only: a page shared with a writable segment holds relocated data.
+          const std::uintptr_t first = (start + w->page - 1) & ~(w->page - 1);
+          const std::uintptr_t end = (start + ph.p_memsz) & ~(w->page - 1);
+          if (end <= first) {
+            continue;
+          }
+          void* const addr = reinterpret_cast<void*>(first);
+          // No read-ahead when a page comes back: each page a round needs would otherwise bring
+          // its neighbours (128 KiB) back in with it, start-up's among them. A hint only.
+          madvise(addr, end - first, MADV_RANDOM);
+          if (madvise(addr, end - first, MADV_PAGEOUT) != 0) {
+            w->result.error = errno;
+            return 1;  // the same answer for every segment: stop
+          }
+          w->result.bytes += end - first;
+        }
+        return 0;
+      },
+      &walk);
+  return walk.result;
+#else
+  return {0, EINVAL};
 #endif
 }
 

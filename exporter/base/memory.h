@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+
 namespace cbe {
 
 // Sets the allocator up for a daemon whose work repeats: every BIRD round and every rendering
@@ -14,5 +16,24 @@ void ConfigureAllocator();
 // Gives the free pages of every malloc arena back to the kernel. For work that does not repeat
 // every few seconds and frees much more than it keeps (intent serve's model after a change).
 void ReleaseFreeMemory();
+
+// What ReleaseStartupPages did: the bytes of read-only segments it advised, and errno when the
+// kernel refused (EINVAL before Linux 5.4, which has no MADV_PAGEOUT); 0 when it did not.
+struct StartupPagesResult {
+  std::size_t bytes = 0;
+  int error = 0;
+};
+
+// Gives back the pages of code and read-only data that only start-up needed (issue 19). The
+// dynamic linker reads every library's symbol tables and relocations once (libstdc++'s alone
+// are 600 KiB), the config's parsing and yaml-cpp run once, and their pages stay resident for
+// the process's life. After start-up and after each reload this asks the kernel to page out the
+// read-only segments of every loaded object (MADV_PAGEOUT): it reclaims the pages only this
+// process maps and leaves those shared with others (libc) alone. What the rounds and the scrapes
+// run comes back from the file on first use, one page at a time (no read-ahead for these
+// segments); start-up's pages stay out. Nothing is lost: the segments are the files' own bytes,
+// and writable segments (relocated data, RELRO) are skipped. Linking with -z now (the top
+// CMakeLists.txt) keeps the dynamic linker from reading its tables again at first calls.
+StartupPagesResult ReleaseStartupPages();
 
 }  // namespace cbe
