@@ -4,9 +4,11 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 
 #include "exporter/base/duration.h"
 #include "exporter/base/node_address.h"
@@ -28,6 +30,22 @@ std::string Format(double v, int precision = 3) {
   const auto [end, ec] =
       std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, precision);
   return ec == std::errc() ? std::string(buf, end) : std::string("?");
+}
+
+// The pieces joined with one allocation. The evidence of every session that is not healthy is
+// written every derivation: a chain of operator+ allocated once per piece, and the copies of the
+// diagnosis with it were a tenth of a round's instructions at 1000 sessions half down.
+std::string Cat(std::initializer_list<std::string_view> pieces) {
+  std::size_t size = 0;
+  for (const std::string_view p : pieces) {
+    size += p.size();
+  }
+  std::string out;
+  out.reserve(size);
+  for (const std::string_view p : pieces) {
+    out.append(p);
+  }
+  return out;
 }
 
 }  // namespace
@@ -305,22 +323,25 @@ Found FromBirdSocket(const Evidence& e) {
   if (e.port) {
     return std::nullopt;
   }
-  // Built only for a finding: half the sessions of a broken mesh come here every round.
-  const auto unprobed = [&] { return "; " + Port(e) + " not probed"; };
+  // Half the sessions of a broken mesh come here every round.
+  char digits[12];
+  const std::string_view port(
+      digits, static_cast<std::size_t>(
+                  std::to_chars(digits, digits + sizeof digits, e.port_number).ptr - digits));
   if (auto cause = BirdSocketCause(e)) {
-    std::string why = "BIRD: last error: " + e.last_error.Text();
-    if (*cause == Cause::kPortFiltered) {
-      why += ": filtered or unreachable";
-    }
-    return Make(*cause, why + unprobed());
+    // A socket error is never empty: its text is "<class>: <message>" (LastError::Text()).
+    return Make(*cause,
+                Cat({"BIRD: last error: ", e.last_error.class_text, ": ", e.last_error.message,
+                     *cause == Cause::kPortFiltered ? ": filtered or unreachable" : "", "; port ",
+                     port, " not probed"}));
   }
   // BIRD in Connect with no error for long: its connect attempts time out without an answer
   // (a DROP leaves no error at all).
   if (e.bgp_state == "Connect" && e.last_error.empty() && e.state_age_seconds &&
       *e.state_age_seconds >= e.negotiating_window_seconds) {
-    return Make(Cause::kPortFiltered, "BIRD: in Connect for " + FormatAge(*e.state_age_seconds) +
-                                          " without an answer: filtered or unreachable" +
-                                          unprobed());
+    return Make(Cause::kPortFiltered,
+                Cat({"BIRD: in Connect for ", FormatAge(*e.state_age_seconds),
+                     " without an answer: filtered or unreachable; port ", port, " not probed"}));
   }
   return std::nullopt;
 }
@@ -345,7 +366,8 @@ Found FromTiming(const Evidence& e) {
     return Make(Cause::kNegotiating, "BGP state " + e.bgp_state);
   }
   if (e.state_age_seconds && *e.state_age_seconds < e.negotiating_window_seconds) {
-    return Make(Cause::kNegotiating, "state changed " + Format(*e.state_age_seconds, 2) + " s ago");
+    return Make(Cause::kNegotiating,
+                Cat({"state changed ", Format(*e.state_age_seconds, 2), " s ago"}));
   }
   return std::nullopt;
 }
@@ -370,7 +392,7 @@ Diagnosis Diagnose(const Evidence& e) {
   for (Found (*step)(const Evidence&) :
        {FromBird, FromProbes, FromBirdSocket, FromClocks, FromTiming}) {
     if (Found d = step(e)) {
-      return *d;
+      return std::move(*d);
     }
   }
   return Unknown(e);

@@ -99,7 +99,12 @@ class ReplyStream {
   template <typename F>
   bool Line(std::string_view raw, F& on_line) {
     ReplyLine line;
-    if (!ClassifyReplyLine(raw, last_code_, &line, &error_)) {
+    if (!raw.empty() && raw[0] == ' ' && last_code_ >= 0) {
+      // A continuation, most lines of `show protocols all`: classified here, without a call.
+      line.code = last_code_;
+      line.kind = LineKind::kContinuation;
+      line.text = raw.substr(1);
+    } else if (!ClassifyReplyLine(raw, last_code_, &line, &error_)) {
       status_ = Status::kMalformed;
       return false;
     }

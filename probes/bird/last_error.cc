@@ -62,7 +62,9 @@ std::string LastError::Text() const {
   if (empty()) {
     return "";
   }
-  return class_text + std::string(kSeparator) + message;
+  std::string text;
+  text.reserve(class_text.size() + kSeparator.size() + message.size());
+  return text.append(class_text.view()).append(kSeparator).append(message.view());
 }
 
 LastError ClassifyLastError(std::string_view text) {

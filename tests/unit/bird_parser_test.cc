@@ -233,6 +233,81 @@ TEST_CASE("parser: unknown lines are counted, not dropped", "[unit]") {
   CHECK_FALSE(r->protocols[0].hold_time.has_value());
 }
 
+// The timers' figures: plain digits are read without from_chars, anything else as from_chars
+// reads it; a text from_chars does not read whole is an unparsed line.
+TEST_CASE("parser: hold timer figures, plain and otherwise", "[unit]") {
+  const struct {
+    std::string_view value;
+    std::optional<double> limit;
+  } cases[] = {
+      {"140/240", 240.0},
+      {"143.007/240", 240.0},
+      {".5/90", 90.0},
+      {"7./90", 90.0},
+      {"0/0", 0.0},
+      {"140/240.5", 240.5},
+      {"1e2/240", 240.0},
+      {"140/2.4e2", 240.0},
+      {"140/-3", -3.0},
+      {"140/12345678901234567890", 12345678901234567890.0},
+      {"140/999999999999999", 999999999999999.0},
+      {"./240", std::nullopt},
+      {"/240", std::nullopt},
+      {"140/", std::nullopt},
+      {"140/abc", std::nullopt},
+      {"1.2.3/240", std::nullopt},
+      {"140/24 0", std::nullopt},
+      {"140-240", std::nullopt},
+  };
+  for (const auto& c : cases) {
+    INFO(c.value);
+    auto r = ParseShowProtocols(
+        "2002-name     proto    table    state  since       info\n"
+        "1002-Mesh_10_99_0_1 BGP      master   up     06:47:46    Established   \n"
+        "1006-  BGP state:          Established\n"
+        "     Hold timer:       " +
+        std::string(c.value) + "\n \n0000 \n");
+    REQUIRE(r.ok());
+    REQUIRE(r->protocols.size() == 1);
+    CHECK(r->protocols[0].hold_time == c.limit);
+    CHECK(r->unparsed.lines == (c.limit ? 0u : 1u));
+  }
+}
+
+// Lines inside a capability tree are skipped by their indent alone; the first line at the
+// tree's own indent (or less) ends it and is read. Tabs and trailing blanks take the long way.
+TEST_CASE("parser: a capability tree is skipped, whatever its lines look like", "[unit]") {
+  auto r = ParseShowProtocols(
+      "2002-name     proto    table    state  since       info\n"
+      "1002-Mesh_10_99_0_1 BGP      master   up     06:47:46    Established   \n"
+      "1006-  BGP state:          Established\n"
+      "    Local capabilities\n"
+      "      Multiprotocol\n"
+      "        AF announced: ipv4\n"
+      "      Graceful restart   \n"
+      "     \tADD-PATH\n"
+      " \t\t  RX: ipv4\n"
+      "                              Deep: yes\n"
+      "      Restart time: 120\r\n"
+      "    Neighbor capabilities\n"
+      "      Route refresh\n"
+      "    Neighbor address: 10.99.0.1\n"
+      "    Local capabilities\n"
+      "      4-octet AS numbers\n"
+      "      \n"
+      "      Neighbor AS:      64512\n"
+      "    Hold timer:       140/240\n"
+      " \n0000 \n");
+  REQUIRE(r.ok());
+  REQUIRE(r->protocols.size() == 1);
+  const Protocol& p = r->protocols[0];
+  CHECK(p.neighbor_address == "10.99.0.1");  // At the tree's indent: ends the tree, read.
+  // A blank line ends a tree: the deeper line after it is read again.
+  CHECK(p.neighbor_as == 64512u);
+  CHECK(p.hold_time == 240.0);
+  CHECK(r->unparsed.lines == 0);
+}
+
 TEST_CASE("parser: a since in an unknown time format keeps the row and counts it", "[unit]") {
   // BIRD 1.6 `timeformat protocol old short` prints "Jan05".
   auto r = ParseShowProtocols(

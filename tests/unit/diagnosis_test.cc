@@ -297,6 +297,25 @@ TEST_CASE("diagnosis: the evidence says which source decided, and the configured
   CHECK(Diagnose(e).evidence == "port 1179: RST; last error: Socket: Connection refused");
 }
 
+TEST_CASE("diagnosis: BIRD's own connect attempts, without a port probe", "[unit]") {
+  Evidence e = Down();
+  e.last_error = bird::ClassifyLastError("Socket: Connection timed out");
+  CHECK(Diagnose(e).cause == Cause::kPortFiltered);
+  CHECK(Diagnose(e).evidence ==
+        "BIRD: last error: Socket: Connection timed out: filtered or unreachable; port 179 not "
+        "probed");
+  e.last_error = bird::ClassifyLastError("Socket: No route to host");
+  CHECK(Diagnose(e).cause == Cause::kPeerUnreachable);
+  CHECK(Diagnose(e).evidence == "BIRD: last error: Socket: No route to host; port 179 not probed");
+  e.last_error = {};
+  e.bgp_state = "Connect";
+  e.state_age_seconds = 7200;
+  CHECK(Diagnose(e).cause == Cause::kPortFiltered);
+  CHECK(Diagnose(e).evidence ==
+        "BIRD: in Connect for 2h0m without an answer: filtered or unreachable; port 179 not "
+        "probed");
+}
+
 TEST_CASE("diagnosis: a hold timer expiry says what was pending when the session was up",
           "[unit]") {
   Evidence e = Down();
