@@ -62,7 +62,6 @@ StateTracker::Observation StateTracker::ObserveEntry(Entry* entry, bool inserted
     e.since_text = since_text;
     e.since = since;
   } else {
-    obs.previous_state = e.state;
     bool moved = false;  // BIRD's since moved: the protocol changed state between rounds.
     if (since_text != e.since_text) {
       // Compare BIRD's own times, not their Unix conversions: those also carry the exporter's
@@ -89,12 +88,18 @@ StateTracker::Observation StateTracker::ObserveEntry(Entry* entry, bool inserted
     if (state_changed || moved) {
       ++e.changes;
       obs.changed = true;
+      obs.previous_state = e.state;
     }
     if (moved) {
       e.since = since;
     }
-    e.state = state;
-    e.since_text = since_text;
+    // Most rounds change neither: no copy then (1000 sessions a round).
+    if (state_changed) {
+      e.state = state;
+    }
+    if (since_text != e.since_text) {
+      e.since_text = since_text;
+    }
   }
   obs.changes = e.changes;
   if (e.since) {

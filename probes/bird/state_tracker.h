@@ -22,9 +22,9 @@ class StateTracker {
   struct Observation {
     std::optional<double> state_change_timestamp;  // Unix seconds.
     bool timestamp_exact = true;
-    std::uint64_t changes = 0;  // Changes seen since the exporter started.
-    bool changed = false;       // This round saw a change (not a first sighting).
-    std::string previous_state;
+    std::uint64_t changes = 0;   // Changes seen since the exporter started.
+    bool changed = false;        // This round saw a change (not a first sighting).
+    std::string previous_state;  // The state before that change; empty without one.
   };
 
   // `state` is the exported state; `since` BIRD's time of the protocol's last state change.

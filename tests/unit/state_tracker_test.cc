@@ -32,6 +32,7 @@ TEST_CASE("tracker: a state change counts once and is reported once", "[unit]") 
   auto again = t.Observe("Mesh_1", "Active", "07:00:00", At(1734));
   CHECK_FALSE(again.changed);
   CHECK(again.changes == 1);
+  CHECK(again.previous_state.empty());  // Only a change has one.
 }
 
 TEST_CASE("tracker: BIRD 1.6's one-second jitter keeps the first time", "[unit]") {
