@@ -49,15 +49,17 @@ inline constexpr std::string_view kHoldersHidden = "?";
 inline constexpr std::string_view kHoldersNone = "-";
 
 // What one round knows about one session. Absent optionals mean "not measured".
+// Its texts of BIRD's states are views into the snapshot being diagnosed (or literals): an
+// Evidence lives for one derivation of one session.
 struct Evidence {
   bool bird_up = true;
-  std::string protocol_state;  // BIRD's: up, start, stop, down, feed.
-  std::string bgp_state;       // Established, Active, ..., Down.
-  bird::LastError last_error;  // BIRD's last error, e.g. "Socket: Connection refused".
-  bird::LastError bgp_error;   // The last BGP-level error ("BGP Error: ...", "Received: ...") since
-                               // the session was last Established: it outlives socket errors.
+  std::string_view protocol_state;  // BIRD's: up, start, stop, down, feed.
+  std::string_view bgp_state;       // Established, Active, ..., Down.
+  bird::LastError last_error;       // BIRD's last error, e.g. "Socket: Connection refused".
+  bird::LastError bgp_error;  // The last BGP-level error ("BGP Error: ...", "Received: ...") since
+                              // the session was last Established: it outlives socket errors.
   std::optional<double> state_age_seconds;
-  std::string peer_type;                         // node_mesh, node_specific, global, other.
+  std::string_view peer_type;                    // node_mesh, node_specific, global, other.
   std::optional<std::uint64_t> routes_imported;  // Only while Established.
   std::optional<std::uint64_t> routes_exported;
   // BIRD 3: bytes that were queued to the peer the last time the session was Established.
