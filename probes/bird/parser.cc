@@ -96,8 +96,8 @@ bool IsPlainDecimal(std::string_view s) {
 }
 
 // "140/240" or "143.007/240" -> 240. BIRD prints these two figures for every Established
-// session: plain digits are read without from_chars (a tenth of a round's parsing, callgrind),
-// anything else the way from_chars reads it.
+// session: plain digits are read without from_chars (3% of a round's instructions went to
+// from_chars here, callgrind), anything else the way from_chars reads it.
 std::optional<double> ParseTimerLimit(std::string_view value) {
   const std::size_t slash = value.find('/');
   if (slash == std::string_view::npos) {
