@@ -378,15 +378,72 @@ bool StartsWithBlanks(std::string_view s, std::size_t n) {
   return std::all_of(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(n), IsBlank);
 }
 
+// Inside a tree (half the lines of an Established session's block): a line indented deeper
+// than the tree's key that does not end in a blank belongs to it, told by its indent alone,
+// without trimming it. Other lines take the long way (ParseDetail).
+bool DeeperInTree(std::string_view text, const DetailState& ds) {
+  if (ds.tree_indent == kNoTree) {
+    return false;
+  }
+  const std::size_t deeper = ds.tree_indent + 1;
+  return text.size() > deeper && !IsBlank(text.back()) && text.back() != '\r' &&
+         StartsWithBlanks(text, deeper);
+}
+
+// A detail line's value into `p`, by its key; false when the line does not read as that key's
+// (it is then counted unparsed). `value` is trimmed only for the keys read here.
+bool ReadDetail(DetailKey kind, std::string_view key, bool has_colon, std::string_view value,
+                Protocol* p) {
+  switch (kind) {
+    case DetailKey::kBgpState:
+      p->bgp_state = value;
+      return true;
+    case DetailKey::kNeighborAddress:
+      p->neighbor_address = value;
+      return true;
+    case DetailKey::kNeighborAs:
+      p->neighbor_as = ParseNumber<std::uint32_t>(value);
+      return p->neighbor_as.has_value();
+    case DetailKey::kLocalAs:
+      p->local_as = ParseNumber<std::uint32_t>(value);
+      return p->local_as.has_value();
+    case DetailKey::kSourceAddress:
+      p->source_address = value;
+      return true;
+    case DetailKey::kNeighborId:
+      p->neighbor_id = value;
+      return true;
+    case DetailKey::kSession:
+      p->session = value;
+      return true;
+    case DetailKey::kHoldTimer:
+      p->hold_time = ParseTimerLimit(value);
+      return p->hold_time.has_value();
+    case DetailKey::kKeepaliveTimer:
+      p->keepalive_time = ParseTimerLimit(value);
+      return p->keepalive_time.has_value();
+    case DetailKey::kLastError:
+      p->last_error = value;
+      return true;
+    case DetailKey::kRoutes:
+      return ParseRoutes(value, &p->routes);
+    case DetailKey::kTxPending:
+      return ParseTxPending(value, p);
+    case DetailKey::kCapabilities:  // A tree: ParseDetail keeps its indent.
+    case DetailKey::kKnown:
+      return true;
+    case DetailKey::kUnknown:
+      if (!has_colon && StartsWith(key, "Pending ")) {
+        return ParsePendingAttributeSets(key, p);
+      }
+      return IsKnownDetailPrefix(key);
+  }
+  return false;
+}
+
 void ParseDetail(std::string_view text, Protocol* p, DetailState* ds, Unparsed* unparsed) {
-  if (ds->tree_indent != kNoTree) {
-    // Inside a tree (half the lines of an Established session's block): a line indented deeper
-    // that does not end in a blank belongs to it, without trimming it. Others take the long way.
-    const std::size_t deeper = ds->tree_indent + 1;
-    if (text.size() > deeper && !IsBlank(text.back()) && text.back() != '\r' &&
-        StartsWithBlanks(text, deeper)) {
-      return;
-    }
+  if (DeeperInTree(text, *ds)) {
+    return;
   }
   const std::string_view trimmed = TrimLeft(text);
   const std::size_t indent = text.size() - trimmed.size();
@@ -402,69 +459,15 @@ void ParseDetail(std::string_view text, Protocol* p, DetailState* ds, Unparsed* 
     ds->tree_indent = kNoTree;
   }
   const std::size_t colon = content.find(':');
+  const bool has_colon = colon != std::string_view::npos;
   const std::string_view key = TrimRight(content.substr(0, colon));
   const DetailKey kind = LookupDetailKey(key);
-  // Only the keys the parser reads need their value trimmed.
-  const std::string_view value = colon == std::string_view::npos || kind == DetailKey::kKnown
-                                     ? std::string_view()
-                                     : Trim(content.substr(colon + 1));
-
-  bool ok = true;
-  switch (kind) {
-    case DetailKey::kBgpState:
-      p->bgp_state = value;
-      break;
-    case DetailKey::kNeighborAddress:
-      p->neighbor_address = value;
-      break;
-    case DetailKey::kNeighborAs:
-      p->neighbor_as = ParseNumber<std::uint32_t>(value);
-      ok = p->neighbor_as.has_value();
-      break;
-    case DetailKey::kLocalAs:
-      p->local_as = ParseNumber<std::uint32_t>(value);
-      ok = p->local_as.has_value();
-      break;
-    case DetailKey::kSourceAddress:
-      p->source_address = value;
-      break;
-    case DetailKey::kNeighborId:
-      p->neighbor_id = value;
-      break;
-    case DetailKey::kSession:
-      p->session = value;
-      break;
-    case DetailKey::kHoldTimer:
-      p->hold_time = ParseTimerLimit(value);
-      ok = p->hold_time.has_value();
-      break;
-    case DetailKey::kKeepaliveTimer:
-      p->keepalive_time = ParseTimerLimit(value);
-      ok = p->keepalive_time.has_value();
-      break;
-    case DetailKey::kLastError:
-      p->last_error = value;
-      break;
-    case DetailKey::kRoutes:
-      ok = ParseRoutes(value, &p->routes);
-      break;
-    case DetailKey::kTxPending:
-      ok = ParseTxPending(value, p);
-      break;
-    case DetailKey::kCapabilities:
-      ds->tree_indent = indent;
-      break;
-    case DetailKey::kKnown:
-      break;
-    case DetailKey::kUnknown:
-      if (colon == std::string_view::npos && StartsWith(key, "Pending ")) {
-        ok = ParsePendingAttributeSets(key, p);
-      } else {
-        ok = IsKnownDetailPrefix(key);
-      }
-      break;
+  if (kind == DetailKey::kCapabilities) {
+    ds->tree_indent = indent;
   }
-  if (!ok) {
+  const bool read = has_colon && kind != DetailKey::kKnown && kind != DetailKey::kCapabilities;
+  const std::string_view value = read ? Trim(content.substr(colon + 1)) : std::string_view();
+  if (!ReadDetail(kind, key, has_colon, value, p)) {
     unparsed->Add(text);
   }
 }
