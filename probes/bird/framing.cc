@@ -22,16 +22,10 @@ std::string Printable(std::string_view line) {
 
 }  // namespace
 
-bool ClassifyReplyLine(std::string_view raw, int last_code, ReplyLine* line, std::string* error) {
-  if (!raw.empty() && raw[0] == ' ') {
-    if (last_code < 0) {
-      *error = "continuation line before any coded line: \"" + Printable(raw) + "\"";
-      return false;
-    }
-    line->code = last_code;
-    line->kind = LineKind::kContinuation;
-    line->text = raw.substr(1);
-    return true;
+bool ClassifyCodedLine(std::string_view raw, ReplyLine* line, std::string* error) {
+  if (!raw.empty() && raw[0] == ' ') {  // ClassifyReplyLine took those after a coded line.
+    *error = "continuation line before any coded line: \"" + Printable(raw) + "\"";
+    return false;
   }
   if (raw.size() >= 4 && IsDigit(raw[0]) && IsDigit(raw[1]) && IsDigit(raw[2]) && IsDigit(raw[3])) {
     line->code =

@@ -26,9 +26,23 @@ struct ReplyLine {
 
 inline bool IsErrorCode(int code) { return code >= 8000; }
 
+// ClassifyReplyLine's out-of-line part: a coded line, or what is malformed (a continuation
+// reaches it only before any coded line).
+bool ClassifyCodedLine(std::string_view raw, ReplyLine* line, std::string* error);
+
 // Classifies one line (without its '\n') given the code of the line before (-1: none). Returns
-// false with `error` set when the line is malformed.
-bool ClassifyReplyLine(std::string_view raw, int last_code, ReplyLine* line, std::string* error);
+// false with `error` set when the line is malformed. Continuations, most lines of `show
+// protocols all`, are classified here, inline: the call was 7% of a round's instructions.
+inline bool ClassifyReplyLine(std::string_view raw, int last_code, ReplyLine* line,
+                              std::string* error) {
+  if (!raw.empty() && raw[0] == ' ' && last_code >= 0) {
+    line->code = last_code;
+    line->kind = LineKind::kContinuation;
+    line->text = raw.substr(1);
+    return true;
+  }
+  return ClassifyCodedLine(raw, line, error);
+}
 
 // The one framing machine of the protocol. Splits a reply that arrives in pieces (one read()
 // each) into its lines as they complete, keeping only the unfinished last line: a reply of many
@@ -99,12 +113,7 @@ class ReplyStream {
   template <typename F>
   bool Line(std::string_view raw, F& on_line) {
     ReplyLine line;
-    if (!raw.empty() && raw[0] == ' ' && last_code_ >= 0) {
-      // A continuation, most lines of `show protocols all`: classified here, without a call.
-      line.code = last_code_;
-      line.kind = LineKind::kContinuation;
-      line.text = raw.substr(1);
-    } else if (!ClassifyReplyLine(raw, last_code_, &line, &error_)) {
+    if (!ClassifyReplyLine(raw, last_code_, &line, &error_)) {
       status_ = Status::kMalformed;
       return false;
     }
