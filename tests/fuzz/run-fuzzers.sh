@@ -2,6 +2,7 @@
 # Builds the libFuzzer targets with clang and runs each for SECONDS (default 10).
 #
 #   tests/fuzz/run-fuzzers.sh [SECONDS] [FUZZER...]     (`make fuzz FUZZ_SECONDS=60`)
+#   tests/fuzz/run-fuzzers.sh --build-only [FUZZER...]  (builds them, runs none)
 #
 # Build directory: $CBE_FUZZ_BUILD (default build-fuzz/ at the repository root). Each fuzzer
 # starts from its seed corpus (tests/fuzz/corpus/<name>) plus what earlier runs found
@@ -11,6 +12,12 @@
 # /tmp/cbe-build.lock; empty: no lock) so they never overlap with other builds on the machine.
 set -euo pipefail
 
+build_only=false
+if [[ ${1:-} == --build-only ]]; then
+  build_only=true
+  shift
+  set -- 0 "$@"
+fi
 seconds=${1:-10}
 shift || true
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -43,6 +50,9 @@ for f in "${fuzzers[@]}"; do
   targets+=(--target "fuzz_$f")
 done
 locked cmake --build "$build" -j "${JOBS:-2}" "${targets[@]}"
+if $build_only; then
+  exit 0
+fi
 
 mkdir -p "$build/artifacts" "$build/logs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}

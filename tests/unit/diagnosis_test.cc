@@ -552,7 +552,10 @@ IntentCase WithIntent() {
   auto answer = std::make_shared<IntentSnapshot>();
   answer->sessions = sessions;
   answer->up = true;
-  return {bird, Snapshot{.bird = bird, .intent = answer}};
+  Snapshot snapshot;
+  snapshot.bird = bird;
+  snapshot.intent = answer;
+  return {bird, snapshot};
 }
 
 TEST_CASE("intent: missing, unexpected and drifted sessions against BIRD's", "[unit]") {
