@@ -8,7 +8,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -194,7 +193,7 @@ class Daemon {
     web_ = std::move(started.server);
     LogStart();
     runner_.Start();
-    GiveBackStartupPages("start-up");
+    cbe::GiveBackStartupPages("start-up");
     return 0;
   }
 
@@ -211,7 +210,7 @@ class Daemon {
       }
       web_->Reload();
       Reload();
-      GiveBackStartupPages("reload");
+      cbe::GiveBackStartupPages("reload");
     }
   }
 
@@ -228,18 +227,6 @@ class Daemon {
 
  private:
   static constexpr std::chrono::milliseconds kStopGrace{500};
-
-  // Start-up's code and the dynamic linker's tables out of memory (base/memory.h).
-  static void GiveBackStartupPages(const char* after) {
-    const cbe::StartupPagesResult released = cbe::ReleaseStartupPages();
-    if (released.error != 0) {
-      cbe::logging::Debug("read-only pages not paged out after " + std::string(after),
-                          {{"err", std::strerror(released.error)}});
-      return;
-    }
-    cbe::logging::Debug("read-only pages paged out after " + std::string(after),
-                        {{"bytes", std::to_string(released.bytes)}});
-  }
 
   // The config file again; a broken file keeps the running config and says so in the metrics.
   void Reload() {

@@ -9,6 +9,10 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>  // Defines __GLIBC__ on glibc.
+#include <cstring>
+#include <string>
+
+#include "exporter/base/logging.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -97,6 +101,17 @@ StartupPagesResult ReleaseStartupPages() {
 #else
   return {0, EINVAL};
 #endif
+}
+
+void GiveBackStartupPages(std::string_view after) {
+  const StartupPagesResult released = ReleaseStartupPages();
+  if (released.error != 0) {
+    logging::Debug("read-only pages not paged out after " + std::string(after),
+                   {{"err", std::strerror(released.error)}});
+    return;
+  }
+  logging::Debug("read-only pages paged out after " + std::string(after),
+                 {{"bytes", std::to_string(released.bytes)}});
 }
 
 }  // namespace cbe

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 
 namespace cbe {
 
@@ -35,5 +36,9 @@ struct StartupPagesResult {
 // and writable segments (relocated data, RELRO) are skipped. Linking with -z now (the top
 // CMakeLists.txt) keeps the dynamic linker from reading its tables again at first calls.
 StartupPagesResult ReleaseStartupPages();
+
+// ReleaseStartupPages, and what it did at debug level ("after" names the moment: start-up,
+// reload). For the daemon and `intent serve` alike.
+void GiveBackStartupPages(std::string_view after);
 
 }  // namespace cbe

@@ -16,6 +16,7 @@
 #include "exporter/base/clock.h"
 #include "exporter/base/duration.h"
 #include "exporter/base/logging.h"
+#include "exporter/base/memory.h"
 #include "exporter/base/version.h"
 #include "exporter/config/listen_address.h"
 #include "exporter/config/web_config.h"
@@ -221,6 +222,8 @@ int Serve(const ServeFlags& f, Checked c) {
                  {"credentials", c.credentials.source}});
   service.Start();
   reader->Start();
+  // As the daemon: start-up's code and the dynamic linker's tables out of memory.
+  GiveBackStartupPages("start-up");
   SignalLoop(signals, *started.server);
   // As the node exporter: leave at once; the kernel closes the sockets. Requests in flight are
   // cut, which a watch or LIST survives (the API server sees a closed connection).
