@@ -54,14 +54,20 @@ third-party-birds:
 # (Prometheus + Alertmanager); then each fuzzer briefly; then unit and integration again under
 # ASan+UBSan. The sanitizer and fuzzer builds run while the tests do, at idle priority
 # (SCHED_IDLE: they get only the CPU time the tests leave, never a test's); the tests mostly
-# wait on BIRD, the network and timers. Their log: $(ASAN_BUILD).log.
+# wait on BIRD, the network and timers. Their log: $(ASAN_BUILD).log. They run in a session of
+# their own (setsid), stopped at once if the main suite fails or make is interrupted.
 test: test-deps
 	$(MAKE) build bird2 third-party-birds
 	@set -u; log=$(ASAN_BUILD).log; \
 	echo "make test: building the ASan and fuzzer trees at idle priority meanwhile ($$log)"; \
-	( chrt --idle 0 $(MAKE) --no-print-directory asan-build fuzz-build > $$log 2>&1 ) & \
-	builds=$$!; \
+	( exec chrt --idle 0 setsid $(MAKE) --no-print-directory asan-build fuzz-build > $$log 2>&1 ) & \
+	builds=$$!; trap 'kill -TERM -- -$$builds 2>/dev/null' INT TERM EXIT; \
 	status=0; $(MAKE) test-main || status=$$?; \
+	if [ $$status -ne 0 ]; then \
+	  kill -TERM -- -$$builds 2>/dev/null; wait $$builds; \
+	  echo "make test: the main suite failed; the ASan and fuzzer builds were stopped" >&2; \
+	  exit $$status; \
+	fi; \
 	if ! wait $$builds; then \
 	  tail -n 60 $$log; echo "make test: the ASan or fuzzer build failed ($$log)" >&2; exit 1; \
 	fi; \
