@@ -13,12 +13,12 @@
 set -euo pipefail
 
 build_only=false
+seconds=10
 if [[ ${1:-} == --build-only ]]; then
   build_only=true
-  shift
-  set -- 0 "$@"
+else
+  seconds=${1:-10}
 fi
-seconds=${1:-10}
 shift || true
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${CBE_FUZZ_BUILD:-$root/build-fuzz}
