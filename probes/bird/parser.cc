@@ -465,7 +465,9 @@ void ParseDetail(std::string_view text, Protocol* p, DetailState* ds, Unparsed* 
   if (kind == DetailKey::kCapabilities) {
     ds->tree_indent = indent;
   }
-  const bool read = has_colon && kind != DetailKey::kKnown && kind != DetailKey::kCapabilities;
+  // ReadDetail's cases that read a value (kUnknown reads the key).
+  const bool read = has_colon && kind != DetailKey::kKnown && kind != DetailKey::kCapabilities &&
+                    kind != DetailKey::kUnknown;
   const std::string_view value = read ? Trim(content.substr(colon + 1)) : std::string_view();
   if (!ReadDetail(kind, key, has_colon, value, p)) {
     unparsed->Add(text);
