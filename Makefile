@@ -82,7 +82,8 @@ ASAN_BUILD ?= build-asan
 asan: asan-build
 	$(MAKE) asan-test
 
-# Line tables only (-g1): enough for a sanitizer's stack trace, a fifth less compile time.
+# Line tables only (-g1): enough for a sanitizer's stack trace (diagnosis_test.cc, by hand:
+# 19.2 s to compile with -g, 15.3 s with -g1).
 asan-build:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
 	  -DCBE_SANITIZE=ON $(CMAKE_FLAGS)
