@@ -718,6 +718,16 @@ std::shared_ptr<const IntentComparison> CompareWithIntent(const Snapshot& snapsh
   return out;
 }
 
+NodeAddressProblems FindNodeAddressProblems(const DaemonSnapshot& d) {
+  NodeAddressProblems out;
+  out.router_id = AddressProblem(d, d.router_id, "router ID");
+  // A wrong router ID (Calico: the node's BGP address) explains the sessions of both families.
+  for (const bool v6 : {false, true}) {
+    out.source[v6 ? 1 : 0] = out.router_id.empty() ? SourceAddressProblem(d, v6) : out.router_id;
+  }
+  return out;
+}
+
 std::shared_ptr<DiagnosisSnapshot> DeriveDiagnosis(
     const Snapshot& snapshot, const DiagnosisOptions& options, double now_unix,
     const std::shared_ptr<VectorRecycler<PeerDiagnosis>>& buffers) {
@@ -758,11 +768,11 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
     }
   }
   for (const DaemonSnapshot& d : snapshot.bird->daemons) {
-    const std::string address_problem = AddressProblem(d, d.router_id, "router ID");
     // Once per daemon and family, not per session: a 10,000-session daemon must not cost N^2.
-    const std::string source_problem[2] = {
-        address_problem.empty() ? SourceAddressProblem(d, false) : address_problem,
-        address_problem.empty() ? SourceAddressProblem(d, true) : address_problem};
+    // The BIRD round found them when its peers last changed: not again at every publish.
+    const NodeAddressProblems found =
+        d.address_problems ? NodeAddressProblems() : FindNodeAddressProblems(d);
+    const NodeAddressProblems& problems = d.address_problems ? *d.address_problems : found;
     if (!d.up) {
       for (const PeerSnapshot& p : d.last_known_peers) {
         Evidence e;
@@ -781,7 +791,7 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
         e.unexpected = true;
         e.unexpected_detail = it->second->Describe();
       }
-      e.node_address_problem = source_problem[p.peer.find(':') != std::string::npos ? 1 : 0];
+      e.node_address_problem = problems.source[p.peer.find(':') != std::string::npos ? 1 : 0];
       // Written in place: no row of 152 bytes built aside and moved in, for every session.
       PeerDiagnosis& row = out.emplace_back();
       row.daemon = d.daemon;
@@ -790,7 +800,7 @@ std::vector<PeerDiagnosis> DiagnoseSnapshot(const Snapshot& snapshot,
       row.peer_type = p.peer_type;
       row.state = p.state;
       row.state_change_timestamp = p.state_change_timestamp;
-      row.last_error = e.last_error.Text();
+      row.last_error = e.last_error.ShortText();
       row.diagnosis = Diagnose(e);
     }
   }

@@ -136,6 +136,10 @@ struct DiagnosisOptions {
 struct Config;
 DiagnosisOptions DiagnosisOptionsFor(const Config& config);
 
+// What is wrong with the daemon's router ID and its sessions' source addresses (snapshot.h),
+// from its peers and local_addresses.
+NodeAddressProblems FindNodeAddressProblems(const DaemonSnapshot& d);
+
 // BIRD's sessions against the intent answer, or null (no answer, or a BIRD daemon is down).
 std::shared_ptr<const IntentComparison> CompareWithIntent(const Snapshot& snapshot);
 

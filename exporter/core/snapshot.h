@@ -64,6 +64,14 @@ struct LocalAddress {
   bool loopback = false;
 };
 
+// Why this node's router ID, or the source address of its sessions of a family, cannot be right
+// (the address itself, or the interface that holds it); "" where it may be. Once per daemon:
+// Calico's sessions of a family share one source address.
+struct NodeAddressProblems {
+  std::string router_id;
+  std::string source[2];  // IPv4, IPv6.
+};
+
 struct DaemonSnapshot {
   std::string daemon;  // The socket's file stem: bird, bird6.
   std::string socket;
@@ -79,6 +87,9 @@ struct DaemonSnapshot {
   // The router ID's and the sessions' source addresses' interfaces (looked up once a minute),
   // sorted by address, one each.
   std::vector<LocalAddress> local_addresses;
+  // Found by the BIRD round, from the peers and local_addresses, when they change; the diagnosis
+  // finds them itself when absent (a snapshot built by hand).
+  std::optional<NodeAddressProblems> address_problems;
   // While BIRD is down: the sessions of its last good round, for the diagnosis only.
   std::vector<PeerSnapshot> last_known_peers;
   std::uint64_t unparsed_lines_total = 0;

@@ -1,5 +1,6 @@
 #include "probes/bird/last_error.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -65,6 +66,18 @@ std::string LastError::Text() const {
   std::string text;
   text.reserve(class_text.size() + kSeparator.size() + message.size());
   return text.append(class_text.view()).append(kSeparator).append(message.view());
+}
+
+ShortString LastError::ShortText() const {
+  char text[128];
+  const std::size_t size = class_text.size() + kSeparator.size() + message.size();
+  if (empty() || size > sizeof text) {
+    return ShortString(Text());
+  }
+  char* end = std::copy(class_text.view().begin(), class_text.view().end(), text);
+  end = std::copy(kSeparator.begin(), kSeparator.end(), end);
+  std::copy(message.view().begin(), message.view().end(), end);
+  return ShortString(std::string_view(text, size));
 }
 
 LastError ClassifyLastError(std::string_view text) {

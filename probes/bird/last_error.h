@@ -52,6 +52,9 @@ struct LastError {
   }
   // "BGP Error: Bad peer AS"; "" when empty.
   std::string Text() const;
+  // The same text as a ShortString, without a std::string between (the diagnosis writes it
+  // for every session with an error, every derivation).
+  ShortString ShortText() const;
 };
 
 // `text` as it stands after "Last error:" in `show protocols all` ("" for none).

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 
+#include "exporter/core/diagnosis.h"
 #include "probes/bird/parser.h"
 #include "probes/bird/state_tracker.h"
 #include "tests/unit/fake_stream.h"
@@ -25,13 +27,14 @@ struct Harness {
   testing::FakeBird bird;
   testing::FakeClock clock;
   testing::FakeConnector connector{&bird};
-  std::map<std::string, int> lookups;  // Address -> times looked up.
+  std::map<std::string, int> lookups;                     // Address -> times looked up.
+  std::map<std::string, net::LocalInterface> interfaces;  // What the lookups find.
   BirdRound round;
 
-  explicit Harness(std::map<std::string, net::LocalInterface> interfaces)
-      : round(Config(), &connector, &clock,
-              [this,
-               interfaces](const net::IpAddress& ip) -> Result<std::optional<net::LocalInterface>> {
+  explicit Harness(std::map<std::string, net::LocalInterface> holding)
+      : interfaces(std::move(holding)),
+        round(Config(), &connector, &clock,
+              [this](const net::IpAddress& ip) -> Result<std::optional<net::LocalInterface>> {
                 ++lookups[ip.ToString()];
                 const auto it = interfaces.find(ip.ToString());
                 if (it == interfaces.end()) {
@@ -47,9 +50,12 @@ struct Harness {
     c.timeout = milliseconds(500);
     return c;
   }
-  std::shared_ptr<const BirdSnapshot> Run() {
+  // `protocols`: the reply to `show protocols all` (the recording by default).
+  std::shared_ptr<const BirdSnapshot> Run(std::string protocols = "") {
     // In the order the round asks: the protocols, then BIRD's clock.
-    bird.replies = {testing::ReadFixture("bird1/show_protocols_all__all_states.raw"),
+    bird.replies = {protocols.empty()
+                        ? testing::ReadFixture("bird1/show_protocols_all__all_states.raw")
+                        : std::move(protocols),
                     testing::ReadFixture("bird1/show_status__all_states.raw")};
     return round.Run();
   }
@@ -82,6 +88,53 @@ TEST_CASE("bird round: the router ID's interface, looked up once a minute", "[un
   snap = h.Run();
   CHECK(h.lookups["10.99.0.5"] == 2);
   CHECK(snap->daemons[0].local_addresses[0].interface == "docker0");
+}
+
+TEST_CASE("bird round: this node's address problems, found again only when the addresses change",
+          "[unit]") {
+  Harness h({{"10.99.0.5", net::LocalInterface{"docker0", "bridge", false}},
+             {"10.99.0.6", net::LocalInterface{"eth0", "", false}}});
+  // Each round's problems are those the diagnosis finds from the snapshot alone.
+  const auto check_round = [&](const std::shared_ptr<const BirdSnapshot>& snap) {
+    REQUIRE(snap->daemons.size() == 1);
+    DaemonSnapshot d = snap->daemons[0];
+    REQUIRE(d.address_problems.has_value());
+    const NodeAddressProblems found = FindNodeAddressProblems(d);
+    CHECK(d.address_problems->router_id == found.router_id);
+    CHECK(d.address_problems->source[0] == found.source[0]);
+    CHECK(d.address_problems->source[1] == found.source[1]);
+    return *d.address_problems;
+  };
+  // The router ID, also every Established session's source address, is on docker0.
+  const NodeAddressProblems first = check_round(h.Run());
+  CHECK_THAT(first.router_id, Catch::Contains("docker0"));
+  CHECK(first.source[0] == first.router_id);
+  CHECK(check_round(h.Run()).router_id == first.router_id);  // The same addresses.
+
+  // One session's source address moves to another address: looked up, and in the answer.
+  std::string moved = testing::ReadFixture("bird1/show_protocols_all__all_states.raw");
+  const std::string from = "Source address:   10.99.0.5";
+  const std::size_t at = moved.find(from);
+  REQUIRE(at != std::string::npos);
+  moved.replace(at, from.size(), "Source address:   10.99.0.6");
+  auto snap = h.Run(moved);
+  check_round(snap);
+  CHECK(h.lookups["10.99.0.6"] == 1);
+  const auto& local = snap->daemons[0].local_addresses;
+  REQUIRE(local.size() == 2);
+  CHECK(local[1].address == "10.99.0.6");
+  CHECK(local[1].interface == "eth0");
+  check_round(h.Run(moved));
+  CHECK(h.lookups["10.99.0.6"] == 1);
+
+  // The router ID's address moves to eth0: found at the next lookup, a minute later.
+  h.interfaces["10.99.0.5"] = net::LocalInterface{"eth0", "", false};
+  CHECK_FALSE(check_round(h.Run(moved)).router_id.empty());
+  h.clock.Advance(seconds(61));
+  const NodeAddressProblems after = check_round(h.Run(moved));
+  CHECK(after.router_id.empty());
+  CHECK(after.source[0].empty());
+  CHECK(h.lookups["10.99.0.5"] == 2);
 }
 
 TEST_CASE("bird round: the protocols first, then BIRD's clock", "[unit]") {

@@ -60,6 +60,18 @@ TEST_CASE("last error: none, blanks, and the text BIRD printed", "[unit]") {
         "Socket: Connection refused");
 }
 
+TEST_CASE("last error: the short text is the text, short or long", "[unit]") {
+  const std::string long_message(200, 'x');  // Past ShortText()'s buffer: the long way.
+  for (const std::string& text :
+       {std::string(), std::string("Socket: x"), std::string("Socket: Connection refused"),
+        std::string("Automatic shutdown: Route limit exceeded"), "BGP Error: " + long_message,
+        "Unclassified text " + long_message}) {
+    CAPTURE(text);
+    const LastError e = ClassifyLastError(text);
+    CHECK(e.ShortText() == e.Text());
+  }
+}
+
 TEST_CASE("last error: only NOTIFICATIONs are BGP-level", "[unit]") {
   CHECK(ClassifyLastError("BGP Error: Bad peer AS").bgp_level());
   CHECK(ClassifyLastError("Received: Hold timer expired").bgp_level());
