@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -471,6 +472,79 @@ def run_soak(args, version, rounds, warmup=1000):
     return res
 
 
+def callgrind_calls(path, prefixes):
+    """{prefix: (calls, inclusive instructions)} of the calls into the functions whose names start
+    with each prefix, from a callgrind output file (name compression: "cfn=(id) name" once, then
+    "cfn=(id)"; a call is "calls=N ..." followed by "position inclusive-cost")."""
+    names, totals, callee = {}, {p: [0, 0] for p in prefixes}, None
+    with open(path, errors="replace") as f:
+        lines = f.read().split("\n")
+    for i, line in enumerate(lines):
+        m = re.match(r"^(c?fn)=\((\d+)\)(?: (.*))?$", line)
+        if m:
+            if m.group(3):
+                names[m.group(2)] = m.group(3)
+            callee = names.get(m.group(2), "") if m.group(1) == "cfn" else None
+            continue
+        m = re.match(r"^calls=(\d+)", line)
+        if m and callee is not None and i + 1 < len(lines):
+            for prefix in prefixes:
+                if callee.startswith(prefix):
+                    cost = lines[i + 1].split()
+                    totals[prefix][0] += int(m.group(1))
+                    totals[prefix][1] += int(cost[1]) if len(cost) > 1 else 0
+            callee = None
+    return {p: tuple(v) for p, v in totals.items()}
+
+
+def run_instructions(args, version, rounds):
+    """Instructions per BIRD round and per diagnosis, counted by callgrind: unlike CPU time, the
+    same on a slow day of this machine and a fast one. Ours under valgrind against the fake BIRD
+    serving this run's recorded N=1000 lab reply, a round every 2 s, the probes off."""
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        log("instructions per round: skipped (apt-get install valgrind)")
+        return {"skipped": "valgrind is not installed: apt-get install valgrind"}
+    work = os.path.join(args.work, "instructions")
+    os.makedirs(work, exist_ok=True)
+    src, status, n = recorded(args, version)
+    log(f"instructions per round: calico-bgp-exporter under callgrind, {rounds} rounds against "
+        f"fake BIRD {version} N={n}")
+    fake, sock = start_fake(args, work, version, src, status)
+    out = os.path.join(work, "callgrind.out")
+    conf = os.path.join(work, "ours-instructions.yml")
+    with open(conf, "w") as f:
+        f.write(ours_config(sock, "2s", "2s", "off" if args.has_probes else None))
+    prefixes = ("cbe::BirdRound::Run()", "cbe::DeriveDiagnosis(")
+    try:
+        proc = measure.Process(
+            [valgrind, "--tool=callgrind", "--collect-atstart=no",
+             "--toggle-collect=cbe::BirdRound::Run*", "--toggle-collect=cbe::DeriveDiagnosis*",
+             f"--callgrind-out-file={out}", args.exporter, f"--config.file={conf}",
+             f"--web.listen-address=127.0.0.1:{OURS_PORT}"],
+            os.path.join(work, "ours-instructions.log"))
+        try:
+            # The first round (connection, tracker, address lookups) is one of `rounds`.
+            measure.wait_until(lambda: fake_stats(sock).get("show_protocols_all", 0) >= rounds,
+                               rounds * 5 + 60, f"{rounds} rounds under callgrind", proc,
+                               interval=0.5)
+        finally:
+            proc.stop()  # SIGTERM: the exporter exits and valgrind writes the counts.
+        measure.wait_until(lambda: os.path.exists(out), 30, "callgrind's output")
+    finally:
+        fake.stop()
+    counts = callgrind_calls(out, prefixes)
+    res = {"version": version, "n": n, "rounds": rounds}
+    for key, prefix in zip(("round", "diagnosis"), prefixes):
+        calls, ir = counts[prefix]
+        if calls == 0:
+            raise RuntimeError(f"callgrind counted no call of {prefix} (see {out})")
+        res[key] = {"calls": calls, "instructions": ir, "per_call": ir / calls}
+    log(f"  {res['round']['per_call'] / 1e6:.2f} M instructions per round, "
+        f"{res['diagnosis']['instructions'] / res['round']['calls'] / 1e6:.2f} M in its diagnosis")
+    return res
+
+
 def run_parser_bench(args):
     if not args.parser_bench:
         return {"skipped": "no parser_bench binary"}
@@ -511,6 +585,8 @@ def main():
     p.add_argument("--fork-sizes", default="1000")
     p.add_argument("--soak-rounds", type=int, default=10000)
     p.add_argument("--soak-deadline", type=float, default=400)
+    p.add_argument("--instruction-rounds", type=int, default=20,
+                   help="rounds counted by callgrind (0: skip)")
     p.add_argument("--establish-deadline", type=float, default=300)
     p.add_argument("--connects-per-second", type=int, default=100)
     p.add_argument("--variant-env", default="MALLOC_ARENA_MAX=2",
@@ -535,7 +611,7 @@ def main():
                         "cpus": os.cpu_count(), "quick": args.quick,
                         "exporter": args.exporter, "exporter_has_probes": args.has_probes,
                         "versions": {}},
-               "cases": [], "soak": None, "parser": None}
+               "cases": [], "soak": None, "instructions": None, "parser": None}
     for cmd in ([args.exporter, "--version"], ["prometheus-bird-exporter", "-version"],
                 [birdlab.BIRD1, "--version"],
                 [os.path.join(args.bird2, "usr/sbin/bird"), "--version"]) + (
@@ -572,6 +648,10 @@ def main():
     if args.soak_rounds > 0:
         results["soak"] = run_soak(args, fake_versions[0] if fake_versions else versions[-1],
                                    args.soak_rounds)
+        save()
+    if args.instruction_rounds > 0 and 1000 in args.sizes:
+        results["instructions"] = run_instructions(args, 2 if 2 in versions else versions[-1],
+                                                   args.instruction_rounds)
         save()
     results["parser"] = run_parser_bench(args)
     save()

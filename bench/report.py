@@ -142,6 +142,18 @@ def table(results):
                    f" time / BIRD's answer time; 1-min load average "
                    f"{c.get('loadavg1', [0, 0])[0]:.1f} -> {c.get('loadavg1', [0, 0])[1]:.1f})")
     out.append("-" * (LABEL_W + sum(widths)))
+    ins = results.get("instructions")
+    if ins and "skipped" in ins:
+        out.append(f"Instructions per BIRD round: not counted ({ins['skipped']})")
+    elif ins:
+        r, d = ins["round"], ins["diagnosis"]
+        out.append(f"Instructions per BIRD round (callgrind; calico-bgp-exporter against the fake "
+                   f"BIRD {'1.6' if ins['version'] == 1 else '2'} serving this run's N={ins['n']} "
+                   f"lab reply, {r['calls']} rounds, probes off; unlike CPU time, the same from one "
+                   f"run to the next):")
+        out.append(f"  {r['per_call'] / 1e6:.2f} M in the round (query, parse, snapshot), "
+                   f"{d['instructions'] / r['calls'] / 1e6:.2f} M in its diagnosis "
+                   f"({d['calls']} derivations), the first round's set-up included")
     pr = results.get("probe_round")
     if pr:
         out.append(f"Probe round over {pr['peers']} peers, half closed (RST), half filtered "
