@@ -169,44 +169,46 @@ BirdRound::BirdRound(BirdConfig config, net::StreamConnector* connector, const C
       clock_(clock),
       lookup_(std::move(lookup)) {}
 
-std::vector<LocalAddress> BirdRound::LocalAddresses(const DaemonSnapshot& d, Daemon* daemon) {
+void BirdRound::AddLocalAddresses(DaemonSnapshot* snap, Daemon* d, const DaemonSnapshot* previous) {
   constexpr auto kRefresh = std::chrono::minutes(1);
   const auto now = clock_->Monotonic();
   if (now - address_cache_time_ >= kRefresh) {
     address_cache_.clear();
     address_cache_time_ = now;
   }
-  // The same router ID and source addresses, in the same order, as the last round (the usual
-  // round: they change only with a session's state) and the same cache: the last answer.
-  // Comparing them costs a pass over the peers where sorting them into a set cost ~0.3 ms a
-  // round in the bench's lab (a source address per session at 1000 peers).
-  Daemon::LocalAddressMemo& memo = daemon->local_addresses;
+  // The last round's answer while its router ID and source addresses (in order) and the cache
+  // it was read from are the same: the usual round, they change only with a session's state.
   const auto same_sources = [&] {
-    if (memo.sources.size() != d.peers.size()) {
+    if (previous->peers.size() != snap->peers.size()) {
       return false;
     }
-    for (std::size_t i = 0; i < d.peers.size(); ++i) {
-      if (!(memo.sources[i] == d.peers[i].source_address)) {
+    for (std::size_t i = 0; i < snap->peers.size(); ++i) {
+      if (!(previous->peers[i].source_address == snap->peers[i].source_address)) {
         return false;
       }
     }
     return true;
   };
-  if (memo.valid && memo.cache_time == address_cache_time_ && memo.router_id == d.router_id &&
+  if (previous != nullptr && previous->up && previous->address_problems &&
+      d->addresses_read_at == address_cache_time_ && previous->router_id == snap->router_id &&
       same_sources()) {
-    return memo.addresses;
+    snap->local_addresses = previous->local_addresses;
+    snap->address_problems = previous->address_problems;
+    return;
   }
+  d->addresses_read_at = address_cache_time_;
   // Sorted and unique (DaemonSnapshot::local_addresses is searched by address). Calico's
   // sessions share one source address per family; a lab may give each its own.
-  std::set<std::string_view> wanted = {d.router_id};
+  std::set<std::string_view> wanted = {snap->router_id};
   std::string_view last;  // Most sessions in a row share it: one set insertion for them.
-  for (const PeerSnapshot& p : d.peers) {
+  for (const PeerSnapshot& p : snap->peers) {
     if (!p.source_address.empty() && p.source_address != last) {
       wanted.insert(p.source_address);
       last = p.source_address;
     }
   }
-  std::vector<LocalAddress> out;
+  std::vector<LocalAddress>& out = snap->local_addresses;
+  out.clear();
   out.reserve(wanted.size());
   for (const std::string_view address : wanted) {
     auto cached = address_cache_.find(address);
@@ -230,17 +232,7 @@ std::vector<LocalAddress> BirdRound::LocalAddresses(const DaemonSnapshot& d, Dae
     }
     out.push_back(cached->second);
   }
-  memo.valid = true;
-  memo.cache_time = address_cache_time_;
-  memo.router_id = d.router_id;
-  memo.sources.clear();
-  memo.sources.reserve(d.peers.size());
-  for (const PeerSnapshot& p : d.peers) {
-    memo.sources.push_back(p.source_address);
-  }
-  memo.addresses = out;
-  memo.problems.reset();
-  return out;
+  snap->address_problems = FindNodeAddressProblems(*snap);
 }
 
 bird::Client* BirdRound::ClientFor(const std::string& socket, Daemon* d) {
@@ -254,7 +246,8 @@ bird::Client* BirdRound::ClientFor(const std::string& socket, Daemon* d) {
   return d->client.get();
 }
 
-Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemon* d) {
+Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemon* d,
+                                                const DaemonSnapshot* previous) {
   bird::Client* client = ClientFor(socket, d);
   // Parsed line by line as BIRD writes it (~1 MB at 1000 peers, never held whole); each
   // protocol becomes its part of the snapshot as soon as its lines are read, in the peers'
@@ -308,18 +301,13 @@ Result<DaemonSnapshot> BirdRound::QueryAndParse(const std::string& socket, Daemo
   if (status->version.empty()) {
     snap.version = client->greeting_version();
   }
-  snap.local_addresses = LocalAddresses(snap, d);
-  std::optional<NodeAddressProblems>& problems = d->local_addresses.problems;
-  if (!problems) {
-    problems = FindNodeAddressProblems(snap);
-  }
-  snap.address_problems = problems;
+  AddLocalAddresses(&snap, d, previous);
   return snap;
 }
 
 DaemonSnapshot BirdRound::Query(const std::string& socket, Daemon* d,
                                 const DaemonSnapshot* previous) {
-  Result<DaemonSnapshot> queried = QueryAndParse(socket, d);
+  Result<DaemonSnapshot> queried = QueryAndParse(socket, d, previous);
   const std::string error = queried ? std::string() : queried.error().message;
   DaemonSnapshot snap;
   if (queried) {

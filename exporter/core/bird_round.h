@@ -78,24 +78,19 @@ class BirdRound {
     std::string last_timeformat_error;  // Logged once.
     std::size_t peers_seen = 0;         // In the last reply: the next one's vectors are sized once.
     DaemonSnapshotBuilder builder;      // Kept: its buffers serve every round.
-    // LocalAddresses' last answer, and what it was the answer to.
-    struct LocalAddressMemo {
-      bool valid = false;
-      std::chrono::steady_clock::time_point cache_time;  // address_cache_time_ it was read at.
-      std::string router_id;
-      std::vector<ShortString> sources;  // Each peer's source address, in the peers' order.
-      std::vector<LocalAddress> addresses;
-      std::optional<NodeAddressProblems> problems;  // Found again after a change.
-    } local_addresses;
+    // address_cache_time_ when this daemon's last local addresses were read from the cache.
+    std::chrono::steady_clock::time_point addresses_read_at;
   };
 
   // `previous`: this socket's entry in the last round's snapshot, if it had one.
   DaemonSnapshot Query(const std::string& socket, Daemon* d, const DaemonSnapshot* previous);
   // `show status` and `show protocols all`, parsed into the daemon's snapshot, or why not.
-  Result<DaemonSnapshot> QueryAndParse(const std::string& socket, Daemon* d);
-  // The interfaces of the daemon's router ID and source addresses, from a cache refreshed
-  // once a minute (an address rarely moves; a netlink walk per round would cost every round).
-  std::vector<LocalAddress> LocalAddresses(const DaemonSnapshot& d, Daemon* daemon);
+  Result<DaemonSnapshot> QueryAndParse(const std::string& socket, Daemon* d,
+                                       const DaemonSnapshot* previous);
+  // The snapshot's local_addresses, the interfaces of its router ID and source addresses,
+  // from a cache refreshed once a minute (an address rarely moves; a netlink walk per round
+  // would cost every round), and its address_problems.
+  void AddLocalAddresses(DaemonSnapshot* snap, Daemon* d, const DaemonSnapshot* previous);
   bird::Client* ClientFor(const std::string& socket, Daemon* d);
 
   BirdConfig config_;
