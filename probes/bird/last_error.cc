@@ -59,24 +59,35 @@ ErrorKind KindOf(std::string_view message) {
 
 }  // namespace
 
-std::string LastError::Text() const {
-  if (empty()) {
-    return "";
+namespace {
+
+// The text's size, and the text written into `out`, which has room for it: "" when empty.
+std::size_t TextSize(const LastError& e) {
+  return e.empty() ? 0 : e.class_text.size() + kSeparator.size() + e.message.size();
+}
+void WriteText(const LastError& e, char* out) {
+  if (!e.empty()) {
+    out = std::copy(e.class_text.view().begin(), e.class_text.view().end(), out);
+    out = std::copy(kSeparator.begin(), kSeparator.end(), out);
+    std::copy(e.message.view().begin(), e.message.view().end(), out);
   }
-  std::string text;
-  text.reserve(class_text.size() + kSeparator.size() + message.size());
-  return text.append(class_text.view()).append(kSeparator).append(message.view());
+}
+
+}  // namespace
+
+std::string LastError::Text() const {
+  std::string text(TextSize(*this), '\0');
+  WriteText(*this, text.data());
+  return text;
 }
 
 ShortString LastError::ShortText() const {
   char text[128];
-  const std::size_t size = class_text.size() + kSeparator.size() + message.size();
-  if (empty() || size > sizeof text) {
+  const std::size_t size = TextSize(*this);
+  if (size > sizeof text) {
     return ShortString(Text());
   }
-  char* end = std::copy(class_text.view().begin(), class_text.view().end(), text);
-  end = std::copy(kSeparator.begin(), kSeparator.end(), end);
-  std::copy(message.view().begin(), message.view().end(), end);
+  WriteText(*this, text);
   return ShortString(std::string_view(text, size));
 }
 
