@@ -124,14 +124,15 @@ def exporter_has_probes(args):
 
 
 def start_ours(args, work, tag, sock, interval, timeout, n, env=None, probes="off",
-               reachable=True):
+               reachable=True, wrapper=()):
     """reachable: every peer answers probes (the lab); the fake BIRD's N=5000 peers beyond the
     lab's 1000 addresses do not, so there only the port state and ICMP loss series (which
-    unreachable peers have too) are waited for."""
+    unreachable peers have too) are waited for. wrapper: a command that runs the exporter
+    (valgrind and its options)."""
     conf = os.path.join(work, f"ours-{tag}.yml")
     with open(conf, "w") as f:
         f.write(ours_config(sock, interval, timeout, probes if args.has_probes else None))
-    proc = measure.Process([args.exporter, f"--config.file={conf}",
+    proc = measure.Process([*wrapper, args.exporter, f"--config.file={conf}",
                             f"--web.listen-address=127.0.0.1:{OURS_PORT}"],
                            os.path.join(work, f"ours-{tag}.log"), env=env)
 
@@ -290,7 +291,7 @@ def variants(args):
 
 
 def run_pair(args, work, sock, version, n, plan, case):
-    log(f"  calico-bgp-exporter ...")
+    log("  calico-bgp-exporter ...")
     case["ours"] = measure_ours(args, work, sock, n, plan)
     # BIRD's answer time again right after ours' rounds (the machine's load drifts): pooled.
     again, _, _ = bird_answer(sock, plan.answer_reps)
@@ -308,7 +309,7 @@ def run_pair(args, work, sock, version, n, plan, case):
             case["variants"].append(measure_ours_variant(
                 args, work, sock, n, plan, variant, case["ours"]["round"]["cpu_sched_ms"],
                 reachable=case["source"] == "lab"))
-    log(f"  bird_exporter ...")
+    log("  bird_exporter ...")
     case["theirs"] = measure_theirs(args, work, sock, version, n, plan)
     o, t = case["ours"], case["theirs"]
     log(f"  seq p50 {o['seq']['p50_ms']:.2f} vs {t['seq']['p50_ms']:.2f} ms, "
@@ -512,17 +513,12 @@ def run_instructions(args, version, rounds):
         f"fake BIRD {version} N={n}")
     fake, sock = start_fake(args, work, version, src, status)
     out = os.path.join(work, "callgrind.out")
-    conf = os.path.join(work, "ours-instructions.yml")
-    with open(conf, "w") as f:
-        f.write(ours_config(sock, "2s", "2s", "off" if args.has_probes else None))
     prefixes = ("cbe::BirdRound::Run()", "cbe::DeriveDiagnosis(")
     try:
-        proc = measure.Process(
-            [valgrind, "--tool=callgrind", "--collect-atstart=no",
-             "--toggle-collect=cbe::BirdRound::Run*", "--toggle-collect=cbe::DeriveDiagnosis*",
-             f"--callgrind-out-file={out}", args.exporter, f"--config.file={conf}",
-             f"--web.listen-address=127.0.0.1:{OURS_PORT}"],
-            os.path.join(work, "ours-instructions.log"))
+        proc = start_ours(args, work, "instructions", sock, "2s", "2s", n, wrapper=(
+            valgrind, "--tool=callgrind", "--collect-atstart=no",
+            "--toggle-collect=cbe::BirdRound::Run*", "--toggle-collect=cbe::DeriveDiagnosis*",
+            f"--callgrind-out-file={out}"))
         try:
             # The first round (connection, tracker, address lookups) is one of `rounds`.
             measure.wait_until(lambda: fake_stats(sock).get("show_protocols_all", 0) >= rounds,
