@@ -1,5 +1,7 @@
 #include "exporter/core/scheduler.h"
 
+#include <pthread.h>
+
 #include <exception>
 
 #include "exporter/base/logging.h"
@@ -70,7 +72,14 @@ bool PeriodicTask::WaitStopped(std::chrono::steady_clock::time_point deadline) {
   return true;
 }
 
+std::string RoundThreadName(std::string_view task) {
+  // Linux keeps 15 bytes of a thread's name.
+  return std::string("round-").append(task.substr(0, 9));
+}
+
 void PeriodicTask::Loop() {
+  // Named for `top -H`, `ps -L` and perf: which round is busy, and which thread is BIRD's.
+  pthread_setname_np(pthread_self(), RoundThreadName(name_).c_str());
   struct Finished {
     PeriodicTask* task;
     ~Finished() {

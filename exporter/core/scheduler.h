@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "exporter/base/clock.h"
@@ -20,6 +21,9 @@ namespace cbe {
 std::chrono::steady_clock::time_point NextRun(std::chrono::steady_clock::time_point due,
                                               std::chrono::milliseconds interval,
                                               std::chrono::steady_clock::time_point now);
+
+// The name of a task's thread: "round-bird", "round-tcp"... (at most 15 bytes, Linux's limit).
+std::string RoundThreadName(std::string_view task);
 
 class PeriodicTask {
  public:

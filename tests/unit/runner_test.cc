@@ -1,8 +1,11 @@
 #include "exporter/core/runner.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "exporter/core/probe_rounds.h"
@@ -56,6 +59,31 @@ TEST_CASE("scheduler: a task runs at start, then once per interval of the inject
   REQUIRE(WaitFor([&] { return runs.size() == 3; }));
   task.Stop();
   CHECK(runs.at == std::vector{t0, t0 + seconds(10), t0 + seconds(20)});
+}
+
+TEST_CASE("scheduler: a task's thread is named after it, within Linux's 15 bytes", "[unit]") {
+  CHECK(RoundThreadName("bird") == "round-bird");
+  CHECK(RoundThreadName("listener") == "round-listener");
+  CHECK(RoundThreadName("a-long-task-name") == "round-a-long-ta");
+  ManualClock clock;
+  std::mutex mu;
+  std::string seen;
+  PeriodicTask task(
+      "bird", seconds(10),
+      [&] {
+        char name[16] = {};
+        pthread_getname_np(pthread_self(), name, sizeof name);
+        std::lock_guard lock(mu);
+        seen = name;
+      },
+      &clock);
+  task.Start();
+  REQUIRE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return !seen.empty();
+  }));
+  task.Stop();
+  CHECK(seen == "round-bird");
 }
 
 TEST_CASE("scheduler: RunSoon runs again without waiting, and the rate counts from there",
