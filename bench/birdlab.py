@@ -213,6 +213,7 @@ class BirdSocket:
         self.sock.settimeout(timeout)
         self.sock.connect(path)
         self.greeting = self._read_reply()
+        self.first_byte_s = None  # Of the last query: from sending it to the reply's first byte.
 
     def close(self):
         self.sock.close()
@@ -230,6 +231,8 @@ class BirdSocket:
             data = self.sock.recv(1 << 20)
             if not data:
                 raise ConnectionError("BIRD closed the connection")
+            if not chunks:
+                self._first_byte_at = time.perf_counter()
             chunks.append(data)
             # A reply ends with a line "DDDD text\n" (a space after the code).
             tail = (tail + data)[-4096:]
@@ -244,7 +247,9 @@ class BirdSocket:
         start = time.perf_counter()
         self.sock.sendall(command.encode() + b"\n")
         reply = self._read_reply()
-        return reply, time.perf_counter() - start
+        end = time.perf_counter()
+        self.first_byte_s = self._first_byte_at - start
+        return reply, end - start
 
 
 def count_bgp_states(sock_path):

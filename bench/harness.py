@@ -163,7 +163,48 @@ def start_ours(args, work, tag, sock, interval, timeout, n, env=None, probes="of
     return proc
 
 
-def measure_ours(args, work, sock, n, plan):
+def round_durations(plan):
+    """Ten rounds' wall times (s) as ours reports them, one scrape per round."""
+    durations = []
+    for _ in range(10):
+        _, _, body = measure.scrape(OURS_PORT, gzip=False)
+        durations += measure.sample_values(
+            body.decode(), 'calico_bgp_probe_duration_seconds{probe="bird"}')
+        time.sleep(plan.round_interval_s * 1.05)
+    return durations
+
+
+def thread_ids(pid, name):
+    ids = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            if f.read().strip() == name:
+                ids.append(int(tid))
+    return ids
+
+
+def round_wall_apart(pid, bird_pid, plan):
+    """The round's wall time (ms) with BIRD held on CPU 0 and ours' BIRD round thread on CPU 1.
+    Left alone, the scheduler puts them on one CPU: the command wakes BIRD on the round thread's
+    CPU, BIRD's writes wake the round thread on BIRD's (both wakeups of a unix socket are
+    'sync' ones), and the parsing cannot overlap BIRD's writing. None with fewer than 2 CPUs."""
+    cpus = os.sched_getaffinity(0)
+    rounds = thread_ids(pid, "round-bird")
+    if not ({0, 1} <= cpus) or not rounds or bird_pid is None:
+        return None
+    try:
+        os.sched_setaffinity(bird_pid, {0})
+        for tid in rounds:
+            os.sched_setaffinity(tid, {1})
+        time.sleep(plan.round_interval_s * 2)
+        return measure.median(round_durations(plan)) * 1e3
+    finally:
+        os.sched_setaffinity(bird_pid, cpus)
+        for tid in rounds:
+            os.sched_setaffinity(tid, cpus)
+
+
+def measure_ours(args, work, sock, n, plan, bird_pid=None):
     res = {"exporter": "calico-bgp-exporter"}
     # 1. Rounds: a short interval, no scrapes in the CPU window.
     interval_ms = int(plan.round_interval_s * 1000)
@@ -175,12 +216,7 @@ def measure_ours(args, work, sock, n, plan):
             meter = measure.CpuMeter(proc.pid)
             time.sleep(plan.round_window_s)
             windows.append(meter.stop())
-        durations = []
-        for _ in range(10):
-            _, _, body = measure.scrape(OURS_PORT, gzip=False)
-            durations += measure.sample_values(
-                body.decode(), 'calico_bgp_probe_duration_seconds{probe="bird"}')
-            time.sleep(plan.round_interval_s * 1.05)
+        durations = round_durations(plan)
         round_wall = measure.median(durations)
         period = max(plan.round_interval_s, round_wall)
         sched_ms = [w["sched_s"] / (w["wall_s"] / period) * 1e3 for w in windows]
@@ -196,6 +232,7 @@ def measure_ours(args, work, sock, n, plan):
                         "wall_samples_ms": sorted(d * 1e3 for d in durations),
                         "overran": round_wall > plan.round_interval_s * 0.8,
                         "rss_kib": measure.rss_kib(proc.pid)}
+        res["round"]["wall_apart_ms"] = round_wall_apart(proc.pid, bird_pid, plan)
     finally:
         proc.stop()
     # 2. Scrapes: the default interval (5 s), the rounds that fall into a phase subtracted.
@@ -254,15 +291,19 @@ def measure_theirs(args, work, sock, version, n, plan):
 def bird_answer(sock, reps, gap_s=0.0):
     """BIRD's own answer time for `show protocols all` (one connection, after the greeting):
     back to back, or with `gap_s` between the queries (as the exporter's rounds ask)."""
-    times = []
+    times, firsts = [], []
     with birdlab.BirdSocket(sock) as s:
         status, _ = s.query("show status")
         for _ in range(reps):
             time.sleep(gap_s)
             reply, dt = s.query("show protocols all")
             times.append(dt)
+            firsts.append(s.first_byte_s)
+    # The first byte: BIRD (1.6 and 2) writes `show protocols all` once the whole reply is in
+    # its memory, so this part is BIRD's alone, whatever the reader does.
     return {"median_ms": measure.median(times) * 1e3, "min_ms": min(times) * 1e3,
             "max_ms": max(times) * 1e3, "reps": reps, "reply_bytes": len(reply),
+            "first_byte_ms": measure.median(firsts) * 1e3,
             "times_ms": [t * 1e3 for t in times]}, reply, status
 
 
@@ -290,9 +331,9 @@ def variants(args):
     return out
 
 
-def run_pair(args, work, sock, version, n, plan, case):
+def run_pair(args, work, sock, version, n, plan, case, bird_pid=None):
     log("  calico-bgp-exporter ...")
-    case["ours"] = measure_ours(args, work, sock, n, plan)
+    case["ours"] = measure_ours(args, work, sock, n, plan, bird_pid)
     # BIRD's answer time again right after ours' rounds (the machine's load drifts): pooled.
     again, _, _ = bird_answer(sock, plan.answer_reps)
     times = case.pop("bird_answer_times_ms") + again["times_ms"]
@@ -359,7 +400,7 @@ def run_lab_case(args, version, n, plan, fork=False):
                 f.write(reply)
             with open(f"{rec}/bird{version}-n{n}-show_status.raw", "wb") as f:
                 f.write(status)
-        run_pair(args, work, files["a"][1], version, n, plan, case)
+        run_pair(args, work, files["a"][1], version, n, plan, case, observed.pid)
         est2, total2 = birdlab.count_bgp_states(files["a"][1])
         case["established_after"] = est2
         if est2 != est:

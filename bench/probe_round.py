@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 PREFIX = f"cbp{os.getpid()}"
 A, P = f"{PREFIX}-a", f"{PREFIX}-p"

@@ -86,10 +86,17 @@ def case_title(c):
     who = "BIRD answers" if c["source"] == "lab" else "the fake answers"
     paced = c.get("bird_answer_paced")
     paced_note = (f"; asked every {c['ours']['round']['interval_s'] * 1000:.0f} ms as ours' rounds "
-                  f"ask, in {fmt(paced['median_ms'])} ms (median of {paced['reps']})"
-                  if paced else "")
+                  f"ask, in {fmt(paced['median_ms'])} ms (median of {paced['reps']}"
+                  f"{first_byte_note(paced)})" if paced else "")
     return (f"N={c['n']}: {src}; `show protocols all` = {a['reply_bytes']:,} bytes, {who} in "
-            f"{fmt(a['median_ms'])} ms (median of {a['reps']}, back to back){paced_note}")
+            f"{fmt(a['median_ms'])} ms (median of {a['reps']}, back to back"
+            f"{first_byte_note(a)}){paced_note}")
+
+
+def first_byte_note(answer):
+    """'; first byte at 4.1 ms': when BIRD began to write (older results have no such figure)."""
+    first = answer.get("first_byte_ms")
+    return f"; first byte at {fmt(first)} ms" if first is not None else ""
 
 
 def row(label, values, widths):
@@ -251,7 +258,8 @@ def case_figures(c, out):
                f"{verdict(r is not None and r <= ROUND_TARGET_X and cpu <= ROUND_CPU_TARGET_MS)} "
                f"{fmt(o['round']['wall_ms'])} ms (show protocols all + show status + parse + "
                f"snapshot, median; the rendering is the first scrape's) vs "
-               f"{fmt(c['bird_answer']['median_ms'])} ms = {fmt(r)}x{paced_ratio_note(c)}; CPU "
+               f"{fmt(c['bird_answer']['median_ms'])} ms = {fmt(r)}x{paced_ratio_note(c)}"
+               f"{apart_note(c)}; CPU "
                f"{fmt(cpu)} ms per round "
                f"(with the diagnosis; no scrapes{windows_note(o['round'])}"
                f"{faults_note(o['round'])})")
@@ -278,6 +286,17 @@ def paced_ratio_note(c):
     return (f" (against BIRD asked every {c['ours']['round']['interval_s'] * 1000:.0f} ms, as "
             f"the rounds ask: {fmt(paced['median_ms'])} ms = {fmt(r)}x; not the target's "
             f"baseline)")
+
+
+def apart_note(c):
+    """'; 9.1 ms = 1.6x with BIRD on CPU 0 and ours' round thread on CPU 1': how much of the round
+    is the two sharing a CPU (the scheduler's choice here, see harness.round_wall_apart)."""
+    apart = c["ours"]["round"].get("wall_apart_ms")
+    if apart is None:
+        return ""
+    r = ratio(apart, c["bird_answer"]["median_ms"])
+    return (f"; {fmt(apart)} ms = {fmt(r)}x with BIRD held on CPU 0 and ours' round thread on "
+            f"CPU 1 (not the target's setting: left alone, the scheduler runs both on one CPU)")
 
 
 def windows_note(round_result):
