@@ -174,13 +174,6 @@ def round_durations(plan):
     return durations
 
 
-def thread_ids(pid, name):
-    ids = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/comm") as f:
-            if f.read().strip() == name:
-                ids.append(int(tid))
-    return ids
 
 
 def round_wall_apart(pid, bird_pid, plan):
@@ -189,7 +182,7 @@ def round_wall_apart(pid, bird_pid, plan):
     CPU, BIRD's writes wake the round thread on BIRD's (both wakeups of a unix socket are
     'sync' ones), and the parsing cannot overlap BIRD's writing. None with fewer than 2 CPUs."""
     cpus = os.sched_getaffinity(0)
-    rounds = thread_ids(pid, "round-bird")
+    rounds = measure.thread_ids(pid, "round-bird")
     if not ({0, 1} <= cpus) or not rounds or bird_pid is None:
         return None
     try:
@@ -288,23 +281,29 @@ def measure_theirs(args, work, sock, version, n, plan):
     return res
 
 
+def answer_summary(samples):
+    """Medians and range of `samples`, {"times_ms": [...], "first_ms": [...]} of some queries."""
+    times, firsts = samples["times_ms"], samples["first_ms"]
+    return {"median_ms": measure.median(times), "min_ms": min(times), "max_ms": max(times),
+            "reps": len(times), "first_byte_ms": measure.median(firsts)}
+
+
 def bird_answer(sock, reps, gap_s=0.0):
     """BIRD's own answer time for `show protocols all` (one connection, after the greeting):
-    back to back, or with `gap_s` between the queries (as the exporter's rounds ask)."""
-    times, firsts = [], []
+    back to back, or with `gap_s` between the queries (as the exporter's rounds ask). Returns
+    (summary, samples to pool with later ones, reply, status)."""
+    samples = {"times_ms": [], "first_ms": []}
     with birdlab.BirdSocket(sock) as s:
         status, _ = s.query("show status")
         for _ in range(reps):
             time.sleep(gap_s)
             reply, dt = s.query("show protocols all")
-            times.append(dt)
-            firsts.append(s.first_byte_s)
-    # The first byte: BIRD (1.6 and 2) writes `show protocols all` once the whole reply is in
-    # its memory, so this part is BIRD's alone, whatever the reader does.
-    return {"median_ms": measure.median(times) * 1e3, "min_ms": min(times) * 1e3,
-            "max_ms": max(times) * 1e3, "reps": reps, "reply_bytes": len(reply),
-            "first_byte_ms": measure.median(firsts) * 1e3,
-            "times_ms": [t * 1e3 for t in times]}, reply, status
+            samples["times_ms"].append(dt * 1e3)
+            # BIRD starts writing `show protocols all` once all of it is in its memory (Calico's
+            # fork: nest/proto.c walks every protocol within the command, nest/cli.c writes
+            # after it), so the first byte is BIRD's own time, whatever the reader does.
+            samples["first_ms"].append(s.first_byte_s * 1e3)
+    return {**answer_summary(samples), "reply_bytes": len(reply)}, samples, reply, status
 
 
 def strip_bodies(case):
@@ -335,14 +334,12 @@ def run_pair(args, work, sock, version, n, plan, case, bird_pid=None):
     log("  calico-bgp-exporter ...")
     case["ours"] = measure_ours(args, work, sock, n, plan, bird_pid)
     # BIRD's answer time again right after ours' rounds (the machine's load drifts): pooled.
-    again, _, _ = bird_answer(sock, plan.answer_reps)
-    times = case.pop("bird_answer_times_ms") + again["times_ms"]
-    case["bird_answer"].update({"median_ms": measure.median(times), "min_ms": min(times),
-                                "max_ms": max(times), "reps": len(times)})
+    _, again, _, _ = bird_answer(sock, plan.answer_reps)
+    before = case.pop("bird_answer_samples")
+    case["bird_answer"].update(answer_summary({k: before[k] + again[k] for k in before}))
     # The same query paced like ours' rounds: BIRD between two of them is idle, not warm.
-    paced, _, _ = bird_answer(sock, plan.answer_reps, gap_s=plan.round_interval_s)
-    paced.pop("times_ms")
-    case["bird_answer_paced"] = paced
+    case["bird_answer_paced"], _, _, _ = bird_answer(sock, plan.answer_reps,
+                                                     gap_s=plan.round_interval_s)
     if n >= args.variant_min_n:
         case["variants"] = []
         for variant in variants(args):
@@ -389,8 +386,8 @@ def run_lab_case(args, version, n, plan, fork=False):
         case["established"], case["bgp_protocols"] = est, total
         log(f"  {est}/{total} Established after {case['establish_s']:.1f} s")
         time.sleep(1.0)  # Let the last OPEN/UPDATE exchanges settle.
-        case["bird_answer"], reply, status = bird_answer(files["a"][1], plan.answer_reps)
-        case["bird_answer_times_ms"] = case["bird_answer"].pop("times_ms")
+        case["bird_answer"], case["bird_answer_samples"], reply, status = bird_answer(
+            files["a"][1], plan.answer_reps)
         log(f"  BIRD answers `show protocols all` ({len(reply)} bytes) in "
             f"{case['bird_answer']['median_ms']:.2f} ms (median)")
         if n == max(args.sizes) and not fork:
@@ -454,8 +451,8 @@ def run_fake_case(args, version, n, plan):
     proc, sock = start_fake(args, work, version, scaled, status)
     case = {"source": "fake", "version": version, "n": n, "recorded_from_n": src_n}
     try:
-        case["bird_answer"], reply, _ = bird_answer(sock, plan.answer_reps)
-        case["bird_answer_times_ms"] = case["bird_answer"].pop("times_ms")
+        case["bird_answer"], case["bird_answer_samples"], reply, _ = bird_answer(
+            sock, plan.answer_reps)
         log(f"  fake BIRD answers ({len(reply)} bytes) in "
             f"{case['bird_answer']['median_ms']:.2f} ms (median)")
         run_pair(args, work, sock, version, n, plan, case)

@@ -130,6 +130,20 @@ def cpu_sched_seconds(pid):
     return total / 1e9
 
 
+def thread_ids(pid, name):
+    """The threads of `pid` named `name` (/proc/PID/task/*/comm); one that ends meanwhile is left
+    out."""
+    ids = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() == name:
+                    ids.append(int(tid))
+        except OSError:
+            pass
+    return ids
+
+
 class CpuMeter:
     """CPU of a process over a window, both ways (schedstat: ns; stat: clock ticks)."""
 
