@@ -40,6 +40,7 @@ ProbeKind ProberRow(std::size_t i) {
       false,
       prober.ProbesPeers(),
       true,
+      ThreadPolicy::kNormal,
   };
 }
 
@@ -48,7 +49,7 @@ std::vector<ProbeKind> BuildKinds() {
   kinds.push_back(ProbeKind{
       "bird", Always, [](const Config& c) { return c.bird.interval; },
       [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::bird, r.bird->Run()); },
-      BirdRow::Clear, BirdRow::LastRun, true, false, false});
+      BirdRow::Clear, BirdRow::LastRun, true, false, false, ThreadPolicy::kBatch});
   for (std::size_t i = 0; i < probes::Probers().size(); ++i) {
     kinds.push_back(ProberRow(i));
   }
@@ -56,7 +57,7 @@ std::vector<ProbeKind> BuildKinds() {
       "intent", [](const Config& c) { return c.intent.enabled(); },
       [](const Config& c) { return c.intent.interval; },
       [](const Rounds& r, SnapshotStore* s) { s->Publish(&Snapshot::intent, r.intent->Run()); },
-      IntentRow::Clear, IntentRow::LastRun, false, false, true});
+      IntentRow::Clear, IntentRow::LastRun, false, false, true, ThreadPolicy::kNormal});
   return kinds;
 }
 

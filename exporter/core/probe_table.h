@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "exporter/config/config.h"
+#include "exporter/core/scheduler.h"
 #include "exporter/core/snapshot.h"
 
 namespace cbe {
@@ -46,6 +47,9 @@ struct ProbeKind {
   // but the result they published. BIRD's round (every few seconds) reuses its buffers
   // instead.
   bool releases_memory;
+  // BIRD's round runs kBatch (see ThreadPolicy); the probes time packets and clocks, and the
+  // intent client is measured by nothing: kNormal.
+  ThreadPolicy policy;
 };
 
 // BIRD first: the peer probes take their targets from BIRD's last round.

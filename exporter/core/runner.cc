@@ -97,7 +97,8 @@ void Runner::BuildTasks() {
       continue;
     }
     tasks_.push_back(std::make_unique<PeriodicTask>(
-        std::string(kind.name), kind.interval(config_), [this, &kind] { RunKind(kind); }, clock_));
+        std::string(kind.name), kind.interval(config_), [this, &kind] { RunKind(kind); }, clock_,
+        kind.policy));
     if (kind.probes_peers) {
       peer_probe_tasks_.push_back(tasks_.back().get());
     }

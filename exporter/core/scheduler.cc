@@ -1,7 +1,10 @@
 #include "exporter/core/scheduler.h"
 
 #include <pthread.h>
+#include <sched.h>
 
+#include <cerrno>
+#include <cstring>
 #include <exception>
 
 #include "exporter/base/logging.h"
@@ -16,8 +19,12 @@ std::chrono::steady_clock::time_point NextRun(std::chrono::steady_clock::time_po
 }
 
 PeriodicTask::PeriodicTask(std::string name, std::chrono::milliseconds interval,
-                           std::function<void()> task, const Clock* clock)
-    : name_(std::move(name)), interval_(interval), task_(std::move(task)), clock_(clock) {}
+                           std::function<void()> task, const Clock* clock, ThreadPolicy policy)
+    : name_(std::move(name)),
+      interval_(interval),
+      task_(std::move(task)),
+      clock_(clock),
+      policy_(policy) {}
 
 PeriodicTask::~PeriodicTask() { Stop(); }
 
@@ -80,6 +87,14 @@ std::string RoundThreadName(std::string_view task) {
 void PeriodicTask::Loop() {
   // Named for `top -H`, `ps -L` and perf: which round is busy, and which thread is BIRD's.
   pthread_setname_np(pthread_self(), RoundThreadName(name_).c_str());
+  if (policy_ == ThreadPolicy::kBatch) {
+    const sched_param param{};
+    // 0: this thread. Needs no privilege; a seccomp filter may still refuse it.
+    if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+      logging::Warn("round keeps the normal scheduling policy",
+                    {{"task", name_}, {"err", std::strerror(errno)}});
+    }
+  }
   struct Finished {
     PeriodicTask* task;
     ~Finished() {

@@ -1,6 +1,7 @@
 #include "exporter/core/runner.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -86,6 +87,36 @@ TEST_CASE("scheduler: a task's thread is named after it, within Linux's 15 bytes
   CHECK(seen == "round-bird");
 }
 
+// The scheduling policy a task's thread runs with, as the kernel reports it from inside the task.
+int PolicyInsideTask(ThreadPolicy policy) {
+  ManualClock clock;
+  std::mutex mu;
+  int seen = -1;
+  PeriodicTask task(
+      "bird", seconds(10),
+      [&] {
+        const int p = sched_getscheduler(0);
+        std::lock_guard lock(mu);
+        seen = p;
+      },
+      &clock, policy);
+  task.Start();
+  REQUIRE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return seen != -1;
+  }));
+  task.Stop();
+  return seen;
+}
+
+TEST_CASE("scheduler: a kBatch task's thread runs SCHED_BATCH, the others the default policy",
+          "[unit]") {
+  CHECK(PolicyInsideTask(ThreadPolicy::kBatch) == SCHED_BATCH);
+  CHECK(PolicyInsideTask(ThreadPolicy::kNormal) == SCHED_OTHER);
+  // The thread that started them keeps its own.
+  CHECK(sched_getscheduler(0) == SCHED_OTHER);
+}
+
 TEST_CASE("scheduler: RunSoon runs again without waiting, and the rate counts from there",
           "[unit]") {
   ManualClock clock;
@@ -124,7 +155,7 @@ TEST_CASE("scheduler: Stop wakes a waiting task at once; a throwing task keeps i
 }
 
 // A probe table of fakes: "bird" publishes a BIRD snapshot with the peers the test sets,
-// "tcp" (probes peers) and "listener" (does not) count their runs.
+// "tcp" (probes peers) and "listener" (does not) count their runs; "bird" runs kBatch.
 struct FakeKinds {
   static inline std::mutex mu;
   static inline std::vector<std::string> peers;
@@ -132,6 +163,9 @@ struct FakeKinds {
   static inline std::atomic<int> tcp_runs{0};
   static inline std::atomic<int> listener_runs{0};
   static inline std::atomic<int> tcp_clears{0};
+  // The scheduling policy of the last run's thread (sched_getscheduler).
+  static inline std::atomic<int> bird_policy{-1};
+  static inline std::atomic<int> tcp_policy{-1};
 
   static void Reset() {
     std::lock_guard g(mu);
@@ -140,6 +174,8 @@ struct FakeKinds {
     tcp_runs = 0;
     listener_runs = 0;
     tcp_clears = 0;
+    bird_policy = -1;
+    tcp_policy = -1;
   }
   static void SetPeers(std::vector<std::string> p) {
     std::lock_guard g(mu);
@@ -161,9 +197,13 @@ struct FakeKinds {
     }
     b->daemons.push_back(d);
     store->Publish(&Snapshot::bird, std::shared_ptr<const BirdSnapshot>(b));
+    bird_policy = sched_getscheduler(0);
     ++bird_runs;
   }
-  static void Tcp(const Rounds&, SnapshotStore*) { ++tcp_runs; }
+  static void Tcp(const Rounds&, SnapshotStore*) {
+    tcp_policy = sched_getscheduler(0);
+    ++tcp_runs;
+  }
   static void Listener(const Rounds&, SnapshotStore*) { ++listener_runs; }
   static void Clear(SnapshotStore*) {}
   static void ClearTcp(SnapshotStore*) { ++tcp_clears; }
@@ -172,13 +212,13 @@ struct FakeKinds {
 
 const ProbeKind kFakeKinds[] = {
     {"bird", [](const Config&) { return true; }, [](const Config&) { return milliseconds(5000); },
-     FakeKinds::Bird, FakeKinds::Clear, FakeKinds::None, true, false, false},
+     FakeKinds::Bird, FakeKinds::Clear, FakeKinds::None, true, false, false, ThreadPolicy::kBatch},
     {"tcp", [](const Config& c) { return c.probes.Get<probes::TcpSettings>().enabled; },
      [](const Config&) { return milliseconds(30000); }, FakeKinds::Tcp, FakeKinds::ClearTcp,
-     FakeKinds::None, false, true, true},
+     FakeKinds::None, false, true, true, ThreadPolicy::kNormal},
     {"listener", [](const Config&) { return true; },
      [](const Config&) { return milliseconds(30000); }, FakeKinds::Listener, FakeKinds::Clear,
-     FakeKinds::None, false, false, true},
+     FakeKinds::None, false, false, true, ThreadPolicy::kNormal},
 };
 
 class NoConnector final : public net::StreamConnector {
@@ -221,6 +261,9 @@ TEST_CASE("runner: a peer BIRD reports for the first time is probed at once", "[
   runner.Stop();
   CHECK(FakeKinds::tcp_runs == 4);
   CHECK(FakeKinds::listener_runs == 1);
+  // Each round's thread runs with its kind's policy.
+  CHECK(FakeKinds::bird_policy == SCHED_BATCH);
+  CHECK(FakeKinds::tcp_policy == SCHED_OTHER);
 }
 
 TEST_CASE("runner: a kind the reloaded config disables is cleared and runs no more", "[unit]") {
@@ -267,6 +310,14 @@ TEST_CASE("probe table: rounds every 30 s or more give their memory back; BIRD's
   for (const ProbeKind& k : ProbeKinds()) {
     CAPTURE(k.name);
     CHECK(k.releases_memory == (k.name != "bird"));
+  }
+}
+
+TEST_CASE("probe table: only BIRD's round runs SCHED_BATCH; the probes time packets and clocks",
+          "[unit]") {
+  for (const ProbeKind& k : ProbeKinds()) {
+    CAPTURE(k.name);
+    CHECK((k.policy == ThreadPolicy::kBatch) == (k.name == "bird"));
   }
 }
 
