@@ -61,6 +61,19 @@ def timed_sequential(port, max_count, budget_s, min_count, gzip=True):
     return lat
 
 
+def sched_boot_options():
+    """The kernel's scheduler options from its command line (sched_vcpu_pack=15 on this VM: not
+    an upstream option, and it decides where BIRD and the round thread run)."""
+    try:
+        with open("/proc/cmdline") as f:
+            words = f.read().split()
+    except OSError:
+        return []
+    if "--" in words:
+        words = words[:words.index("--")]  # What follows is the init's, not the kernel's.
+    return [w for w in words if w.startswith("sched")]
+
+
 def latency_summary(lat):
     return {"n": len(lat), "p50_ms": measure.percentile(lat, 50) * 1e3,
             "p99_ms": measure.percentile(lat, 99) * 1e3, "max_ms": max(lat) * 1e3}
@@ -642,6 +655,7 @@ def main():
     results = {"meta": {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                         "loadavg_start": os.getloadavg(),
                         "host": platform.node(), "kernel": platform.release(),
+                        "kernel_sched_options": sched_boot_options(),
                         "cpus": os.cpu_count(), "quick": args.quick,
                         "exporter": args.exporter, "exporter_has_probes": args.has_probes,
                         "versions": {}},

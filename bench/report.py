@@ -393,8 +393,11 @@ def main():
     with open(sys.argv[1]) as f:
         results = json.load(f)
     m = results["meta"]
+    sched = m.get("kernel_sched_options")
     lines = [f"calico-bgp-exporter vs prometheus-bird-exporter -- {m['started']}, {m['cpus']} CPUs,"
-             f" kernel {m['kernel']}{' (QUICK run: few samples)' if m.get('quick') else ''}",
+             f" kernel {m['kernel']}"
+             f"{' booted with ' + ' '.join(sched) if sched else ''}"
+             f"{' (QUICK run: few samples)' if m.get('quick') else ''}",
              "  " + "; ".join(f"{v}" for v in m["versions"].values()),
              "  Latencies in ms per scrape on a new connection with Accept-Encoding: gzip (as "
              "Prometheus asks); 'plain' = without gzip. bytes/scrape = uncompressed exposition.",
