@@ -131,6 +131,14 @@ std::optional<ResolvedTime> ResolveBirdTime(const BirdTime& t, const BirdTime& s
     return std::nullopt;
   }
   const milliseconds now = server_now.value;
+  // BIRD 1.6 and the fork print their clock in whole seconds: `server_now` is the second it
+  // read, and `observed` lies up to a second (plus the query's time) after it. Counting from
+  // `observed` as it is put every time up to a second after the one BIRD printed, and BIRD
+  // 1.6's own second of jitter came on top. With no fraction on BIRD's clock, the offset
+  // between the two clocks is taken in whole seconds too: when they agree, BIRD's time itself.
+  if (now % std::chrono::seconds(1) == milliseconds(0)) {
+    observed = std::chrono::floor<std::chrono::seconds>(observed);
+  }
   // Times further than a century from BIRD's own clock are nonsense, and would overflow the
   // nanoseconds of system_clock (about 292 years).
   constexpr milliseconds kMaxDistance = hours(24 * 366 * 100);

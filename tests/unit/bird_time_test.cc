@@ -96,6 +96,25 @@ TEST_CASE("time: milliseconds survive", "[unit]") {
   CHECK(UnixSeconds(r->at) == Approx(1000000.770 - 47.151).margin(1e-6));
 }
 
+// The fork's CI failure: BIRD 1.6 printed a session's time a second later than on the test's
+// own connection (its jitter), and the exporter, reading BIRD's whole-second clock 0.99 s into
+// that second, added the 0.99 s too: 2.008 s from BIRD's time.
+TEST_CASE("time: BIRD's whole-second clock read late in its second: BIRD's time, not later",
+          "[unit]") {
+  for (const int ms : {0, 1, 500, 990, 999}) {
+    CAPTURE(ms);
+    const auto observed = kObserved + milliseconds(ms);
+    auto r = ResolveBirdTime(*ParseBirdTime("06:47:44"), kServerNow, observed);
+    REQUIRE(r);
+    CHECK(UnixSeconds(r->at) == UnixSeconds(kObserved) - 58);
+    r = ResolveBirdTime(*ParseBirdTime("2026-11-26 06:47:44"), kServerNow, observed);
+    REQUIRE(r);
+    CHECK(UnixSeconds(r->at) == UnixSeconds(kObserved) - 58);
+  }
+  // A clock printed with its milliseconds keeps the exporter's fraction ("milliseconds
+  // survive" above).
+}
+
 TEST_CASE("time: a bare date gives the latest moment that fits, not exact", "[unit]") {
   // Yesterday: at least 20 h before 06:48:42 today, i.e. no later than 10:48:42 yesterday.
   auto r = ResolveBirdTime(*ParseBirdTime("2026-11-25"), kServerNow, kObserved);
