@@ -187,13 +187,12 @@ def round_durations(plan):
     return durations
 
 
-
-
 def round_wall_apart(pid, bird_pid, plan):
     """The round's wall time (ms) with BIRD held on CPU 0 and ours' BIRD round thread on CPU 1.
-    Left alone, the scheduler puts them on one CPU: the command wakes BIRD on the round thread's
-    CPU, BIRD's writes wake the round thread on BIRD's (both wakeups of a unix socket are
-    'sync' ones), and the parsing cannot overlap BIRD's writing. None with fewer than 2 CPUs."""
+    Left alone, the scheduler here puts them on one CPU (the command wakes BIRD on the round
+    thread's CPU, BIRD's writes wake the round thread on BIRD's; likely this VM kernel's
+    sched_vcpu_pack, see sched_boot_options), and the parsing cannot overlap BIRD's writing.
+    None with fewer than 2 CPUs."""
     cpus = os.sched_getaffinity(0)
     rounds = measure.thread_ids(pid, "round-bird")
     if not ({0, 1} <= cpus) or not rounds or bird_pid is None:

@@ -38,9 +38,9 @@ struct ResolvedTime {
 
 // Converts `t` to Unix time. `server_now` is BIRD's "Current server time" (a kDateTime) read at
 // `observed` on the exporter's clock; the difference between the two absorbs BIRD's time zone
-// (and any difference between BIRD's clock and the exporter's; in whole seconds when BIRD's
-// clock is printed in whole seconds). A kUnix time needs a kUnix
-// server time, the other kinds a kDateTime one: BIRD prints all of one connection's times alike.
+// (and any difference between BIRD's clock and the exporter's), in whole seconds when BIRD
+// prints its clock in whole seconds. A kUnix time needs a kUnix server time, the other kinds a
+// kDateTime one: BIRD prints all of one connection's times alike.
 // A time of day later than the server's time belongs to the previous day. For a date only, the
 // change happened that day and, with BIRD's default format, at least 20 hours before
 // `server_now`: the latest moment that fits both is returned, with exact = false.

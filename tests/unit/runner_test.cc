@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,57 +64,48 @@ TEST_CASE("scheduler: a task runs at start, then once per interval of the inject
   CHECK(runs.at == std::vector{t0, t0 + seconds(10), t0 + seconds(20)});
 }
 
-TEST_CASE("scheduler: a task's thread is named after it, within Linux's 15 bytes", "[unit]") {
-  CHECK(RoundThreadName("bird") == "round-bird");
-  CHECK(RoundThreadName("listener") == "round-listener");
-  CHECK(RoundThreadName("a-long-task-name") == "round-a-long-ta");
+// What `look` returns on the thread of a task named "bird" with `policy`, at its first run.
+template <typename T>
+T SeenInsideTask(ThreadPolicy policy, std::function<T()> look) {
   ManualClock clock;
   std::mutex mu;
-  std::string seen;
+  std::optional<T> seen;
   PeriodicTask task(
       "bird", seconds(10),
       [&] {
-        char name[16] = {};
-        pthread_getname_np(pthread_self(), name, sizeof name);
+        T value = look();
         std::lock_guard lock(mu);
-        seen = name;
-      },
-      &clock);
-  task.Start();
-  REQUIRE(WaitFor([&] {
-    std::lock_guard lock(mu);
-    return !seen.empty();
-  }));
-  task.Stop();
-  CHECK(seen == "round-bird");
-}
-
-// The scheduling policy a task's thread runs with, as the kernel reports it from inside the task.
-int PolicyInsideTask(ThreadPolicy policy) {
-  ManualClock clock;
-  std::mutex mu;
-  int seen = -1;
-  PeriodicTask task(
-      "bird", seconds(10),
-      [&] {
-        const int p = sched_getscheduler(0);
-        std::lock_guard lock(mu);
-        seen = p;
+        seen = std::move(value);
       },
       &clock, policy);
   task.Start();
   REQUIRE(WaitFor([&] {
     std::lock_guard lock(mu);
-    return seen != -1;
+    return seen.has_value();
   }));
   task.Stop();
-  return seen;
+  return *seen;
+}
+
+TEST_CASE("scheduler: a task's thread is named after it, within Linux's 15 bytes", "[unit]") {
+  CHECK(RoundThreadName("bird") == "round-bird");
+  CHECK(RoundThreadName("listener") == "round-listener");
+  CHECK(RoundThreadName("a-long-task-name") == "round-a-long-ta");
+  const std::string name = SeenInsideTask<std::string>(ThreadPolicy::kNormal, [] {
+    char text[16] = {};
+    pthread_getname_np(pthread_self(), text, sizeof text);
+    return std::string(text);
+  });
+  CHECK(name == "round-bird");
 }
 
 TEST_CASE("scheduler: a kBatch task's thread runs SCHED_BATCH, the others the default policy",
           "[unit]") {
-  CHECK(PolicyInsideTask(ThreadPolicy::kBatch) == SCHED_BATCH);
-  CHECK(PolicyInsideTask(ThreadPolicy::kNormal) == SCHED_OTHER);
+  const auto policy_of = [](ThreadPolicy policy) {
+    return SeenInsideTask<int>(policy, [] { return sched_getscheduler(0); });
+  };
+  CHECK(policy_of(ThreadPolicy::kBatch) == SCHED_BATCH);
+  CHECK(policy_of(ThreadPolicy::kNormal) == SCHED_OTHER);
   // The thread that started them keeps its own.
   CHECK(sched_getscheduler(0) == SCHED_OTHER);
 }
