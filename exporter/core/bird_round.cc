@@ -207,30 +207,47 @@ void BirdRound::AddLocalAddresses(DaemonSnapshot* snap, Daemon* d, const DaemonS
       last = p.source_address;
     }
   }
+  // The addresses the cache does not hold yet, looked up in one call (one walk of the
+  // interfaces, however many there are). An address that does not parse is held by none.
+  std::vector<LocalAddress> fresh;
+  std::vector<net::IpAddress> ips;
+  std::vector<LocalAddress*> asked;  // The entries of `fresh` that `ips` looks up, in order.
+  fresh.reserve(wanted.size());
+  for (const std::string_view address : wanted) {
+    if (address_cache_.find(address) != address_cache_.end()) {
+      continue;
+    }
+    LocalAddress& a = fresh.emplace_back();
+    a.address = std::string(address);
+    if (const auto ip = net::IpAddress::Parse(address)) {
+      ips.push_back(*ip);
+      asked.push_back(&a);
+    }
+  }
+  if (!ips.empty()) {
+    const auto found = lookup_(ips);
+    for (std::size_t i = 0; i < asked.size() && i < found.size(); ++i) {
+      LocalAddress& a = *asked[i];
+      if (!found[i]) {
+        logging::Debug("interface of a local address",
+                       {{"address", a.address}, {"err", found[i].error().message}});
+      } else if (const std::optional<net::LocalInterface>& held = *found[i]; held) {
+        a.found = true;
+        a.interface = held->name;
+        a.kind = held->kind;
+        a.loopback = held->loopback;
+      }
+    }
+  }
+  for (LocalAddress& a : fresh) {
+    std::string key = a.address;
+    address_cache_.emplace(std::move(key), std::move(a));
+  }
   std::vector<LocalAddress>& out = snap->local_addresses;
   out.clear();
   out.reserve(wanted.size());
   for (const std::string_view address : wanted) {
-    auto cached = address_cache_.find(address);
-    if (cached == address_cache_.end()) {
-      LocalAddress a;
-      a.address = std::string(address);
-      const auto ip = net::IpAddress::Parse(address);
-      if (ip) {
-        auto found = lookup_(*ip);
-        if (found && *found) {
-          a.found = true;
-          a.interface = (*found)->name;
-          a.kind = (*found)->kind;
-          a.loopback = (*found)->loopback;
-        } else if (!found) {
-          logging::Debug("interface of a local address",
-                         {{"address", a.address}, {"err", found.error().message}});
-        }
-      }
-      cached = address_cache_.emplace(a.address, std::move(a)).first;
-    }
-    out.push_back(cached->second);
+    out.push_back(address_cache_.find(address)->second);
   }
   snap->address_problems = FindNodeAddressProblems(*snap);
 }

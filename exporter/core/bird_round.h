@@ -6,7 +6,9 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "exporter/base/clock.h"
 #include "exporter/base/recycler.h"
@@ -53,12 +55,13 @@ class DaemonSnapshotBuilder {
 
 class BirdRound {
  public:
-  // Which interface holds a local address (net::InterfaceHolding; tests inject their own).
-  using InterfaceLookup =
-      std::function<Result<std::optional<net::LocalInterface>>(const net::IpAddress&)>;
+  // Which interface holds each of a round's new local addresses, in one call
+  // (net::InterfacesHolding; tests inject their own).
+  using InterfaceLookup = std::function<std::vector<Result<std::optional<net::LocalInterface>>>(
+      std::span<const net::IpAddress>)>;
 
   BirdRound(BirdConfig config, net::StreamConnector* connector, const Clock* clock,
-            InterfaceLookup lookup = net::InterfaceHolding);
+            InterfaceLookup lookup = net::InterfacesHolding);
 
   // Queries every socket once, in order. Never throws; failures become `up = false`.
   std::shared_ptr<const BirdSnapshot> Run();

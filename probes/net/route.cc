@@ -12,8 +12,11 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cbe::net {
@@ -136,35 +139,55 @@ std::optional<int> InterfaceMtu(const std::string& name) {
   return req.ifr_mtu;
 }
 
-Result<std::optional<LocalInterface>> InterfaceHolding(const IpAddress& address) {
+std::vector<Result<std::optional<LocalInterface>>> InterfacesHolding(
+    std::span<const IpAddress> addresses) {
+  using Found = Result<std::optional<LocalInterface>>;
+  std::vector<Found> out;
+  out.reserve(addresses.size());
+  if (addresses.empty()) {
+    return out;
+  }
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) {
-    return Error{std::string("getifaddrs: ") + std::strerror(errno)};
+    const Error error{std::string("getifaddrs: ") + std::strerror(errno)};
+    out.assign(addresses.size(), Found(error));
+    return out;
   }
   std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> owned(list, &::freeifaddrs);
-  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr || a->ifa_name == nullptr) {
-      continue;
+  // The interface of each address held, read once per interface (a few per node).
+  std::map<std::string, Found, std::less<>> interfaces;
+  const auto interface_of = [&](const ifaddrs& a) -> const Found& {
+    if (const auto it = interfaces.find(std::string_view(a.ifa_name)); it != interfaces.end()) {
+      return it->second;
     }
-    const auto ip = IpAddress::FromSockaddr(a->ifa_addr);
-    if (!ip || !(*ip == address)) {
-      continue;
+    LocalInterface local;
+    local.name = a.ifa_name;
+    local.loopback = (a.ifa_flags & IFF_LOOPBACK) != 0;
+    Found found = std::optional<LocalInterface>();
+    if (const unsigned index = if_nametoindex(a.ifa_name); index == 0) {
+      found = Error{"interface " + local.name + ": " + std::strerror(errno)};
+    } else if (auto kind = LinkKind(index); !kind) {
+      found = kind.error();
+    } else {
+      local.kind = std::move(*kind);
+      found = std::optional<LocalInterface>(std::move(local));
     }
-    LocalInterface out;
-    out.name = a->ifa_name;
-    out.loopback = (a->ifa_flags & IFF_LOOPBACK) != 0;
-    const unsigned index = if_nametoindex(a->ifa_name);
-    if (index == 0) {
-      return Error{"interface " + out.name + ": " + std::strerror(errno)};
+    return interfaces.emplace(a.ifa_name, std::move(found)).first->second;
+  };
+  for (const IpAddress& address : addresses) {
+    Found found = std::optional<LocalInterface>();
+    for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+      if (a->ifa_addr == nullptr || a->ifa_name == nullptr) {
+        continue;
+      }
+      if (const auto ip = IpAddress::FromSockaddr(a->ifa_addr); ip && *ip == address) {
+        found = interface_of(*a);
+        break;
+      }
     }
-    auto kind = LinkKind(index);
-    if (!kind) {
-      return kind.error();
-    }
-    out.kind = std::move(*kind);
-    return std::optional<LocalInterface>(std::move(out));
+    out.push_back(std::move(found));
   }
-  return std::optional<LocalInterface>();
+  return out;
 }
 
 Result<RouteLookup> LookupRoute(const IpAddress& destination) {

@@ -3,7 +3,9 @@
 // Route lookups over rtnetlink (libmnl): which interface carries the route to an address.
 
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "exporter/base/result.h"
 #include "probes/net/address.h"
@@ -37,8 +39,11 @@ struct LocalInterface {
   bool loopback = false;
 };
 
-// Which interface holds `address` (getifaddrs, and rtnetlink for the kind); nullopt when no
-// interface of this namespace has it.
-Result<std::optional<LocalInterface>> InterfaceHolding(const IpAddress& address);
+// Which interface holds each of `addresses`, in their order: nullopt where no interface of this
+// namespace has it, an Error where it could not be told. One getifaddrs for them all, and one
+// rtnetlink request per interface found (its kind): a node whose sessions have a source address
+// each costs one walk of the interfaces, not one per session.
+std::vector<Result<std::optional<LocalInterface>>> InterfacesHolding(
+    std::span<const IpAddress> addresses);
 
 }  // namespace cbe::net

@@ -6,8 +6,10 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "exporter/core/diagnosis.h"
 #include "probes/bird/parser.h"
@@ -28,20 +30,29 @@ struct Harness {
   testing::FakeClock clock;
   testing::FakeConnector connector{&bird};
   std::map<std::string, int> lookups;                     // Address -> times looked up.
+  int lookup_calls = 0;                                   // Calls of the lookup.
   std::map<std::string, net::LocalInterface> interfaces;  // What the lookups find.
+  std::map<std::string, std::string> errors;              // Addresses whose lookup fails.
   BirdRound round;
 
   explicit Harness(std::map<std::string, net::LocalInterface> holding)
       : interfaces(std::move(holding)),
-        round(Config(), &connector, &clock,
-              [this](const net::IpAddress& ip) -> Result<std::optional<net::LocalInterface>> {
-                ++lookups[ip.ToString()];
-                const auto it = interfaces.find(ip.ToString());
-                if (it == interfaces.end()) {
-                  return std::optional<net::LocalInterface>();
-                }
-                return std::optional<net::LocalInterface>(it->second);
-              }) {
+        round(Config(), &connector, &clock, [this](std::span<const net::IpAddress> ips) {
+          ++lookup_calls;
+          std::vector<Result<std::optional<net::LocalInterface>>> out;
+          for (const net::IpAddress& ip : ips) {
+            ++lookups[ip.ToString()];
+            if (const auto failed = errors.find(ip.ToString()); failed != errors.end()) {
+              out.emplace_back(Error{failed->second});
+              continue;
+            }
+            const auto it = interfaces.find(ip.ToString());
+            out.emplace_back(it == interfaces.end()
+                                 ? std::optional<net::LocalInterface>()
+                                 : std::optional<net::LocalInterface>(it->second));
+          }
+          return out;
+        }) {
     bird.clock = &clock;
   }
   static BirdConfig Config() {
@@ -134,6 +145,54 @@ TEST_CASE("bird round: this node's address problems, found again only when the a
   const NodeAddressProblems after = check_round(h.Run(moved));
   CHECK(after.router_id.empty());
   CHECK(after.source[0].empty());
+  CHECK(h.lookups["10.99.0.5"] == 2);
+}
+
+// A lab may give every session its own source address (the bench gives 500): the round asks
+// for all the addresses it has not seen in one lookup, one walk of the interfaces.
+TEST_CASE("bird round: a node's new addresses, looked up in one call", "[unit]") {
+  Harness h({{"10.99.0.5", net::LocalInterface{"docker0", "bridge", false}},
+             {"10.99.1.2", net::LocalInterface{"eth0", "", false}}});
+  h.errors["10.99.1.3"] = "interface eth9: No such device";
+  std::string own = testing::ReadFixture("bird1/show_protocols_all__all_states.raw");
+  const std::string from = "Source address:   10.99.0.5";
+  int next = 1;
+  for (std::size_t at = own.find(from); at != std::string::npos; at = own.find(from, at + 1)) {
+    own.replace(at, from.size(), "Source address:   10.99.1." + std::to_string(next++));
+  }
+  REQUIRE(next == 4);  // Three Established sessions.
+  auto snap = h.Run(own);
+  CHECK(h.lookup_calls == 1);
+  REQUIRE(snap->daemons.size() == 1);
+  const auto& local = snap->daemons[0].local_addresses;
+  REQUIRE(local.size() == 4);  // The router ID and three source addresses, sorted.
+  CHECK(local[0].address == "10.99.0.5");
+  CHECK(local[0].interface == "docker0");
+  CHECK(local[1].address == "10.99.1.1");
+  CHECK_FALSE(local[1].found);  // No interface holds it.
+  CHECK(local[2].address == "10.99.1.2");
+  CHECK(local[2].found);
+  CHECK(local[2].interface == "eth0");
+  CHECK(local[3].address == "10.99.1.3");
+  CHECK_FALSE(local[3].found);  // Its lookup failed: not found, the others are.
+  for (const auto& [address, times] : h.lookups) {
+    CHECK(times == 1);
+  }
+
+  h.Run(own);  // The same addresses: nothing looked up.
+  CHECK(h.lookup_calls == 1);
+  // A new one: only it is looked up.
+  std::string moved = own;
+  moved.replace(moved.find("10.99.1.3"), 9, "10.99.1.4");
+  h.Run(moved);
+  CHECK(h.lookup_calls == 2);
+  CHECK(h.lookups["10.99.1.4"] == 1);
+  CHECK(h.lookups["10.99.1.2"] == 1);
+  // A minute later all again, in one call.
+  h.clock.Advance(seconds(61));
+  h.Run(moved);
+  CHECK(h.lookup_calls == 3);
+  CHECK(h.lookups["10.99.1.2"] == 2);
   CHECK(h.lookups["10.99.0.5"] == 2);
 }
 
