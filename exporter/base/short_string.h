@@ -38,7 +38,15 @@ class BasicShortString {
   BasicShortString(const char* s) : BasicShortString(std::string_view(s)) {}  // NOLINT
   BasicShortString(const std::string& s)                                      // NOLINT
       : BasicShortString(std::string_view(s)) {}
-  BasicShortString(const BasicShortString& o) { Assign(o.view()); }
+  // An inline string is copied whole, its unused bytes too: one fixed-size copy where a
+  // copy of its characters would call memcpy (a few per session per round).
+  BasicShortString(const BasicShortString& o) {
+    if (o.on_heap()) {
+      Assign(o.view());
+    } else {
+      std::memcpy(bytes_, o.bytes_, sizeof bytes_);
+    }
+  }
   BasicShortString(BasicShortString&& o) noexcept {
     std::memcpy(bytes_, o.bytes_, sizeof bytes_);
     o.SetInlineSize(0);
@@ -46,7 +54,11 @@ class BasicShortString {
   BasicShortString& operator=(const BasicShortString& o) {
     if (this != &o) {
       Free();
-      Assign(o.view());
+      if (o.on_heap()) {
+        Assign(o.view());
+      } else {
+        std::memcpy(bytes_, o.bytes_, sizeof bytes_);
+      }
     }
     return *this;
   }
@@ -59,6 +71,13 @@ class BasicShortString {
     return *this;
   }
   BasicShortString& operator=(std::string_view s) {
+    if (s.size() <= kInline && !on_heap()) {  // Nothing to free: in place (`s` may be in it).
+      if (!s.empty()) {
+        std::memmove(bytes_, s.data(), s.size());
+      }
+      SetInlineSize(s.size());
+      return *this;
+    }
     // `s` may point into this string: copy before freeing.
     BasicShortString copy(s);
     return *this = std::move(copy);

@@ -45,6 +45,9 @@ inline std::uint64_t Load8(const char* p) {
       const std::uint64_t differs = Load8(s.data() + i) ^ kEightSpaces;
       if (differs != 0) {
         i += static_cast<std::size_t>(std::countr_zero(differs)) / 8;  // The first non-space.
+        if (s[i] != '\t') {
+          return i;  // Most lines: no byte-by-byte look at it.
+        }
         break;
       }
       i += 8;

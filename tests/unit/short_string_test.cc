@@ -85,6 +85,13 @@ TEST_CASE("short string: copies, moves and assignments keep the text", "[unit]")
     // Assigning a view of itself (a suffix) reads it before freeing.
     d = d.view().substr(1);
     CHECK(d == text.substr(1));
+    d = d.view().substr(2, 5);  // In place when inline: the bytes move down.
+    CHECK(d == text.substr(3, 5));
+    ShortString e(d);  // Copies of a 5-byte string, inline.
+    CHECK(e == d);
+    e = ShortString(long_text);
+    e = d;  // A heap string takes an inline one's bytes.
+    CHECK(e == text.substr(3, 5));
     d = std::string("abc");
     CHECK(d == "abc");
     d += "def";
