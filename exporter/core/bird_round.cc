@@ -40,14 +40,25 @@ namespace {
 
 // One BGP protocol as the snapshot shows it, but for what needs BIRD's clock and the tracker:
 // written into `peer`, a new element of the round's vector (no copy of 336 bytes per session).
-void TakePeer(const bird::Protocol& p, PeerSnapshot& peer) {
+void TakePeer(const bird::Protocol& p, PeerSnapshot& peer, DaemonSnapshotBuilder::Memo& memo) {
   peer.up = p.established();
   peer.peer_type = bird::PeerTypeName(bird::PeerTypeFromName(p.name));
   peer.state = StateLabel(p.bgp_state);
-  peer.neighbor_as = AsString(p.neighbor_as);
-  peer.local_as = AsString(p.local_as);
+  const auto as_text = [&memo](const std::optional<std::uint32_t>& as) {
+    if (as != memo.as) {
+      memo.as = as;
+      memo.as_text = AsString(as);
+    }
+    return memo.as_text;
+  };
+  peer.neighbor_as = as_text(p.neighbor_as);
+  peer.local_as = as_text(p.local_as);
   peer.session = bird::SessionKind(p);
-  peer.last_error = bird::ClassifyLastError(p.last_error);
+  if (p.last_error != memo.error_text) {
+    memo.error_text = p.last_error;
+    memo.error = bird::ClassifyLastError(p.last_error);
+  }
+  peer.last_error = memo.error;
   if (peer.up) {
     peer.hold_time_seconds = p.hold_time;
     peer.keepalive_time_seconds = p.keepalive_time;
@@ -75,7 +86,7 @@ void DaemonSnapshotBuilder::Add(bird::Protocol&& p) {
   if (!p.is_bgp()) {
     return;
   }
-  TakePeer(p, peers_.emplace_back());
+  TakePeer(p, peers_.emplace_back(), memo_);
   // Copied, not moved: the parser reuses the protocol's strings for its next row.
   pending_.push_back({p.since_text, p.since, p.tx_pending_bytes});
 }

@@ -2,9 +2,11 @@
 
 // One round over every BIRD control socket: query, parse, resolve times, track state.
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -15,6 +17,7 @@
 #include "exporter/config/config.h"
 #include "exporter/core/snapshot.h"
 #include "probes/bird/client.h"
+#include "probes/bird/last_error.h"
 #include "probes/bird/state_tracker.h"
 #include "probes/net/route.h"
 #include "probes/net/stream.h"
@@ -36,6 +39,16 @@ class DaemonSnapshotBuilder {
                         std::chrono::system_clock::time_point observed,
                         bird::StateTracker* tracker);
 
+  // The last conversions of a text, kept for the next protocol: most sessions in a row share
+  // their AS numbers and their last error (every refused one "Socket: Connection refused"),
+  // converted once instead of once per session.
+  struct Memo {
+    std::optional<std::uint32_t> as;
+    ShortString as_text;
+    std::string error_text;
+    bird::LastError error;
+  };
+
  private:
   // What a peer's state change needs until BIRD's clock is known. 48 bytes, nothing on the
   // heap for BIRD's time formats: the builder keeps room for one per peer between rounds.
@@ -51,6 +64,7 @@ class DaemonSnapshotBuilder {
 
   std::vector<PeerSnapshot> peers_;
   std::vector<Pending> pending_;  // One per peer, in the same order.
+  Memo memo_;
 };
 
 class BirdRound {

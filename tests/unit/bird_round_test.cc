@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -245,6 +246,60 @@ TEST_CASE("bird round: the snapshot built as the reply is read is the one of the
       CHECK(a.state_changes_total == b.state_changes_total);
     }
     h.clock.Advance(seconds(5));
+  }
+}
+
+// The builder converts a text once for a run of sessions that share it: every session still
+// gets its own protocol's AS numbers and last error, whatever the one before it had.
+TEST_CASE("snapshot builder: AS numbers and last errors shared by sessions in a row", "[unit]") {
+  struct Row {
+    std::optional<std::uint32_t> neighbor_as;
+    std::optional<std::uint32_t> local_as;
+    std::string last_error;
+  };
+  const std::vector<Row> rows = {
+      {64512, 64512, "Socket: Connection refused"},
+      {64512, 64512, "Socket: Connection refused"},
+      {std::nullopt, 64512, ""},
+      {65000, 64512, "BGP Error: Bad peer AS"},
+      {65000, std::nullopt, "BGP Error: Bad peer AS"},
+      {64512, 64512, "Socket: Connection refused"},
+      {4200000000U, 64512, "Received: Hold timer expired"},
+  };
+  DaemonSnapshotBuilder builder;
+  bird::StateTracker tracker;
+  for (int round = 0; round < 2; ++round) {  // The second round starts from the first's last.
+    CAPTURE(round);
+    builder.Start(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      bird::Protocol p;
+      p.name = "Mesh_10_0_0_" + std::to_string(i);
+      p.proto = "BGP";
+      p.state = "start";
+      p.bgp_state = "Active";
+      p.neighbor_as = rows[i].neighbor_as;
+      p.local_as = rows[i].local_as;
+      p.last_error = rows[i].last_error;
+      builder.Add(std::move(p));
+    }
+    bird::Status status;
+    status.version = "2.0.12";
+    const DaemonSnapshot d = builder.Finish("/var/run/calico/bird.ctl", status,
+                                            std::chrono::system_clock::now(), &tracker);
+    REQUIRE(d.peers.size() == rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      CAPTURE(i);
+      const PeerSnapshot& peer = d.peers[i];
+      const auto text = [](const std::optional<std::uint32_t>& as) {
+        return as ? std::to_string(*as) : std::string();
+      };
+      CHECK(peer.neighbor_as == text(rows[i].neighbor_as));
+      CHECK(peer.local_as == text(rows[i].local_as));
+      const bird::LastError expected = bird::ClassifyLastError(rows[i].last_error);
+      CHECK(peer.last_error.Text() == expected.Text());
+      CHECK(peer.last_error.kind == expected.kind);
+      CHECK(peer.last_error.error_class == expected.error_class);
+    }
   }
 }
 
