@@ -9,6 +9,7 @@
 // Codes 8xxx are run-time errors and 9xxx syntax/parse errors.
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -83,19 +84,24 @@ class ReplyStream {
       }
       piece.remove_prefix(nl + 1);
     }
-    while (!piece.empty()) {
-      const std::size_t nl = piece.find('\n');
-      if (nl == std::string_view::npos) {
-        partial_.assign(piece);
+    // Pointers, not views: one memchr per line and no bounds checks (a line is ~35 bytes; the
+    // checks of find() and substr() cost a third as much as the search).
+    const char* at = piece.data();
+    const char* const end = at + piece.size();
+    while (at != end) {
+      const auto* nl =
+          static_cast<const char*>(std::memchr(at, '\n', static_cast<std::size_t>(end - at)));
+      if (nl == nullptr) {
+        partial_.assign(at, static_cast<std::size_t>(end - at));
         break;
       }
-      if (!Line(piece.substr(0, nl), on_line)) {
-        if (status_ == Status::kComplete && nl + 1 < piece.size()) {
-          Trailing(piece.substr(nl + 1));
+      if (!Line(std::string_view(at, static_cast<std::size_t>(nl - at)), on_line)) {
+        if (status_ == Status::kComplete && nl + 1 != end) {
+          Trailing(std::string_view(nl + 1, static_cast<std::size_t>(end - nl - 1)));
         }
         return status_;
       }
-      piece.remove_prefix(nl + 1);
+      at = nl + 1;
     }
     return status_;
   }
