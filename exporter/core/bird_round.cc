@@ -36,29 +36,25 @@ std::string_view StateLabel(std::string_view bgp_state) {
 
 }  // namespace
 
-namespace {
-
-// One BGP protocol as the snapshot shows it, but for what needs BIRD's clock and the tracker:
-// written into `peer`, a new element of the round's vector (no copy of 336 bytes per session).
-void TakePeer(const bird::Protocol& p, PeerSnapshot& peer, DaemonSnapshotBuilder::Memo& memo) {
+void DaemonSnapshotBuilder::Take(const bird::Protocol& p, PeerSnapshot& peer) {
   peer.up = p.established();
   peer.peer_type = bird::PeerTypeName(bird::PeerTypeFromName(p.name));
   peer.state = StateLabel(p.bgp_state);
-  const auto as_text = [&memo](const std::optional<std::uint32_t>& as) {
-    if (as != memo.as) {
-      memo.as = as;
-      memo.as_text = AsString(as);
+  const auto as_text = [this](const std::optional<std::uint32_t>& as) {
+    if (as != memo_.as) {
+      memo_.as = as;
+      memo_.as_text = AsString(as);
     }
-    return memo.as_text;
+    return memo_.as_text;
   };
   peer.neighbor_as = as_text(p.neighbor_as);
   peer.local_as = as_text(p.local_as);
   peer.session = bird::SessionKind(p);
-  if (p.last_error != memo.error_text) {
-    memo.error_text = p.last_error;
-    memo.error = bird::ClassifyLastError(p.last_error);
+  if (p.last_error != memo_.error_text) {
+    memo_.error_text = p.last_error;
+    memo_.error = bird::ClassifyLastError(p.last_error);
   }
-  peer.last_error = memo.error;
+  peer.last_error = memo_.error;
   if (peer.up) {
     peer.hold_time_seconds = p.hold_time;
     peer.keepalive_time_seconds = p.keepalive_time;
@@ -72,8 +68,6 @@ void TakePeer(const bird::Protocol& p, PeerSnapshot& peer, DaemonSnapshotBuilder
   peer.source_address = p.source_address;
 }
 
-}  // namespace
-
 void DaemonSnapshotBuilder::Start(std::size_t expected_peers, std::vector<PeerSnapshot> buffer) {
   peers_ = std::move(buffer);
   peers_.clear();
@@ -86,7 +80,7 @@ void DaemonSnapshotBuilder::Add(bird::Protocol&& p) {
   if (!p.is_bgp()) {
     return;
   }
-  TakePeer(p, peers_.emplace_back(), memo_);
+  Take(p, peers_.emplace_back());
   // Copied, not moved: the parser reuses the protocol's strings for its next row.
   pending_.push_back({p.since_text, p.since, p.tx_pending_bytes});
 }
@@ -180,6 +174,40 @@ BirdRound::BirdRound(BirdConfig config, net::StreamConnector* connector, const C
       clock_(clock),
       lookup_(std::move(lookup)) {}
 
+void BirdRound::CacheInterfaces(const std::set<std::string_view>& wanted) {
+  // The entries added for the addresses the cache does not hold yet (a map's entries stay
+  // put), and those of them that parse as an address (one that does not is held by none).
+  std::vector<net::IpAddress> ips;
+  std::vector<LocalAddress*> asked;
+  for (const std::string_view address : wanted) {
+    if (address_cache_.find(address) != address_cache_.end()) {
+      continue;
+    }
+    const auto it = address_cache_.emplace(std::string(address), LocalAddress()).first;
+    it->second.address = it->first;
+    if (const auto ip = net::IpAddress::Parse(address)) {
+      ips.push_back(*ip);
+      asked.push_back(&it->second);
+    }
+  }
+  if (ips.empty()) {
+    return;
+  }
+  const auto found = lookup_(ips);
+  for (std::size_t i = 0; i < asked.size() && i < found.size(); ++i) {
+    LocalAddress& a = *asked[i];
+    if (!found[i]) {
+      logging::Debug("interface of a local address",
+                     {{"address", a.address}, {"err", found[i].error().message}});
+    } else if (const std::optional<net::LocalInterface>& held = *found[i]; held) {
+      a.found = true;
+      a.interface = held->name;
+      a.kind = held->kind;
+      a.loopback = held->loopback;
+    }
+  }
+}
+
 void BirdRound::AddLocalAddresses(DaemonSnapshot* snap, Daemon* d, const DaemonSnapshot* previous) {
   constexpr auto kRefresh = std::chrono::minutes(1);
   const auto now = clock_->Monotonic();
@@ -218,42 +246,7 @@ void BirdRound::AddLocalAddresses(DaemonSnapshot* snap, Daemon* d, const DaemonS
       last = p.source_address;
     }
   }
-  // The addresses the cache does not hold yet, looked up in one call (one walk of the
-  // interfaces, however many there are). An address that does not parse is held by none.
-  std::vector<LocalAddress> fresh;
-  std::vector<net::IpAddress> ips;
-  std::vector<LocalAddress*> asked;  // The entries of `fresh` that `ips` looks up, in order.
-  fresh.reserve(wanted.size());
-  for (const std::string_view address : wanted) {
-    if (address_cache_.find(address) != address_cache_.end()) {
-      continue;
-    }
-    LocalAddress& a = fresh.emplace_back();
-    a.address = std::string(address);
-    if (const auto ip = net::IpAddress::Parse(address)) {
-      ips.push_back(*ip);
-      asked.push_back(&a);
-    }
-  }
-  if (!ips.empty()) {
-    const auto found = lookup_(ips);
-    for (std::size_t i = 0; i < asked.size() && i < found.size(); ++i) {
-      LocalAddress& a = *asked[i];
-      if (!found[i]) {
-        logging::Debug("interface of a local address",
-                       {{"address", a.address}, {"err", found[i].error().message}});
-      } else if (const std::optional<net::LocalInterface>& held = *found[i]; held) {
-        a.found = true;
-        a.interface = held->name;
-        a.kind = held->kind;
-        a.loopback = held->loopback;
-      }
-    }
-  }
-  for (LocalAddress& a : fresh) {
-    std::string key = a.address;
-    address_cache_.emplace(std::move(key), std::move(a));
-  }
+  CacheInterfaces(wanted);
   std::vector<LocalAddress>& out = snap->local_addresses;
   out.clear();
   out.reserve(wanted.size());
